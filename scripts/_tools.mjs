@@ -1,0 +1,80 @@
+// Shared helpers for the project's scripts: locating the runtimes that
+// `npm ci` installs, and running commands with inherited output.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+function firstExisting(candidates, name) {
+  for (const candidate of candidates) {
+    const path = join(root, candidate);
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`Cannot find the ${name} binary: run \`npm ci\` first`);
+}
+
+/** Path of the deno binary installed by `npm ci`. */
+export function denoBin() {
+  return firstExisting(
+    ["node_modules/deno/deno", "node_modules/@deno/linux-x64-glibc/deno"],
+    "deno",
+  );
+}
+
+/** Path of the bun binary installed by `npm ci`. */
+export function bunBin() {
+  return firstExisting(
+    [
+      "node_modules/bun/bin/bun.exe",
+      "node_modules/@oven/bun-linux-x64/bin/bun",
+    ],
+    "bun",
+  );
+}
+
+/** Reads deno.json. */
+export function denoConfig() {
+  return JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+}
+
+/** Entry files of the package, from deno.json's exports. */
+export function entryFiles() {
+  return Object.values(denoConfig().exports);
+}
+
+/** Files under `dir` (relative to root) whose names end with `suffix`. */
+export function findFiles(dir, suffix) {
+  const out = [];
+  const walk = (path) => {
+    if (!existsSync(path)) return;
+    for (const name of readdirSync(path)) {
+      const full = join(path, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (name.endsWith(suffix)) out.push(relative(root, full));
+    }
+  };
+  walk(join(root, dir));
+  return out.sort();
+}
+
+/**
+ * Runs a command with inherited stdio. Resolves to its exit code; never
+ * rejects on a non-zero exit.
+ */
+export function run(command, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: root,
+      stdio: "inherit",
+      ...options,
+      env: { ...process.env, ...options.env },
+    });
+    child.on("error", (error) => {
+      console.error(`Cannot run ${command}: ${error.message}`);
+      resolve(127);
+    });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}

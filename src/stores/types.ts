@@ -1,0 +1,333 @@
+/**
+ * The store contracts. A store that implements these interfaces plugs into
+ * {@linkcode HttpClient}; the conformance suites in `@sluice/http/testing`
+ * check that it keeps the guarantees written here.
+ *
+ * Keys passed to stores are opaque strings built by the client. Keys of one
+ * client or scope share a prefix (for example `"github:tenant=t_42:"`), which
+ * {@linkcode CacheStore.clear} accepts to clear only that client or scope.
+ *
+ * @module
+ */
+
+/** The priority of a request: interactive traffic or background work. */
+export type Priority = "user" | "background";
+
+/** The rate budget of a resource. */
+export interface RateLimitConfig {
+  /** The most admissions allowed in any interval of `windowMs`. A positive integer. */
+  limit: number;
+  /** The length of the sliding window, in milliseconds. A positive integer. */
+  windowMs: number;
+}
+
+/** A snapshot of a resource's rate budget. */
+export interface RateLimitStatus {
+  /** How many more admissions the window allows right now. */
+  remaining: number;
+  /** When the oldest admission in the window leaves it, freeing budget. */
+  resetTime: Date;
+  /** The configured limit of the resource. */
+  limit: number;
+}
+
+/** A snapshot of a resource's budget, with the adaptive user/background split. */
+export interface AdaptiveRateLimitStatus extends RateLimitStatus {
+  /** Admissions per window held back for `"user"` traffic. */
+  userReserved: number;
+  /** The most admissions per window that `"background"` traffic may take. */
+  backgroundMax: number;
+  /** Whether background traffic is paused entirely. */
+  backgroundPaused: boolean;
+  /** User admissions seen within the monitoring window, across all processes. */
+  recentUserActivity: number;
+  /** A human-readable reason for the current split. */
+  reason: string;
+}
+
+/** Options for {@linkcode DedupeStore.waitFor}. */
+export interface WaitForOptions {
+  /** Stops waiting when aborted; `waitFor` then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** The answer of {@linkcode DedupeStore.registerOrJoin}. */
+export interface DedupeRegistration {
+  /** The id of the job that was created or joined. */
+  jobId: string;
+  /** `true` when the caller owns the job and must `complete` or `fail` it. */
+  isOwner: boolean;
+}
+
+/**
+ * A key-value cache with per-entry time to live.
+ *
+ * @typeParam T The type of the stored values.
+ */
+export interface CacheStore<T = unknown> {
+  /**
+   * Reads an entry.
+   *
+   * @param hash The entry's key.
+   * @returns The stored value, equal to what was set (byte-exact for
+   * `Uint8Array` parts), or `undefined` when the entry is missing, expired,
+   * or cannot be decoded. An undecodable entry is deleted.
+   */
+  get(hash: string): Promise<T | undefined>;
+
+  /**
+   * Writes an entry, replacing any earlier value.
+   *
+   * @param hash The entry's key.
+   * @param value The value to store.
+   * @param ttlSeconds The time to live: `> 0` expires after that many
+   * seconds, `0` never expires, `< 0` is already expired (nothing is
+   * readable afterwards).
+   */
+  set(hash: string, value: T, ttlSeconds: number): Promise<void>;
+
+  /**
+   * Removes an entry. Removing a missing entry is not an error.
+   *
+   * @param hash The entry's key.
+   */
+  delete(hash: string): Promise<void>;
+
+  /**
+   * Removes entries.
+   *
+   * @param prefix When given, removes only the entries whose key starts with
+   * it, so that one client or scope is cleared without touching the others.
+   * When omitted, removes every entry of this store.
+   */
+  clear(prefix?: string): Promise<void>;
+
+  /** Releases the store's resources. Calling it twice is safe. */
+  close(): Promise<void>;
+}
+
+/**
+ * Single-flight coordination: one owner performs a job, joiners wait for its
+ * result.
+ *
+ * A completed job is not a cache. Its result answers the waiters that joined
+ * while it ran, plus those that call {@linkcode DedupeStore.waitFor} within a
+ * short grace after completion (at most one second by default). A later
+ * {@linkcode DedupeStore.registerOrJoin} starts a new job.
+ *
+ * @typeParam T The type of a job's result.
+ */
+export interface DedupeStore<T = unknown> {
+  /**
+   * Registers the caller as owner of a new job for `hash`, replacing any job
+   * that is not in progress.
+   *
+   * @param hash The job's key.
+   * @returns The new job id.
+   */
+  register(hash: string): Promise<string>;
+
+  /**
+   * Atomically joins the job in progress for `hash`, or becomes its owner when
+   * there is none (or the previous owner exceeded the job timeout). Among any
+   * number of concurrent callers, across all processes sharing the store,
+   * exactly one becomes owner.
+   *
+   * @param hash The job's key.
+   * @returns The job id, and whether the caller owns it.
+   */
+  registerOrJoin(hash: string): Promise<DedupeRegistration>;
+
+  /**
+   * Waits for the job of `hash` to settle.
+   *
+   * @param hash The job's key.
+   * @param options An optional abort signal.
+   * @returns The owner's result on completion. `undefined` when the owner
+   * failed, when the job exceeded the job timeout, or when no job is in
+   * progress and none completed within the grace. It never rejects because
+   * the owner failed.
+   * @throws The signal's reason when `options.signal` aborts.
+   */
+  waitFor(hash: string, options?: WaitForOptions): Promise<T | undefined>;
+
+  /**
+   * Marks the job of `hash` as completed and hands `value` to its waiters.
+   *
+   * @param hash The job's key.
+   * @param value The result.
+   */
+  complete(hash: string, value: T): Promise<void>;
+
+  /**
+   * Marks the job of `hash` as failed. Its waiters receive `undefined`, so
+   * that they may elect a new owner. Never causes an unhandled rejection,
+   * even when nobody waits.
+   *
+   * @param hash The job's key.
+   * @param error Why the job failed.
+   */
+  fail(hash: string, error: Error): Promise<void>;
+
+  /**
+   * Tells whether a job for `hash` is in progress and within its timeout.
+   *
+   * @param hash The job's key.
+   */
+  isInProgress(hash: string): Promise<boolean>;
+
+  /** Releases the store's resources and wakes waiters with `undefined`. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Sliding-window rate limiting, shared by every process that uses the same
+ * store.
+ *
+ * The guarantee: never more than `limit` admissions (by
+ * {@linkcode RateLimitStore.acquire} or {@linkcode RateLimitStore.record}) in
+ * any interval of length `windowMs`, for each resource.
+ */
+export interface RateLimitStore {
+  /**
+   * Atomically checks the budget of `resource` and, if it allows, records an
+   * admission. Concurrent calls never admit more than the budget allows.
+   *
+   * @param resource The rate-limited resource.
+   * @returns `true` when admitted (and recorded), `false` when the budget is spent.
+   */
+  acquire(resource: string): Promise<boolean>;
+
+  /**
+   * Tells whether an admission would be allowed now, without recording one.
+   * Not atomic with {@linkcode RateLimitStore.record}: use
+   * {@linkcode RateLimitStore.acquire} to admit.
+   *
+   * @param resource The rate-limited resource.
+   */
+  canProceed(resource: string): Promise<boolean>;
+
+  /**
+   * Records an admission unconditionally, for requests made outside
+   * {@linkcode RateLimitStore.acquire}.
+   *
+   * @param resource The rate-limited resource.
+   */
+  record(resource: string): Promise<void>;
+
+  /**
+   * Reads the budget of `resource`.
+   *
+   * @param resource The rate-limited resource.
+   */
+  getStatus(resource: string): Promise<RateLimitStatus>;
+
+  /**
+   * Forgets every admission and the cooldown of `resource`.
+   *
+   * @param resource The rate-limited resource.
+   */
+  reset(resource: string): Promise<void>;
+
+  /**
+   * Tells how long until `resource` admits again.
+   *
+   * @param resource The rate-limited resource.
+   * @returns `0` when an admission is allowed now; otherwise the exact number
+   * of milliseconds until the oldest admission in the window leaves it.
+   */
+  getWaitTime(resource: string): Promise<number>;
+
+  /**
+   * Sets the budget of one resource, overriding the default configuration.
+   *
+   * @param resource The rate-limited resource.
+   * @param config Its budget.
+   * @throws {ConfigError} When `config` is invalid.
+   */
+  setResourceConfig(resource: string, config: RateLimitConfig): void;
+
+  /**
+   * Returns the budget that applies to `resource`.
+   *
+   * @param resource The rate-limited resource.
+   */
+  getResourceConfig(resource: string): RateLimitConfig;
+
+  /**
+   * Holds back `resource` for `durationMs` from now, as the server asked
+   * (`Retry-After`, `RateLimit-*`). A cooldown only ever extends: a shorter
+   * one does not cut an existing longer one.
+   *
+   * @param resource The rate-limited resource.
+   * @param durationMs How long to hold back, in milliseconds.
+   */
+  setCooldown(resource: string, durationMs: number): Promise<void>;
+
+  /**
+   * Tells how long the cooldown of `resource` still runs.
+   *
+   * @param resource The rate-limited resource.
+   * @returns Milliseconds left, or `0` when there is no cooldown.
+   */
+  getCooldown(resource: string): Promise<number>;
+
+  /** Releases the store's resources. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * A {@linkcode RateLimitStore} that splits each resource's budget between
+ * `"user"` and `"background"` traffic, based on recent user activity shared
+ * through the store. The reservations never add up to more than `limit`, and
+ * the total guarantee of {@linkcode RateLimitStore} still holds. A call
+ * without a priority counts as `"background"`.
+ */
+export interface AdaptiveRateLimitStore extends RateLimitStore {
+  /**
+   * Atomically checks the budget for `priority` and, if it allows, records an
+   * admission for it.
+   *
+   * @param resource The rate-limited resource.
+   * @param priority The traffic class.
+   * @returns `true` when admitted (and recorded).
+   */
+  acquire(resource: string, priority?: Priority): Promise<boolean>;
+
+  /**
+   * Tells whether an admission for `priority` would be allowed now.
+   *
+   * @param resource The rate-limited resource.
+   * @param priority The traffic class.
+   */
+  canProceed(resource: string, priority?: Priority): Promise<boolean>;
+
+  /**
+   * Records an admission for `priority` unconditionally.
+   *
+   * @param resource The rate-limited resource.
+   * @param priority The traffic class.
+   */
+  record(resource: string, priority?: Priority): Promise<void>;
+
+  /**
+   * Reads the budget and the current split.
+   *
+   * @param resource The rate-limited resource.
+   * @param priority The traffic class whose `remaining` is reported.
+   */
+  getStatus(
+    resource: string,
+    priority?: Priority,
+  ): Promise<AdaptiveRateLimitStatus>;
+
+  /**
+   * Tells how long until `priority` may be admitted again.
+   *
+   * @param resource The rate-limited resource.
+   * @param priority The traffic class.
+   * @returns `0` when allowed now; otherwise milliseconds to wait, measured
+   * against `windowMs`.
+   */
+  getWaitTime(resource: string, priority?: Priority): Promise<number>;
+}
