@@ -4,5 +4,9 @@ import { denoBin, run } from "./_tools.mjs";
 
 const extra = process.argv.slice(2);
 process.exit(
-  await run(denoBin(), ["bench", "--allow-all", ...(extra.length > 0 ? extra : ["bench/"])]),
+  await run(denoBin(), [
+    "bench",
+    "--allow-all",
+    ...(extra.length > 0 ? extra : ["bench/"]),
+  ]),
 );
