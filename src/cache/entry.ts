@@ -1,0 +1,336 @@
+/**
+ * The stored form of a cached response, and the conversions between it and
+ * a `Response`.
+ *
+ * A {@linkcode CachedResponse} is plain JSON data plus one `Uint8Array`, so
+ * every store backend can hold it (see `src/stores/codec.ts`). It carries a
+ * precomputed {@linkcode CachedResponse.policy}, so deciding whether a
+ * stored response can be served ({@linkcode evaluate}) parses no header.
+ *
+ * What is stored (RFC 9111 §3.1):
+ *
+ * - Hop-by-hop fields (`Connection` and the fields it names, `Keep-Alive`,
+ *   `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Proxy-*`) are dropped.
+ * - The fields named by a qualified `no-cache="…"` are dropped, so the rest
+ *   of the response can be reused without revalidation.
+ * - In a shared cache, the fields named by a qualified `private="…"` and
+ *   every `Set-Cookie` are dropped, so one user's cookie never reaches
+ *   another.
+ * - Every other field, framing fields included, is kept as received, so a
+ *   cache hit carries the same headers as the response that filled it.
+ *
+ * @module
+ */
+
+import { parseCacheControl } from "./cache_control.ts";
+import type { CacheControl } from "./cache_control.ts";
+import { _storableFields, fieldValue } from "./_fields.ts";
+import { initialAgeMs, lifetimeFrom } from "./freshness.ts";
+import type { CachePolicyOptions } from "./options.ts";
+import { varySelection } from "./vary.ts";
+
+/**
+ * Facts about a stored response, computed once when it is stored (or
+ * refreshed by a 304) so that serving it parses no header. Every field is a
+ * finite number, a boolean, or a string: the object survives JSON.
+ */
+export interface CachePolicyData {
+  /** The freshness lifetime, in milliseconds, after the user's overrides. */
+  freshnessLifetimeMs: number;
+  /** The age the response had on arrival (corrected initial age), in milliseconds. */
+  initialAgeMs: number;
+  /** Whether the lifetime is heuristic (no explicit freshness, no user ttl). */
+  heuristic: boolean;
+  /** Whether every reuse needs revalidation (response `no-cache`, unless overridden). */
+  requiresValidation: boolean;
+  /**
+   * Whether the response must never be served stale: `must-revalidate`, or
+   * in a shared cache `proxy-revalidate` or `s-maxage`. This forbids
+   * `max-stale`, `stale-while-revalidate` and `stale-if-error` alike.
+   */
+  noStaleServing: boolean;
+  /** The `stale-while-revalidate` window, in milliseconds; `0` when absent. */
+  staleWhileRevalidateMs: number;
+  /** The `stale-if-error` window, in milliseconds; `0` when absent. */
+  staleIfErrorMs: number;
+  /** The `ETag` field, or `""` when absent. */
+  etag: string;
+  /** The `Last-Modified` field, or `""` when absent. */
+  lastModified: string;
+}
+
+/** A stored response. Plain data plus the body bytes. */
+export interface CachedResponse {
+  /** The normalised request URL (see {@linkcode normaliseUrl}). */
+  url: string;
+  /** The request method: `"GET"` or `"HEAD"`. A HEAD entry has an empty body. */
+  method: string;
+  /** The response status. */
+  status: number;
+  /** The response status text. */
+  statusText: string;
+  /** The stored response fields as `[name, value]` pairs with lower-case names. */
+  headers: [string, string][];
+  /** The response body, already decoded by `fetch`. */
+  body: Uint8Array;
+  /** When the request was sent, in milliseconds since the epoch. */
+  requestTime: number;
+  /** When the response was received, in milliseconds since the epoch. */
+  responseTime: number;
+  /**
+   * The normalised values of the request fields named by the response's
+   * `Vary`, keyed by lower-case name; `null` for a field the request did not
+   * carry. `{ "*": null }` for `Vary: *`, which never matches.
+   */
+  varyHeaders: Record<string, string | null>;
+  /** Facts precomputed for serving. */
+  policy: CachePolicyData;
+}
+
+/** What {@linkcode createCachedResponse} needs to build an entry. */
+export interface CachedResponseInit {
+  /** The normalised request URL. */
+  url: string;
+  /** The request method. */
+  method: string;
+  /** The request fields, for `Vary`. */
+  requestHeaders: Headers;
+  /** The response status. */
+  status: number;
+  /** The response status text. */
+  statusText: string;
+  /** The response fields. */
+  headers: Headers;
+  /** The response body; ignored (stored empty) for HEAD. */
+  body: Uint8Array;
+  /** When the request was sent, in milliseconds since the epoch. */
+  requestTime: number;
+  /** When the response was received, in milliseconds since the epoch. */
+  responseTime: number;
+}
+
+/** Options for {@linkcode toResponse}. */
+export interface ToResponseOptions {
+  /**
+   * The value of the `Age` field to set, in whole seconds (use
+   * {@linkcode CacheEvaluation.ageSeconds}). When omitted, the stored fields
+   * are returned unchanged.
+   *
+   * @default {undefined}
+   */
+  ageSeconds?: number;
+  /**
+   * Return no body, as the answer to a HEAD request.
+   *
+   * @default {false}
+   */
+  headOnly?: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([
+  101,
+  103,
+  204,
+  205,
+  304,
+]);
+
+/**
+ * Builds the entry to store from a response's parts. It does not decide
+ * whether the response may be stored: ask {@linkcode isStorable} first.
+ *
+ * @param init The request and response parts.
+ * @param options The cache policy options (the same the client uses to
+ * evaluate, so precomputed facts agree).
+ * @returns A new entry.
+ *
+ * @example Storing a response
+ * ```ts
+ * import { createCachedResponse } from "./entry.ts";
+ *
+ * const entry = createCachedResponse({
+ *   url: "https://api.example.com/users",
+ *   method: "GET",
+ *   requestHeaders: new Headers(),
+ *   status: 200,
+ *   statusText: "OK",
+ *   headers: new Headers({ "cache-control": "max-age=60" }),
+ *   body: new TextEncoder().encode("[]"),
+ *   requestTime: 0,
+ *   responseTime: 10,
+ * }, {});
+ * console.log(entry.policy.freshnessLifetimeMs); // 60000
+ * ```
+ */
+export function createCachedResponse(
+  init: CachedResponseInit,
+  options: CachePolicyOptions,
+): CachedResponse {
+  const cc = parseCacheControl(init.headers.get("cache-control"));
+  const headers = _storableFields(init.headers, cc, options);
+  const method = init.method.toUpperCase();
+  const base = {
+    url: init.url,
+    method,
+    status: init.status,
+    statusText: init.statusText,
+    headers,
+    body: method === "HEAD" ? EMPTY : init.body,
+    requestTime: init.requestTime,
+    responseTime: init.responseTime,
+    varyHeaders: varySelection(init.headers.get("vary"), init.requestHeaders),
+  };
+  return { ...base, policy: computePolicy(base, cc, options) };
+}
+
+/**
+ * Computes the {@linkcode CachePolicyData} of an entry from its stored
+ * fields.
+ *
+ * @param entry The entry; its `policy` is not read.
+ * @param cc The parsed `Cache-Control` of the entry, when already at hand.
+ * @param options The cache policy options.
+ * @returns The facts to store in `entry.policy`.
+ *
+ * @example Recomputing after changing options
+ * ```ts
+ * import { computePolicy, createCachedResponse } from "./entry.ts";
+ *
+ * const entry = createCachedResponse({
+ *   url: "https://a.example/", method: "GET", requestHeaders: new Headers(),
+ *   status: 200, statusText: "OK", headers: new Headers({ "cache-control": "max-age=5" }),
+ *   body: new Uint8Array(), requestTime: 0, responseTime: 0,
+ * }, {});
+ * const policy = computePolicy(entry, undefined, { overrides: { minTtlMs: 60_000 } });
+ * console.log(policy.freshnessLifetimeMs); // 60000
+ * ```
+ */
+export function computePolicy(
+  entry: Omit<CachedResponse, "policy">,
+  cc: CacheControl | undefined,
+  options: CachePolicyOptions,
+): CachePolicyData {
+  const directives = cc ??
+    parseCacheControl(fieldValue(entry.headers, "cache-control"));
+  const shared = options.shared === true;
+  const { lifetimeMs, heuristic } = lifetimeFrom(directives, entry, options);
+  return {
+    freshnessLifetimeMs: lifetimeMs,
+    initialAgeMs: initialAgeMs(entry),
+    heuristic,
+    requiresValidation: directives.noCache &&
+      directives.noCacheFields.length === 0 &&
+      options.overrides?.ignoreNoCache !== true,
+    noStaleServing: directives.mustRevalidate ||
+      (shared &&
+        (directives.proxyRevalidate || directives.sMaxAge !== undefined)),
+    staleWhileRevalidateMs: (directives.staleWhileRevalidate ?? 0) * 1000,
+    staleIfErrorMs: (directives.staleIfError ?? 0) * 1000,
+    etag: fieldValue(entry.headers, "etag")?.trim() ?? "",
+    lastModified: fieldValue(entry.headers, "last-modified")?.trim() ?? "",
+  };
+}
+
+/**
+ * Builds a new `Response` from a stored entry. Every call returns a new
+ * `Response` with its own copy of the body, so one caller reading or
+ * cancelling it never affects another. The response's `url` is the entry's.
+ *
+ * @param entry The stored entry.
+ * @param options The `Age` to set, and whether to drop the body.
+ * @returns A new response.
+ *
+ * @example Serving a hit
+ * ```ts
+ * import { createCachedResponse, toResponse } from "./entry.ts";
+ *
+ * const entry = createCachedResponse({
+ *   url: "https://a.example/", method: "GET", requestHeaders: new Headers(),
+ *   status: 200, statusText: "OK", headers: new Headers({ "cache-control": "max-age=60" }),
+ *   body: new TextEncoder().encode("hi"), requestTime: 0, responseTime: 0,
+ * }, {});
+ * const response = toResponse(entry, { ageSeconds: 3 });
+ * console.log(response.headers.get("age"), await response.text()); // "3" "hi"
+ * ```
+ */
+export function toResponse(
+  entry: CachedResponse,
+  options: ToResponseOptions = {},
+): Response {
+  const headers = new Headers(entry.headers);
+  if (options.ageSeconds !== undefined) {
+    headers.set("age", String(Math.max(0, Math.floor(options.ageSeconds))));
+  }
+  const noBody = options.headOnly === true || entry.method === "HEAD" ||
+    NULL_BODY_STATUSES.has(entry.status);
+  // The Response constructor copies a BufferSource body, so each response
+  // owns its bytes.
+  const response = new Response(
+    noBody ? null : entry.body as Uint8Array<ArrayBuffer>,
+    { status: entry.status, statusText: entry.statusText, headers },
+  );
+  Object.defineProperty(response, "url", {
+    value: entry.url,
+    enumerable: true,
+  });
+  return response;
+}
+
+/**
+ * Tells whether a value read from a store has the shape of a
+ * {@linkcode CachedResponse}. A value that does not is corrupt, or was
+ * written by an incompatible version: treat it as a miss and delete it.
+ *
+ * @param value The value read from a store.
+ * @returns `true` when `value` can be evaluated and served.
+ *
+ * @example Guarding a store read
+ * ```ts
+ * import { isCachedResponse } from "./entry.ts";
+ *
+ * console.log(isCachedResponse({ url: "x" })); // false
+ * ```
+ */
+export function isCachedResponse(value: unknown): value is CachedResponse {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  if (
+    typeof v.url !== "string" || typeof v.method !== "string" ||
+    !_isStatus(v.status) || typeof v.statusText !== "string" ||
+    !(v.body instanceof Uint8Array) || !Number.isFinite(v.requestTime) ||
+    !Number.isFinite(v.responseTime) || !Array.isArray(v.headers) ||
+    typeof v.varyHeaders !== "object" || v.varyHeaders === null ||
+    typeof v.policy !== "object" || v.policy === null
+  ) {
+    return false;
+  }
+  for (const pair of v.headers as unknown[]) {
+    if (
+      !Array.isArray(pair) || pair.length !== 2 ||
+      typeof pair[0] !== "string" || typeof pair[1] !== "string"
+    ) {
+      return false;
+    }
+  }
+  for (const selected of Object.values(v.varyHeaders)) {
+    if (selected !== null && typeof selected !== "string") return false;
+  }
+  const p = v.policy as Record<string, unknown>;
+  return _isNonNegative(p.freshnessLifetimeMs) &&
+    _isNonNegative(p.initialAgeMs) &&
+    _isNonNegative(p.staleWhileRevalidateMs) &&
+    _isNonNegative(p.staleIfErrorMs) && typeof p.heuristic === "boolean" &&
+    typeof p.requiresValidation === "boolean" &&
+    typeof p.noStaleServing === "boolean" && typeof p.etag === "string" &&
+    typeof p.lastModified === "string";
+}
+
+function _isStatus(value: unknown): boolean {
+  return typeof value === "number" && Number.isInteger(value) &&
+    value >= 200 && value <= 599;
+}
+
+function _isNonNegative(value: unknown): boolean {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
