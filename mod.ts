@@ -19,3 +19,11 @@
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";
 export type * from "./src/stores/types.ts";
+export * from "./src/stores/memory/cache_store.ts";
+export * from "./src/stores/memory/dedupe_store.ts";
+export * from "./src/stores/memory/rate_limit_store.ts";
+export * from "./src/stores/memory/adaptive_rate_limit_store.ts";
+export {
+  type AdaptiveConfig,
+  DEFAULT_ADAPTIVE_CONFIG,
+} from "./src/rate_limit/adaptive_policy.ts";

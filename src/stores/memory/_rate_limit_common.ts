@@ -1,0 +1,117 @@
+import type { Clock } from "../../clock.ts";
+import { rateLimitConfig, resourceConfigs } from "../_validate.ts";
+import type { RateLimitConfig } from "../types.ts";
+
+/** The default budget of a resource without its own configuration. */
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({
+  limit: 60,
+  windowMs: 60_000,
+});
+
+/** The budgets of every resource: a default and per-resource overrides. */
+export class ResourceConfigs {
+  readonly #component: string;
+  readonly #default: RateLimitConfig;
+  readonly #overrides: Map<string, RateLimitConfig>;
+
+  constructor(component: string, defaultConfig: unknown, overrides: unknown) {
+    this.#component = component;
+    this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
+    this.#overrides = resourceConfigs(component, overrides);
+  }
+
+  get(resource: string): RateLimitConfig {
+    return this.#overrides.get(resource) ?? this.#default;
+  }
+
+  set(resource: string, config: unknown): RateLimitConfig {
+    const valid = rateLimitConfig(
+      this.#component,
+      `resourceConfigs.${resource}`,
+      config,
+    );
+    this.#overrides.set(resource, valid);
+    return valid;
+  }
+}
+
+/** Throws unless `durationMs` is a usable cooldown duration. */
+export function cooldownDuration(
+  component: string,
+  durationMs: unknown,
+): number {
+  if (
+    typeof durationMs !== "number" || !Number.isFinite(durationMs) ||
+    durationMs < 0
+  ) {
+    throw new RangeError(
+      `Cannot set a cooldown on ${component} as 'durationMs' must be a non-negative finite number: received ${
+        String(durationMs)
+      }`,
+    );
+  }
+  return durationMs;
+}
+
+/**
+ * A map of per-resource state that drops idle entries lazily: whenever it
+ * has doubled since the last sweep, one pass removes the entries that hold
+ * nothing any more. Each insertion pays O(1) amortised, and no timer runs.
+ */
+export class SweptMap<V> {
+  readonly #entries = new Map<string, V>();
+  readonly #isIdle: (value: V, now: number, key: string) => boolean;
+  readonly #clock: Clock;
+  #sweepAt = 1024;
+
+  constructor(
+    clock: Clock,
+    isIdle: (value: V, now: number, key: string) => boolean,
+  ) {
+    this.#clock = clock;
+    this.#isIdle = isIdle;
+  }
+
+  get(key: string): V | undefined {
+    return this.#entries.get(key);
+  }
+
+  getOrCreate(key: string, create: () => V): V {
+    let value = this.#entries.get(key);
+    if (value === undefined) {
+      if (this.#entries.size >= this.#sweepAt) this.#sweep();
+      value = create();
+      this.#entries.set(key, value);
+    }
+    return value;
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #sweep(): void {
+    const now = this.#clock.now();
+    for (const [key, value] of this.#entries) {
+      if (this.#isIdle(value, now, key)) this.#entries.delete(key);
+    }
+    this.#sweepAt = Math.max(1024, this.#entries.size * 2);
+  }
+}
+
+/** Settles a synchronous body as a promise: its result, or its exception as a rejection. */
+export function settle<T>(body: () => T): Promise<T> {
+  try {
+    return Promise.resolve(body());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,236 @@
+import { type Clock, systemClock } from "../../clock.ts";
+import { positiveInteger } from "../_validate.ts";
+import type { CacheStore } from "../types.ts";
+import { closedError, validClock } from "./_options.ts";
+import { sizeOf } from "./_size_of.ts";
+
+const COMPONENT = "MemoryCacheStore";
+
+/**
+ * Bytes charged to every entry on top of its key and value: the list node,
+ * the map slot and the key's header.
+ */
+const ENTRY_OVERHEAD = 96;
+
+/** Options for {@linkcode MemoryCacheStore}. */
+export interface MemoryCacheStoreOptions {
+  /**
+   * The most entries kept. When exceeded, the least recently used entry is
+   * evicted. A positive integer.
+   *
+   * @default {1000}
+   */
+  maxEntries?: number;
+  /**
+   * The most bytes kept, estimated from each key and value (strings, nested
+   * data and `Uint8Array` bodies). When exceeded, least recently used
+   * entries are evicted; a single value larger than this is not stored. A
+   * positive integer.
+   *
+   * @default {52_428_800} (50 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * The time source for expiry.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
+
+class _Node<T> {
+  prev: _Node<T> | null = null;
+  next: _Node<T> | null = null;
+  constructor(
+    readonly key: string,
+    public value: T,
+    public expiresAt: number,
+    public size: number,
+  ) {}
+}
+
+/**
+ * A {@linkcode CacheStore} held in process memory: a least-recently-used
+ * cache bounded by entry count and by bytes, with per-entry time to live.
+ *
+ * Every operation but `clear(prefix)` is O(1): a `Map` finds the entry and an
+ * intrusive doubly-linked list keeps the recency order, so reads, writes and
+ * evictions never sort or scan. Expired entries are dropped lazily when read
+ * or when they reach the end of the list; no timer runs, so the store never
+ * keeps a process alive.
+ *
+ * Values are kept as given, not copied: the client copies what it stores.
+ *
+ * @typeParam T The type of the stored values.
+ *
+ * @example A small cache
+ * ```ts
+ * import { MemoryCacheStore } from "@sluice/http";
+ *
+ * const cache = new MemoryCacheStore<string>({ maxEntries: 100 });
+ * await cache.set("greeting", "hello", 60);
+ * console.log(await cache.get("greeting")); // "hello"
+ * await cache.close();
+ * ```
+ */
+export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #clock: Clock;
+  readonly #entries = new Map<string, _Node<T>>();
+  /** The most recently used entry. */
+  #head: _Node<T> | null = null;
+  /** The least recently used entry, evicted first. */
+  #tail: _Node<T> | null = null;
+  #bytes = 0;
+  #closed = false;
+
+  /**
+   * Creates an empty cache.
+   *
+   * @param options Bounds and clock.
+   * @throws {ConfigError} When `maxEntries` or `maxBytes` is not a positive
+   * integer, or `clock` has no `now()`.
+   */
+  constructor(options: MemoryCacheStoreOptions = {}) {
+    const {
+      maxEntries = 1000,
+      maxBytes = 50 * 1024 * 1024,
+      clock = systemClock,
+    } = options;
+    this.#maxEntries = positiveInteger(COMPONENT, "maxEntries", maxEntries);
+    this.#maxBytes = positiveInteger(COMPONENT, "maxBytes", maxBytes);
+    this.#clock = validClock(COMPONENT, clock);
+  }
+
+  /** How many entries are held, including expired ones not yet dropped. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The estimated bytes held by all entries. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Reads an entry and marks it as most recently used.
+   *
+   * @param hash The entry's key.
+   * @returns The stored value, or `undefined` when missing or expired.
+   */
+  get(hash: string): Promise<T | undefined> {
+    if (this.#closed) return Promise.reject(closedError(COMPONENT, "get"));
+    const node = this.#entries.get(hash);
+    if (node === undefined) return Promise.resolve(undefined);
+    if (node.expiresAt <= this.#clock.now()) {
+      this.#remove(node);
+      return Promise.resolve(undefined);
+    }
+    if (node !== this.#head) {
+      this.#unlink(node);
+      this.#pushFront(node);
+    }
+    return Promise.resolve(node.value);
+  }
+
+  /**
+   * Writes an entry, evicting least recently used entries to stay within
+   * bounds. A value larger than `maxBytes`, or a `ttlSeconds` below zero,
+   * leaves no entry.
+   *
+   * @param hash The entry's key.
+   * @param value The value, kept as given.
+   * @param ttlSeconds `> 0` expires after that many (possibly fractional)
+   * seconds, `0` never expires, `< 0` is already expired.
+   */
+  set(hash: string, value: T, ttlSeconds: number): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError(COMPONENT, "set"));
+    const existing = this.#entries.get(hash);
+    if (existing !== undefined) this.#remove(existing);
+    // NaN and negative TTLs store nothing, like an entry that already expired.
+    if (!(ttlSeconds >= 0)) return Promise.resolve();
+    const expiresAt = ttlSeconds === 0
+      ? Infinity
+      : this.#clock.now() + ttlSeconds * 1000;
+    const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
+    if (size > this.#maxBytes) return Promise.resolve();
+    const node = new _Node(hash, value, expiresAt, size);
+    this.#entries.set(hash, node);
+    this.#pushFront(node);
+    this.#bytes += size;
+    while (
+      this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes
+    ) {
+      this.#remove(this.#tail!);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Removes an entry.
+   *
+   * @param hash The entry's key.
+   */
+  delete(hash: string): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError(COMPONENT, "delete"));
+    const node = this.#entries.get(hash);
+    if (node !== undefined) this.#remove(node);
+    return Promise.resolve();
+  }
+
+  /**
+   * Removes every entry, or only those whose key starts with `prefix`. With
+   * a prefix this visits every entry once.
+   *
+   * @param prefix Restricts the removal to one client or scope.
+   */
+  clear(prefix?: string): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError(COMPONENT, "clear"));
+    if (prefix === undefined || prefix === "") {
+      this.#reset();
+      return Promise.resolve();
+    }
+    for (const [key, node] of this.#entries) {
+      if (key.startsWith(prefix)) this.#remove(node);
+    }
+    return Promise.resolve();
+  }
+
+  /** Drops every entry. Later calls other than `close` reject with a `StoreError`. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#reset();
+    return Promise.resolve();
+  }
+
+  #reset(): void {
+    this.#entries.clear();
+    this.#head = null;
+    this.#tail = null;
+    this.#bytes = 0;
+  }
+
+  #remove(node: _Node<T>): void {
+    this.#entries.delete(node.key);
+    this.#unlink(node);
+    this.#bytes -= node.size;
+  }
+
+  #pushFront(node: _Node<T>): void {
+    node.prev = null;
+    node.next = this.#head;
+    if (this.#head !== null) this.#head.prev = node;
+    this.#head = node;
+    if (this.#tail === null) this.#tail = node;
+  }
+
+  #unlink(node: _Node<T>): void {
+    if (node.prev !== null) node.prev.next = node.next;
+    else this.#head = node.next;
+    if (node.next !== null) node.next.prev = node.prev;
+    else this.#tail = node.prev;
+    node.prev = null;
+    node.next = null;
+  }
+}

@@ -1,0 +1,285 @@
+import { type Clock, systemClock } from "../../clock.ts";
+import type {
+  RateLimitConfig,
+  RateLimitStatus,
+  RateLimitStore,
+} from "../types.ts";
+import { closedError, validClock } from "./_options.ts";
+import {
+  cooldownDuration,
+  DEFAULT_RATE_LIMIT,
+  ResourceConfigs,
+  settle,
+  SweptMap,
+} from "./_rate_limit_common.ts";
+import { TimestampRing } from "./_timestamp_ring.ts";
+
+const COMPONENT = "MemoryRateLimitStore";
+
+/** Options for {@linkcode MemoryRateLimitStore}. */
+export interface MemoryRateLimitStoreOptions {
+  /**
+   * The budget of every resource without its own entry in
+   * `resourceConfigs`.
+   *
+   * @default {{ limit: 60, windowMs: 60_000 }}
+   */
+  defaultConfig?: RateLimitConfig;
+  /**
+   * Budgets of individual resources, as a `Map` or a plain record keyed by
+   * resource.
+   *
+   * @default {new Map()}
+   */
+  resourceConfigs?:
+    | ReadonlyMap<string, RateLimitConfig>
+    | Readonly<Record<string, RateLimitConfig>>;
+  /**
+   * The time source for windows and cooldowns.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
+
+interface _Bucket {
+  /** Admission times within the window, oldest first, at most `limit`. */
+  log: TimestampRing;
+  /** When the cooldown ends, in clock time; `-Infinity` when none. */
+  cooldownUntil: number;
+}
+
+/**
+ * A {@linkcode RateLimitStore} held in process memory, with an exact sliding
+ * window log per resource.
+ *
+ * Each resource keeps the times of its last `limit` admissions in a ring
+ * buffer, so `acquire` is O(1) and the wait it reports is exact: the time
+ * until the oldest admission leaves the window. All checks and writes happen
+ * in one synchronous step, so concurrent calls never admit more than
+ * `limit` in any window. State of idle resources is dropped lazily; no timer
+ * runs.
+ *
+ * Cooldowns (`setCooldown`) are kept and reported; they do not block
+ * `acquire`, which the client calls only after waiting out the cooldown.
+ *
+ * @example Ten requests a second
+ * ```ts
+ * import { MemoryRateLimitStore } from "@sluice/http";
+ *
+ * const store = new MemoryRateLimitStore({
+ *   defaultConfig: { limit: 10, windowMs: 1_000 },
+ * });
+ * if (await store.acquire("search")) {
+ *   // make the request
+ * } else {
+ *   console.log(`retry in ${await store.getWaitTime("search")} ms`);
+ * }
+ * await store.close();
+ * ```
+ */
+export class MemoryRateLimitStore implements RateLimitStore {
+  readonly #configs: ResourceConfigs;
+  readonly #clock: Clock;
+  readonly #buckets: SweptMap<_Bucket>;
+  #closed = false;
+
+  /**
+   * Creates a store with no admissions.
+   *
+   * @param options Budgets and clock.
+   * @throws {ConfigError} When a budget's `limit` or `windowMs` is not a
+   * positive integer, `resourceConfigs` is malformed, or `clock` has no
+   * `now()`.
+   */
+  constructor(options: MemoryRateLimitStoreOptions = {}) {
+    const {
+      defaultConfig = DEFAULT_RATE_LIMIT,
+      resourceConfigs,
+      clock = systemClock,
+    } = options;
+    this.#configs = new ResourceConfigs(
+      COMPONENT,
+      defaultConfig,
+      resourceConfigs,
+    );
+    this.#clock = validClock(COMPONENT, clock);
+    this.#buckets = new SweptMap(this.#clock, (bucket, now, resource) => {
+      bucket.log.dropThrough(now - this.#configs.get(resource).windowMs);
+      return bucket.log.size === 0 && bucket.cooldownUntil <= now;
+    });
+  }
+
+  /**
+   * Admits a request if the window has room, recording it.
+   *
+   * @param resource The rate-limited resource.
+   * @returns `true` when admitted.
+   */
+  acquire(resource: string): Promise<boolean> {
+    return this.#run("acquire", () => {
+      const now = this.#clock.now();
+      const { limit } = this.#configs.get(resource);
+      const bucket = this.#bucket(resource, now);
+      if (bucket.log.size >= limit) return false;
+      bucket.log.push(now);
+      return true;
+    });
+  }
+
+  /**
+   * Tells whether a request would be admitted now, without recording it.
+   *
+   * @param resource The rate-limited resource.
+   */
+  canProceed(resource: string): Promise<boolean> {
+    return this.#run("canProceed", () => {
+      const now = this.#clock.now();
+      return this.#count(resource, now) < this.#configs.get(resource).limit;
+    });
+  }
+
+  /**
+   * Records an admission whether or not the window has room.
+   *
+   * @param resource The rate-limited resource.
+   */
+  record(resource: string): Promise<void> {
+    return this.#run("record", () => {
+      const now = this.#clock.now();
+      this.#bucket(resource, now).log.push(now);
+    });
+  }
+
+  /**
+   * Reads the budget of a resource.
+   *
+   * @param resource The rate-limited resource.
+   * @returns What remains, when the oldest admission leaves the window (now
+   * when there is none), and the limit.
+   */
+  getStatus(resource: string): Promise<RateLimitStatus> {
+    return this.#run("getStatus", () => {
+      const now = this.#clock.now();
+      const { limit, windowMs } = this.#configs.get(resource);
+      const log = this.#prunedLog(resource, now);
+      const count = log?.size ?? 0;
+      return {
+        remaining: Math.max(0, limit - count),
+        resetTime: new Date(count > 0 ? log!.at(0) + windowMs : now),
+        limit,
+      };
+    });
+  }
+
+  /**
+   * Forgets the admissions and the cooldown of a resource.
+   *
+   * @param resource The rate-limited resource.
+   */
+  reset(resource: string): Promise<void> {
+    return this.#run("reset", () => this.#buckets.delete(resource));
+  }
+
+  /**
+   * Tells how long until a resource admits again.
+   *
+   * @param resource The rate-limited resource.
+   * @returns `0` when a request is admitted now; otherwise the milliseconds
+   * until the oldest admission in the window leaves it.
+   */
+  getWaitTime(resource: string): Promise<number> {
+    return this.#run("getWaitTime", () => {
+      const now = this.#clock.now();
+      const { limit, windowMs } = this.#configs.get(resource);
+      const log = this.#prunedLog(resource, now);
+      if (log === undefined || log.size < limit) return 0;
+      return Math.max(0, log.at(log.size - limit) + windowMs - now);
+    });
+  }
+
+  /**
+   * Sets the budget of one resource. Admissions already recorded still
+   * count against the new budget.
+   *
+   * @param resource The rate-limited resource.
+   * @param config Its budget.
+   * @throws {ConfigError} When `config` is invalid.
+   */
+  setResourceConfig(resource: string, config: RateLimitConfig): void {
+    const { limit } = this.#configs.set(resource, config);
+    this.#buckets.get(resource)?.log.setCapacity(limit);
+  }
+
+  /**
+   * Returns the budget that applies to a resource.
+   *
+   * @param resource The rate-limited resource.
+   */
+  getResourceConfig(resource: string): RateLimitConfig {
+    return { ...this.#configs.get(resource) };
+  }
+
+  /**
+   * Holds back a resource for `durationMs` from now, unless a longer
+   * cooldown already runs.
+   *
+   * @param resource The rate-limited resource.
+   * @param durationMs How long, in milliseconds.
+   * @throws {RangeError} When `durationMs` is negative or not finite.
+   */
+  setCooldown(resource: string, durationMs: number): Promise<void> {
+    return this.#run("setCooldown", () => {
+      const duration = cooldownDuration(COMPONENT, durationMs);
+      const now = this.#clock.now();
+      const bucket = this.#bucket(resource, now);
+      bucket.cooldownUntil = Math.max(bucket.cooldownUntil, now + duration);
+    });
+  }
+
+  /**
+   * Tells how long the cooldown of a resource still runs.
+   *
+   * @param resource The rate-limited resource.
+   * @returns Milliseconds left, or `0`.
+   */
+  getCooldown(resource: string): Promise<number> {
+    return this.#run("getCooldown", () => {
+      const until = this.#buckets.get(resource)?.cooldownUntil ?? -Infinity;
+      return Math.max(0, until - this.#clock.now());
+    });
+  }
+
+  /** Drops all state. Later calls reject with a `StoreError`. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#buckets.clear();
+    return Promise.resolve();
+  }
+
+  #run<T>(operation: string, body: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError(COMPONENT, operation));
+    return settle(body);
+  }
+
+  /** The bucket of `resource`, created if missing, pruned to the window. */
+  #bucket(resource: string, now: number): _Bucket {
+    const { limit, windowMs } = this.#configs.get(resource);
+    const bucket = this.#buckets.getOrCreate(resource, () => ({
+      log: new TimestampRing(limit),
+      cooldownUntil: -Infinity,
+    }));
+    bucket.log.dropThrough(now - windowMs);
+    return bucket;
+  }
+
+  #prunedLog(resource: string, now: number): TimestampRing | undefined {
+    const log = this.#buckets.get(resource)?.log;
+    log?.dropThrough(now - this.#configs.get(resource).windowMs);
+    return log;
+  }
+
+  #count(resource: string, now: number): number {
+    return this.#prunedLog(resource, now)?.size ?? 0;
+  }
+}
