@@ -21,7 +21,7 @@
 
 import { parseCacheControl, parseDeltaSeconds } from "./cache_control.ts";
 import type { CacheControl } from "./cache_control.ts";
-import { fieldValue, type HeaderList } from "./_fields.ts";
+import { fieldValue } from "./_fields.ts";
 import { parseHttpDate } from "./http_date.ts";
 import { DEFAULT_MAX_HEURISTIC_MS } from "./options.ts";
 import type { CachePolicyOptions } from "./options.ts";
@@ -55,8 +55,8 @@ export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([
 export interface FreshnessInput {
   /** The response status. */
   status: number;
-  /** The stored response header fields. */
-  headers: HeaderList;
+  /** The stored response fields as `[name, value]` pairs. */
+  headers: readonly (readonly [string, string])[];
   /** When the request was sent, in milliseconds since the epoch. */
   requestTime: number;
   /** When the response was received, in milliseconds since the epoch. */

@@ -8,7 +8,8 @@
  *   `overrides.ignoreNoStore` lifts the response's, never the request's);
  * - the status is final and not 206 (ranges are not combined) or 304;
  * - with `must-understand`, the status is one whose caching rules sluice
- *   implements ({@linkcode UNDERSTOOD_STATUSES});
+ *   implements ({@linkcode UNDERSTOOD_STATUSES}); the `no-store` sent along
+ *   for older caches is then ignored, as RFC 9111 §5.2.2.3 asks;
  * - in a shared cache: the response is not `private` (a qualified
  *   `private="…"` only drops the named fields), and a request carrying
  *   `Authorization` is answered with `public`, `s-maxage` or
@@ -144,11 +145,12 @@ export function notStorableReason(
     return "status";
   }
   const cc = parseCacheControl(response.headers.get("cache-control"));
-  if (cc.noStore && options.overrides?.ignoreNoStore !== true) {
+  if (cc.mustUnderstand) {
+    // RFC 9111 §5.2.2.3: a cache that understands the status ignores the
+    // no-store that accompanies must-understand for older caches.
+    if (!UNDERSTOOD_STATUSES.has(status)) return "must-understand";
+  } else if (cc.noStore && options.overrides?.ignoreNoStore !== true) {
     return "no-store";
-  }
-  if (cc.mustUnderstand && !UNDERSTOOD_STATUSES.has(status)) {
-    return "must-understand";
   }
   const shared = options.shared === true;
   if (shared) {
