@@ -1,0 +1,241 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  createCachedResponse,
+  isCachedResponse,
+  toResponse,
+} from "../../src/cache/entry.ts";
+import {
+  decodeBinary,
+  decodeText,
+  encodeBinary,
+  encodeText,
+} from "../../src/stores/codec.ts";
+import { entry, T0 } from "./_entry.ts";
+
+describe("createCachedResponse()", () => {
+  it("keeps status, fields and body, and names the request URL", () => {
+    const e = entry({
+      headers: { "cache-control": "max-age=60", "content-type": "text/plain" },
+      body: "hello",
+    });
+    assert.equal(e.url, "https://api.example.com/items");
+    assert.equal(e.method, "GET");
+    assert.equal(e.status, 200);
+    assert.equal(new TextDecoder().decode(e.body), "hello");
+    assert.ok(
+      e.headers.some(([n, v]) => n === "content-type" && v === "text/plain"),
+    );
+  });
+
+  it("drops hop-by-hop fields and those named by Connection", () => {
+    const e = entry({
+      headers: {
+        connection: "x-trace, close",
+        "x-trace": "1",
+        "keep-alive": "timeout=5",
+        "transfer-encoding": "chunked",
+        "x-kept": "yes",
+      },
+    });
+    const names = e.headers.map(([n]) => n);
+    for (
+      const dropped of [
+        "connection",
+        "x-trace",
+        "keep-alive",
+        "transfer-encoding",
+      ]
+    ) {
+      assert.ok(!names.includes(dropped), dropped);
+    }
+    assert.ok(names.includes("x-kept"));
+  });
+
+  it("drops the fields named by a qualified no-cache", () => {
+    const e = entry({
+      headers: {
+        "cache-control": 'max-age=60, no-cache="x-secret"',
+        "x-secret": "s",
+      },
+    });
+    assert.ok(!e.headers.some(([n]) => n === "x-secret"));
+  });
+
+  it("keeps Set-Cookie in a private cache and drops it in a shared cache", () => {
+    const headers: [string, string][] = [
+      ["cache-control", "public, max-age=60"],
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+    ];
+    const privateEntry = entry({ headers });
+    assert.deepEqual(
+      privateEntry.headers.filter(([n]) => n === "set-cookie").map(([, v]) =>
+        v
+      ),
+      ["a=1", "b=2"],
+    );
+    const sharedEntry = entry({ headers, options: { shared: true } });
+    assert.ok(!sharedEntry.headers.some(([n]) => n === "set-cookie"));
+  });
+
+  it("drops the fields named by a qualified private in a shared cache only", () => {
+    const headers = {
+      "cache-control": 'private="x-user", max-age=60',
+      "x-user": "alice",
+    };
+    assert.ok(entry({ headers }).headers.some(([n]) => n === "x-user"));
+    assert.ok(
+      !entry({ headers, options: { shared: true } }).headers.some(([n]) =>
+        n === "x-user"
+      ),
+    );
+  });
+
+  it("stores no body for HEAD", () => {
+    const e = entry({ method: "head", body: "ignored" });
+    assert.equal(e.method, "HEAD");
+    assert.equal(e.body.byteLength, 0);
+  });
+
+  it("captures the Vary selection from the request", () => {
+    const e = entry({
+      headers: { vary: "Accept-Encoding, X-Tenant" },
+      requestHeaders: { "accept-encoding": "GZIP" },
+    });
+    assert.deepEqual(e.varyHeaders, {
+      "accept-encoding": "gzip",
+      "x-tenant": null,
+    });
+  });
+
+  it("precomputes the serve-time facts", () => {
+    const e = entry({
+      headers: {
+        "cache-control":
+          "max-age=60, stale-while-revalidate=5, stale-if-error=7, must-revalidate, no-cache",
+        etag: ' "v1" ',
+        "last-modified": new Date(T0 - 1000).toUTCString(),
+        age: "3",
+      },
+    });
+    assert.deepEqual(e.policy, {
+      freshnessLifetimeMs: 60_000,
+      initialAgeMs: 3_000,
+      heuristic: false,
+      requiresValidation: true,
+      noStaleServing: true,
+      staleWhileRevalidateMs: 5_000,
+      staleIfErrorMs: 7_000,
+      etag: '"v1"',
+      lastModified: new Date(T0 - 1000).toUTCString(),
+    });
+  });
+
+  it("round-trips byte-exact through both store codecs", () => {
+    const e = createCachedResponse({
+      url: "https://a.example/bin",
+      method: "GET",
+      requestHeaders: new Headers(),
+      status: 200,
+      statusText: "OK",
+      headers: new Headers({ "cache-control": "max-age=60" }),
+      body: new Uint8Array([0, 255, 1, 254, 0]),
+      requestTime: T0,
+      responseTime: T0,
+    }, {});
+    for (
+      const copy of [decodeBinary(encodeBinary(e)), decodeText(encodeText(e))]
+    ) {
+      assert.deepEqual(copy, e);
+      assert.ok(isCachedResponse(copy));
+    }
+  });
+});
+
+describe("toResponse()", () => {
+  it("rebuilds status, status text, fields, body and url", async () => {
+    const e = entry({
+      headers: { "cache-control": "max-age=60", "x-a": "1" },
+      body: "hello",
+    });
+    const response = toResponse(e);
+    assert.equal(response.status, 200);
+    assert.equal(response.statusText, "OK");
+    assert.equal(response.headers.get("x-a"), "1");
+    assert.equal(response.url, "https://api.example.com/items");
+    assert.equal(await response.text(), "hello");
+  });
+
+  it("returns a new response with its own body on every call", async () => {
+    const e = entry({ body: "same" });
+    const a = toResponse(e);
+    const b = toResponse(e);
+    assert.notEqual(a, b);
+    assert.equal(await a.text(), "same");
+    assert.equal(a.bodyUsed, true);
+    assert.equal(b.bodyUsed, false);
+    assert.equal(await b.text(), "same");
+  });
+
+  it("is unaffected by later changes to the returned bytes", async () => {
+    const e = entry({ body: "abc" });
+    const first = new Uint8Array(await toResponse(e).arrayBuffer());
+    first[0] = 0x7a;
+    assert.equal(await toResponse(e).text(), "abc");
+  });
+
+  it("sets Age from the evaluation, replacing a stored one", () => {
+    const e = entry({ headers: { age: "5" } });
+    assert.equal(toResponse(e, { ageSeconds: 12.9 }).headers.get("age"), "12");
+    assert.equal(toResponse(e).headers.get("age"), "5");
+  });
+
+  it("returns no body for HEAD entries, headOnly, and null-body statuses", async () => {
+    assert.equal(toResponse(entry({ method: "HEAD" })).body, null);
+    assert.equal(toResponse(entry({}), { headOnly: true }).body, null);
+    const noContent = toResponse(entry({ status: 204, body: "" }));
+    assert.equal(noContent.status, 204);
+    assert.equal(await noContent.text(), "");
+  });
+
+  it("replays several Set-Cookie fields separately", () => {
+    const e = entry({
+      headers: [["set-cookie", "a=1"], ["set-cookie", "b=2"]],
+    });
+    assert.deepEqual(toResponse(e).headers.getSetCookie(), ["a=1", "b=2"]);
+  });
+});
+
+describe("isCachedResponse()", () => {
+  const valid = entry({ headers: { "cache-control": "max-age=60" } });
+  const broken: [string, unknown][] = [
+    ["null", null],
+    ["a string", "entry"],
+    ["an entry without policy", { ...valid, policy: undefined }],
+    ["an entry with a text body", { ...valid, body: "abc" }],
+    ["an entry with a bad status", { ...valid, status: 42 }],
+    ["an entry with malformed headers", { ...valid, headers: [["a"]] }],
+    ["an entry with a numeric Vary value", { ...valid, varyHeaders: { a: 1 } }],
+    ["an entry with a NaN lifetime", {
+      ...valid,
+      policy: { ...valid.policy, freshnessLifetimeMs: NaN },
+    }],
+    ["an entry with a negative age", {
+      ...valid,
+      policy: { ...valid.policy, initialAgeMs: -1 },
+    }],
+    ["an entry with a non-finite response time", {
+      ...valid,
+      responseTime: Infinity,
+    }],
+  ];
+  it("accepts an entry built by createCachedResponse()", () => {
+    assert.equal(isCachedResponse(valid), true);
+  });
+  for (const [name, value] of broken) {
+    it(`rejects ${name}`, () => {
+      assert.equal(isCachedResponse(value), false);
+    });
+  }
+});
