@@ -1,6 +1,10 @@
 /**
  * Test helpers for sluice users and store authors: a manual clock, and the
- * conformance suites that every store backend must pass.
+ * conformance suites that every store backend must pass
+ * ({@linkcode testCacheStore}, {@linkcode testDedupeStore},
+ * {@linkcode testRateLimitStore}, {@linkcode testAdaptiveRateLimitStore}).
+ * The suites declare their tests with `node:test`, so a store author calls
+ * them from a `*_test.ts` file run by Deno, Bun or Node.
  *
  * @example Driving time by hand
  * ```ts
@@ -15,3 +19,13 @@
  */
 
 export * from "./manual_clock.ts";
+export type { Awaitable, StoreSuiteOptions, SuiteTime } from "./_harness.ts";
+export * from "./cache_store_suite.ts";
+export * from "./dedupe_store_suite.ts";
+export {
+  type RateLimitStoreFactory,
+  type RateLimitStoreFactoryContext,
+  type RateLimitStoreSuiteOptions,
+  testRateLimitStore,
+} from "./rate_limit_store_suite.ts";
+export * from "./adaptive_rate_limit_store_suite.ts";

@@ -1,0 +1,329 @@
+import assert from "node:assert/strict";
+import { describe } from "node:test";
+import type { Clock } from "../clock.ts";
+import type { CacheStore } from "../stores/types.ts";
+import {
+  type Awaitable,
+  describeOptions,
+  type Harness,
+  type StoreSuiteOptions,
+  storeTest,
+  throwsConfigError,
+  uid,
+} from "./_harness.ts";
+
+/** What a {@linkcode CacheStoreFactory} receives to build a fresh store. */
+export interface CacheStoreFactoryContext {
+  /**
+   * The clock the store must use for expiry. In `"real"` time it is the
+   * system clock; a backend with server-side TTLs may ignore it there.
+   */
+  clock: Clock;
+  /**
+   * Backend-specific options to apply: empty, except in the configuration
+   * tests, where it holds one entry of
+   * {@linkcode CacheStoreSuiteOptions.invalidOptions}.
+   */
+  options: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Builds a fresh, isolated cache store for one test. Stores built for
+ * different tests must not see each other's entries.
+ */
+export type CacheStoreFactory = (
+  context: CacheStoreFactoryContext,
+) => Awaitable<CacheStore<unknown>>;
+
+/** Options for {@linkcode testCacheStore}. */
+export interface CacheStoreSuiteOptions extends StoreSuiteOptions {
+  /**
+   * Backend-specific options, each of which must make the factory throw a
+   * `ConfigError`, for example `[{ maxEntries: 0 }]`.
+   *
+   * @default {[]}
+   */
+  invalidOptions?: readonly Readonly<Record<string, unknown>>[];
+}
+
+function bytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/**
+ * Runs the {@linkcode CacheStore} conformance suite: TTL semantics, exact
+ * round trips, overwrite, delete, prefix and full clear, and close. Call it
+ * from a `*_test.ts` file; it declares its tests with `node:test`, so it runs
+ * under Deno, Bun and Node.
+ *
+ * @param name The name of the store under test, used as the suite's title.
+ * @param factory Builds a fresh store for each test; the suite closes it.
+ * @param options How time moves, and backend-specific invalid options.
+ *
+ * @example Testing a store
+ * ```ts ignore
+ * import { MemoryCacheStore } from "@sluice/http";
+ * import { testCacheStore } from "@sluice/http/testing";
+ *
+ * testCacheStore("MemoryCacheStore", ({ clock, options }) =>
+ *   new MemoryCacheStore({ clock, ...options }), {
+ *   invalidOptions: [{ maxEntries: 0 }],
+ * });
+ * ```
+ */
+export function testCacheStore(
+  name: string,
+  factory: CacheStoreFactory,
+  options: CacheStoreSuiteOptions = {},
+): void {
+  const { time = "manual", invalidOptions = [] } = options;
+  const open = (h: Harness): Promise<CacheStore<unknown>> =>
+    h.open(() => factory({ clock: h.clock, options: {} }));
+
+  describe(`${name} (CacheStore conformance, ${time} time)`, () => {
+    storeTest(
+      "get() returns undefined for a key never set",
+      time,
+      async (h) => {
+        const store = await open(h);
+        assert.equal(await store.get(`missing:${uid()}`), undefined);
+      },
+    );
+
+    storeTest(
+      "get() returns exactly what set() stored: strings, unicode, numbers, nested JSON and empty values",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const p = `rt:${uid()}:`;
+        const values: [string, unknown][] = [
+          ["string", "hello"],
+          ["empty string", ""],
+          ["unicode", "héllo wörld ✓ 日本語 🚀 \u0000 \ud7ff"],
+          ["integer", 42],
+          ["float", -3.25],
+          ["zero", 0],
+          ["true", true],
+          ["false", false],
+          ["null", null],
+          ["empty object", {}],
+          ["empty array", []],
+          ["nested", {
+            a: [1, "two", { three: [null, true, 3.5] }],
+            b: { c: { d: "deep" } },
+            "key:with:colons": "v",
+            "ünï": ["ç", ""],
+          }],
+          ["array of objects", [{ id: 1 }, { id: 2, tags: ["x"] }]],
+        ];
+        for (const [label, value] of values) {
+          await store.set(`${p}${label}`, value, 0);
+        }
+        for (const [label, value] of values) {
+          assert.deepStrictEqual(
+            await store.get(`${p}${label}`),
+            value,
+            `round trip of ${label}`,
+          );
+        }
+      },
+    );
+
+    storeTest(
+      "get() returns Uint8Array bodies byte-exact, alone and nested in objects",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const p = `bin:${uid()}:`;
+        const every = new Uint8Array(256).map((_, i) => i);
+        const large = bytes(100_000, 7);
+        const entry = {
+          status: 200,
+          headers: { "content-type": "application/octet-stream" },
+          body: bytes(1_024, 3),
+          parts: [new Uint8Array([0, 255]), { inner: new Uint8Array(0) }],
+        };
+        await store.set(`${p}every`, every, 0);
+        await store.set(`${p}empty`, new Uint8Array(0), 0);
+        await store.set(`${p}large`, large, 0);
+        await store.set(`${p}entry`, entry, 0);
+
+        const gotEvery = await store.get(`${p}every`);
+        assert.ok(gotEvery instanceof Uint8Array, "a Uint8Array comes back");
+        assert.deepStrictEqual(gotEvery, every);
+        const gotEmpty = await store.get(`${p}empty`);
+        assert.ok(gotEmpty instanceof Uint8Array);
+        assert.equal(gotEmpty.byteLength, 0);
+        assert.deepStrictEqual(await store.get(`${p}large`), large);
+        const gotEntry = await store.get(`${p}entry`) as typeof entry;
+        assert.ok(gotEntry.body instanceof Uint8Array);
+        assert.deepStrictEqual(gotEntry, entry);
+      },
+    );
+
+    storeTest(
+      "set() on an existing key replaces its value",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const key = `ow:${uid()}`;
+        await store.set(key, { v: 1 }, 0);
+        await store.set(key, { v: 2, extra: "x" }, 0);
+        assert.deepStrictEqual(await store.get(key), { v: 2, extra: "x" });
+      },
+    );
+
+    storeTest(
+      "an entry with a positive TTL is readable until it expires, then gone",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const key = `ttl:${uid()}`;
+        await store.set(key, "v", 1);
+        await h.advance(h.exact ? 999 : 600);
+        assert.equal(await store.get(key), "v");
+        await h.advancePast(h.exact ? 1 : 400);
+        assert.equal(await store.get(key), undefined);
+      },
+    );
+
+    storeTest(
+      "a fractional TTL is honoured to the millisecond (0.25 s lives 250 ms)",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const key = `frac:${uid()}`;
+        await store.set(key, "v", 0.25);
+        await h.advance(h.exact ? 249 : 100);
+        assert.equal(await store.get(key), "v");
+        await h.advancePast(h.exact ? 1 : 150);
+        assert.equal(await store.get(key), undefined);
+      },
+    );
+
+    storeTest("a TTL of 0 never expires", time, async (h) => {
+      const store = await open(h);
+      const key = `forever:${uid()}`;
+      await store.set(key, "v", 0);
+      await h.advance(h.exact ? 10 * 365 * 86_400_000 : 500);
+      assert.equal(await store.get(key), "v");
+    });
+
+    storeTest(
+      "a negative TTL stores nothing readable and removes an earlier value",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const key = `neg:${uid()}`;
+        await store.set(key, "new", -1);
+        assert.equal(await store.get(key), undefined);
+        await store.set(key, "old", 0);
+        await store.set(key, "newer", -0.5);
+        assert.equal(await store.get(key), undefined);
+      },
+    );
+
+    storeTest(
+      "overwriting an entry also replaces its TTL",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const key = `ttl-ow:${uid()}`;
+        await store.set(key, "short", 0.2);
+        await store.set(key, "forever", 0);
+        await h.advancePast(300);
+        assert.equal(await store.get(key), "forever");
+      },
+    );
+
+    storeTest(
+      "delete() removes an entry and ignores a missing one",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const key = `del:${uid()}`;
+        const other = `del:${uid()}`;
+        await store.set(key, "v", 0);
+        await store.set(other, "w", 0);
+        await store.delete(key);
+        await store.delete(`del:missing:${uid()}`);
+        assert.equal(await store.get(key), undefined);
+        assert.equal(await store.get(other), "w");
+      },
+    );
+
+    storeTest(
+      "clear(prefix) removes only the keys under that prefix",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const id = uid();
+        // Characters that are wildcards in glob and SQL LIKE patterns must
+        // match literally.
+        const a = `t${id}*[a]?_%25:`;
+        const keys = {
+          inA: [`${a}cache:1`, `${a}dedupe:2`, `${a}`],
+          outside: [
+            `t${id}*[a]?_%25x:cache:1`,
+            `t${id}X[a]?_%25:cache:1`,
+            `t${id}*[b]?_%25:cache:1`,
+            `t${id}*[a]?x%25:cache:1`,
+            `t${id}*[a]?_%2:cache:1`,
+            `u${id}:cache:1`,
+          ],
+        };
+        for (const key of [...keys.inA, ...keys.outside]) {
+          await store.set(key, key, 0);
+        }
+        await store.clear(a);
+        for (const key of keys.inA) {
+          assert.equal(await store.get(key), undefined, `${key} is cleared`);
+        }
+        for (const key of keys.outside) {
+          assert.equal(await store.get(key), key, `${key} is kept`);
+        }
+      },
+    );
+
+    storeTest(
+      "clear() without a prefix removes every entry",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const id = uid();
+        const keys = [`a${id}:1`, `b${id}:2`, `c${id}:x:3`];
+        for (const key of keys) await store.set(key, key, 0);
+        await store.clear();
+        for (const key of keys) assert.equal(await store.get(key), undefined);
+      },
+    );
+
+    storeTest("close() may be called twice", time, async (h) => {
+      const store = await open(h);
+      await store.set(`c:${uid()}`, "v", 0);
+      await store.close();
+      await store.close();
+    });
+
+    for (const invalid of invalidOptions) {
+      storeTest(
+        `the factory throws ConfigError for ${describeOptions(invalid)}`,
+        time,
+        async (h) => {
+          await throwsConfigError(
+            () => h.open(() => factory({ clock: h.clock, options: invalid })),
+            describeOptions(invalid),
+          );
+        },
+      );
+    }
+  });
+}

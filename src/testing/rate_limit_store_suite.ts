@@ -1,0 +1,481 @@
+import assert from "node:assert/strict";
+import { describe } from "node:test";
+import type { Clock } from "../clock.ts";
+import type { RateLimitConfig, RateLimitStore } from "../stores/types.ts";
+import {
+  type Awaitable,
+  describeOptions,
+  type Harness,
+  seededRandom,
+  type StoreSuiteOptions,
+  storeTest,
+  type SuiteTime,
+  throwsConfigError,
+  uid,
+} from "./_harness.ts";
+
+/** What a {@linkcode RateLimitStoreFactory} receives to build a fresh store. */
+export interface RateLimitStoreFactoryContext {
+  /** The clock the store must use for windows and cooldowns. */
+  clock: Clock;
+  /** The default budget to configure. */
+  defaultConfig: RateLimitConfig;
+  /** Per-resource budgets to configure. */
+  resourceConfigs: Map<string, RateLimitConfig>;
+  /**
+   * Backend-specific options: empty, except in the configuration tests,
+   * where it holds one entry of
+   * {@linkcode RateLimitStoreSuiteOptions.invalidOptions}.
+   */
+  options: Readonly<Record<string, unknown>>;
+}
+
+/** Builds a fresh, isolated rate-limit store for one test. */
+export type RateLimitStoreFactory = (
+  context: RateLimitStoreFactoryContext,
+) => Awaitable<RateLimitStore>;
+
+/** Options for {@linkcode testRateLimitStore}. */
+export interface RateLimitStoreSuiteOptions extends StoreSuiteOptions {
+  /**
+   * Backend-specific options, each of which must make the factory throw a
+   * `ConfigError`.
+   *
+   * @default {[]}
+   */
+  invalidOptions?: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** The window every test uses, short enough for real time. */
+export const WINDOW_MS = 400;
+const DEFAULT_CONFIG: RateLimitConfig = { limit: 5, windowMs: WINDOW_MS };
+
+type _Open = (
+  h: Harness,
+  overrides?: Partial<RateLimitStoreFactoryContext>,
+) => Promise<RateLimitStore>;
+
+/**
+ * Runs the {@linkcode RateLimitStore} conformance suite: exact admission
+ * under concurrency, the sliding window, `getWaitTime` and `getStatus`
+ * consistency, `reset`, per-resource budgets, cooldowns, and the
+ * configuration errors.
+ *
+ * The factory is called with windows of 400 ms, so the suite stays fast in
+ * `"real"` time too.
+ *
+ * @param name The name of the store under test, used as the suite's title.
+ * @param factory Builds a fresh store for each test; the suite closes it.
+ * @param options How time moves, and backend-specific invalid options.
+ *
+ * @example Testing a store
+ * ```ts ignore
+ * import { MemoryRateLimitStore } from "@sluice/http";
+ * import { testRateLimitStore } from "@sluice/http/testing";
+ *
+ * testRateLimitStore("MemoryRateLimitStore", (context) =>
+ *   new MemoryRateLimitStore({ ...context, ...context.options }));
+ * ```
+ */
+export function testRateLimitStore(
+  name: string,
+  factory: RateLimitStoreFactory,
+  options: RateLimitStoreSuiteOptions = {},
+): void {
+  const { time = "manual", invalidOptions = [] } = options;
+  const open: _Open = (h, overrides = {}) =>
+    h.open(() =>
+      factory({
+        clock: h.clock,
+        defaultConfig: DEFAULT_CONFIG,
+        resourceConfigs: new Map(),
+        options: {},
+        ...overrides,
+      })
+    );
+  describe(`${name} (RateLimitStore conformance, ${time} time)`, () => {
+    rateLimitCases(open, time, invalidOptions);
+  });
+}
+
+/**
+ * Declares the rate-limit tests. The adaptive suite runs them too, calling
+ * every method without a priority (background traffic on a store that has
+ * seen no user traffic, which may use the whole limit).
+ */
+export function rateLimitCases(
+  open: _Open,
+  time: SuiteTime,
+  invalidOptions: readonly Readonly<Record<string, unknown>>[],
+): void {
+  storeTest(
+    "acquire() admits up to limit, then refuses",
+    time,
+    async (h) => {
+      const store = await open(h);
+      const resource = `seq:${uid()}`;
+      const results: boolean[] = [];
+      for (let i = 0; i < 7; i++) results.push(await store.acquire(resource));
+      assert.deepStrictEqual(results, [
+        true,
+        true,
+        true,
+        true,
+        true,
+        false,
+        false,
+      ]);
+    },
+  );
+
+  storeTest(
+    "acquire() admits exactly limit among 200 concurrent calls",
+    time,
+    async (h) => {
+      const store = await open(h, {
+        defaultConfig: { limit: 10, windowMs: WINDOW_MS * 10 },
+      });
+      const resource = `burst:${uid()}`;
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () => store.acquire(resource)),
+      );
+      assert.equal(results.filter(Boolean).length, 10);
+      assert.equal(await store.canProceed(resource), false);
+    },
+  );
+
+  storeTest(
+    "budget returns as admissions slide out of the window",
+    time,
+    async (h) => {
+      const store = await open(h, {
+        defaultConfig: { limit: 3, windowMs: WINDOW_MS },
+      });
+      const resource = `slide:${uid()}`;
+      assert.equal(await store.acquire(resource), true);
+      await h.advance(100);
+      assert.equal(await store.acquire(resource), true);
+      assert.equal(await store.acquire(resource), true);
+      assert.equal(await store.acquire(resource), false);
+      if (h.exact) {
+        await h.advance(WINDOW_MS - 101);
+        assert.equal(await store.acquire(resource), false, "1 ms too early");
+        await h.advance(1);
+        assert.equal(await store.acquire(resource), true, "first one left");
+        assert.equal(await store.acquire(resource), false);
+        await h.advance(100);
+        assert.equal(await store.acquire(resource), true);
+        assert.equal(await store.acquire(resource), true);
+        assert.equal(await store.acquire(resource), false);
+      } else {
+        await h.advancePast(WINDOW_MS);
+        for (let i = 0; i < 3; i++) {
+          assert.equal(await store.acquire(resource), true);
+        }
+        assert.equal(await store.acquire(resource), false);
+      }
+    },
+  );
+
+  if (time === "manual") {
+    storeTest(
+      "never admits more than limit in any window, and never refuses with room (randomised)",
+      time,
+      async (h) => {
+        const limit = 4;
+        const store = await open(h, {
+          defaultConfig: { limit, windowMs: WINDOW_MS },
+        });
+        const resource = `random:${uid()}`;
+        const admitted: number[] = [];
+        const random = seededRandom(12345);
+        for (let step = 0; step < 300; step++) {
+          await h.advance(random(120));
+          const burst = random(4);
+          for (let i = 0; i < burst; i++) {
+            const now = h.clock.now();
+            const inWindow = admitted.filter((t) => t > now - WINDOW_MS).length;
+            const ok = await store.acquire(resource);
+            assert.equal(
+              ok,
+              inWindow < limit,
+              `at step ${step}: ${inWindow} admissions in the window`,
+            );
+            if (ok) admitted.push(now);
+          }
+        }
+        assert.ok(admitted.length > 50, "the scenario exercises admissions");
+      },
+    );
+  }
+
+  storeTest(
+    "getWaitTime() is 0 with room, then the exact time until the oldest admission leaves",
+    time,
+    async (h) => {
+      const store = await open(h, {
+        defaultConfig: { limit: 2, windowMs: WINDOW_MS },
+      });
+      const resource = `wait:${uid()}`;
+      assert.equal(await store.getWaitTime(resource), 0);
+      await store.acquire(resource);
+      assert.equal(await store.getWaitTime(resource), 0);
+      await h.advance(100);
+      await store.acquire(resource);
+      await h.advance(50);
+      const wait = await store.getWaitTime(resource);
+      if (h.exact) {
+        assert.equal(wait, WINDOW_MS - 150);
+        await h.advance(wait - 1);
+        assert.equal(await store.canProceed(resource), false);
+        await h.advance(1);
+        assert.equal(await store.getWaitTime(resource), 0);
+        assert.equal(await store.canProceed(resource), true);
+      } else {
+        assert.ok(
+          wait > WINDOW_MS - 150 - h.slack && wait <= WINDOW_MS - 150 + h.slack,
+          `wait ${wait} is about ${WINDOW_MS - 150}`,
+        );
+        await h.advancePast(wait);
+        assert.equal(await store.getWaitTime(resource), 0);
+        assert.equal(await store.canProceed(resource), true);
+      }
+    },
+  );
+
+  storeTest(
+    "getStatus() reports remaining budget, limit and a reset time consistent with getWaitTime()",
+    time,
+    async (h) => {
+      const store = await open(h, {
+        defaultConfig: { limit: 3, windowMs: WINDOW_MS },
+      });
+      const resource = `status:${uid()}`;
+      const fresh = await store.getStatus(resource);
+      assert.equal(fresh.remaining, 3);
+      assert.equal(fresh.limit, 3);
+      assert.ok(fresh.resetTime instanceof Date);
+      await store.acquire(resource);
+      assert.equal((await store.getStatus(resource)).remaining, 2);
+      await h.advance(100);
+      await store.acquire(resource);
+      await store.acquire(resource);
+      await h.advance(40);
+      const full = await store.getStatus(resource);
+      const wait = await store.getWaitTime(resource);
+      assert.equal(full.remaining, 0);
+      assert.equal(full.limit, 3);
+      const untilReset = full.resetTime.getTime() - h.clock.now();
+      if (h.exact) {
+        assert.equal(wait, WINDOW_MS - 140);
+        assert.equal(untilReset, wait);
+      } else {
+        assert.ok(
+          Math.abs(untilReset - wait) <= h.slack,
+          `resetTime is ${untilReset} ms away, wait is ${wait} ms`,
+        );
+      }
+    },
+  );
+
+  storeTest("canProceed() does not spend budget", time, async (h) => {
+    const store = await open(h);
+    const resource = `peek:${uid()}`;
+    for (let i = 0; i < 20; i++) {
+      assert.equal(await store.canProceed(resource), true);
+    }
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await store.acquire(resource), true);
+    }
+    assert.equal(await store.canProceed(resource), false);
+  });
+
+  storeTest(
+    "record() counts against the budget like acquire()",
+    time,
+    async (h) => {
+      const store = await open(h);
+      const resource = `rec:${uid()}`;
+      for (let i = 0; i < 5; i++) await store.record(resource);
+      assert.equal(await store.acquire(resource), false);
+      assert.equal((await store.getStatus(resource)).remaining, 0);
+      assert.ok((await store.getWaitTime(resource)) > 0);
+    },
+  );
+
+  storeTest(
+    "reset() forgets the admissions of one resource only",
+    time,
+    async (h) => {
+      const store = await open(h);
+      const resource = `reset:${uid()}`;
+      const other = `reset-other:${uid()}`;
+      for (let i = 0; i < 5; i++) {
+        await store.acquire(resource);
+        await store.acquire(other);
+      }
+      await store.reset(resource);
+      assert.equal(await store.getWaitTime(resource), 0);
+      assert.equal((await store.getStatus(resource)).remaining, 5);
+      assert.equal(await store.acquire(resource), true);
+      assert.equal(await store.acquire(other), false);
+    },
+  );
+
+  storeTest(
+    "each resource has its own budget",
+    time,
+    async (h) => {
+      const store = await open(h);
+      const a = `a:${uid()}`;
+      const b = `b:${uid()}`;
+      for (let i = 0; i < 5; i++) await store.acquire(a);
+      assert.equal(await store.acquire(a), false);
+      assert.equal(await store.acquire(b), true);
+    },
+  );
+
+  storeTest(
+    "resourceConfigs and setResourceConfig() override the default budget per resource",
+    time,
+    async (h) => {
+      const configured = `configured:${uid()}`;
+      const store = await open(h, {
+        resourceConfigs: new Map([[configured, {
+          limit: 2,
+          windowMs: WINDOW_MS,
+        }]]),
+      });
+      const plain = `plain:${uid()}`;
+      const later = `later:${uid()}`;
+      assert.deepStrictEqual(store.getResourceConfig(configured), {
+        limit: 2,
+        windowMs: WINDOW_MS,
+      });
+      assert.deepStrictEqual(store.getResourceConfig(plain), DEFAULT_CONFIG);
+      assert.equal(await store.acquire(configured), true);
+      assert.equal(await store.acquire(configured), true);
+      assert.equal(await store.acquire(configured), false);
+      assert.equal((await store.getStatus(configured)).limit, 2);
+
+      store.setResourceConfig(later, { limit: 1, windowMs: WINDOW_MS });
+      assert.deepStrictEqual(store.getResourceConfig(later), {
+        limit: 1,
+        windowMs: WINDOW_MS,
+      });
+      assert.equal(await store.acquire(later), true);
+      assert.equal(await store.acquire(later), false);
+      assert.equal((await store.getStatus(later)).limit, 1);
+      assert.deepStrictEqual(store.getResourceConfig(plain), DEFAULT_CONFIG);
+    },
+  );
+
+  storeTest(
+    "setResourceConfig() throws ConfigError for an invalid budget",
+    time,
+    async (h) => {
+      const store = await open(h);
+      const resource = `bad:${uid()}`;
+      for (
+        const bad of [
+          { limit: 0, windowMs: WINDOW_MS },
+          { limit: 2, windowMs: -1 },
+          { limit: Number.NaN, windowMs: WINDOW_MS },
+        ]
+      ) {
+        await throwsConfigError(
+          () => store.setResourceConfig(resource, bad),
+          describeOptions(bad),
+        );
+      }
+      assert.deepStrictEqual(store.getResourceConfig(resource), DEFAULT_CONFIG);
+    },
+  );
+
+  storeTest(
+    "setCooldown() holds a resource, only ever extends, and expires",
+    time,
+    async (h) => {
+      const store = await open(h);
+      const resource = `cool:${uid()}`;
+      const near = (actual: number, expected: number, what: string): void => {
+        if (h.exact) assert.equal(actual, expected, what);
+        else {
+          assert.ok(
+            actual <= expected && actual > expected - h.slack,
+            `${what}: ${actual} is about ${expected}`,
+          );
+        }
+      };
+      assert.equal(await store.getCooldown(resource), 0);
+      await store.setCooldown(resource, 300);
+      near(await store.getCooldown(resource), 300, "after setting 300 ms");
+      await h.advance(100);
+      near(await store.getCooldown(resource), 200, "100 ms later");
+      await store.setCooldown(resource, 50);
+      near(
+        await store.getCooldown(resource),
+        200,
+        "a shorter one does not cut",
+      );
+      await store.setCooldown(resource, 500);
+      near(await store.getCooldown(resource), 500, "a longer one extends");
+      await h.advancePast(500);
+      assert.equal(await store.getCooldown(resource), 0);
+    },
+  );
+
+  storeTest("reset() clears a cooldown", time, async (h) => {
+    const store = await open(h);
+    const resource = `cool-reset:${uid()}`;
+    await store.setCooldown(resource, 10_000);
+    assert.ok((await store.getCooldown(resource)) > 0);
+    await store.reset(resource);
+    assert.equal(await store.getCooldown(resource), 0);
+  });
+
+  storeTest("close() may be called twice", time, async (h) => {
+    const store = await open(h);
+    await store.acquire(`close:${uid()}`);
+    await store.close();
+    await store.close();
+  });
+
+  const badContexts: Partial<RateLimitStoreFactoryContext>[] = [
+    { defaultConfig: { limit: 0, windowMs: WINDOW_MS } },
+    { defaultConfig: { limit: -1, windowMs: WINDOW_MS } },
+    { defaultConfig: { limit: 1.5, windowMs: WINDOW_MS } },
+    { defaultConfig: { limit: Number.NaN, windowMs: WINDOW_MS } },
+    { defaultConfig: { limit: 5, windowMs: 0 } },
+    { defaultConfig: { limit: 5, windowMs: -WINDOW_MS } },
+    { defaultConfig: { limit: 5, windowMs: Number.NaN } },
+    { defaultConfig: { limit: 5, windowMs: Infinity } },
+    {
+      resourceConfigs: new Map([["r", { limit: -3, windowMs: WINDOW_MS }]]),
+    },
+  ];
+  for (const bad of badContexts) {
+    const label = bad.resourceConfigs
+      ? "resourceConfigs { r: { limit: -3 } }"
+      : describeOptions(bad);
+    storeTest(
+      `the factory throws ConfigError for ${label}`,
+      time,
+      async (h) => {
+        await throwsConfigError(() => open(h, bad), label);
+      },
+    );
+  }
+  for (const invalid of invalidOptions) {
+    storeTest(
+      `the factory throws ConfigError for ${describeOptions(invalid)}`,
+      time,
+      async (h) => {
+        await throwsConfigError(
+          () => open(h, { options: invalid }),
+          describeOptions(invalid),
+        );
+      },
+    );
+  }
+}
