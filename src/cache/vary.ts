@@ -14,6 +14,9 @@
  *   carry preference.
  *
  * Other fields keep their case, as their values may be case-sensitive.
+ * Credentials (`Authorization`, `Proxy-Authorization`, `Cookie`) are never
+ * kept in clear: their normalised value is replaced by a 64-bit digest, so a
+ * stored entry does not carry a user's token into a shared store.
  * `Vary: *` never matches anything.
  *
  * A client that stores several variants of one URL keeps a small index entry
@@ -24,6 +27,12 @@
  */
 
 import type { CachedResponse } from "./entry.ts";
+
+const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+]);
 
 const TOKEN_LIST_FIELDS: ReadonlySet<string> = new Set([
   "accept",
@@ -169,6 +178,24 @@ export function normaliseFieldValue(
   let out = value.trim().replace(/[ \t]+/g, " ");
   if (TOKEN_LIST_FIELDS.has(name)) {
     out = out.toLowerCase().replace(/ ?([,;=]) ?/g, "$1");
+  } else if (CREDENTIAL_FIELDS.has(name)) {
+    out = `#${_digest(out)}`;
   }
   return out;
+}
+
+// Two independent 32-bit FNV-1a passes over the UTF-16 code units: a 64-bit
+// digest. Not a security boundary (the client's key already carries a
+// cryptographic credential fingerprint); it only keeps the value out of the
+// store.
+function _digest(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") +
+    (b >>> 0).toString(16).padStart(8, "0");
 }

@@ -355,3 +355,84 @@ describe("onlyIfCached() and requestCacheControl()", () => {
     assert.ok(Object.isFrozen(a));
   });
 });
+
+describe("evaluate() on generated inputs", () => {
+  let seed = 99;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const pick = <T>(items: readonly T[]): T =>
+    items[Math.floor(random() * items.length)]!;
+  const responseDirectives = [
+    "max-age=60",
+    "max-age=0",
+    "no-cache",
+    "must-revalidate",
+    "stale-while-revalidate=30",
+    "stale-if-error=30",
+    "public",
+    "s-maxage=5",
+    "",
+  ];
+  const requestDirectives = [
+    "no-cache",
+    "max-age=10",
+    "max-stale",
+    "max-stale=20",
+    "min-fresh=5",
+    "only-if-cached",
+    "stale-if-error=9",
+    'max-age="x',
+    ",,=;",
+  ];
+
+  it("never throws and always reports a whole, non-negative age", () => {
+    for (let n = 0; n < 2_000; n++) {
+      const e = entry({
+        headers: {
+          "cache-control": `${pick(responseDirectives)}, ${
+            pick(responseDirectives)
+          }`,
+          age: String(Math.floor(random() * 100)),
+        },
+      });
+      const request = new Headers({
+        "cache-control": `${pick(requestDirectives)}, ${
+          pick(requestDirectives)
+        }`,
+      });
+      const decision = evaluate(
+        request,
+        e,
+        T0 + Math.floor(random() * 200_000),
+      );
+      assert.ok(
+        ["fresh", "stale-while-revalidate", "stale"].includes(decision.kind),
+      );
+      if (decision.kind !== "unusable") {
+        assert.ok(
+          Number.isInteger(decision.ageSeconds) && decision.ageSeconds >= 0,
+        );
+      }
+    }
+  });
+
+  it("serves a plain request without validation exactly while the entry is fresh", () => {
+    for (let n = 0; n < 2_000; n++) {
+      const e = entry({
+        headers: {
+          "cache-control": `${pick(responseDirectives)}, ${
+            pick(responseDirectives)
+          }`,
+          age: String(Math.floor(random() * 100)),
+        },
+      });
+      const now = T0 + Math.floor(random() * 200_000);
+      const age = e.policy.initialAgeMs + (now - T0);
+      const fresh = age < e.policy.freshnessLifetimeMs &&
+        !e.policy.requiresValidation;
+      assert.equal(evaluate(new Headers(), e, now).kind === "fresh", fresh);
+    }
+  });
+});

@@ -30,7 +30,7 @@ describe("normaliseFieldValue()", () => {
   const cases: [string, string | null, string | null][] = [
     ["x-tenant", null, null],
     ["x-tenant", "  Acme   Corp\t ", "Acme Corp"],
-    ["authorization", "Bearer AbC", "Bearer AbC"],
+    ["x-api-version", "V2", "V2"],
     ["accept-encoding", "GZIP,  br ,deflate", "gzip,br,deflate"],
     [
       "accept",
@@ -45,6 +45,39 @@ describe("normaliseFieldValue()", () => {
       assert.equal(normaliseFieldValue(name, input), expected);
     });
   }
+});
+
+describe("normaliseFieldValue() on credentials", () => {
+  it("never keeps a credential in clear, yet tells credentials apart", () => {
+    for (const name of ["authorization", "cookie", "proxy-authorization"]) {
+      const a = normaliseFieldValue(name, "Bearer secret-token-a");
+      const b = normaliseFieldValue(name, "Bearer secret-token-b");
+      assert.ok(a !== null && !a.includes("secret"), name);
+      assert.notEqual(a, b);
+      assert.equal(a, normaliseFieldValue(name, "  Bearer secret-token-a "));
+    }
+  });
+
+  it("keeps a missing credential distinct from an empty one", () => {
+    assert.equal(normaliseFieldValue("cookie", null), null);
+    assert.notEqual(normaliseFieldValue("cookie", ""), null);
+  });
+
+  it("matches a stored entry that varies on Authorization by digest", () => {
+    const e = entry({
+      headers: { vary: "Authorization" },
+      requestHeaders: { authorization: "Bearer t1" },
+    });
+    assert.ok(!JSON.stringify(e).includes("Bearer t1"));
+    assert.equal(
+      varyMatches(e, new Headers({ authorization: "Bearer t1" })),
+      true,
+    );
+    assert.equal(
+      varyMatches(e, new Headers({ authorization: "Bearer t2" })),
+      false,
+    );
+  });
 });
 
 describe("varySelection() and varyMatches()", () => {
