@@ -96,7 +96,7 @@ export interface CachePolicyOptions {
  * @returns A copy of the options, with only the fields that were set.
  * @throws {ConfigError} When an option is invalid, for example
  * "Cannot create HttpClient as 'cache.defaultTtlMs' must be a non-negative
- * number: received -1".
+ * number of milliseconds: received -1".
  *
  * @example Failing early
  * ```ts
