@@ -20,8 +20,6 @@ import {
 
 const COMPONENT = "UpstashDedupeStore";
 const MAX_GRACE_MS = 60_000;
-/** How many job ids a store remembers for its own `waitFor` calls. */
-const MAX_REMEMBERED_JOBS = 10_000;
 
 /** Options for {@linkcode UpstashDedupeStore}. */
 export interface UpstashDedupeStoreOptions extends UpstashConnectionOptions {
@@ -115,8 +113,6 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
   readonly #maxPollIntervalMs: number;
   readonly #maxEntrySizeBytes: number;
   readonly #onEvent: ((event: UpstashStoreEvent) => void) | undefined;
-  /** The job each key was last registered or joined as, by this store. */
-  readonly #jobs = new Map<string, string>();
   readonly #waiters = new Set<_Waiter>();
 
   /**
@@ -239,12 +235,12 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
       );
     }
     const key = this.#connection.key(hash);
-    let jobId = this.#jobs.get(hash) ?? "";
-    this.#jobs.delete(hash);
+    // The first check finds the running job (or a result within the grace);
+    // later checks follow that job, even once a newer job replaced it.
+    let jobId = "";
     let delay = this.#pollIntervalMs;
-    // A caller that joined knows the job runs; one that did not checks at once.
-    if (jobId !== "" && !(await this.#sleep(delay, signal))) return undefined;
     while (true) {
+      if (!(await this.#sleep(delay, signal))) return undefined;
       const [state, id, value] = await this.#connection.script(
         "waitFor",
         PEEK,
@@ -256,7 +252,6 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
       if (state === 2) return this.#decode(hash, value);
       jobId = id;
       delay = Math.min(delay * 2, this.#maxPollIntervalMs);
-      if (!(await this.#sleep(delay, signal))) return undefined;
     }
   }
 
@@ -321,16 +316,15 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
     this.#connection.close();
     for (const waiter of [...this.#waiters]) waiter.wake();
     this.#waiters.clear();
-    this.#jobs.clear();
     return Promise.resolve();
   }
 
-  async #register(
+  #register(
     operation: string,
     hash: string,
     join: boolean,
   ): Promise<DedupeRegistration> {
-    const registration = await this.#connection.script(
+    return this.#connection.script(
       operation,
       REGISTER,
       [this.#connection.key(hash)],
@@ -344,8 +338,6 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
         return { isOwner: Number(reply[0]) === 1, jobId: String(reply[1]) };
       },
     );
-    this.#remember(hash, registration.jobId);
-    return registration;
   }
 
   async #settle(
@@ -360,15 +352,6 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
       [this.#connection.key(hash)],
       [state, text, String(this.#retentionMs), crypto.randomUUID()],
     );
-  }
-
-  #remember(hash: string, jobId: string): void {
-    this.#jobs.delete(hash);
-    if (this.#jobs.size >= MAX_REMEMBERED_JOBS) {
-      const oldest = this.#jobs.keys().next();
-      if (!oldest.done) this.#jobs.delete(oldest.value);
-    }
-    this.#jobs.set(hash, jobId);
   }
 
   #decode(hash: string, value: string): T | undefined {
@@ -387,6 +370,7 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       if (this.#connection.closed) return resolve(false);
+      if (signal?.aborted) return reject(signal.reason);
       const finish = (): void => {
         clearTimeout(timer);
         this.#waiters.delete(waiter);
