@@ -16,6 +16,9 @@
  * @module
  */
 
+export * from "./src/client/http_client.ts";
+export type * from "./src/client/options.ts";
+export type * from "./src/events.ts";
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";
 export type * from "./src/stores/types.ts";

@@ -1,0 +1,127 @@
+// Bounded body reading. A body is buffered up to a limit; past it, the bytes
+// already read and the rest of the stream are stitched into one stream, so
+// the caller still gets the whole body without the client holding it.
+
+const EMPTY = new Uint8Array(0);
+
+/** A body read in full, or one too large to hold. */
+export type BoundedBody =
+  | { complete: true; bytes: Uint8Array }
+  | { complete: false; stream: ReadableStream<Uint8Array> };
+
+/**
+ * Reads `body` up to `maxBytes`.
+ *
+ * @param body The response body, `null` for none.
+ * @param maxBytes The most bytes to buffer.
+ * @param declaredLength The `Content-Length`, when known: a larger value
+ * skips buffering at once.
+ * @param onStreamEnd Called once when a stitched stream ends, fails or is
+ * cancelled (not called for a complete body).
+ */
+export async function readBounded(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  declaredLength: number | undefined,
+  onStreamEnd: () => void,
+): Promise<BoundedBody> {
+  if (body === null) return { complete: true, bytes: EMPTY };
+  if (declaredLength !== undefined && declaredLength > maxBytes) {
+    return { complete: false, stream: _watch(body, onStreamEnd) };
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await reader.read();
+    } catch (error) {
+      reader.releaseLock();
+      throw error;
+    }
+    if (result.done) break;
+    chunks.push(result.value);
+    size += result.value.byteLength;
+    if (size > maxBytes) {
+      return {
+        complete: false,
+        stream: _stitch(chunks, reader, onStreamEnd),
+      };
+    }
+  }
+  return { complete: true, bytes: concat(chunks, size) };
+}
+
+/** Joins chunks into one array. */
+export function concat(
+  chunks: readonly Uint8Array[],
+  size: number,
+): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  if (chunks.length === 0) return EMPTY;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Drains and discards a body, ignoring failures. */
+export async function discard(
+  body: ReadableStream<Uint8Array> | null,
+): Promise<void> {
+  if (body === null) return;
+  try {
+    await body.cancel();
+  } catch {
+    // The body is unwanted; a failure to cancel it changes nothing.
+  }
+}
+
+function _stitch(
+  prefix: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
+  let index = 0;
+  let ended = false;
+  const end = (): void => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (index < prefix.length) {
+        controller.enqueue(prefix[index]!);
+        prefix[index++] = EMPTY;
+        return;
+      }
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          end();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+function _watch(
+  body: ReadableStream<Uint8Array>,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
+  return _stitch([], body.getReader(), onEnd);
+}

@@ -1,0 +1,100 @@
+// Turning bodies into data for the helpers (client.get and friends): JSON by
+// content type, text otherwise; Standard Schema validation; and a fast deep
+// copy of parsed JSON so each caller of a cached entry owns its data.
+
+import { ValidationError } from "../errors.ts";
+import type { StandardSchemaV1 } from "./options.ts";
+
+const decoder = new TextDecoder();
+const JSON_TYPE = /^[^;]*[/+]json\s*(?:;|$)/i;
+
+/** Parsed body data, kept per cache entry: JSON values or text. */
+export interface ParsedBody {
+  /** Whether `value` is parsed JSON (to copy per caller) or a string. */
+  json: boolean;
+  /** The data. */
+  value: unknown;
+}
+
+/** Tells whether a content type is JSON (`application/json`, `…+json`). */
+export function isJsonType(contentType: string | null): boolean {
+  return contentType !== null && JSON_TYPE.test(contentType);
+}
+
+/**
+ * Parses a body by content type. An empty body is `undefined`. A body
+ * labelled JSON that does not parse throws the `SyntaxError`.
+ */
+export function parseBody(
+  body: Uint8Array,
+  contentType: string | null,
+): ParsedBody {
+  if (body.byteLength === 0) return { json: false, value: undefined };
+  const text = decoder.decode(body);
+  if (isJsonType(contentType)) return { json: true, value: JSON.parse(text) };
+  return { json: false, value: text };
+}
+
+/** Parses text by content type, as {@linkcode parseBody}. */
+export function parseText(text: string, contentType: string | null): unknown {
+  if (text === "") return undefined;
+  return isJsonType(contentType) ? JSON.parse(text) : text;
+}
+
+/**
+ * Copies parsed JSON: plain objects, arrays and primitives only. Faster
+ * than `structuredClone` and than parsing the text again.
+ */
+export function copyJson(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const length = value.length;
+    const out = new Array(length);
+    for (let i = 0; i < length; i++) out[i] = copyJson(value[i]);
+    return out;
+  }
+  const source = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key in source) {
+    if (key === "__proto__") {
+      // JSON.parse makes "__proto__" an own data property; keep it one.
+      Object.defineProperty(out, key, {
+        value: copyJson(source[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[key] = copyJson(source[key]);
+  }
+  return out;
+}
+
+/**
+ * Validates data with a Standard Schema.
+ *
+ * @returns The schema's output.
+ * @throws {ValidationError} With the schema's issues.
+ */
+export async function validate<T>(
+  schema: StandardSchemaV1<T>,
+  value: unknown,
+  what: string,
+): Promise<T> {
+  let result = schema["~standard"].validate(value);
+  if (result instanceof Promise) result = await result;
+  if (result.issues !== undefined) {
+    const issues = result.issues.map((issue) =>
+      issue.path === undefined
+        ? { message: issue.message }
+        : { message: issue.message, path: issue.path }
+    );
+    const first = issues[0]?.message ?? "invalid data";
+    throw new ValidationError(
+      `Cannot accept the response of ${what}: ${first}${
+        issues.length > 1 ? ` (and ${issues.length - 1} more issues)` : ""
+      }`,
+      issues,
+    );
+  }
+  return result.value;
+}

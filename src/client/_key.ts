@@ -1,0 +1,83 @@
+// Request keys. A key hashes the method, the normalised URL and the values
+// of the credential headers, so two credentials never share a cache entry or
+// a flight, and no URL or header value ever appears in a store key.
+//
+// The hash is SHA-256, truncated to 128 bits: collisions cannot be crafted,
+// so one request can never be made to read another's entry. Digests are
+// memoised (bounded) so that the hot path of a repeated request costs a Map
+// lookup, not an await on crypto.subtle.
+
+const MEMO_LIMIT = 4_096;
+const encoder = new TextEncoder();
+
+/** The header names that always count as credentials. */
+export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = [
+  "authorization",
+  "cookie",
+];
+
+/** Builds request hashes, memoising recent ones. */
+export class KeyHasher {
+  #memo = new Map<string, string | Promise<string>>();
+  readonly #credentialHeaders: readonly string[];
+
+  constructor(credentialHeaders: readonly string[]) {
+    const names = new Set(DEFAULT_CREDENTIAL_HEADERS);
+    for (const name of credentialHeaders) names.add(name.toLowerCase());
+    this.#credentialHeaders = [...names].sort();
+  }
+
+  /**
+   * The credential part of a request's key material: the credential header
+   * values, each behind its name. `""` when the request carries none.
+   */
+  credentials(headers: Headers): string {
+    let out = "";
+    for (const name of this.#credentialHeaders) {
+      const value = headers.get(name);
+      if (value !== null) out += `${name}\u0000${value}\u0000`;
+    }
+    return out;
+  }
+
+  /**
+   * The hash of a request: synchronous when memoised, a promise otherwise.
+   */
+  hash(
+    method: string,
+    url: string,
+    credentials: string,
+  ): string | Promise<string> {
+    const material = `${method}\n${url}\n${credentials}`;
+    const memo = this.#memo.get(material);
+    if (memo !== undefined) return memo;
+    if (this.#memo.size >= MEMO_LIMIT) {
+      // Evict the oldest insertion: a cheap approximation of LRU.
+      const oldest = this.#memo.keys().next();
+      if (!oldest.done) this.#memo.delete(oldest.value);
+    }
+    // Concurrent callers with the same material share one digest.
+    const pending = this.#digest(material);
+    this.#memo.set(material, pending);
+    return pending;
+  }
+
+  async #digest(material: string): Promise<string> {
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      encoder.encode(material),
+    );
+    const hash = _base64Url(new Uint8Array(digest, 0, 16));
+    if (this.#memo.get(material) !== undefined) this.#memo.set(material, hash);
+    return hash;
+  }
+}
+
+function _base64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
+    /=+$/,
+    "",
+  );
+}

@@ -1,0 +1,775 @@
+/**
+ * {@linkcode HttpClient}: `fetch` with an RFC 9111 cache, request
+ * de-duplication, rate limiting, retries and timeouts in front, each backed
+ * by a pluggable store.
+ *
+ * @module
+ */
+
+import { fieldValue } from "../cache/_fields.ts";
+import { normaliseUrl } from "../cache/key.ts";
+import { HttpError, SluiceError } from "../errors.ts";
+import { escapeKeyPart, joinKey } from "../stores/keys.ts";
+import type { Priority } from "../stores/types.ts";
+import { copyJson, parseBody, parseText, validate } from "./_data.ts";
+import { type Call, Engine, type Outcome, type Scope } from "./_engine.ts";
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  resolveRequestCache,
+  resolveTimeouts,
+} from "./_validate_options.ts";
+import type {
+  HttpClientOptions,
+  HttpRequestInit,
+  RequestOptions,
+  StandardSchemaV1,
+  TimeoutOptions,
+} from "./options.ts";
+
+const URL_MEMO_LIMIT = 1_024;
+const PREVIEW_BYTES = 2_048;
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const decoder = new TextDecoder();
+
+// What a client shares with its scopes.
+interface Shared {
+  engine: Engine;
+  options: ResolvedOptions;
+  defaultCredentials: string;
+  urls: Map<string, string>;
+}
+
+// A private constructor argument that makes a scope of an existing client.
+const SCOPE: unique symbol = Symbol("sluice.scope");
+interface ScopeInit {
+  [SCOPE]: { shared: Shared; prefix: string };
+}
+
+interface Parts {
+  method: string;
+  url: string | URL;
+  headers: HeadersInit | undefined;
+  body: BodyInit | null;
+  signal: AbortSignal | undefined;
+  priority: unknown;
+  cache: unknown;
+  timeout: number | TimeoutOptions | undefined;
+  init: RequestInit | undefined;
+}
+
+/**
+ * An HTTP client that puts a cache, request de-duplication and rate
+ * limiting in front of `fetch`.
+ *
+ * For GET and HEAD, each request goes through: the cache (a fresh entry is
+ * returned at once, spending no quota); an in-process flight, then a
+ * distributed one, shared with identical concurrent requests; the server's
+ * cooldown; the rate limit; the origin, with per-attempt and total
+ * deadlines and retries; then the answer is learned from (cooldowns, cache
+ * entry). Other methods skip the cache and flights, and invalidate the
+ * cached target on success.
+ *
+ * Keys hash the method, the URL and the credentials (`Authorization`,
+ * `Cookie` and any `credentialHeaders`), so two users never share an entry
+ * or a flight, and no URL or header value appears in a store key.
+ *
+ * The client never closes the stores it is given: their owner does.
+ *
+ * @example A cached, rate-limited API client
+ * ```ts
+ * import {
+ *   HttpClient,
+ *   MemoryCacheStore,
+ *   MemoryRateLimitStore,
+ * } from "@sluice/http";
+ *
+ * const client = new HttpClient({
+ *   name: "github",
+ *   baseUrl: "https://api.github.com/",
+ *   cache: { store: new MemoryCacheStore() },
+ *   rateLimit: {
+ *     store: new MemoryRateLimitStore({ defaultConfig: { limit: 60, windowMs: 3_600_000 } }),
+ *   },
+ * });
+ * const repo = await client.get<{ stargazers_count: number }>("repos/denoland/deno");
+ * console.log(repo.stargazers_count);
+ * await client.close();
+ * ```
+ */
+export class HttpClient implements AsyncDisposable {
+  readonly #shared: Shared;
+  readonly #scope: Scope;
+  readonly #root: boolean;
+
+  /**
+   * Sends a request, as `fetch` does, and returns a `Response` the caller
+   * owns. It is bound to the client, so it can be handed to anything that
+   * takes a `fetch` (SDKs, `@upstash/redis`, `@libsql/client/web`).
+   *
+   * @param input The URL (resolved against `baseUrl`) or a `Request`.
+   * @param init `RequestInit`, plus `priority`, `cache` and `timeout`.
+   * @returns The response: from the cache, a shared flight or the origin.
+   * @throws The signal's reason when the caller aborts.
+   * @throws {TimeoutError} When a deadline passes.
+   * @throws {RateLimitError} When the rate budget or a server cooldown
+   * does not allow the request in time.
+   * @throws {StoreError} When the rate-limit store fails and `failOpen` is off.
+   * @throws {TypeError} On a network error, as `fetch` does.
+   */
+  readonly fetch: (
+    input: string | URL | Request,
+    init?: HttpRequestInit,
+  ) => Promise<Response>;
+
+  /**
+   * Creates a client. Every option is validated here.
+   *
+   * @param options The client's name, stores and policies.
+   * @throws {ConfigError} When an option is invalid; the error names it
+   * (for example `timeout.attemptMs`, `rateLimit.maxWaitMs`, `cache.store`).
+   */
+  constructor(options: HttpClientOptions) {
+    const scopeInit = (options as unknown as Partial<ScopeInit>)[SCOPE];
+    if (scopeInit !== undefined) {
+      this.#shared = scopeInit.shared;
+      this.#scope = { prefix: scopeInit.prefix, closed: false };
+      this.#root = false;
+    } else {
+      const resolved = resolveOptions(options);
+      const engine = new Engine({
+        name: resolved.name,
+        fetch: resolved.fetch,
+        cache: resolved.cache,
+        dedupeStore: resolved.dedupeStore,
+        limiter: resolved.limiter,
+        resource: resolved.resource,
+        retry: resolved.retry,
+        maxBodyBytes: resolved.maxBodyBytes,
+        credentialHeaders: resolved.credentialHeaders,
+        onEvent: resolved.onEvent,
+        clock: resolved.clock,
+      });
+      this.#shared = {
+        engine,
+        options: resolved,
+        defaultCredentials: engine.hasher.credentials(resolved.headers),
+        urls: new Map(),
+      };
+      this.#scope = { prefix: joinKey(resolved.name), closed: false };
+      this.#root = true;
+    }
+    this.fetch = (input, init) => this.#fetch(input, init);
+  }
+
+  /**
+   * The prefix of every store key of this client or scope:
+   * `joinKey(name, ...scopes)`. Cache keys start with `${keyPrefix}:cache:`.
+   */
+  get keyPrefix(): string {
+    return this.#scope.prefix;
+  }
+
+  /**
+   * Returns a client whose store keys are further prefixed with
+   * `key=id`. It shares this client's stores, options and in-process
+   * flights table, but never another scope's keys. Scopes chain.
+   *
+   * @param key The scope's kind, for example `"tenant"`.
+   * @param id The scope's identity, for example `"t_42"`.
+   * @returns An immutable scoped client.
+   * @throws {TypeError} When `key` or `id` is empty.
+   *
+   * @example One cache, kept apart per tenant
+   * ```ts
+   * import { HttpClient, MemoryCacheStore } from "@sluice/http";
+   *
+   * const client = new HttpClient({ name: "api", cache: { store: new MemoryCacheStore() } });
+   * const tenant = client.scope("tenant", "t_42");
+   * console.log(tenant.keyPrefix); // "api:tenant=t_42"
+   * ```
+   */
+  scope(key: string, id: string | number): HttpClient {
+    const idText = typeof id === "number" ? String(id) : id;
+    if (typeof key !== "string" || key === "") {
+      throw new TypeError(
+        `Cannot create a scope as 'key' must be a non-empty string: received ${
+          JSON.stringify(key)
+        }`,
+      );
+    }
+    if (typeof idText !== "string" || idText === "") {
+      throw new TypeError(
+        `Cannot create a scope as 'id' must be a non-empty string: received ${
+          JSON.stringify(id)
+        }`,
+      );
+    }
+    if (this.#shared.engine.isClosed(this.#scope)) {
+      throw this.#shared.engine.closedError(this.#scope);
+    }
+    const init: ScopeInit = {
+      [SCOPE]: {
+        shared: this.#shared,
+        prefix: `${this.#scope.prefix}:${escapeKeyPart(`${key}=${idText}`)}`,
+      },
+    };
+    return new HttpClient(init as unknown as HttpClientOptions);
+  }
+
+  /**
+   * The rate-limit resource key the client uses for a URL, as passed to the
+   * rate-limit store: use it with `setResourceConfig` or `getStatus`.
+   *
+   * @param url The request URL (resolved against `baseUrl`).
+   * @returns `${keyPrefix}:ratelimit:${resource}` (escaped).
+   */
+  rateLimitResource(url: string | URL): string {
+    const resolved = new URL(this.#resolveUrl(url));
+    return `${this.#scope.prefix}:ratelimit:${
+      escapeKeyPart(this.#shared.options.resource(resolved))
+    }`;
+  }
+
+  /**
+   * Removes this client's (or scope's) cached entries from the cache
+   * store, and nobody else's.
+   */
+  async clearCache(): Promise<void> {
+    await this.#shared.options.cache?.store.clear(
+      `${this.#scope.prefix}:cache:`,
+    );
+  }
+
+  /**
+   * Sends a GET and returns its data: parsed JSON when the content type is
+   * JSON, text otherwise, `undefined` for an empty body. Each call returns
+   * its own copy, even of a cached response.
+   *
+   * @typeParam T The data, inferred from `options.schema` when given.
+   * @param url The URL, resolved against `baseUrl`.
+   * @param options Headers, signal, priority, schema, cache and timeout.
+   * @returns The data, validated by `options.schema` when given.
+   * @throws {HttpError} When the status is not 2xx.
+   * @throws {ValidationError} When the data fails the schema; it is then
+   * not cached.
+   *
+   * @example Validating with a Standard Schema
+   * ```ts ignore
+   * import { z } from "zod";
+   * const user = await client.get("users/1", { schema: z.object({ id: z.number() }) });
+   * ```
+   */
+  get<T = unknown>(url: string | URL, options?: RequestOptions<T>): Promise<T> {
+    return this.#helper("GET", url, undefined, options);
+  }
+
+  /**
+   * Sends a HEAD and returns the response headers.
+   *
+   * @param url The URL, resolved against `baseUrl`.
+   * @param options Headers, signal, priority, cache and timeout.
+   * @returns The response headers.
+   * @throws {HttpError} When the status is not 2xx.
+   */
+  async head(
+    url: string | URL,
+    options?: Omit<RequestOptions, "schema">,
+  ): Promise<Headers> {
+    const call = this.#call(this.#parts("HEAD", url, undefined, options));
+    const engine = this.#shared.engine;
+    const outcome = await engine.send(call);
+    const response = engine.toResponse(outcome, call);
+    if (response.status < 200 || response.status >= 300) {
+      throw await _httpError(outcome, call);
+    }
+    return response.headers;
+  }
+
+  /**
+   * Sends a DELETE and returns its data, as {@linkcode HttpClient.get}.
+   *
+   * @typeParam T The data.
+   * @param url The URL, resolved against `baseUrl`.
+   * @param options Headers, signal, priority, schema and timeout.
+   * @returns The data.
+   * @throws {HttpError} When the status is not 2xx.
+   */
+  delete<T = unknown>(
+    url: string | URL,
+    options?: RequestOptions<T>,
+  ): Promise<T> {
+    return this.#helper("DELETE", url, undefined, options);
+  }
+
+  /**
+   * Sends a POST and returns its data, as {@linkcode HttpClient.get}.
+   *
+   * @typeParam T The data.
+   * @param url The URL, resolved against `baseUrl`.
+   * @param body A `BodyInit` (string, bytes, `Blob`, `FormData`, …) sent as
+   * is, or any other value sent as JSON.
+   * @param options Headers, signal, priority, schema and timeout.
+   * @returns The data.
+   * @throws {HttpError} When the status is not 2xx.
+   */
+  post<T = unknown>(
+    url: string | URL,
+    body?: unknown,
+    options?: RequestOptions<T>,
+  ): Promise<T> {
+    return this.#helper("POST", url, body, options);
+  }
+
+  /**
+   * Sends a PUT and returns its data, as {@linkcode HttpClient.post}.
+   *
+   * @typeParam T The data.
+   * @param url The URL, resolved against `baseUrl`.
+   * @param body The body, as for {@linkcode HttpClient.post}.
+   * @param options Headers, signal, priority, schema and timeout.
+   * @returns The data.
+   * @throws {HttpError} When the status is not 2xx.
+   */
+  put<T = unknown>(
+    url: string | URL,
+    body?: unknown,
+    options?: RequestOptions<T>,
+  ): Promise<T> {
+    return this.#helper("PUT", url, body, options);
+  }
+
+  /**
+   * Sends a PATCH and returns its data, as {@linkcode HttpClient.post}.
+   *
+   * @typeParam T The data.
+   * @param url The URL, resolved against `baseUrl`.
+   * @param body The body, as for {@linkcode HttpClient.post}.
+   * @param options Headers, signal, priority, schema and timeout.
+   * @returns The data.
+   * @throws {HttpError} When the status is not 2xx.
+   */
+  patch<T = unknown>(
+    url: string | URL,
+    body?: unknown,
+    options?: RequestOptions<T>,
+  ): Promise<T> {
+    return this.#helper("PATCH", url, body, options);
+  }
+
+  /**
+   * Ends background work and refuses new requests. Pending background
+   * revalidations that are already sending are awaited; those still
+   * waiting for rate budget or a cooldown are aborted. Closing the root
+   * client closes its scopes; closing a scope leaves its parent open.
+   * Requests already in progress finish. The stores are not closed: their
+   * owner closes them. Calling it twice is safe.
+   */
+  async close(): Promise<void> {
+    await this.#shared.engine.close(this.#scope, this.#root);
+  }
+
+  /** Closes the client, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  async #fetch(
+    input: string | URL | Request,
+    init?: HttpRequestInit,
+  ): Promise<Response> {
+    const parts = input instanceof Request
+      ? await _fromRequest(input, init)
+      : _fromInit(input, init);
+    const call = this.#call(parts);
+    const engine = this.#shared.engine;
+    return engine.toResponse(await engine.send(call), call);
+  }
+
+  async #helper<T>(
+    method: string,
+    url: string | URL,
+    body: unknown,
+    options: RequestOptions<T> | undefined,
+  ): Promise<T> {
+    const call = this.#call(this.#parts(method, url, body, options));
+    const schema = options?.schema;
+    if (schema !== undefined) {
+      // Validate before the response is stored: data that fails is never
+      // cached.
+      call.validate = (bytes, contentType) =>
+        validate(
+          schema,
+          parseBody(bytes, contentType).value,
+          `${method} ${call.url}`,
+        );
+    }
+    const engine = this.#shared.engine;
+    const outcome = await engine.send(call);
+    return await this.#data(outcome, call, schema);
+  }
+
+  async #data<T>(
+    outcome: Outcome,
+    call: Call,
+    schema: StandardSchemaV1<T> | undefined,
+  ): Promise<T> {
+    let value: unknown;
+    switch (outcome.kind) {
+      case "entry": {
+        const { entry } = outcome;
+        if (entry.status < 200 || entry.status >= 300) {
+          throw await _httpError(outcome, call);
+        }
+        if (outcome.validated !== undefined) {
+          return _validated(outcome.validated);
+        }
+        const memo = this.#shared.engine.memo.get(entry);
+        let parsed = memo?.parsed;
+        if (parsed === undefined) {
+          parsed = _parse(
+            entry.body,
+            fieldValue(entry.headers, "content-type"),
+            call,
+          );
+          if (memo !== undefined) memo.parsed = parsed;
+          else this.#shared.engine.memo.set(entry, { parsed });
+        }
+        value = parsed.json ? copyJson(parsed.value) : parsed.value;
+        break;
+      }
+      case "raw": {
+        const { raw } = outcome;
+        if (raw.status < 200 || raw.status >= 300) {
+          throw await _httpError(outcome, call);
+        }
+        if (outcome.validated !== undefined) {
+          return _validated(outcome.validated);
+        }
+        value = _parse(raw.body, _header(raw.headers, "content-type"), call)
+          .value;
+        break;
+      }
+      case "response": {
+        const { response } = outcome;
+        if (response.status < 200 || response.status >= 300) {
+          throw await _httpError(outcome, call);
+        }
+        const text = await response.text();
+        try {
+          value = parseText(text, response.headers.get("content-type"));
+        } catch (error) {
+          throw _parseError(call, error);
+        }
+        break;
+      }
+    }
+    if (schema !== undefined) {
+      return await validate(schema, value, `${call.method} ${call.url}`);
+    }
+    return value as T;
+  }
+
+  #parts(
+    method: string,
+    url: string | URL,
+    body: unknown,
+    options: RequestOptions<unknown> | undefined,
+  ): Parts {
+    let headers: HeadersInit | undefined = options?.headers;
+    let bodyInit: BodyInit | null = null;
+    if (body !== undefined && body !== null) {
+      if (_isBodyInit(body)) bodyInit = body;
+      else {
+        bodyInit = JSON.stringify(body);
+        const withType = new Headers(headers);
+        if (!withType.has("content-type")) {
+          withType.set("content-type", "application/json");
+        }
+        headers = withType;
+      }
+    }
+    return {
+      method,
+      url,
+      headers,
+      body: bodyInit,
+      signal: options?.signal,
+      priority: options?.priority,
+      cache: options?.cache,
+      timeout: options?.timeout,
+      init: bodyInit instanceof ReadableStream
+        ? { duplex: "half" } as RequestInit
+        : undefined,
+    };
+  }
+
+  #call(parts: Parts): Call {
+    const { options, engine } = this.#shared;
+    const method = parts.method.toUpperCase();
+    if (!METHOD.test(method)) {
+      throw new TypeError(`Cannot send a request with method '${method}'`);
+    }
+    const url = this.#resolveUrl(parts.url);
+    let headers = options.headers;
+    let credentials = this.#shared.defaultCredentials;
+    if (parts.headers !== undefined) {
+      headers = new Headers(options.headers);
+      for (const [name, value] of new Headers(parts.headers)) {
+        headers.set(name, value);
+      }
+      credentials = engine.hasher.credentials(headers);
+    }
+    const { mode, directives } = resolveRequestCache(parts.cache);
+    let evalHeaders = headers;
+    if (directives !== "") {
+      evalHeaders = new Headers(headers);
+      const existing = evalHeaders.get("cache-control");
+      evalHeaders.set(
+        "cache-control",
+        existing === null ? directives : `${existing}, ${directives}`,
+      );
+    }
+    const timeouts = parts.timeout === undefined
+      ? options.timeouts
+      : resolveTimeouts(parts.timeout, options.timeouts, "timeout", "request");
+    return {
+      scope: this.#scope,
+      method,
+      url,
+      headers,
+      evalHeaders,
+      credentials,
+      body: method === "GET" || method === "HEAD" ? null : parts.body,
+      retryableBody: !(parts.body instanceof ReadableStream),
+      init: parts.init,
+      signal: parts.signal,
+      priority: _priority(parts.priority),
+      mode,
+      attemptMs: timeouts.attemptMs,
+      totalMs: timeouts.totalMs,
+      started: performance.now(),
+      validate: undefined,
+      background: false,
+      sending: false,
+    };
+  }
+
+  #resolveUrl(input: string | URL): string {
+    if (typeof input !== "string") {
+      if (input instanceof URL) return normaliseUrl(input);
+      throw new TypeError(
+        `Cannot send a request as the URL must be a string, a URL or a Request: received ${typeof input}`,
+      );
+    }
+    const urls = this.#shared.urls;
+    const known = urls.get(input);
+    if (known !== undefined) return known;
+    const resolved = normaliseUrl(new URL(input, this.#shared.options.baseUrl));
+    if (urls.size >= URL_MEMO_LIMIT) urls.clear();
+    urls.set(input, resolved);
+    return resolved;
+  }
+}
+
+function _fromInit(
+  input: string | URL,
+  init: HttpRequestInit | undefined,
+): Parts {
+  if (init === undefined) {
+    return {
+      method: "GET",
+      url: input,
+      headers: undefined,
+      body: null,
+      signal: undefined,
+      priority: undefined,
+      cache: undefined,
+      timeout: undefined,
+      init: undefined,
+    };
+  }
+  const {
+    method = "GET",
+    headers,
+    body,
+    signal,
+    priority,
+    cache,
+    timeout,
+    ...rest
+  } = init;
+  return {
+    method,
+    url: input,
+    headers,
+    body: body ?? null,
+    signal: signal ?? undefined,
+    priority,
+    cache,
+    timeout,
+    init: Object.keys(rest).length === 0 ? undefined : rest,
+  };
+}
+
+async function _fromRequest(
+  request: Request,
+  init: HttpRequestInit | undefined,
+): Promise<Parts> {
+  const parts = _fromInit(request.url, init);
+  const method = init?.method ?? request.method;
+  let body = parts.body;
+  if (init?.body === undefined && request.body !== null) {
+    body = new Uint8Array(await request.arrayBuffer());
+  }
+  const headers = new Headers(request.headers);
+  if (init?.headers !== undefined) {
+    for (const [name, value] of new Headers(init.headers)) {
+      headers.set(name, value);
+    }
+  }
+  const requestCache = (request as { cache?: unknown }).cache;
+  return {
+    ...parts,
+    method,
+    headers,
+    body,
+    signal: parts.signal ?? request.signal,
+    cache: parts.cache ??
+      (typeof requestCache === "string" && requestCache !== "default"
+        ? requestCache
+        : undefined),
+    init: {
+      redirect: request.redirect,
+      ...(request.keepalive ? { keepalive: true } : {}),
+      ...(request.integrity === "" ? {} : { integrity: request.integrity }),
+      ...parts.init,
+    },
+  };
+}
+
+function _priority(value: unknown): Priority {
+  switch (value) {
+    case undefined:
+    case "background":
+    case "low":
+    case "auto":
+      return "background";
+    case "user":
+    case "high":
+      return "user";
+    default:
+      throw new TypeError(
+        `Cannot send a request as 'priority' must be "user" or "background": received ${
+          JSON.stringify(value)
+        }`,
+      );
+  }
+}
+
+function _isBodyInit(value: unknown): value is BodyInit {
+  return typeof value === "string" || value instanceof Blob ||
+    value instanceof ArrayBuffer || ArrayBuffer.isView(value) ||
+    value instanceof FormData || value instanceof URLSearchParams ||
+    value instanceof ReadableStream;
+}
+
+function _header(headers: [string, string][], name: string): string | null {
+  return fieldValue(headers, name);
+}
+
+function _parse(
+  body: Uint8Array,
+  contentType: string | null,
+  call: Call,
+): { json: boolean; value: unknown } {
+  try {
+    return parseBody(body, contentType);
+  } catch (error) {
+    throw _parseError(call, error);
+  }
+}
+
+function _parseError(call: Call, error: unknown): SluiceError {
+  return new SluiceError(
+    `Cannot parse the JSON body of ${call.method} ${call.url}: ${
+      (error as Error)?.message ?? String(error)
+    }`,
+    { cause: error },
+  );
+}
+
+function _validated<T>(
+  validated: { ok: true; value: unknown } | { ok: false; error: unknown },
+): T {
+  if (validated.ok) return validated.value as T;
+  throw validated.error;
+}
+
+async function _httpError(outcome: Outcome, call: Call): Promise<HttpError> {
+  let status: number;
+  let statusText: string;
+  let headers: Headers;
+  let preview: string;
+  switch (outcome.kind) {
+    case "entry":
+    case "raw": {
+      const source = outcome.kind === "entry" ? outcome.entry : outcome.raw;
+      status = source.status;
+      statusText = source.statusText;
+      headers = new Headers(source.headers);
+      preview = decoder.decode(source.body.subarray(0, PREVIEW_BYTES));
+      break;
+    }
+    case "response": {
+      const { response } = outcome;
+      status = response.status;
+      statusText = response.statusText;
+      headers = response.headers;
+      preview = await _readPreview(response);
+      break;
+    }
+  }
+  return new HttpError(
+    `${call.method} ${call.url} answered ${status}${
+      statusText === "" ? "" : ` ${statusText}`
+    }`,
+    {
+      status,
+      statusText,
+      headers,
+      bodyPreview: preview,
+      method: call.method,
+      url: call.url,
+    },
+  );
+}
+
+// Reads the start of a body for an error message, then lets the rest go.
+async function _readPreview(response: Response): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < PREVIEW_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A preview is best effort.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return decoder.decode(all.subarray(0, PREVIEW_BYTES));
+}

@@ -1,0 +1,413 @@
+/**
+ * The options of {@linkcode HttpClient} and of each request.
+ *
+ * @module
+ */
+
+import type { CachePolicyOverrides } from "../cache/options.ts";
+import type { Clock } from "../clock.ts";
+import type { EventListener } from "../events.ts";
+import type {
+  AdaptiveRateLimitStore,
+  CacheStore,
+  DedupeStore,
+  Priority,
+  RateLimitStore,
+} from "../stores/types.ts";
+
+/**
+ * A function with the shape of `fetch`. {@linkcode HttpClient.fetch} is one,
+ * so a client can be handed to anything that takes a `fetch`.
+ */
+export type FetchLike = (
+  input: string | URL | Request,
+  init?: RequestInit,
+) => Promise<Response>;
+
+/** Caching options of a client: an RFC 9111 private (or shared) cache. */
+export interface HttpClientCacheOptions {
+  /** Where responses are stored. The client never closes it. */
+  store: CacheStore<unknown>;
+  /**
+   * The freshness lifetime, in seconds, given to responses that carry no
+   * explicit freshness (`max-age`, `s-maxage`, `Expires`) but may be
+   * cached. It takes precedence over heuristic freshness.
+   *
+   * @default {undefined} (heuristic freshness: 10% of the time since
+   * `Last-Modified`, at most a day)
+   */
+  ttl?: number;
+  /**
+   * Behave as a shared cache (`s-maxage`, `proxy-revalidate`, no `private`
+   * responses, and no responses to requests with `Authorization` unless the
+   * origin allows). Credentials are always part of the key either way.
+   *
+   * @default {false}
+   */
+  shared?: boolean;
+  /**
+   * Overrides of the origin's directives. Use with care.
+   *
+   * @default {{}}
+   */
+  overrides?: CachePolicyOverrides;
+  /**
+   * The cap of heuristic freshness, in milliseconds; `0` turns it off.
+   *
+   * @default {86_400_000}
+   */
+  maxHeuristicMs?: number;
+  /**
+   * How long, in milliseconds, a stale entry with a validator (`ETag`,
+   * `Last-Modified`) is kept for a cheap conditional revalidation.
+   *
+   * @default {86_400_000}
+   */
+  revalidationStorageMs?: number;
+}
+
+/** De-duplication options of a client. */
+export interface HttpClientDedupeOptions {
+  /**
+   * Shares flights with other processes using the same store. In-process
+   * de-duplication needs no store and is always on for GET and HEAD. The
+   * client never closes it.
+   */
+  store: DedupeStore<unknown>;
+}
+
+/** Rate-limiting options of a client. */
+export interface HttpClientRateLimitOptions {
+  /**
+   * Counts admissions and holds server cooldowns. An
+   * {@linkcode AdaptiveRateLimitStore} also gets each request's priority.
+   * The client never closes it.
+   */
+  store: RateLimitStore | AdaptiveRateLimitStore;
+  /**
+   * Maps a request URL to the rate-limited resource.
+   *
+   * @default {(url) => url.origin}
+   */
+  resource?: (url: URL) => string;
+  /**
+   * The longest a request waits for budget or a server cooldown, in
+   * milliseconds. A wait known to be longer fails at once with
+   * {@linkcode RateLimitError}.
+   *
+   * @default {60_000}
+   */
+  maxWaitMs?: number;
+  /**
+   * Fail at once with {@linkcode RateLimitError} instead of waiting.
+   *
+   * @default {false}
+   */
+  throwOnLimit?: boolean;
+  /**
+   * When the store fails: send the request anyway (`true`, reported as an
+   * `error` event) or fail with {@linkcode StoreError} (`false`).
+   *
+   * @default {true}
+   */
+  failOpen?: boolean;
+}
+
+/** Retry options of a client. */
+export interface HttpClientRetryOptions {
+  /**
+   * How many times a failed attempt is retried (so at most `attempts + 1`
+   * origin calls).
+   *
+   * @default {2}
+   */
+  attempts?: number;
+  /**
+   * The base of the exponential backoff, in milliseconds: retry `n` waits a
+   * random time up to `baseDelayMs * 2 ** (n - 1)` (full jitter).
+   *
+   * @default {200}
+   */
+  baseDelayMs?: number;
+  /**
+   * The longest backoff, in milliseconds. A `Retry-After` longer than this
+   * is not waited for: the response is returned as is.
+   *
+   * @default {10_000}
+   */
+  maxDelayMs?: number;
+  /**
+   * The methods that are retried.
+   *
+   * @default {["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]}
+   */
+  methods?: readonly string[];
+  /**
+   * The statuses that are retried.
+   *
+   * @default {[408, 429, 500, 502, 503, 504]}
+   */
+  statuses?: readonly number[];
+}
+
+/** Deadlines of a request. */
+export interface TimeoutOptions {
+  /**
+   * The deadline of one attempt, in milliseconds: until the response's body
+   * has been read when the client buffers it, or until its headers arrive
+   * when the body is streamed to the caller.
+   *
+   * @default {30_000}
+   */
+  attemptMs?: number;
+  /**
+   * The deadline of the whole call, in milliseconds: waits for budget,
+   * every attempt and backoff, and the reading of a streamed body.
+   *
+   * @default {undefined} (none)
+   */
+  totalMs?: number;
+}
+
+/** Options of {@linkcode HttpClient}. */
+export interface HttpClientOptions {
+  /**
+   * The client's name. It prefixes every store key, so clients sharing a
+   * store never read each other's entries. A non-empty string.
+   */
+  name: string;
+  /**
+   * Resolves relative request URLs.
+   *
+   * @default {undefined}
+   */
+  baseUrl?: string | URL;
+  /**
+   * Headers sent with every request. A request's own headers win.
+   *
+   * @default {undefined}
+   */
+  headers?: HeadersInit;
+  /**
+   * The transport.
+   *
+   * @default {globalThis.fetch}
+   */
+  fetch?: FetchLike;
+  /**
+   * Turns on the cache.
+   *
+   * @default {undefined} (no cache)
+   */
+  cache?: HttpClientCacheOptions;
+  /**
+   * Shares flights across processes through a store.
+   *
+   * @default {undefined} (in-process de-duplication only)
+   */
+  dedupe?: HttpClientDedupeOptions;
+  /**
+   * Turns on rate limiting.
+   *
+   * @default {undefined} (no rate limit)
+   */
+  rateLimit?: HttpClientRateLimitOptions;
+  /**
+   * Retries of idempotent requests, or `false` for none.
+   *
+   * @default {{ attempts: 2 }}
+   */
+  retry?: HttpClientRetryOptions | false;
+  /**
+   * Deadlines. A number is the total deadline in milliseconds.
+   *
+   * @default {{ attemptMs: 30_000 }}
+   */
+  timeout?: number | TimeoutOptions;
+  /**
+   * The largest body the client buffers, in bytes, to cache it or share it
+   * with de-duplicated callers. Larger bodies are streamed to the caller
+   * and never stored.
+   *
+   * @default {10_485_760} (10 MiB)
+   */
+  maxBodyBytes?: number;
+  /**
+   * Request headers, besides `Authorization` and `Cookie`, whose values
+   * identify a user. Their values are hashed into every key, so two users
+   * never share a cache entry or a flight.
+   *
+   * @default {[]}
+   */
+  credentialHeaders?: readonly string[];
+  /**
+   * Receives every event. It may throw or reject: that never breaks a
+   * request.
+   *
+   * @default {undefined}
+   */
+  onEvent?: EventListener;
+  /**
+   * The time source of the cache and the events.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
+
+/** How the cache treats one request, as in the Fetch standard's `RequestInit.cache`. */
+export type CacheMode =
+  | "default"
+  | "no-store"
+  | "reload"
+  | "no-cache"
+  | "force-cache"
+  | "only-if-cached";
+
+/** Per-request cache options. */
+export interface RequestCacheOptions {
+  /**
+   * How the cache treats the request:
+   *
+   * - `"default"`: RFC 9111 (fresh hits, revalidation, storing).
+   * - `"no-store"`: neither read nor write the cache.
+   * - `"reload"`: skip the stored response, store the new one.
+   * - `"no-cache"`: revalidate any stored response with the origin first.
+   * - `"force-cache"`: use a stored response however stale, else fetch.
+   * - `"only-if-cached"`: use a stored response however stale, else answer
+   *   504 without contacting the origin.
+   *
+   * @default {"default"}
+   */
+  mode?: CacheMode;
+  /**
+   * Accept a stored response at most this old, in seconds (request
+   * `max-age`).
+   *
+   * @default {undefined}
+   */
+  maxAge?: number;
+  /**
+   * Accept a stored response this many seconds past its freshness (request
+   * `max-stale`).
+   *
+   * @default {undefined}
+   */
+  maxStale?: number;
+  /**
+   * Require a stored response to stay fresh at least this many more seconds
+   * (request `min-fresh`).
+   *
+   * @default {undefined}
+   */
+  minFresh?: number;
+}
+
+/**
+ * The `init` of {@linkcode HttpClient.fetch}: a `RequestInit` whose
+ * `priority` is the rate-limit traffic class and whose `cache` may also be
+ * an object of {@linkcode RequestCacheOptions}.
+ */
+export interface HttpRequestInit
+  extends Omit<RequestInit, "cache" | "priority"> {
+  /**
+   * The traffic class, for an {@linkcode AdaptiveRateLimitStore}.
+   *
+   * @default {"background"}
+   */
+  priority?: Priority;
+  /**
+   * The cache mode, or per-request cache options.
+   *
+   * @default {"default"}
+   */
+  cache?: CacheMode | RequestCacheOptions;
+  /**
+   * Deadlines of this request, replacing the client's. A number is the
+   * total deadline in milliseconds.
+   *
+   * @default {undefined} (the client's)
+   */
+  timeout?: number | TimeoutOptions;
+}
+
+/** A Standard Schema v1 validation issue. */
+export interface StandardSchemaIssue {
+  /** What is wrong. */
+  readonly message: string;
+  /** Where it is wrong. */
+  readonly path?:
+    | ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>
+    | undefined;
+}
+
+/** The result of a Standard Schema v1 validation. */
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<StandardSchemaIssue> };
+
+/**
+ * Any Standard Schema v1 validator (zod, valibot, arktype and others). The
+ * core needs no validation library.
+ *
+ * @typeParam Output The validated data.
+ */
+export interface StandardSchemaV1<Output = unknown> {
+  /** The Standard Schema interface. */
+  readonly "~standard": {
+    /** The version of the standard: 1. */
+    readonly version: 1;
+    /** The library that implements it. */
+    readonly vendor: string;
+    /** Validates a value, possibly asynchronously. */
+    readonly validate: (
+      value: unknown,
+    ) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
+  };
+}
+
+/**
+ * Options of the helpers ({@linkcode HttpClient.get} and the others).
+ *
+ * @typeParam T The data the helper returns.
+ */
+export interface RequestOptions<T = unknown> {
+  /**
+   * Request headers, added to the client's.
+   *
+   * @default {undefined}
+   */
+  headers?: HeadersInit;
+  /**
+   * Cancels the request (or this caller's wait for a shared one); the call
+   * rejects with the signal's reason.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * The traffic class, for an {@linkcode AdaptiveRateLimitStore}.
+   *
+   * @default {"background"}
+   */
+  priority?: Priority;
+  /**
+   * Validates the data. Data that fails throws
+   * {@linkcode ValidationError} and is not cached.
+   *
+   * @default {undefined}
+   */
+  schema?: StandardSchemaV1<T>;
+  /**
+   * The cache mode, or per-request cache options.
+   *
+   * @default {"default"}
+   */
+  cache?: CacheMode | RequestCacheOptions;
+  /**
+   * Deadlines of this request, replacing the client's.
+   *
+   * @default {undefined} (the client's)
+   */
+  timeout?: number | TimeoutOptions;
+}

@@ -1,0 +1,143 @@
+/**
+ * Distributed single-flight through a {@linkcode DedupeStore}: among every
+ * process sharing the store, one caller owns a job and the others wait for
+ * its result.
+ *
+ * When an owner fails, its waiters get `undefined` from `waitFor` and run
+ * `registerOrJoin` again: the store elects exactly one new owner and the
+ * rest keep waiting, so a failure never sends every waiter to the origin at
+ * once. A store that is down is skipped: the caller runs the job itself.
+ *
+ * @module
+ */
+
+import type { DedupeStore } from "../stores/types.ts";
+
+/** How many elections a waiter takes part in before running the job itself. */
+export const DEFAULT_MAX_ELECTIONS = 8;
+
+/** Hooks and limits of {@linkcode runDistributedFlight}. */
+export interface DistributedFlightOptions {
+  /** Stops waiting (and the job, which receives it) when aborted. */
+  signal?: AbortSignal;
+  /**
+   * How many times a waiter runs `registerOrJoin` before giving up on the
+   * store and running the job itself.
+   *
+   * @default {8}
+   */
+  maxElections?: number;
+  /** Called when this caller becomes owner. */
+  onOwner?: () => void;
+  /** Called when this caller joined and received a result. */
+  onJoined?: (waitedMs: number) => void;
+  /**
+   * Called when the store fails; the caller then runs the job without it.
+   * `operation` names the store method.
+   */
+  onStoreError?: (error: unknown, operation: string) => void;
+}
+
+/** The outcome of {@linkcode runDistributedFlight}. */
+export type DistributedFlightOutcome<R, T> =
+  | { kind: "owned"; result: R }
+  | { kind: "joined"; value: T };
+
+/** What the job returns: its own result, and the value handed to waiters. */
+export interface OwnedResult<R, T> {
+  /** What the owner's caller gets. */
+  result: R;
+  /** What waiters in other processes get through the store. */
+  share: T;
+}
+
+/**
+ * Runs `job` once across every process sharing `store`, or waits for the
+ * owner that runs it.
+ *
+ * @typeParam R The owner's own result.
+ * @typeParam T The value shared through the store.
+ * @param store The dedupe store.
+ * @param key The job's key.
+ * @param job The work, run only when this caller owns the job. A throw is
+ * reported to the store with `fail` and rethrown.
+ * @param options Signal, limits and hooks.
+ * @returns The owner's result, or the value a waiter received.
+ * @throws The signal's reason when it aborts while waiting; whatever `job`
+ * throws when this caller owns it.
+ */
+export async function runDistributedFlight<R, T>(
+  store: DedupeStore<T>,
+  key: string,
+  job: () => Promise<OwnedResult<R, T>>,
+  options: DistributedFlightOptions = {},
+): Promise<DistributedFlightOutcome<R, T>> {
+  const { signal, maxElections = DEFAULT_MAX_ELECTIONS } = options;
+  const started = performance.now();
+  for (let round = 0; round < maxElections; round++) {
+    signal?.throwIfAborted();
+    let isOwner: boolean;
+    try {
+      ({ isOwner } = await store.registerOrJoin(key));
+    } catch (error) {
+      options.onStoreError?.(error, "registerOrJoin");
+      return { kind: "owned", result: (await job()).result };
+    }
+    if (isOwner) {
+      options.onOwner?.();
+      return { kind: "owned", result: await _own(store, key, job, options) };
+    }
+    let value: T | undefined;
+    try {
+      value = await store.waitFor(
+        key,
+        signal === undefined ? {} : { signal },
+      );
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      options.onStoreError?.(error, "waitFor");
+      return { kind: "owned", result: (await job()).result };
+    }
+    if (value !== undefined) {
+      options.onJoined?.(performance.now() - started);
+      return { kind: "joined", value };
+    }
+  }
+  // The store kept answering "join" without ever producing a result or an
+  // owner for us; stop trusting it for this request.
+  options.onStoreError?.(
+    new Error(
+      `No owner completed dedupe job '${key}' after ${maxElections} elections`,
+    ),
+    "waitFor",
+  );
+  return { kind: "owned", result: (await job()).result };
+}
+
+async function _own<R, T>(
+  store: DedupeStore<T>,
+  key: string,
+  job: () => Promise<OwnedResult<R, T>>,
+  options: DistributedFlightOptions,
+): Promise<R> {
+  let outcome: OwnedResult<R, T>;
+  try {
+    outcome = await job();
+  } catch (error) {
+    try {
+      await store.fail(
+        key,
+        error instanceof Error ? error : new Error(String(error)),
+      );
+    } catch (storeError) {
+      options.onStoreError?.(storeError, "fail");
+    }
+    throw error;
+  }
+  try {
+    await store.complete(key, outcome.share);
+  } catch (storeError) {
+    options.onStoreError?.(storeError, "complete");
+  }
+  return outcome.result;
+}

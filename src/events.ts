@@ -1,0 +1,281 @@
+/**
+ * The events an {@linkcode HttpClient} reports through its `onEvent` option.
+ *
+ * Every event is a plain object discriminated on `type`. Events carry keys,
+ * resources, statuses and timings; they never carry bodies or header values.
+ * A listener that throws, or returns a promise that rejects, never breaks a
+ * request: the error is swallowed.
+ *
+ * @example Counting cache hits
+ * ```ts
+ * import type { SluiceEvent } from "@sluice/http";
+ *
+ * let hits = 0;
+ * const onEvent = (event: SluiceEvent): void => {
+ *   if (event.type === "cache.hit") hits++;
+ * };
+ * onEvent({ type: "cache.hit", client: "api", time: 0, method: "GET", url: "https://example.com/", key: "api:cache:1", ageMs: 0 });
+ * console.log(hits); // 1
+ * ```
+ *
+ * @module
+ */
+
+import type { Priority } from "./stores/types.ts";
+
+/** Fields every event carries. */
+export interface BaseEvent {
+  /** The store key prefix of the client or scope that emitted the event. */
+  client: string;
+  /** When the event happened, from the client's clock (ms since the epoch). */
+  time: number;
+}
+
+/** Fields of events that concern one request. */
+export interface RequestScopedEvent extends BaseEvent {
+  /** The request method, upper case. */
+  method: string;
+  /** The normalised request URL. */
+  url: string;
+}
+
+/** A request entered the client. */
+export interface RequestEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "request";
+  /** The request's traffic class. */
+  priority: Priority;
+}
+
+/** Where the response handed to a caller came from. */
+export type ResponseSource =
+  | "network"
+  | "cache"
+  | "revalidated"
+  | "stale"
+  | "dedupe";
+
+/** A response was handed to a caller. */
+export interface ResponseEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "response";
+  /** The HTTP status handed to the caller. */
+  status: number;
+  /** Where the response came from. */
+  source: ResponseSource;
+  /** Time from the request entering the client to the response, in ms. */
+  durationMs: number;
+  /** Origin attempts this caller made itself (0 for hits and joiners). */
+  attempts: number;
+}
+
+/** A fresh cache entry answered a request. */
+export interface CacheHitEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "cache.hit";
+  /** The cache key of the entry. */
+  key: string;
+  /** The entry's current age, in ms. */
+  ageMs: number;
+}
+
+/** Why a request could not be answered from the cache. */
+export type CacheMissReason =
+  | "absent"
+  | "vary"
+  | "unusable"
+  | "bypass"
+  | "store-error";
+
+/** No usable cache entry answered a request. */
+export interface CacheMissEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "cache.miss";
+  /** The cache key that was looked up. */
+  key: string;
+  /** Why it missed. */
+  reason: CacheMissReason;
+}
+
+/** What the client does with a stale entry. */
+export type CacheStaleAction =
+  | "serve-and-revalidate"
+  | "revalidate"
+  | "serve-on-error";
+
+/** A stored entry was found but is stale. */
+export interface CacheStaleEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "cache.stale";
+  /** The cache key of the entry. */
+  key: string;
+  /** The entry's current age, in ms. */
+  ageMs: number;
+  /** What the client does with it. */
+  action: CacheStaleAction;
+}
+
+/** A stale entry was revalidated with the origin. */
+export interface CacheRevalidatedEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "cache.revalidated";
+  /** The cache key of the entry. */
+  key: string;
+  /** The origin's status: 304 when the stored body is still valid. */
+  status: number;
+  /** Whether the revalidation ran in the background. */
+  background: boolean;
+  /** How long the revalidation took, in ms. */
+  durationMs: number;
+}
+
+/** A response was written to the cache. */
+export interface CacheStoredEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "cache.stored";
+  /** The cache key of the entry. */
+  key: string;
+  /** The time to live given to the store, in seconds. */
+  ttlSeconds: number;
+  /** The stored body size, in bytes. */
+  bytes: number;
+}
+
+/** Why a response was not written to the cache. */
+export type CacheSkipReason =
+  | "not-storable"
+  | "too-large"
+  | "validation-failed";
+
+/** A response that could have been cached was not. */
+export interface CacheSkippedEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "cache.skipped";
+  /** The cache key the response would have had. */
+  key: string;
+  /** Why it was not stored. */
+  reason: CacheSkipReason;
+}
+
+/** Where a flight is shared: within this process or through a dedupe store. */
+export type FlightScope = "process" | "distributed";
+
+/** A request became the owner of a flight and will call the origin. */
+export interface DedupeOwnerEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "dedupe.owner";
+  /** The flight key. */
+  key: string;
+  /** Where the flight is shared. */
+  scope: FlightScope;
+}
+
+/** A request joined a flight owned by another request. */
+export interface DedupeJoinedEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "dedupe.joined";
+  /** The flight key. */
+  key: string;
+  /** Where the flight is shared. */
+  scope: FlightScope;
+  /** How long the joiner waited for the owner, in ms. */
+  waitedMs: number;
+}
+
+/** A request waits for rate budget. */
+export interface RateLimitWaitEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "ratelimit.wait";
+  /** The rate-limit resource (store key). */
+  resource: string;
+  /** The traffic class. */
+  priority: Priority;
+  /** How long the client sleeps before asking again, in ms. */
+  waitMs: number;
+}
+
+/** A request was refused because waiting for budget was not allowed or too long. */
+export interface RateLimitRejectedEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "ratelimit.rejected";
+  /** The rate-limit resource (store key). */
+  resource: string;
+  /** The traffic class. */
+  priority: Priority;
+  /** How long until the budget admits again, in ms. */
+  retryAfterMs: number;
+  /** Whether the budget was spent or the server asked for a cooldown. */
+  reason: "limit" | "cooldown";
+}
+
+/** A server cooldown was learned from a response, or is being waited out. */
+export interface CooldownEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "cooldown";
+  /** The rate-limit resource (store key). */
+  resource: string;
+  /** The cooldown length, in ms. */
+  cooldownMs: number;
+  /** `"set"` when learned from a response, `"wait"` when a request sleeps through it. */
+  action: "set" | "wait";
+}
+
+/** An attempt failed and the request will be retried. */
+export interface RetryEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "retry";
+  /** The number of the attempt that failed (1 for the first). */
+  attempt: number;
+  /** The backoff before the next attempt, in ms. */
+  delayMs: number;
+  /** The status that failed, or `undefined` for a network error. */
+  status?: number;
+  /** The name of the network error, when there was one. */
+  errorName?: string;
+}
+
+/** The part of the pipeline that failed. */
+export type ErrorStage = "cache" | "dedupe" | "ratelimit" | "fetch";
+
+/** Something failed. Store failures are reported here even when the request still succeeds. */
+export interface ErrorEvent extends BaseEvent {
+  /** Discriminant. */
+  type: "error";
+  /** The request method, when the error concerns a request. */
+  method?: string;
+  /** The normalised request URL, when the error concerns a request. */
+  url?: string;
+  /** The part of the pipeline that failed. */
+  stage: ErrorStage;
+  /** Whether the client carried on without the failed part. */
+  failedOpen: boolean;
+  /** The error. */
+  error: unknown;
+}
+
+/** Every event an {@linkcode HttpClient} emits, discriminated on `type`. */
+export type SluiceEvent =
+  | RequestEvent
+  | ResponseEvent
+  | CacheHitEvent
+  | CacheMissEvent
+  | CacheStaleEvent
+  | CacheRevalidatedEvent
+  | CacheStoredEvent
+  | CacheSkippedEvent
+  | DedupeOwnerEvent
+  | DedupeJoinedEvent
+  | RateLimitWaitEvent
+  | RateLimitRejectedEvent
+  | CooldownEvent
+  | RetryEvent
+  | ErrorEvent;
+
+/** The `type` of every event. */
+export type SluiceEventType = SluiceEvent["type"];
+
+/**
+ * Receives events. It may return a promise; a throw or a rejection is
+ * swallowed and never reaches the request.
+ */
+export type EventListener = (event: SluiceEvent) => void | Promise<void>;
