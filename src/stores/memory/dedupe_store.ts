@@ -73,10 +73,11 @@ class _Job<T> {
  *   forgotten. A later `registerOrJoin` always starts a new job.
  *
  * Timeouts are measured with the store's clock. A job that has waiters
- * checks its deadline at least every 250 ms of real time (with a timer that
- * exists only while someone waits, and is unref'd where the runtime
- * allows), so waiters of an abandoned job are released even when a test
- * moves a manual clock past the deadline. Jobs without waiters need no
+ * checks its deadline at least every 250 ms of real time, so waiters of an
+ * abandoned job are released even when a test moves a manual clock past the
+ * deadline. That timer exists only while someone waits: like a pending
+ * `fetch`, a pending `waitFor` keeps the process running, because its caller
+ * still has work to do once it returns. An idle store holds no timer. Jobs without waiters need no
  * timer: their timeout is noticed at the next call for their key. Finished
  * jobs are dropped lazily; memory does not grow with the number of keys
  * ever seen.
@@ -137,6 +138,14 @@ export class MemoryDedupeStore<T = unknown> implements DedupeStore<T> {
       );
     }
     this.#clock = validClock(COMPONENT, clock);
+  }
+
+  /**
+   * How many jobs are held: running ones, and finished ones whose grace may
+   * not have been dropped yet.
+   */
+  get size(): number {
+    return this.#jobs.size;
   }
 
   /**
@@ -269,7 +278,7 @@ export class MemoryDedupeStore<T = unknown> implements DedupeStore<T> {
 
   /**
    * The job of `hash` as of `now`: a running job past its timeout is failed,
-   * and a settled job past the grace is forgotten.
+   * a failed job is forgotten, and so is a completed job past the grace.
    */
   #current(hash: string, now: number): _Job<T> | undefined {
     const job = this.#jobs.get(hash);
@@ -278,7 +287,9 @@ export class MemoryDedupeStore<T = unknown> implements DedupeStore<T> {
       if (now - job.startedAt < this.#jobTimeoutMs) return job;
       this.#settle(job, "failed", undefined);
     }
-    if (now - job.settledAt >= this.#graceMs || now < job.startedAt) {
+    // A failed job answers `undefined`, exactly like no job, so only a
+    // completed one is kept, and only for the grace.
+    if (job.state === "failed" || now - job.settledAt >= this.#graceMs) {
       this.#jobs.delete(hash);
       return undefined;
     }
@@ -316,7 +327,6 @@ export class MemoryDedupeStore<T = unknown> implements DedupeStore<T> {
         this.#watch(job);
       }
     }, delay);
-    (timer as { unref?: () => void }).unref?.();
     job.timer = timer;
   }
 

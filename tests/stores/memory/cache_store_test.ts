@@ -1,5 +1,10 @@
-import { MemoryCacheStore } from "../../../mod.ts";
-import { testCacheStore } from "../../../src/testing/mod.ts";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { describe, it } from "node:test";
+import { ConfigError, MemoryCacheStore, StoreError } from "../../../mod.ts";
+import { ManualClock, testCacheStore } from "../../../src/testing/mod.ts";
 
 testCacheStore(
   "MemoryCacheStore",
@@ -17,3 +22,169 @@ testCacheStore(
     ],
   },
 );
+
+describe("MemoryCacheStore", () => {
+  it("evicts the least recently used entry when maxEntries is exceeded", async () => {
+    const cache = new MemoryCacheStore<string>({ maxEntries: 3 });
+    await cache.set("a", "A", 0);
+    await cache.set("b", "B", 0);
+    await cache.set("c", "C", 0);
+    assert.equal(await cache.get("a"), "A"); // a is now the most recent
+    await cache.set("d", "D", 0);
+    assert.equal(cache.size, 3);
+    assert.equal(await cache.get("b"), undefined, "b was least recently used");
+    assert.equal(await cache.get("a"), "A");
+    assert.equal(await cache.get("c"), "C");
+    assert.equal(await cache.get("d"), "D");
+    await cache.close();
+  });
+
+  it("keeps only the newest maxEntries entries when written in order", async () => {
+    const cache = new MemoryCacheStore<number>({ maxEntries: 100 });
+    for (let i = 0; i < 150; i++) await cache.set(`k${i}`, i, 0);
+    assert.equal(cache.size, 100);
+    for (let i = 0; i < 50; i++) {
+      assert.equal(await cache.get(`k${i}`), undefined);
+    }
+    for (let i = 50; i < 150; i++) assert.equal(await cache.get(`k${i}`), i);
+    await cache.close();
+  });
+
+  it("overwriting an entry makes it the most recently used", async () => {
+    const cache = new MemoryCacheStore<string>({ maxEntries: 2 });
+    await cache.set("a", "1", 0);
+    await cache.set("b", "1", 0);
+    await cache.set("a", "2", 0);
+    await cache.set("c", "1", 0);
+    assert.equal(await cache.get("a"), "2");
+    assert.equal(await cache.get("b"), undefined);
+    await cache.close();
+  });
+
+  it("evicts least recently used entries to stay within maxBytes", async () => {
+    const maxBytes = 20_000;
+    const cache = new MemoryCacheStore<Uint8Array>({ maxBytes });
+    for (let i = 0; i < 100; i++) {
+      await cache.set(`body:${i}`, new Uint8Array(1_000).fill(i), 0);
+      assert.ok(cache.bytes <= maxBytes, `${cache.bytes} <= ${maxBytes}`);
+    }
+    assert.ok(cache.size > 10 && cache.size < 20, `holds ${cache.size}`);
+    assert.ok(cache.bytes > maxBytes * 0.9, "fills close to the bound");
+    assert.deepStrictEqual(
+      await cache.get("body:99"),
+      new Uint8Array(1_000).fill(99),
+    );
+    assert.equal(await cache.get("body:0"), undefined);
+    await cache.close();
+  });
+
+  it("counts strings by their length, two bytes a character beyond Latin-1", async () => {
+    const cache = new MemoryCacheStore<string>();
+    await cache.set("latin", "é".repeat(10_000), 0);
+    const latin = cache.bytes;
+    await cache.clear();
+    await cache.set("latin", "日".repeat(10_000), 0);
+    const wide = cache.bytes;
+    assert.ok(latin > 10_000 && latin < 10_500, `latin-1 ${latin}`);
+    assert.ok(wide > 20_000 && wide < 20_500, `wide ${wide}`);
+    await cache.close();
+  });
+
+  it("does not store a value larger than maxBytes, and drops the old value of its key", async () => {
+    const cache = new MemoryCacheStore<Uint8Array | string>({
+      maxBytes: 4_096,
+    });
+    await cache.set("small", "kept", 0);
+    await cache.set("big", "old", 0);
+    await cache.set("big", new Uint8Array(10_000), 0);
+    assert.equal(await cache.get("big"), undefined);
+    assert.equal(await cache.get("small"), "kept");
+    assert.equal(cache.size, 1);
+    await cache.close();
+  });
+
+  it("keeps values as given, without copying them", async () => {
+    const cache = new MemoryCacheStore<{ body: Uint8Array }>();
+    const value = { body: new Uint8Array([1, 2, 3]) };
+    await cache.set("k", value, 0);
+    assert.equal(await cache.get("k"), value);
+    await cache.close();
+  });
+
+  it("drops an expired entry when it is read, releasing its bytes", async () => {
+    const clock = new ManualClock(0);
+    const cache = new MemoryCacheStore<string>({ clock });
+    await cache.set("k", "v", 1);
+    const bytes = cache.bytes;
+    assert.ok(bytes > 0);
+    clock.advance(1_000);
+    assert.equal(await cache.get("k"), undefined);
+    assert.equal(cache.size, 0);
+    assert.equal(cache.bytes, 0);
+    await cache.close();
+  });
+
+  it("keeps the byte count exact through overwrites, deletes and clears", async () => {
+    const cache = new MemoryCacheStore<string>();
+    await cache.set("a:1", "x".repeat(100), 0);
+    const one = cache.bytes;
+    await cache.set("a:1", "x".repeat(100), 0);
+    assert.equal(cache.bytes, one);
+    await cache.set("b:1", "x".repeat(100), 0);
+    assert.equal(cache.bytes, 2 * one);
+    await cache.clear("a:");
+    assert.equal(cache.bytes, one);
+    await cache.delete("b:1");
+    assert.equal(cache.bytes, 0);
+    await cache.close();
+  });
+
+  it("rejects with a StoreError once closed", async () => {
+    const cache = new MemoryCacheStore();
+    await cache.close();
+    await assert.rejects(
+      cache.get("k"),
+      (error: unknown) =>
+        error instanceof StoreError && error.backend === "memory" &&
+        error.operation === "get",
+    );
+    await assert.rejects(cache.set("k", 1, 0), StoreError);
+    await cache.close();
+  });
+
+  it("names the option and the value in its ConfigError", () => {
+    assert.throws(
+      () => new MemoryCacheStore({ maxEntries: 0 }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.option === "maxEntries" &&
+        error.message ===
+          "Cannot create MemoryCacheStore as 'maxEntries' must be a positive integer: received 0",
+    );
+  });
+});
+
+describe("memory stores", () => {
+  it("hold no timers that keep a process alive, even when left open", async () => {
+    // Under Node the tests run compiled to JavaScript, fixture included.
+    const extension = import.meta.url.endsWith(".js") ? "js" : "ts";
+    const fixture = fileURLToPath(
+      new URL(`./_unclosed_stores_fixture.${extension}`, import.meta.url),
+    );
+    const runtime = process.execPath;
+    const args = "Deno" in globalThis
+      ? ["run", "--quiet", "--no-check", fixture]
+      : [fixture];
+    const started = performance.now();
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(runtime, args, { timeout: 20_000 }, (error, out, err) => {
+        if (error) reject(new Error(`${error.message}\n${err}`));
+        else resolve(out);
+      });
+    });
+    assert.equal(stdout.trim(), "done");
+    assert.ok(
+      performance.now() - started < 15_000,
+      "the process exited without waiting for hour-long TTLs or timeouts",
+    );
+  });
+});
