@@ -169,13 +169,20 @@ export class FlightTable {
   }
 
   /**
-   * Returns the flight in progress for `key`, if any.
+   * Returns the flight in progress for `key`, if any. A flight whose signal
+   * aborted is dropped and never returned.
    *
    * @typeParam T The job's result.
    * @param key The flight's key.
    */
   get<T>(key: string): Flight<T> | undefined {
-    return this.#flights.get(key) as Flight<T> | undefined;
+    const flight = this.#flights.get(key) as Flight<T> | undefined;
+    if (flight !== undefined && flight.signal.aborted) {
+      // An abandoned or aborted flight only has a failure left to give.
+      this.#flights.delete(key);
+      return undefined;
+    }
+    return flight;
   }
 
   /**

@@ -1,0 +1,328 @@
+import { after, before, beforeEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type CacheStore,
+  HttpClient,
+  type HttpClientOptions,
+  MemoryCacheStore,
+} from "../../mod.ts";
+import { ManualClock } from "../../src/testing/mod.ts";
+import { type Origin, startOrigin } from "../fixtures/origin.ts";
+import { EventLog, until } from "./_helpers.ts";
+
+describe("HttpClient cache", () => {
+  let origin: Origin;
+  let clock: ManualClock;
+  let store: MemoryCacheStore;
+  let log: EventLog;
+  const clients: HttpClient[] = [];
+
+  const client = (options: Partial<HttpClientOptions> = {}): HttpClient => {
+    const c = new HttpClient({
+      name: "cache",
+      baseUrl: origin.url,
+      cache: { store },
+      clock,
+      onEvent: log.listener,
+      retry: false,
+      ...options,
+    });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    origin = await startOrigin();
+  });
+  after(async () => {
+    for (const c of clients) await c.close();
+    await origin.close();
+  });
+  beforeEach(() => {
+    origin.resetCounts();
+    clock = new ManualClock(Date.now());
+    store = new MemoryCacheStore({ clock });
+    log = new EventLog();
+  });
+
+  it("serves a fresh response from the cache without calling the origin again", async () => {
+    origin.route("/fresh", {
+      body: { n: 1 },
+      headers: { "cache-control": "max-age=60" },
+    });
+    const c = client();
+    assert.deepEqual(await c.get("/fresh"), { n: 1 });
+    clock.advance(59_000);
+    assert.deepEqual(await c.get("/fresh"), { n: 1 });
+    const response = await c.fetch("/fresh");
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("age"), "59");
+    assert.deepEqual(await response.json(), { n: 1 });
+    assert.equal(origin.calls("/fresh"), 1);
+    assert.equal(log.of("cache.hit").length, 2);
+    assert.deepEqual(
+      log.of("response").map((e) => e.source),
+      ["network", "cache", "cache"],
+    );
+  });
+
+  it("gives every caller its own copy of cached data and its own readable body", async () => {
+    origin.route("/copy", {
+      body: { list: [1, 2], nested: { a: "b" } },
+      headers: { "cache-control": "max-age=60" },
+    });
+    const c = client();
+    const first = await c.get<{ list: number[]; nested: { a: string } }>(
+      "/copy",
+    );
+    first.list.push(3);
+    first.nested.a = "changed";
+    const second = await c.get<{ list: number[]; nested: { a: string } }>(
+      "/copy",
+    );
+    second.list.push(4);
+    const third = await c.get("/copy");
+    assert.deepEqual(third, { list: [1, 2], nested: { a: "b" } });
+    const [r1, r2] = await Promise.all([c.fetch("/copy"), c.fetch("/copy")]);
+    assert.equal(await r1.text(), await r2.text());
+    assert.equal(origin.calls("/copy"), 1);
+  });
+
+  it("goes back to the origin once the entry is stale", async () => {
+    origin.route("/expire", (req) => ({
+      body: { n: req.n },
+      headers: { "cache-control": "max-age=10" },
+    }));
+    const c = client();
+    assert.deepEqual(await c.get("/expire"), { n: 1 });
+    clock.advance(11_000);
+    assert.deepEqual(await c.get("/expire"), { n: 2 });
+    assert.deepEqual(await c.get("/expire"), { n: 2 });
+    assert.equal(origin.calls("/expire"), 2);
+  });
+
+  it("serves stale within stale-while-revalidate and revalidates once in the background", async () => {
+    origin.route("/swr", (req) => ({
+      body: { n: req.n },
+      headers: { "cache-control": "max-age=1, stale-while-revalidate=60" },
+      delayMs: req.n > 1 ? 30 : 0,
+    }));
+    const c = client();
+    assert.deepEqual(await c.get("/swr"), { n: 1 });
+    clock.advance(5_000);
+    const stale = await Promise.all(
+      Array.from({ length: 20 }, () => c.get("/swr")),
+    );
+    assert.ok(stale.every((d) => (d as { n: number }).n === 1));
+    assert.equal(log.of("cache.stale")[0]?.action, "serve-and-revalidate");
+    await until(() => log.of("cache.revalidated").length === 1);
+    assert.equal(origin.calls("/swr"), 2);
+    assert.equal(log.of("cache.revalidated")[0]?.background, true);
+    assert.deepEqual(await c.get("/swr"), { n: 2 });
+    assert.equal(origin.calls("/swr"), 2);
+  });
+
+  it("revalidates a stale entry with If-None-Match and serves the stored body on 304", async () => {
+    origin.route("/etag", {
+      body: { v: "one" },
+      headers: { "cache-control": "max-age=5", etag: '"v1"' },
+      conditional: true,
+    });
+    const c = client();
+    assert.deepEqual(await c.get("/etag"), { v: "one" });
+    clock.advance(6_000);
+    const response = await c.fetch("/etag");
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { v: "one" });
+    const requests = origin.requests("/etag");
+    assert.equal(requests.length, 2);
+    assert.equal(requests[1]!.headers["if-none-match"], '"v1"');
+    assert.equal(log.of("cache.revalidated")[0]?.status, 304);
+    // The 304 refreshed the entry: fresh again for max-age.
+    clock.advance(4_000);
+    assert.deepEqual(await c.get("/etag"), { v: "one" });
+    assert.equal(origin.calls("/etag"), 2);
+  });
+
+  it("serves a stale entry when the origin fails within stale-if-error", async () => {
+    let fail = false;
+    origin.route("/sie", () =>
+      fail ? { status: 503, body: "down" } : {
+        body: { ok: true },
+        headers: { "cache-control": "max-age=1, stale-if-error=300" },
+      });
+    const c = client();
+    await c.get("/sie");
+    clock.advance(10_000);
+    fail = true;
+    const response = await c.fetch("/sie");
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { ok: true });
+    assert.equal(log.of("cache.stale").at(-1)?.action, "serve-on-error");
+
+    origin.route("/sie", { destroy: true });
+    assert.deepEqual(await c.get("/sie"), { ok: true });
+    clock.advance(400_000);
+    await assert.rejects(c.get("/sie"), TypeError);
+  });
+
+  it("answers only-if-cached with 504 on a miss and without calling the origin", async () => {
+    origin.route("/oic", {
+      body: "x",
+      headers: { "cache-control": "max-age=60" },
+    });
+    const c = client();
+    const miss = await c.fetch("/oic", { cache: "only-if-cached" });
+    assert.equal(miss.status, 504);
+    const header = await c.fetch("/oic", {
+      headers: { "cache-control": "only-if-cached" },
+    });
+    assert.equal(header.status, 504);
+    assert.equal(origin.calls("/oic"), 0);
+    await c.get("/oic");
+    const hit = await c.fetch("/oic", { cache: "only-if-cached" });
+    assert.equal(hit.status, 200);
+    assert.equal(await hit.text(), "x");
+    assert.equal(origin.calls("/oic"), 1);
+  });
+
+  it("honours the cache modes no-store, reload, no-cache and force-cache", async () => {
+    origin.route("/modes", (req) => ({
+      body: String(req.n),
+      headers: { "cache-control": "max-age=5", etag: `"${req.n}"` },
+    }));
+    const c = client();
+    assert.equal(await c.get("/modes", { cache: "no-store" }), "1");
+    assert.equal(await c.get("/modes"), "2");
+    assert.equal(await c.get("/modes"), "2");
+    assert.equal(await c.get("/modes", { cache: "reload" }), "3");
+    assert.equal(await c.get("/modes"), "3");
+    assert.equal(await c.get("/modes", { cache: "no-cache" }), "4");
+    assert.equal(origin.requests("/modes")[3]!.headers["if-none-match"], '"3"');
+    clock.advance(3_600_000);
+    assert.equal(await c.get("/modes", { cache: "force-cache" }), "4");
+    assert.equal(
+      await c.get("/modes", { cache: { maxStale: 7_200 } }),
+      "4",
+    );
+    assert.equal(origin.calls("/modes"), 4);
+  });
+
+  it("invalidates the target and a same-origin Location after an unsafe method", async () => {
+    origin.route("/items", (req) =>
+      req.method === "POST"
+        ? {
+          status: 201,
+          headers: { location: "/items/7" },
+          body: { id: 7 },
+        }
+        : { body: { n: req.n }, headers: { "cache-control": "max-age=60" } });
+    origin.route("/items/7", (req) => ({
+      body: { n: req.n },
+      headers: { "cache-control": "max-age=60" },
+    }));
+    const c = client();
+    await c.get("/items");
+    await c.get("/items/7");
+    assert.deepEqual(await c.post("/items", { name: "x" }), { id: 7 });
+    assert.equal(origin.requests("/items")[1]!.body, '{"name":"x"}');
+    await c.get("/items");
+    await c.get("/items/7");
+    assert.equal(origin.calls("/items"), 3);
+    assert.equal(origin.calls("/items/7"), 2);
+  });
+
+  it("streams a body larger than maxBodyBytes to the caller and never stores it", async () => {
+    const big = "x".repeat(50_000);
+    origin.route("/big", {
+      chunks: [big.slice(0, 10_000), big.slice(10_000)],
+      headers: { "cache-control": "max-age=60", "content-type": "text/plain" },
+    });
+    const c = client({ maxBodyBytes: 1_024 });
+    assert.equal((await c.get<string>("/big")).length, 50_000);
+    const response = await c.fetch("/big");
+    assert.equal((await response.text()).length, 50_000);
+    assert.equal(origin.calls("/big"), 2);
+    assert.equal(log.of("cache.skipped")[0]?.reason, "too-large");
+    assert.equal(log.of("cache.stored").length, 0);
+  });
+
+  it("does not store no-store responses but shares their flight with concurrent callers", async () => {
+    origin.route("/nostore", (req) => ({
+      body: { n: req.n },
+      headers: { "cache-control": "no-store" },
+      delayMs: 30,
+    }));
+    const c = client();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => c.get("/nostore")),
+    );
+    assert.ok(results.every((r) => (r as { n: number }).n === 1));
+    assert.equal(origin.calls("/nostore"), 1);
+    assert.deepEqual(await c.get("/nostore"), { n: 2 });
+    assert.equal(origin.calls("/nostore"), 2);
+  });
+
+  it("never shares an entry between two credentials", async () => {
+    origin.route("/me", (req) => ({
+      body: { user: req.headers.authorization ?? "anonymous" },
+      headers: { "cache-control": "private, max-age=60" },
+    }));
+    const c = client({ credentialHeaders: ["x-api-key"] });
+    const alice = { authorization: "Bearer alice" };
+    const bob = { authorization: "Bearer bob" };
+    assert.deepEqual(await c.get("/me", { headers: alice }), {
+      user: "Bearer alice",
+    });
+    assert.deepEqual(await c.get("/me", { headers: bob }), {
+      user: "Bearer bob",
+    });
+    assert.deepEqual(await c.get("/me"), { user: "anonymous" });
+    assert.deepEqual(await c.get("/me", { headers: alice }), {
+      user: "Bearer alice",
+    });
+    await c.get("/me", { headers: { "x-api-key": "k1" } });
+    await c.get("/me", { headers: { "x-api-key": "k2" } });
+    assert.equal(origin.calls("/me"), 5);
+    for (const event of log.events) {
+      assert.ok(!JSON.stringify(event).includes("alice"));
+    }
+  });
+
+  it("fails open when the cache store throws, reporting the error", async () => {
+    origin.route("/down", {
+      body: "ok",
+      headers: { "cache-control": "max-age=60" },
+    });
+    const broken: CacheStore = {
+      get: () => Promise.reject(new Error("get failed")),
+      set: () => Promise.reject(new Error("set failed")),
+      delete: () => Promise.reject(new Error("delete failed")),
+      clear: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const c = client({ cache: { store: broken } });
+    assert.equal(await c.get("/down"), "ok");
+    assert.equal(await c.get("/down"), "ok");
+    assert.equal(origin.calls("/down"), 2);
+    const errors = log.of("error");
+    assert.ok(errors.length >= 2);
+    assert.ok(errors.every((e) => e.stage === "cache" && e.failedOpen));
+  });
+
+  it("treats a corrupt entry as a miss and deletes it", async () => {
+    origin.route("/corrupt", {
+      body: "fine",
+      headers: { "cache-control": "max-age=60" },
+    });
+    const c = client();
+    await c.get("/corrupt");
+    const key = log.of("cache.stored")[0]!.key;
+    await store.set(key, { not: "an entry" }, 60);
+    assert.equal(await c.get("/corrupt"), "fine");
+    assert.equal(origin.calls("/corrupt"), 2);
+    assert.ok(log.of("error").some((e) => e.stage === "cache"));
+    assert.equal(await c.get("/corrupt"), "fine");
+    assert.equal(origin.calls("/corrupt"), 2);
+  });
+});
