@@ -28,7 +28,7 @@ export interface LibsqlDedupeStoreOptions extends LibsqlConnectionOptions {
    * in milliseconds. Waiters stop waiting (and receive `undefined`) when it
    * passes, so that one of them becomes the new owner.
    *
-   * @default {60000}
+   * @default {300000}
    */
   jobTimeoutMs?: number;
   /**
@@ -91,8 +91,8 @@ interface _Watch<T> {
   waiters: Set<_Waiter<T>>;
   timer: ReturnType<typeof setTimeout> | undefined;
   delay: number;
-  /** Whether a check saw the job in progress: its result is then ours, grace or not. */
-  sawPending: boolean;
+  /** The job a check saw in progress: its result is then ours, grace or not. */
+  jobId: string | undefined;
 }
 
 /**
@@ -147,7 +147,7 @@ export class LibsqlDedupeStore<T = unknown> implements DedupeStore<T> {
   constructor(options: LibsqlDedupeStoreOptions) {
     this.#db = new _Connection(COMPONENT, options);
     const {
-      jobTimeoutMs = 60_000,
+      jobTimeoutMs = 300_000,
       completedGraceMs = 1_000,
       pollIntervalMs = 2,
       maxPollIntervalMs = 100,
@@ -173,8 +173,9 @@ export class LibsqlDedupeStore<T = unknown> implements DedupeStore<T> {
   }
 
   /**
-   * Registers the caller as owner of a new job for `hash`, replacing any
-   * earlier job: one round trip.
+   * Registers the caller as owner of a new job for `hash`: one round trip.
+   * A job still running is superseded, and its waiters in every process
+   * receive `undefined`.
    *
    * @param hash The job's key.
    * @returns The new job id.
@@ -189,6 +190,7 @@ export class LibsqlDedupeStore<T = unknown> implements DedupeStore<T> {
       args: [hash, jobId, now],
     });
     this.#owned.set(hash, jobId);
+    this.#settleLocal(hash, undefined);
     return jobId;
   }
 
@@ -261,7 +263,7 @@ export class LibsqlDedupeStore<T = unknown> implements DedupeStore<T> {
           waiters: new Set(),
           timer: undefined,
           delay: this.#pollIntervalMs,
-          sawPending: false,
+          jobId: undefined,
         };
         this.#watches.set(hash, watch);
       }
@@ -448,7 +450,7 @@ export class LibsqlDedupeStore<T = unknown> implements DedupeStore<T> {
         "wait for a dedupe job",
         {
           sql:
-            `SELECT status, result, started_at, updated_at FROM ${this.#table} WHERE key = ?1`,
+            `SELECT job_id, status, result, started_at, updated_at FROM ${this.#table} WHERE key = ?1`,
           args: [hash],
         },
       );
@@ -462,12 +464,19 @@ export class LibsqlDedupeStore<T = unknown> implements DedupeStore<T> {
     if (this.#watches.get(hash) !== watch) return;
     const now = this.#db.now();
     const status = row?.status;
+    const jobId = String(row?.job_id ?? "");
+    if (watch.jobId !== undefined && jobId !== watch.jobId) {
+      // The job waited for was superseded or taken over: its result will
+      // never come, and the caller may take part in the next election.
+      this.#settle(hash, watch, () => undefined);
+      return;
+    }
     if (status === "pending") {
       if ((_int(row?.started_at) ?? 0) <= now - this.#jobTimeoutMs) {
         this.#settle(hash, watch, () => undefined);
         return;
       }
-      watch.sawPending = true;
+      watch.jobId = jobId;
       const delay = watch.delay;
       watch.delay = Math.min(delay * 2, this.#maxPollIntervalMs);
       watch.timer = setTimeout(() => void this.#poll(hash, watch), delay);
@@ -475,7 +484,8 @@ export class LibsqlDedupeStore<T = unknown> implements DedupeStore<T> {
     }
     if (
       status === "completed" &&
-      (watch.sawPending || (_int(row?.updated_at) ?? 0) > now - this.#graceMs)
+      (watch.jobId !== undefined ||
+        (_int(row?.updated_at) ?? 0) > now - this.#graceMs)
     ) {
       const bytes = _bytes(row?.result);
       this.#settle(hash, watch, () => _decode<T>(bytes));
