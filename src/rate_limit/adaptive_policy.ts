@@ -401,7 +401,7 @@ export function computeAdaptiveSplit(
     const share = Math.min(0.9, 0.5 * config.maxUserScaling);
     userReserved = Math.min(
       limit,
-      Math.max(Math.ceil(limit * share), minReserved),
+      Math.max(_ceil(limit * share), minReserved),
     );
     paused = pauseOnRise;
     reason =
@@ -418,7 +418,7 @@ export function computeAdaptiveSplit(
     const share = Math.min(0.7, 0.4 * multiplier);
     userReserved = Math.min(
       limit,
-      Math.max(Math.ceil(limit * share), minReserved),
+      Math.max(_ceil(limit * share), minReserved),
     );
     paused = pauseOnRise;
     reason =
@@ -428,7 +428,7 @@ export function computeAdaptiveSplit(
   } else if (recent > 0) {
     regime = "low";
     userReserved = Math.min(
-      Math.max(Math.floor(limit * 0.3), minReserved),
+      Math.max(Math.floor(limit * 0.3 + 1e-9), minReserved),
       halfLimit,
     );
     reason =
@@ -479,6 +479,11 @@ export function admitsPriority(
   if (priority === "user") return true;
   return !state.backgroundPaused &&
     state.backgroundInWindow < state.backgroundMax;
+}
+
+/** Rounds up, ignoring floating-point noise (0.4 × 1.5 × 60 is 36, not 37). */
+function _ceil(value: number): number {
+  return Math.ceil(value - 1e-9);
 }
 
 /** Formats a duration for reason strings: "15 min", "30 s", "250 ms". */
