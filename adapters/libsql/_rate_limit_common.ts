@@ -63,6 +63,18 @@ export class _Budgets {
   }
 }
 
+/**
+ * The time an admission is recorded at: the writer's clock (`?2`), but never
+ * earlier than the latest admission of the resource (`?1`). A writer that
+ * read its clock and then waited for the write lock thus never lands behind
+ * admissions another writer already counted and trimmed, so the log stays
+ * ordered and trimming it is safe whatever order transactions commit in.
+ * Defines the CTE `t(at)` for the statement that follows.
+ */
+export function _admissionTime(table: string): string {
+  return `WITH t(at) AS (SELECT max(?2, coalesce((SELECT max(at) FROM ${table} WHERE resource = ?1), ?2)))`;
+}
+
 /** Throws a RangeError unless `durationMs` is a usable cooldown duration. */
 export function _cooldownDuration(
   component: string,

@@ -22,6 +22,7 @@ import type {
 } from "../../src/stores/types.ts";
 import { _Connection, _int } from "./_connection.ts";
 import {
+  _admissionTime,
   _Budgets,
   _Cooldowns,
   _readStats,
@@ -185,8 +186,9 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     await this.#db.batch("record", "record a rate-limit admission", [
       ...this.#trimStatements(resource, now),
       {
-        sql:
-          `INSERT INTO ${this.#table} (resource, at, priority) VALUES (?1, ?2, ?3)`,
+        sql: `${
+          _admissionTime(this.#table)
+        } INSERT INTO ${this.#table} (resource, at, priority) SELECT ?1, t.at, ?3 FROM t`,
         args: [resource, now, level],
       },
     ]);
@@ -409,13 +411,14 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     const statements: LibsqlStatement[] = [
       ...this.#trimStatements(resource, now),
       {
-        sql:
-          `INSERT INTO ${this.#table} (resource, at, priority) SELECT ?1, ?2, ?3 WHERE (SELECT count(*) FROM ${this.#table} WHERE resource = ?1 AND at > ?4) < ?5 AND (?3 = 'user' OR (?6 = 0 AND (SELECT count(*) FROM ${this.#table} WHERE resource = ?1 AND priority = 'background' AND at > ?4) < ?7 AND (?8 IS NULL OR coalesce((SELECT last_user_at FROM ${this.#activity} WHERE resource = ?1), ?8) <= ?8))) RETURNING id`,
+        sql: `${
+          _admissionTime(this.#table)
+        } INSERT INTO ${this.#table} (resource, at, priority) SELECT ?1, t.at, ?3 FROM t WHERE (SELECT count(*) FROM ${this.#table} WHERE resource = ?1 AND at > t.at - ?4) < ?5 AND (?3 = 'user' OR (?6 = 0 AND (SELECT count(*) FROM ${this.#table} WHERE resource = ?1 AND priority = 'background' AND at > t.at - ?4) < ?7 AND (?8 IS NULL OR coalesce((SELECT last_user_at FROM ${this.#activity} WHERE resource = ?1), ?8) <= ?8))) RETURNING id`,
         args: [
           resource,
           now,
           priority,
-          now - windowMs,
+          windowMs,
           limit,
           split.backgroundPaused ? 1 : 0,
           split.backgroundMax,

@@ -12,6 +12,7 @@ import type {
 } from "../../src/stores/types.ts";
 import { _Connection, type LibsqlConnectionOptions } from "./_connection.ts";
 import {
+  _admissionTime,
   _Budgets,
   _Cooldowns,
   _readStats,
@@ -108,9 +109,10 @@ export class LibsqlRateLimitStore implements RateLimitStore {
       [
         this.#trimStatement(resource, now - windowMs),
         {
-          sql:
-            `INSERT INTO ${this.#table} (resource, at, priority) SELECT ?1, ?2, 'background' WHERE (SELECT count(*) FROM ${this.#table} WHERE resource = ?1 AND at > ?3) < ?4 RETURNING id`,
-          args: [resource, now, now - windowMs, limit],
+          sql: `${
+            _admissionTime(this.#table)
+          } INSERT INTO ${this.#table} (resource, at, priority) SELECT ?1, t.at, 'background' FROM t WHERE (SELECT count(*) FROM ${this.#table} WHERE resource = ?1 AND at > t.at - ?3) < ?4 RETURNING id`,
+          args: [resource, now, windowMs, limit],
         },
       ],
     );
@@ -140,8 +142,9 @@ export class LibsqlRateLimitStore implements RateLimitStore {
     await this.#db.batch("record", "record a rate-limit admission", [
       this.#trimStatement(resource, now - windowMs),
       {
-        sql:
-          `INSERT INTO ${this.#table} (resource, at, priority) VALUES (?1, ?2, 'background')`,
+        sql: `${
+          _admissionTime(this.#table)
+        } INSERT INTO ${this.#table} (resource, at, priority) SELECT ?1, t.at, 'background' FROM t`,
         args: [resource, now],
       },
     ]);
