@@ -1,0 +1,107 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type DedupeStore, MemoryDedupeStore } from "../../mod.ts";
+import { runDistributedFlight } from "../../src/dedupe/distributed.ts";
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("runDistributedFlight()", () => {
+  it("runs the job once across callers sharing a store", async () => {
+    const store = new MemoryDedupeStore<string>();
+    let runs = 0;
+    const job = async () => {
+      runs++;
+      await delay(20);
+      return { result: "mine", share: "shared" };
+    };
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () => runDistributedFlight(store, "k", job)),
+    );
+    assert.equal(runs, 1);
+    assert.equal(outcomes.filter((o) => o.kind === "owned").length, 1);
+    assert.deepEqual(
+      outcomes.filter((o) => o.kind === "joined").map((o) =>
+        o.kind === "joined" ? o.value : undefined
+      ),
+      Array(4).fill("shared"),
+    );
+    await store.close();
+  });
+
+  it("elects one new owner when the owner fails, instead of all waiters at once", async () => {
+    const store = new MemoryDedupeStore<string>();
+    let runs = 0;
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const job = async () => {
+      runs++;
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      await delay(15);
+      concurrent--;
+      if (runs === 1) throw new Error("first owner failed");
+      return { result: "owner", share: "second" };
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, () => runDistributedFlight(store, "k", job)),
+    );
+    assert.equal(runs, 2);
+    assert.equal(maxConcurrent, 1);
+    assert.equal(results.filter((r) => r.status === "rejected").length, 1);
+    await store.close();
+  });
+
+  it("runs the job itself and reports the failure when the store is down", async () => {
+    const down = {
+      registerOrJoin: () => Promise.reject(new Error("down")),
+    } as unknown as DedupeStore<string>;
+    const failures: string[] = [];
+    const outcome = await runDistributedFlight(
+      down,
+      "k",
+      async () => ({ result: "alone", share: "x" }),
+      { onStoreError: (_, operation) => failures.push(operation) },
+    );
+    assert.deepEqual(outcome, { kind: "owned", result: "alone" });
+    assert.deepEqual(failures, ["registerOrJoin"]);
+  });
+
+  it("stops trusting a store that never produces an owner", async () => {
+    const liar = {
+      registerOrJoin: () => Promise.resolve({ jobId: "j", isOwner: false }),
+      waitFor: () => Promise.resolve(undefined),
+    } as unknown as DedupeStore<string>;
+    let runs = 0;
+    const outcome = await runDistributedFlight(
+      liar,
+      "k",
+      async () => ({ result: ++runs, share: "x" }),
+      { maxElections: 3 },
+    );
+    assert.deepEqual(outcome, { kind: "owned", result: 1 });
+  });
+
+  it("rejects with the signal's reason while waiting", async () => {
+    const store = new MemoryDedupeStore<string>();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const owner = runDistributedFlight(store, "k", async () => {
+      await released;
+      return { result: "r", share: "s" };
+    });
+    await delay(5);
+    const controller = new AbortController();
+    const waiter = runDistributedFlight(
+      store,
+      "k",
+      async () => ({ result: "never", share: "never" }),
+      { signal: controller.signal },
+    );
+    await delay(5);
+    controller.abort("gone");
+    await assert.rejects(waiter, (e) => e === "gone");
+    release();
+    assert.deepEqual(await owner, { kind: "owned", result: "r" });
+    await store.close();
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  MemoryRateLimitStore,
+  RateLimitError,
+  type RateLimitStore,
+  StoreError,
+} from "../../mod.ts";
+import { RateLimiter, sleep } from "../../src/rate_limit/limiter.ts";
+import { ManualClock } from "../../src/testing/mod.ts";
+
+describe("RateLimiter", () => {
+  it("admits up to the limit and refuses with the store's wait time", async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryRateLimitStore({
+      defaultConfig: { limit: 3, windowMs: 1_000 },
+      clock,
+    });
+    const limiter = new RateLimiter({ store, throwOnLimit: true });
+    for (let i = 0; i < 3; i++) await limiter.admit("r", "background");
+    const rejected: number[] = [];
+    await assert.rejects(
+      limiter.admit("r", "background", undefined, {
+        onRejected: (ms) => rejected.push(ms),
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof RateLimitError);
+        assert.equal(error.retryAfterMs, 1_000);
+        assert.equal(error.resource, "r");
+        return true;
+      },
+    );
+    assert.deepEqual(rejected, [1_000]);
+  });
+
+  it("sleeps until budget frees up within maxWaitMs", async () => {
+    const store = new MemoryRateLimitStore({
+      defaultConfig: { limit: 1, windowMs: 60 },
+    });
+    const limiter = new RateLimiter({ store, maxWaitMs: 1_000 });
+    await limiter.admit("r", "user");
+    const waits: number[] = [];
+    const started = performance.now();
+    await limiter.admit("r", "user", undefined, {
+      onWait: (ms) => waits.push(ms),
+    });
+    assert.ok(performance.now() - started >= 40);
+    assert.ok(waits.length >= 1);
+  });
+
+  it("waits out a cooldown, or refuses it when longer than maxWaitMs", async () => {
+    const store = new MemoryRateLimitStore();
+    const limiter = new RateLimiter({ store, maxWaitMs: 200 });
+    await limiter.cooldown("r", 50);
+    const cooldowns: number[] = [];
+    await limiter.admit("r", "background", undefined, {
+      onCooldown: (ms) => cooldowns.push(ms),
+    });
+    assert.equal(cooldowns.length, 1);
+    await limiter.cooldown("r", 10_000);
+    await assert.rejects(limiter.admit("r", "background"), RateLimitError);
+  });
+
+  it("fails open or closed when the store throws", async () => {
+    const down = {
+      getCooldown: () => Promise.reject(new Error("down")),
+      acquire: () => Promise.reject(new Error("down")),
+      getWaitTime: () => Promise.reject(new Error("down")),
+      setCooldown: () => Promise.reject(new Error("down")),
+    } as unknown as RateLimitStore;
+    const reported: boolean[] = [];
+    await new RateLimiter({ store: down }).admit("r", "user", undefined, {
+      onStoreError: (_, open) => reported.push(open),
+    });
+    assert.deepEqual(reported, [true, true]);
+    await assert.rejects(
+      new RateLimiter({ store: down, failOpen: false }).admit("r", "user"),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreError);
+        assert.equal(error.operation, "getCooldown");
+        return true;
+      },
+    );
+    // Recording a cooldown never throws.
+    await new RateLimiter({ store: down }).cooldown("r", 10);
+  });
+
+  it("sleep() rejects with the signal's reason as soon as it aborts", async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const sleeping = sleep(10_000, controller.signal);
+    controller.abort("now");
+    await assert.rejects(sleeping, (e) => e === "now");
+    assert.ok(performance.now() - started < 100);
+  });
+});
