@@ -40,6 +40,11 @@ const CACHE_MODES: ReadonlySet<string> = new Set([
   "only-if-cached",
 ]);
 
+const DEFAULT_REQUEST_CACHE: { mode: CacheMode; directives: string } = {
+  mode: "default",
+  directives: "",
+};
+
 /** Timeouts with defaults applied. */
 export interface ResolvedTimeouts {
   attemptMs: number;
@@ -323,7 +328,7 @@ export function resolveTimeouts(
 export function resolveRequestCache(
   value: unknown,
 ): { mode: CacheMode; directives: string } {
-  if (value === undefined) return { mode: "default", directives: "" };
+  if (value === undefined) return DEFAULT_REQUEST_CACHE;
   if (typeof value === "string") {
     if (!CACHE_MODES.has(value)) {
       throw new TypeError(

@@ -406,22 +406,24 @@ export class HttpClient implements AsyncDisposable {
           `${method} ${call.url}`,
         );
     }
-    const engine = this.#shared.engine;
-    const outcome = await engine.send(call);
-    return await this.#data(outcome, call, schema);
+    const outcome = await this.#shared.engine.send(call);
+    return this.#data(outcome, call, schema);
   }
 
-  async #data<T>(
+  // Synchronous for a cached or buffered body without a schema: the hot path.
+  #data<T>(
     outcome: Outcome,
     call: Call,
     schema: StandardSchemaV1<T> | undefined,
-  ): Promise<T> {
+  ): T | Promise<T> {
     let value: unknown;
     switch (outcome.kind) {
       case "entry": {
         const { entry } = outcome;
         if (entry.status < 200 || entry.status >= 300) {
-          throw await _httpError(outcome, call);
+          return _httpError(outcome, call).then((error) => {
+            throw error;
+          });
         }
         if (outcome.validated !== undefined) {
           return _validated(outcome.validated);
@@ -443,7 +445,9 @@ export class HttpClient implements AsyncDisposable {
       case "raw": {
         const { raw } = outcome;
         if (raw.status < 200 || raw.status >= 300) {
-          throw await _httpError(outcome, call);
+          return _httpError(outcome, call).then((error) => {
+            throw error;
+          });
         }
         if (outcome.validated !== undefined) {
           return _validated(outcome.validated);
@@ -452,19 +456,35 @@ export class HttpClient implements AsyncDisposable {
           .value;
         break;
       }
-      case "response": {
-        const { response } = outcome;
-        if (response.status < 200 || response.status >= 300) {
-          throw await _httpError(outcome, call);
-        }
-        const text = await response.text();
-        try {
-          value = parseText(text, response.headers.get("content-type"));
-        } catch (error) {
-          throw _parseError(call, error);
-        }
-        break;
-      }
+      case "response":
+        return this.#responseData(outcome.response, call, schema);
+    }
+    if (schema !== undefined) {
+      return validate(schema, value, `${call.method} ${call.url}`);
+    }
+    return value as T;
+  }
+
+  async #responseData<T>(
+    response: Response,
+    call: Call,
+    schema: StandardSchemaV1<T> | undefined,
+  ): Promise<T> {
+    if (response.status < 200 || response.status >= 300) {
+      throw await _httpError({
+        kind: "response",
+        response,
+        source: "network",
+        attempts: 0,
+        ownsTimer: false,
+      }, call);
+    }
+    const text = await response.text();
+    let value: unknown;
+    try {
+      value = parseText(text, response.headers.get("content-type"));
+    } catch (error) {
+      throw _parseError(call, error);
     }
     if (schema !== undefined) {
       return await validate(schema, value, `${call.method} ${call.url}`);
@@ -550,7 +570,10 @@ export class HttpClient implements AsyncDisposable {
       mode,
       attemptMs: timeouts.attemptMs,
       totalMs: timeouts.totalMs,
-      started: performance.now(),
+      // Only events and the total deadline need the start time.
+      started: engine.listening || timeouts.totalMs !== undefined
+        ? performance.now()
+        : 0,
       validate: undefined,
       background: false,
       sending: false,

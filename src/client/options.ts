@@ -183,11 +183,12 @@ export interface HttpClientOptions {
    */
   baseUrl?: string | URL;
   /**
-   * Headers sent with every request. A request's own headers win.
+   * Headers sent with every request, in any form `fetch` takes. A request's
+   * own headers win.
    *
    * @default {undefined}
    */
-  headers?: HeadersInit;
+  headers?: NonNullable<RequestInit["headers"]>;
   /**
    * The transport.
    *
@@ -373,11 +374,11 @@ export interface StandardSchemaV1<Output = unknown> {
  */
 export interface RequestOptions<T = unknown> {
   /**
-   * Request headers, added to the client's.
+   * Request headers, in any form `fetch` takes, added to the client's.
    *
    * @default {undefined}
    */
-  headers?: HeadersInit;
+  headers?: NonNullable<RequestInit["headers"]>;
   /**
    * Cancels the request (or this caller's wait for a shared one); the call
    * rejects with the signal's reason.
