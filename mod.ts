@@ -3,14 +3,43 @@
  * front of `fetch`, backed by pluggable stores so that many processes share
  * one cache, one set of in-flight requests and one rate budget.
  *
- * This entry point holds the store contracts, the errors and the clock.
+ * This entry point holds {@linkcode HttpClient}, the memory stores, the
+ * store contracts, the events, the errors and the clock.
  *
- * @example Typed errors
+ * @example A cached, de-duplicated, rate-limited client
  * ```ts
- * import { ConfigError, isSluiceError } from "@sluice/http";
+ * import {
+ *   HttpClient,
+ *   MemoryAdaptiveRateLimitStore,
+ *   MemoryCacheStore,
+ *   MemoryDedupeStore,
+ * } from "@sluice/http";
  *
- * const error = new ConfigError("HttpClient", "timeout", -1, "a positive number");
- * console.log(isSluiceError(error), error.code); // true "ERR_CONFIG"
+ * const github = new HttpClient({
+ *   name: "github",
+ *   baseUrl: "https://api.github.com/",
+ *   headers: { accept: "application/vnd.github+json" },
+ *   cache: { store: new MemoryCacheStore() },
+ *   dedupe: { store: new MemoryDedupeStore() },
+ *   rateLimit: {
+ *     store: new MemoryAdaptiveRateLimitStore({
+ *       defaultConfig: { limit: 60, windowMs: 3_600_000 },
+ *     }),
+ *   },
+ *   timeout: { attemptMs: 10_000, totalMs: 30_000 },
+ * });
+ *
+ * // Identical concurrent calls make one request; a fresh answer is cached.
+ * const repo = await github.get<{ stargazers_count: number }>(
+ *   "repos/denoland/deno",
+ *   { priority: "user" },
+ * );
+ * console.log(repo.stargazers_count);
+ *
+ * // A drop-in for fetch, for SDKs that take one.
+ * const response = await github.fetch("rate_limit");
+ * console.log(response.status);
+ * await github.close();
  * ```
  *
  * @module
@@ -18,6 +47,7 @@
 
 export * from "./src/client/http_client.ts";
 export type * from "./src/client/options.ts";
+export type { CachePolicyOverrides } from "./src/cache/options.ts";
 export type * from "./src/events.ts";
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";

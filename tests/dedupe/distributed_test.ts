@@ -59,7 +59,7 @@ describe("runDistributedFlight()", () => {
     const outcome = await runDistributedFlight(
       down,
       "k",
-      async () => ({ result: "alone", share: "x" }),
+      () => Promise.resolve({ result: "alone", share: "x" }),
       { onStoreError: (_, operation) => failures.push(operation) },
     );
     assert.deepEqual(outcome, { kind: "owned", result: "alone" });
@@ -75,7 +75,7 @@ describe("runDistributedFlight()", () => {
     const outcome = await runDistributedFlight(
       liar,
       "k",
-      async () => ({ result: ++runs, share: "x" }),
+      () => Promise.resolve({ result: ++runs, share: "x" }),
       { maxElections: 3 },
     );
     assert.deepEqual(outcome, { kind: "owned", result: 1 });
@@ -94,7 +94,7 @@ describe("runDistributedFlight()", () => {
     const waiter = runDistributedFlight(
       store,
       "k",
-      async () => ({ result: "never", share: "never" }),
+      () => Promise.resolve({ result: "never", share: "never" }),
       { signal: controller.signal },
     );
     await delay(5);

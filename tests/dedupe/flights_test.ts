@@ -31,7 +31,7 @@ describe("FlightTable", () => {
     assert.equal(runs, 1);
     assert.equal(table.size, 0);
     // Settled flights are gone: a later caller starts anew.
-    await table.run("k", async () => "again").result;
+    await table.run("k", () => Promise.resolve("again")).result;
   });
 
   it("hands a failure to every waiter without an unhandled rejection", async () => {
@@ -90,7 +90,11 @@ describe("FlightTable", () => {
 
   it("rejects at once a waiter whose signal already aborted", async () => {
     const table = new FlightTable();
-    const run = table.run("k", async () => 1, AbortSignal.abort("early"));
+    const run = table.run(
+      "k",
+      () => Promise.resolve(1),
+      AbortSignal.abort("early"),
+    );
     await assert.rejects(run.result, (e) => e === "early");
   });
 });
