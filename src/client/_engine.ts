@@ -29,7 +29,12 @@ import type { Clock } from "../clock.ts";
 import { runDistributedFlight } from "../dedupe/distributed.ts";
 import { FlightTable } from "../dedupe/flights.ts";
 import type { Flight } from "../dedupe/flights.ts";
-import { SluiceError, TimeoutError } from "../errors.ts";
+import {
+  RateLimitError,
+  SluiceError,
+  StoreError,
+  TimeoutError,
+} from "../errors.ts";
 import type {
   CacheMissReason,
   EventListener,
@@ -282,6 +287,24 @@ export class Engine {
       outcome = call.method === "GET" || call.method === "HEAD"
         ? await this.#sendSafe(call)
         : await this.#sendUnsafe(call);
+    } catch (error) {
+      if (this.#emitFn && error !== call.signal?.reason) {
+        this.emit({
+          type: "error",
+          client: call.scope.prefix,
+          time: this.config.clock.now(),
+          method: call.method,
+          url: call.url,
+          // Only the rate limiter lets a failure through to the caller:
+          // cache and dedupe stores fail open.
+          stage: error instanceof RateLimitError || error instanceof StoreError
+            ? "ratelimit"
+            : "fetch",
+          failedOpen: false,
+          error,
+        });
+      }
+      throw error;
     } finally {
       if (outcome?.kind !== "response" || !outcome.ownsTimer) {
         call.release?.();
@@ -590,12 +613,12 @@ export class Engine {
     }
     try {
       const { outcome } = await flight.wait(waitSignal);
-      if (outcome.kind === "response" && call.signal !== undefined) {
-        // The flight's fetch does not see the caller's signal; tie the
-        // streamed body to it, as fetch would.
+      if (outcome.kind === "response" && waitSignal !== undefined) {
+        // The flight's fetch does not see the caller's signal or deadline;
+        // tie the streamed body to them, as fetch would.
         return {
           ...outcome,
-          response: _linkSignal(outcome.response, call.signal, call.url),
+          response: _linkSignal(outcome.response, waitSignal, call.url),
         };
       }
       return outcome;
@@ -617,7 +640,9 @@ export class Engine {
     key: string,
     flightSignal: AbortSignal,
   ): Promise<FlightResult> {
-    const signal = _any(flightSignal, call.totalSignal)!;
+    // The flight runs on its own signal: the deadline and signal of the
+    // request that started it bound only that request's wait.
+    const signal = flightSignal;
     const store = this.config.dedupeStore;
     if (store === undefined) return this.#origin(call, hash, stale, signal);
     const started = performance.now();
@@ -750,13 +775,20 @@ export class Engine {
         exchange = await this.#exchange(call, signal, conditional);
       } catch (error) {
         const served = this.#staleOnError(call, stale, signal);
-        if (served !== undefined) return served;
-        throw error;
+        if (served === undefined) throw error;
+        this.#fetchFailedOpen(call, error);
+        return served;
       }
       const { response } = exchange;
       if (stale !== undefined && response.status >= 500) {
         const served = this.#staleOnError(call, stale, signal);
         if (served !== undefined) {
+          this.#fetchFailedOpen(
+            call,
+            new SluiceError(
+              `${call.method} ${call.url} answered ${response.status}`,
+            ),
+          );
           exchange.done();
           await discard(response.body);
           return served;
@@ -789,6 +821,20 @@ export class Engine {
         revalidationStarted,
       );
     }
+  }
+
+  #fetchFailedOpen(call: Call, error: unknown): void {
+    if (!this.#emitFn) return;
+    this.emit({
+      type: "error",
+      client: call.scope.prefix,
+      time: this.config.clock.now(),
+      method: call.method,
+      url: call.url,
+      stage: "fetch",
+      failedOpen: true,
+      error,
+    });
   }
 
   #staleOnError(

@@ -6,6 +6,7 @@ import {
   type HttpClientOptions,
   MemoryCacheStore,
   MemoryDedupeStore,
+  TimeoutError,
 } from "../../mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { delay, EventLog, until } from "./_helpers.ts";
@@ -95,6 +96,23 @@ describe("HttpClient de-duplication", () => {
     await assert.rejects(owner, (error) => error === reason);
     assert.deepEqual(await Promise.all(others), ["done", "done"]);
     assert.equal(origin.calls("/slow"), 1);
+  });
+
+  it("applies a joiner's own deadline while it waits, without failing the flight", async () => {
+    origin.route("/long", { body: "done", delayMs: 150 });
+    const c = client();
+    const owner = c.get("/long", { timeout: 40 });
+    const joiner = c.get("/long");
+    const impatient = c.get("/long", { timeout: 40 });
+    for (const early of [owner, impatient]) {
+      await assert.rejects(early, (error: unknown) => {
+        assert.ok(error instanceof TimeoutError);
+        assert.equal(error.phase, "total");
+        return true;
+      });
+    }
+    assert.equal(await joiner, "done");
+    assert.equal(origin.calls("/long"), 1);
   });
 
   it("abandons the flight when every waiter has gone", async () => {

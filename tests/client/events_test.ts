@@ -66,6 +66,41 @@ describe("HttpClient events", () => {
     assert.equal(log.of("request")[1]?.priority, "user");
   });
 
+  it("reports failures with their stage and whether the request carried on", async () => {
+    origin.route("/gone", { destroy: true });
+    origin.route("/sie", (req) =>
+      req.n === 1
+        ? {
+          body: "kept",
+          headers: { "cache-control": "max-age=0, stale-if-error=60" },
+        }
+        : { status: 500 });
+    const log = new EventLog();
+    const client = new HttpClient({
+      name: "ev5",
+      baseUrl: origin.url,
+      cache: { store: new MemoryCacheStore() },
+      retry: false,
+      onEvent: log.listener,
+    });
+    clients.push(client);
+    await assert.rejects(client.get("/gone"), TypeError);
+    assert.equal(await client.get("/sie"), "kept");
+    assert.equal(await client.get("/sie"), "kept");
+    const errors = log.of("error");
+    assert.deepEqual(
+      errors.map((e) => [e.stage, e.failedOpen, e.url]),
+      [
+        ["fetch", false, `${origin.url}/gone`],
+        ["fetch", true, `${origin.url}/sie`],
+      ],
+    );
+    const aborted = new AbortController();
+    aborted.abort();
+    await assert.rejects(client.get("/gone", { signal: aborted.signal }));
+    assert.equal(log.of("error").length, 2);
+  });
+
   it("never carries bodies or header values", async () => {
     const log = new EventLog();
     const client = new HttpClient({
