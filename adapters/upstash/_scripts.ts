@@ -233,8 +233,9 @@ return 0
 
 /**
  * Reads a job for a waiter. With a job id: that job's state and outcome,
- * also when a newer job replaced it. Without one (""): the running job, or
- * an outcome settled less than `graceMs` ago.
+ * also when a newer job replaced it. Without one (""): the running job.
+ * Either way, when the job asked for is gone, an outcome settled less than
+ * `graceMs` ago answers, as it would any late waiter.
  *
  * KEYS: job. ARGV: job id or "", graceMs. Returns `{ 0 }` when there is no
  * such job, else `{ state, jobId, value }` with state 1 running, 2 done,
@@ -252,15 +253,15 @@ if not job[1] then return {0} end
 if job[1] == ARGV[1] then
   return {code(job[2]), job[1], job[3] or ''}
 end
-if ARGV[1] == '' then
-  if job[2] == 'running' then return {1, job[1], ''} end
-  if now - tonumber(job[4] or '0') < tonumber(ARGV[2]) then
-    return {code(job[2]), job[1], job[3] or ''}
-  end
+if ARGV[1] ~= '' and job[5] == ARGV[1] and tonumber(job[8]) > now then
+  return {code(job[6]), job[5], job[7] or ''}
+end
+if job[2] == 'running' then
+  if ARGV[1] == '' then return {1, job[1], ''} end
   return {0}
 end
-if job[5] == ARGV[1] and tonumber(job[8]) > now then
-  return {code(job[6]), job[5], job[7] or ''}
+if now - tonumber(job[4] or '0') < tonumber(ARGV[2]) then
+  return {code(job[2]), job[1], job[3] or ''}
 end
 return {0}
 `);

@@ -112,13 +112,8 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    */
   constructor(options: UpstashAdaptiveRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);
-    const {
-      defaultConfig = { limit: 60, windowMs: 60_000 },
-      resourceConfigs,
-      adaptiveConfig,
-    } = options;
-    this.#budgets = new _Budgets(COMPONENT, defaultConfig, resourceConfigs);
-    this.#adaptive = validateAdaptiveConfig(COMPONENT, adaptiveConfig);
+    this.#budgets = new _Budgets(COMPONENT, options);
+    this.#adaptive = validateAdaptiveConfig(COMPONENT, options.adaptiveConfig);
     // Admission times are whole milliseconds, so `t > cutoff` is the same as
     // `t > floor(cutoff)`: the script gets whole offsets.
     const cutoffs = activityCutoffs(0, this.#adaptive);
@@ -163,7 +158,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<boolean> {
-    const { limit } = this.#budgets.get(resource);
+    const { limit } = this.#budgets.effective(resource);
     const split = await this.#split("canProceed", resource);
     const snapshot = await this.#snapshot("canProceed", resource, split);
     return admitsPriority(priority, {
@@ -200,7 +195,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<AdaptiveRateLimitStatus> {
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const split = await this.#split("getStatus", resource);
     const snapshot = await this.#snapshot("getStatus", resource, split);
     let remaining = limit - snapshot.total;
@@ -345,7 +340,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     priority: Priority,
     force: boolean,
   ): Promise<boolean> {
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const split = await this.#split(operation, resource);
     const [admitted, now, ...activity] = await this.#connection.script(
       operation,
@@ -381,7 +376,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
 
   /** The split in force: cached, or computed from freshly read activity. */
   async #split(operation: string, resource: string): Promise<AdaptiveSplit> {
-    const { limit } = this.#budgets.get(resource);
+    const { limit } = this.#budgets.effective(resource);
     const cached = this.#splits.get(resource);
     const age = cached === undefined ? Infinity : Date.now() - cached.at;
     if (
@@ -409,7 +404,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     split: AdaptiveSplit | undefined,
   ): Promise<_Snapshot> {
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     return this.#connection.script(
       operation,
       ADAPTIVE_STATUS,

@@ -1,3 +1,4 @@
+import { ConfigError } from "../../src/errors.ts";
 import {
   rateLimitConfig,
   resourceConfigs,
@@ -34,6 +35,17 @@ export interface UpstashRateLimitStoreOptions extends UpstashConnectionOptions {
   resourceConfigs?:
     | ReadonlyMap<string, RateLimitConfig>
     | Readonly<Record<string, RateLimitConfig>>;
+  /**
+   * Milliseconds added to every window when admitting and when computing
+   * waits. The store's admissions are exact, but the origin counts arrivals,
+   * and two requests admitted exactly one window apart arrive less than a
+   * window apart when the network delays the first more than the second.
+   * Set this to the variation of that delay (not the delay itself) when the
+   * origin enforces its limit strictly. A non-negative integer.
+   *
+   * @default {0}
+   */
+  marginMs?: number;
 }
 
 /** The budgets of every resource, as configured in this process. */
@@ -41,15 +53,46 @@ export class _Budgets {
   readonly #component: string;
   readonly #default: RateLimitConfig;
   readonly #overrides: Map<string, RateLimitConfig>;
+  readonly #marginMs: number;
 
-  constructor(component: string, defaultConfig: unknown, overrides: unknown) {
+  constructor(
+    component: string,
+    options: Pick<
+      UpstashRateLimitStoreOptions,
+      "defaultConfig" | "resourceConfigs" | "marginMs"
+    >,
+  ) {
+    const {
+      defaultConfig = { limit: 60, windowMs: 60_000 },
+      resourceConfigs: overrides,
+      marginMs = 0,
+    } = options;
     this.#component = component;
     this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
     this.#overrides = resourceConfigs(component, overrides);
+    if (
+      typeof marginMs !== "number" || !Number.isSafeInteger(marginMs) ||
+      marginMs < 0
+    ) {
+      throw new ConfigError(
+        component,
+        "marginMs",
+        marginMs,
+        "a non-negative integer",
+      );
+    }
+    this.#marginMs = marginMs;
   }
 
+  /** The budget as configured. */
   get(resource: string): RateLimitConfig {
     return this.#overrides.get(resource) ?? this.#default;
+  }
+
+  /** The budget the scripts enforce: the window lengthened by the margin. */
+  effective(resource: string): RateLimitConfig {
+    const { limit, windowMs } = this.get(resource);
+    return { limit, windowMs: windowMs + this.#marginMs };
   }
 
   set(resource: string, config: unknown): void {
@@ -134,9 +177,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
    */
   constructor(options: UpstashRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);
-    const { defaultConfig = { limit: 60, windowMs: 60_000 }, resourceConfigs } =
-      options;
-    this.#budgets = new _Budgets(COMPONENT, defaultConfig, resourceConfigs);
+    this.#budgets = new _Budgets(COMPONENT, options);
   }
 
   /**
@@ -285,7 +326,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
     resource: string,
     force: boolean,
   ): Promise<boolean> {
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     return this.#connection.script(
       operation,
       ACQUIRE,
@@ -308,7 +349,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
     limit: number;
     windowMs: number;
   }> {
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     return this.#connection.script(
       operation,
       STATUS,

@@ -1,0 +1,112 @@
+// The shared store conformance suites, run against a real redis-server
+// through the Upstash REST bridge and the real `@upstash/redis` client, in
+// real time (every Upstash store reads the Redis server's clock).
+import { after, before, describe } from "node:test";
+import {
+  UpstashAdaptiveRateLimitStore,
+  UpstashCacheStore,
+  UpstashDedupeStore,
+  UpstashRateLimitStore,
+} from "../../../adapters/upstash/mod.ts";
+import {
+  testAdaptiveRateLimitStore,
+  testCacheStore,
+  testDedupeStore,
+  testRateLimitStore,
+} from "../../../src/testing/mod.ts";
+import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
+
+let env: UpstashEnv;
+
+describe("Upstash stores against redis-server", () => {
+  before(async () => {
+    env = await startUpstashEnv();
+  });
+  after(async () => {
+    await env.close();
+  });
+
+  const invalidConnection = [
+    { redis: {} },
+    { redis: undefined, url: "not a url", token: "t" },
+    { redis: undefined, url: "http://127.0.0.1:1", token: "" },
+    { keyPrefix: 42 },
+    { timeoutMs: 0 },
+  ];
+
+  testCacheStore(
+    "UpstashCacheStore",
+    ({ options }) =>
+      new UpstashCacheStore({
+        redis: env.client(),
+        keyPrefix: env.prefix(),
+        ...options,
+      }),
+    {
+      time: "real",
+      invalidOptions: [
+        ...invalidConnection,
+        { maxEntrySizeBytes: 0 },
+        { scanCount: 1.5 },
+        { onEvent: "log" },
+      ],
+    },
+  );
+
+  testDedupeStore(
+    "UpstashDedupeStore",
+    ({ jobTimeoutMs, completedGraceMs, options }) =>
+      new UpstashDedupeStore({
+        redis: env.client(),
+        keyPrefix: env.prefix(),
+        jobTimeoutMs,
+        completedGraceMs,
+        ...options,
+      }),
+    {
+      time: "real",
+      invalidOptions: [
+        ...invalidConnection,
+        { jobTimeoutMs: 0 },
+        { completedGraceMs: 60_001 },
+        { pollIntervalMs: 0 },
+        { pollIntervalMs: 50, maxPollIntervalMs: 10 },
+      ],
+    },
+  );
+
+  testRateLimitStore(
+    "UpstashRateLimitStore",
+    ({ defaultConfig, resourceConfigs, options }) =>
+      new UpstashRateLimitStore({
+        redis: env.client(),
+        keyPrefix: env.prefix(),
+        defaultConfig,
+        resourceConfigs,
+        ...options,
+      }),
+    {
+      time: "real",
+      invalidOptions: [...invalidConnection, { marginMs: -1 }, {
+        marginMs: 0.5,
+      }],
+    },
+  );
+
+  testAdaptiveRateLimitStore(
+    "UpstashAdaptiveRateLimitStore",
+    ({ defaultConfig, resourceConfigs, adaptiveConfig, options }) =>
+      new UpstashAdaptiveRateLimitStore({
+        redis: env.client(),
+        keyPrefix: env.prefix(),
+        defaultConfig,
+        resourceConfigs,
+        adaptiveConfig,
+        ...options,
+      }),
+    {
+      time: "real",
+      invalidOptions: [...invalidConnection, { marginMs: -1 }],
+    },
+  );
+});

@@ -1,0 +1,214 @@
+// Four real OS processes share one Upstash database (a redis-server behind
+// the REST bridge) through HttpClient and the Upstash stores. The origin is
+// a loopback server in this process, whose arrival log is the ground truth.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { type Origin, startOrigin } from "../../fixtures/origin.ts";
+import { scriptCommand } from "../../fixtures/runtime.ts";
+import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
+
+interface Reply {
+  id?: number;
+  ready?: boolean;
+  ok?: boolean;
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+/** One worker process, driven by JSON lines over stdin and stdout. */
+class Worker {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly #pending = new Map<number, (reply: Reply) => void>();
+  #nextId = 0;
+  #stderr = "";
+
+  constructor() {
+    const { command, args } = scriptCommand(
+      new URL("../../fixtures/upstash_worker.ts", import.meta.url),
+    );
+    this.child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stderr!.on("data", (chunk) => (this.#stderr += String(chunk)));
+    let markReady: () => void = () => {};
+    let markFailed: (error: Error) => void = () => {};
+    this.ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      markFailed = reject;
+    });
+    this.child.once("exit", (code, signal) => {
+      const error = new Error(
+        `worker exited (${code ?? signal}) before answering: ${this.#stderr}`,
+      );
+      markFailed(error);
+      for (const resolve of this.#pending.values()) {
+        resolve({ ok: false, error: error.message });
+      }
+      this.#pending.clear();
+    });
+    let buffered = "";
+    this.child.stdout!.setEncoding("utf8");
+    this.child.stdout!.on("data", (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        let reply: Reply;
+        try {
+          reply = JSON.parse(line) as Reply;
+        } catch {
+          continue; // not a protocol line
+        }
+        if (reply.ready) markReady();
+        else if (reply.id !== undefined) {
+          this.#pending.get(reply.id)?.(reply);
+          this.#pending.delete(reply.id);
+        }
+      }
+    });
+  }
+
+  /** Sends a command; resolves with its result, or rejects with its error. */
+  run(command: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (reply) => {
+        if (reply.ok) resolve(reply.result ?? {});
+        else reject(new Error(reply.error));
+      });
+      this.child.stdin!.write(`${JSON.stringify({ ...command, id })}\n`);
+    });
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill("SIGKILL");
+    }
+  }
+}
+
+let env: UpstashEnv;
+let origin: Origin;
+let workers: Worker[];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("Upstash stores across four OS processes", () => {
+  before(async () => {
+    env = await startUpstashEnv();
+    origin = await startOrigin();
+    workers = Array.from({ length: 4 }, () => new Worker());
+    await Promise.all(workers.map((w) => w.ready));
+  });
+  after(async () => {
+    for (const worker of workers ?? []) {
+      worker.child.stdin?.end();
+      worker.kill();
+    }
+    await origin?.close();
+    await env?.close();
+  });
+
+  const base = () => ({
+    url: env.bridge.url,
+    token: env.bridge.token,
+    keyPrefix: env.prefix(),
+    origin: origin.url,
+  });
+
+  it("4 × 50 concurrent identical requests through HttpClient make exactly one origin call", async () => {
+    origin.route("/report", (request) => ({
+      delayMs: 400,
+      body: { report: "quarterly", call: request.n },
+    }));
+    const shared = base();
+    const results = await Promise.all(
+      workers.map((w) =>
+        w.run({ ...shared, kind: "burst", path: "/report", requests: 50 })
+      ),
+    );
+    assert.equal(origin.calls("/report"), 1);
+    const statuses = results.flatMap((r) => r.statuses as number[]);
+    assert.equal(statuses.length, 200);
+    assert.ok(statuses.every((s) => s === 200));
+    const bodies = new Set(results.flatMap((r) => r.bodies as string[]));
+    assert.deepEqual([...bodies], ['{"report":"quarterly","call":1}']);
+  });
+
+  it("limit 20 per 1000 ms holds at the origin: no 1 s interval of a 3 s hammer from 4 processes sees more than 20 requests", async () => {
+    origin.route("/limited", { body: "ok" });
+    const shared = base();
+    const results = await Promise.all(
+      workers.map((w) =>
+        w.run({
+          ...shared,
+          kind: "hammer",
+          path: "/limited",
+          durationMs: 3_000,
+          concurrency: 6,
+          limit: 20,
+          windowMs: 1_000,
+          // Admissions are exact; the margin absorbs the variation of the
+          // delay between admission and arrival at the origin (tens of ms on
+          // a loaded machine), which the origin's log includes.
+          marginMs: 150,
+        })
+      ),
+    );
+    for (const result of results) {
+      assert.equal(result.failed, 0, JSON.stringify(result.errors));
+    }
+    const arrivals = origin.requests("/limited").map((r) => r.at).sort((
+      a,
+      b,
+    ) => a - b);
+    let busiest = 0;
+    for (let i = 0, j = 0; i < arrivals.length; i++) {
+      while (arrivals[i]! - arrivals[j]! >= 1_000) j++;
+      busiest = Math.max(busiest, i - j + 1);
+    }
+    const t0 = arrivals[0] ?? 0;
+    assert.ok(
+      busiest <= 20,
+      `${busiest} requests within one second: ${
+        arrivals.map((a) => Math.round(a - t0)).join(" ")
+      }`,
+    );
+    // The budget was used, not just respected: about 20 per second.
+    assert.ok(arrivals.length >= 55, `${arrivals.length} requests in 3 s`);
+  });
+
+  it("a flight whose owner process is killed is taken over after jobTimeoutMs, by one new owner", async () => {
+    origin.route(
+      "/slow",
+      (request) =>
+        request.n === 1
+          ? { delayMs: 60_000, body: "never sent" }
+          : { delayMs: 150, body: "recovered" },
+    );
+    const shared = {
+      ...base(),
+      kind: "burst",
+      path: "/slow",
+      jobTimeoutMs: 1_000,
+    };
+    const [owner, ...others] = workers as [Worker, ...Worker[]];
+    void owner.run({ ...shared, requests: 1 }).catch(() => {});
+    while (origin.calls("/slow") === 0) await sleep(10);
+    owner.kill();
+    const results = await Promise.all(
+      others.map((w) => w.run({ ...shared, requests: 5 })),
+    );
+    const statuses = results.flatMap((r) => r.statuses as number[]);
+    assert.deepEqual(statuses, Array(15).fill(200));
+    assert.deepEqual(
+      [...new Set(results.flatMap((r) => r.bodies as string[]))],
+      ["recovered"],
+    );
+    const calls = origin.requests("/slow");
+    assert.equal(calls.length, 2);
+    const takeover = calls[1]!.at - calls[0]!.at;
+    assert.ok(takeover >= 900, `taken over after ${takeover} ms`);
+  });
+});

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  UpstashAdaptiveRateLimitStore,
+  UpstashRateLimitStore,
+} from "../../../adapters/upstash/mod.ts";
+import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
+
+let env: UpstashEnv;
+
+describe("UpstashRateLimitStore", () => {
+  before(async () => {
+    env = await startUpstashEnv();
+  });
+  after(async () => {
+    await env.close();
+  });
+
+  it("runs acquire(), the reads and the cooldowns in one HTTP request each once the scripts are loaded", async () => {
+    const store = new UpstashRateLimitStore({
+      redis: env.client(),
+      keyPrefix: env.prefix(),
+      defaultConfig: { limit: 3, windowMs: 60_000 },
+    });
+    // Load every script once.
+    await store.acquire("warm");
+    await store.getStatus("warm");
+    await store.setCooldown("warm", 1);
+    await store.getCooldown("warm");
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ["acquire", () => store.acquire("r")],
+      ["record", () => store.record("r")],
+      ["canProceed", () => store.canProceed("r")],
+      ["getStatus", () => store.getStatus("r")],
+      ["getWaitTime", () => store.getWaitTime("r")],
+      ["setCooldown", () => store.setCooldown("r", 500)],
+      ["getCooldown", () => store.getCooldown("r")],
+      ["reset", () => store.reset("r")],
+    ];
+    for (const [name, step] of steps) {
+      env.bridge.resetCounts();
+      await step();
+      assert.equal(env.bridge.requests(), 1, name);
+    }
+    await store.close();
+  });
+
+  it("never admits more than limit across four store instances making 50 concurrent acquire() calls each", async () => {
+    const prefix = env.prefix();
+    const stores = Array.from(
+      { length: 4 },
+      () =>
+        new UpstashRateLimitStore({
+          redis: env.client(),
+          keyPrefix: prefix,
+          defaultConfig: { limit: 20, windowMs: 60_000 },
+        }),
+    );
+    const results = await Promise.all(
+      stores.flatMap((store) =>
+        Array.from({ length: 50 }, () => store.acquire("shared"))
+      ),
+    );
+    assert.equal(results.filter(Boolean).length, 20);
+    assert.equal((await stores[0]!.getStatus("shared")).remaining, 0);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it("decides by the Redis server's clock: a process whose clock runs an hour ahead gains no budget", async () => {
+    const store = new UpstashRateLimitStore({
+      redis: env.client(),
+      keyPrefix: env.prefix(),
+      defaultConfig: { limit: 2, windowMs: 60_000 },
+    });
+    assert.equal(await store.acquire("r"), true);
+    assert.equal(await store.acquire("r"), true);
+    const realNow = Date.now;
+    Date.now = () => realNow() + 3_600_000;
+    try {
+      assert.equal(await store.acquire("r"), false);
+      const wait = await store.getWaitTime("r");
+      assert.ok(wait > 59_000 && wait <= 60_000, `wait ${wait}`);
+    } finally {
+      Date.now = realNow;
+    }
+    await store.close();
+  });
+
+  it("keeps the window in a sorted set at sluice:<resource>, scored by server time, expiring with the window", async () => {
+    const raw = env.client();
+    const store = new UpstashRateLimitStore({
+      redis: raw,
+      defaultConfig: { limit: 5, windowMs: 2_000 },
+    });
+    const resource = `github:ratelimit:${crypto.randomUUID()}`;
+    await store.acquire(resource);
+    await store.setCooldown(resource, 1_000);
+    const [seconds] = await raw.time();
+    assert.equal(await raw.type(`sluice:${resource}`), "zset");
+    assert.equal(await raw.type(`sluice:${resource}:cooldown`), "hash");
+    const scores = await raw.zrange(`sluice:${resource}`, 0, -1, {
+      withScores: true,
+    });
+    const score = Number(scores[1]);
+    assert.ok(Math.abs(score - seconds * 1000) < 2_000, `score ${score}`);
+    const pttl = await raw.pttl(`sluice:${resource}`);
+    assert.ok(pttl > 1_000 && pttl <= 2_000, `PTTL ${pttl}`);
+    await store.reset(resource);
+    assert.equal(await raw.exists(`sluice:${resource}`), 0);
+    await store.close();
+  });
+
+  it("marginMs lengthens every window: a slot frees windowMs + marginMs after its admission", async () => {
+    const store = new UpstashRateLimitStore({
+      redis: env.client(),
+      keyPrefix: env.prefix(),
+      defaultConfig: { limit: 1, windowMs: 200 },
+      marginMs: 150,
+    });
+    assert.deepEqual(store.getResourceConfig("r"), {
+      limit: 1,
+      windowMs: 200,
+    });
+    const started = performance.now();
+    assert.equal(await store.acquire("r"), true);
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(await store.acquire("r"), false);
+    const wait = await store.getWaitTime("r");
+    const elapsed = performance.now() - started;
+    assert.ok(wait > 0 && wait <= 350 - elapsed + 5, `wait ${wait}`);
+    await new Promise((r) => setTimeout(r, wait + 10));
+    assert.equal(await store.acquire("r"), true);
+    await store.close();
+  });
+
+  it("shares cooldowns between store instances, and a shorter cooldown never cuts a longer one", async () => {
+    const prefix = env.prefix();
+    const a = new UpstashRateLimitStore({
+      redis: env.client(),
+      keyPrefix: prefix,
+    });
+    const b = new UpstashRateLimitStore({
+      redis: env.client(),
+      keyPrefix: prefix,
+    });
+    await a.setCooldown("r", 5_000);
+    await b.setCooldown("r", 100);
+    const left = await b.getCooldown("r");
+    assert.ok(left > 4_800 && left <= 5_000, `left ${left}`);
+    await b.setCooldown("r", 8_000);
+    assert.ok((await a.getCooldown("r")) > 7_800);
+    await assert.rejects(a.setCooldown("r", -1), RangeError);
+    await assert.rejects(a.setCooldown("r", Number.NaN), RangeError);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe("UpstashAdaptiveRateLimitStore", () => {
+  before(async () => {
+    env = await startUpstashEnv();
+  });
+  after(async () => {
+    await env.close();
+  });
+
+  it("shares user activity: user traffic in one process shrinks background for another", async () => {
+    const prefix = env.prefix();
+    const options = {
+      keyPrefix: prefix,
+      defaultConfig: { limit: 20, windowMs: 60_000 },
+      adaptiveConfig: {
+        recalculationIntervalMs: 0,
+        backgroundPauseOnIncreasingTrend: false,
+      },
+    };
+    const web = new UpstashAdaptiveRateLimitStore({
+      redis: env.client(),
+      ...options,
+    });
+    const worker = new UpstashAdaptiveRateLimitStore({
+      redis: env.client(),
+      ...options,
+    });
+    const idle = await worker.getStatus("r", "background");
+    assert.equal(idle.backgroundMax, 20);
+    for (let i = 0; i < 12; i++) {
+      assert.equal(await web.acquire("r", "user"), true);
+    }
+    const busy = await worker.getStatus("r", "background");
+    assert.equal(busy.recentUserActivity, 12);
+    assert.ok(
+      busy.backgroundMax < 20 - 5,
+      `backgroundMax ${busy.backgroundMax}`,
+    );
+    assert.equal(busy.userReserved + busy.backgroundMax, 20);
+    let admitted = 0;
+    while (await worker.acquire("r", "background")) admitted++;
+    assert.equal(admitted, Math.min(busy.backgroundMax, 20 - 12));
+    await Promise.all([web.close(), worker.close()]);
+  });
+
+  it("costs one HTTP request per acquire() while the split is fresh", async () => {
+    const store = new UpstashAdaptiveRateLimitStore({
+      redis: env.client(),
+      keyPrefix: env.prefix(),
+      defaultConfig: { limit: 50, windowMs: 60_000 },
+      adaptiveConfig: { recalculationIntervalMs: 60_000 },
+    });
+    await store.acquire("warm", "user");
+    await store.acquire("r", "user");
+    const counts: number[] = [];
+    for (const priority of ["user", "background", "user"] as const) {
+      env.bridge.resetCounts();
+      await store.acquire("r", priority);
+      counts.push(env.bridge.requests());
+    }
+    assert.deepEqual(counts, [1, 1, 1]);
+    await store.close();
+  });
+
+  it("never admits more than limit in total under 200 concurrent mixed acquires from four instances", async () => {
+    const prefix = env.prefix();
+    const stores = Array.from(
+      { length: 4 },
+      () =>
+        new UpstashAdaptiveRateLimitStore({
+          redis: env.client(),
+          keyPrefix: prefix,
+          defaultConfig: { limit: 15, windowMs: 60_000 },
+          adaptiveConfig: { recalculationIntervalMs: 0 },
+        }),
+    );
+    const results = await Promise.all(
+      Array.from(
+        { length: 200 },
+        (_, i) =>
+          stores[i % 4]!.acquire("r", i % 3 === 0 ? "user" : "background"),
+      ),
+    );
+    assert.equal(results.filter(Boolean).length, 15);
+    assert.equal((await stores[0]!.getStatus("r", "user")).remaining, 0);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+});
