@@ -16,6 +16,21 @@ export interface ParsedBody {
   value: unknown;
 }
 
+/**
+ * Reads a field from `[name, value]` pairs with lower-case names: every line
+ * joined by `", "`, or `null` when absent.
+ */
+export function headerOf(
+  headers: readonly (readonly [string, string])[],
+  name: string,
+): string | null {
+  let out: string | null = null;
+  for (const [key, value] of headers) {
+    if (key === name) out = out === null ? value : `${out}, ${value}`;
+  }
+  return out;
+}
+
 /** Tells whether a content type is JSON (`application/json`, `…+json`). */
 export function isJsonType(contentType: string | null): boolean {
   return contentType !== null && JSON_TYPE.test(contentType);

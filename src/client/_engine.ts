@@ -2,7 +2,6 @@
 // cooldown, rate limit, fetch, retry, learn, complete. One Engine is shared
 // by a client and all its scopes; a Scope carries the key prefix.
 
-import { fieldValue } from "../cache/_fields.ts";
 import {
   type CachedResponse,
   createCachedResponse,
@@ -55,6 +54,7 @@ import {
 import { escapeKeyPart } from "../stores/keys.ts";
 import type { CacheStore, DedupeStore, Priority } from "../stores/types.ts";
 import { discard, readBounded } from "./_body.ts";
+import { headerOf } from "./_data.ts";
 import { KeyHasher } from "./_key.ts";
 import type { CacheMode, FetchLike } from "./options.ts";
 
@@ -367,9 +367,25 @@ export class Engine {
       let reason: CacheMissReason = "absent";
       if (call.mode === "reload") reason = "bypass";
       else {
-        const lookup = await this.#lookup(call, hash);
-        if (typeof lookup === "string") reason = lookup;
-        else found = lookup;
+        const storeKey = `${call.scope.prefix}:cache:${hash}`;
+        let value: unknown;
+        try {
+          value = await cache.store.get(storeKey);
+        } catch (error) {
+          this.#cacheError(call, error);
+          value = null;
+        }
+        if (value === null) reason = "store-error";
+        else if (value !== undefined) {
+          // The hot path: an entry this client already checked.
+          if (this.memo.has(value as object)) {
+            found = { entry: value as CachedResponse, storeKey };
+          } else {
+            const lookup = await this.#resolve(call, storeKey, value);
+            if (typeof lookup === "string") reason = lookup;
+            else found = lookup;
+          }
+        }
       }
       if (found !== undefined) {
         const { entry } = found;
@@ -475,22 +491,17 @@ export class Engine {
     });
   }
 
-  // Reads the entry for a request, following a Vary index to the variant.
-  // A store failure or a corrupt entry is a miss.
-  async #lookup(
+  // Turns what the store held under a request's key into an entry: follows
+  // a Vary index to the variant, and checks the entry's shape once. A store
+  // failure or a corrupt entry is a miss.
+  async #resolve(
     call: Call,
-    hash: string,
+    mainKey: string,
+    found: unknown,
   ): Promise<Found | CacheMissReason> {
     const store = this.config.cache!.store;
-    let storeKey = `${call.scope.prefix}:cache:${hash}`;
-    let value: unknown;
-    try {
-      value = await store.get(storeKey);
-    } catch (error) {
-      this.#cacheError(call, error);
-      return "store-error";
-    }
-    if (value === undefined) return "absent";
+    let storeKey = mainKey;
+    let value = found;
     if (_isVaryIndex(value)) {
       const selection = varySelection(value.names, call.headers);
       storeKey = await this.#variantStoreKey(call, variantKey(selection));
@@ -885,7 +896,7 @@ export class Engine {
       validated = await _runValidate(
         call.validate,
         merged.body,
-        fieldValue(merged.headers, "content-type"),
+        headerOf(merged.headers, "content-type"),
       );
     }
     if (validated === undefined || validated.ok) {

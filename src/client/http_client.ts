@@ -6,12 +6,11 @@
  * @module
  */
 
-import { fieldValue } from "../cache/_fields.ts";
 import { normaliseUrl } from "../cache/key.ts";
 import { HttpError, SluiceError } from "../errors.ts";
 import { escapeKeyPart, joinKey } from "../stores/keys.ts";
 import type { Priority } from "../stores/types.ts";
-import { copyJson, parseBody, parseText, validate } from "./_data.ts";
+import { copyJson, headerOf, parseBody, parseText, validate } from "./_data.ts";
 import { type Call, Engine, type Outcome, type Scope } from "./_engine.ts";
 import {
   type ResolvedOptions,
@@ -433,7 +432,7 @@ export class HttpClient implements AsyncDisposable {
         if (parsed === undefined) {
           parsed = _parse(
             entry.body,
-            fieldValue(entry.headers, "content-type"),
+            headerOf(entry.headers, "content-type"),
             call,
           );
           if (memo !== undefined) memo.parsed = parsed;
@@ -452,7 +451,7 @@ export class HttpClient implements AsyncDisposable {
         if (outcome.validated !== undefined) {
           return _validated(outcome.validated);
         }
-        value = _parse(raw.body, _header(raw.headers, "content-type"), call)
+        value = _parse(raw.body, headerOf(raw.headers, "content-type"), call)
           .value;
         break;
       }
@@ -697,10 +696,6 @@ function _isBodyInit(value: unknown): value is BodyInit {
     value instanceof ArrayBuffer || ArrayBuffer.isView(value) ||
     value instanceof FormData || value instanceof URLSearchParams ||
     value instanceof ReadableStream;
-}
-
-function _header(headers: [string, string][], name: string): string | null {
-  return fieldValue(headers, name);
 }
 
 function _parse(
