@@ -73,6 +73,12 @@ interface Parts {
  * `Cookie` and any `credentialHeaders`), so two users never share an entry
  * or a flight, and no URL or header value appears in a store key.
  *
+ * A shared flight runs on its own signal, never a caller's: a caller that
+ * aborts or times out stops waiting, and the others keep their answer. The
+ * flight's request is aborted only when every caller waiting for it in this
+ * process has gone (or the client is closed, for background work). Waiters
+ * in other processes then elect a new owner.
+ *
  * The client never closes the stores it is given: their owner does.
  *
  * @example A cached, rate-limited API client
@@ -213,7 +219,9 @@ export class HttpClient implements AsyncDisposable {
         prefix: `${this.#scope.prefix}:${escapeKeyPart(`${key}=${idText}`)}`,
       },
     };
-    return new HttpClient(init as unknown as HttpClientOptions);
+    const scoped = new HttpClient(init as unknown as HttpClientOptions);
+    Object.freeze(scoped);
+    return scoped;
   }
 
   /**

@@ -41,6 +41,10 @@ describe("HttpClient.scope()", () => {
     assert.equal(tenant.keyPrefix, "api%3Av1:tenant=t%3A42");
     assert.equal(user.keyPrefix, "api%3Av1:tenant=t%3A42:user=7");
     assert.throws(() => client.scope("", "x"), TypeError);
+    assert.ok(Object.isFrozen(tenant));
+    assert.throws(() => {
+      (tenant as { fetch: unknown }).fetch = globalThis.fetch;
+    }, TypeError);
   });
 
   it("keeps each scope's entries and flights apart while sharing the store", async () => {
