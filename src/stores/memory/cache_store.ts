@@ -1,3 +1,7 @@
+// The methods are `async` without awaiting: an async function's promise is
+// cheaper than `Promise.resolve`, and it turns a thrown error into a
+// rejection.
+// deno-lint-ignore-file require-await
 import { type Clock, systemClock } from "../../clock.ts";
 import { positiveInteger } from "../_validate.ts";
 import type { CacheStore } from "../types.ts";
@@ -10,7 +14,7 @@ const COMPONENT = "MemoryCacheStore";
  * Bytes charged to every entry on top of its key and value: the list node,
  * the map slot and the key's header.
  */
-const ENTRY_OVERHEAD = 96;
+const ENTRY_OVERHEAD = 150;
 
 /** Options for {@linkcode MemoryCacheStore}. */
 export interface MemoryCacheStoreOptions {
@@ -24,7 +28,8 @@ export interface MemoryCacheStoreOptions {
   /**
    * The most bytes kept, estimated from each key and value (strings, nested
    * data and `Uint8Array` bodies). When exceeded, least recently used
-   * entries are evicted; a single value larger than this is not stored. A
+   * entries are evicted. A single value larger than this is not stored, nor
+   * is one nested deeper than 1 000 levels (as a cyclic value is). A
    * positive integer.
    *
    * @default {52_428_800} (50 MiB)
@@ -119,19 +124,19 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    * @param hash The entry's key.
    * @returns The stored value, or `undefined` when missing or expired.
    */
-  get(hash: string): Promise<T | undefined> {
-    if (this.#closed) return Promise.reject(closedError(COMPONENT, "get"));
+  async get(hash: string): Promise<T | undefined> {
+    if (this.#closed) throw closedError(COMPONENT, "get");
     const node = this.#entries.get(hash);
-    if (node === undefined) return Promise.resolve(undefined);
-    if (node.expiresAt <= this.#clock.now()) {
+    if (node === undefined) return undefined;
+    if (node.expiresAt !== Infinity && node.expiresAt <= this.#clock.now()) {
       this.#remove(node);
-      return Promise.resolve(undefined);
+      return undefined;
     }
     if (node !== this.#head) {
       this.#unlink(node);
       this.#pushFront(node);
     }
-    return Promise.resolve(node.value);
+    return node.value;
   }
 
   /**
@@ -144,27 +149,40 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    * @param ttlSeconds `> 0` expires after that many (possibly fractional)
    * seconds, `0` never expires, `< 0` is already expired.
    */
-  set(hash: string, value: T, ttlSeconds: number): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError(COMPONENT, "set"));
+  async set(hash: string, value: T, ttlSeconds: number): Promise<void> {
+    if (this.#closed) throw closedError(COMPONENT, "set");
     const existing = this.#entries.get(hash);
-    if (existing !== undefined) this.#remove(existing);
-    // NaN and negative TTLs store nothing, like an entry that already expired.
-    if (!(ttlSeconds >= 0)) return Promise.resolve();
+    const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
+    // NaN and negative TTLs store nothing, like an entry that already
+    // expired; an oversized value is not stored either.
+    if (!(ttlSeconds >= 0) || size > this.#maxBytes) {
+      if (existing !== undefined) this.#remove(existing);
+      return;
+    }
     const expiresAt = ttlSeconds === 0
       ? Infinity
       : this.#clock.now() + ttlSeconds * 1000;
-    const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
-    if (size > this.#maxBytes) return Promise.resolve();
-    const node = new _Node(hash, value, expiresAt, size);
-    this.#entries.set(hash, node);
-    this.#pushFront(node);
-    this.#bytes += size;
+    if (existing !== undefined) {
+      // Overwrite in place: no map churn, just a move to the front.
+      this.#bytes += size - existing.size;
+      existing.value = value;
+      existing.expiresAt = expiresAt;
+      existing.size = size;
+      if (existing !== this.#head) {
+        this.#unlink(existing);
+        this.#pushFront(existing);
+      }
+    } else {
+      const node = new _Node(hash, value, expiresAt, size);
+      this.#entries.set(hash, node);
+      this.#pushFront(node);
+      this.#bytes += size;
+    }
     while (
       this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes
     ) {
       this.#remove(this.#tail!);
     }
-    return Promise.resolve();
   }
 
   /**
@@ -172,11 +190,10 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    *
    * @param hash The entry's key.
    */
-  delete(hash: string): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError(COMPONENT, "delete"));
+  async delete(hash: string): Promise<void> {
+    if (this.#closed) throw closedError(COMPONENT, "delete");
     const node = this.#entries.get(hash);
     if (node !== undefined) this.#remove(node);
-    return Promise.resolve();
   }
 
   /**
@@ -185,23 +202,21 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    *
    * @param prefix Restricts the removal to one client or scope.
    */
-  clear(prefix?: string): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError(COMPONENT, "clear"));
+  async clear(prefix?: string): Promise<void> {
+    if (this.#closed) throw closedError(COMPONENT, "clear");
     if (prefix === undefined || prefix === "") {
       this.#reset();
-      return Promise.resolve();
+      return;
     }
     for (const [key, node] of this.#entries) {
       if (key.startsWith(prefix)) this.#remove(node);
     }
-    return Promise.resolve();
   }
 
   /** Drops every entry. Later calls other than `close` reject with a `StoreError`. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     this.#reset();
-    return Promise.resolve();
   }
 
   #reset(): void {

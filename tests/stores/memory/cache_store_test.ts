@@ -139,6 +139,31 @@ describe("MemoryCacheStore", () => {
     await cache.close();
   });
 
+  it("overwriting with a larger value evicts to stay within maxBytes", async () => {
+    const cache = new MemoryCacheStore<string>({ maxBytes: 5_000 });
+    await cache.set("a", "x".repeat(1_000), 0);
+    await cache.set("b", "x".repeat(1_000), 0);
+    const two = cache.bytes;
+    await cache.set("a", "x".repeat(3_000), 0);
+    assert.equal(cache.bytes, two + 2_000);
+    await cache.set("a", "x".repeat(4_000), 0);
+    assert.ok(cache.bytes <= 5_000);
+    assert.equal(await cache.get("b"), undefined, "b was least recently used");
+    assert.equal((await cache.get("a"))?.length, 4_000);
+    await cache.close();
+  });
+
+  it("does not store a cyclic value, and does not hang on it", async () => {
+    const cache = new MemoryCacheStore();
+    const cyclic: Record<string, unknown> = { name: "loop" };
+    cyclic.self = cyclic;
+    cyclic.again = cyclic;
+    await cache.set("cyclic", cyclic, 0);
+    assert.equal(await cache.get("cyclic"), undefined);
+    assert.equal(cache.bytes, 0);
+    await cache.close();
+  });
+
   it("rejects with a StoreError once closed", async () => {
     const cache = new MemoryCacheStore();
     await cache.close();
