@@ -295,11 +295,7 @@ export class Engine {
           time: this.config.clock.now(),
           method: call.method,
           url: call.url,
-          // Only the rate limiter lets a failure through to the caller:
-          // cache and dedupe stores fail open.
-          stage: error instanceof RateLimitError || error instanceof StoreError
-            ? "ratelimit"
-            : "fetch",
+          stage: _stage(error),
           failedOpen: false,
           error,
         });
@@ -430,11 +426,10 @@ export class Engine {
         });
       }
     }
+    // Nothing servable without the origin (fresh hits returned above).
     if (
-      stale === undefined &&
-      (call.mode === "only-if-cached" ||
-        (call.evalHeaders.has("cache-control") &&
-          onlyIfCached(call.evalHeaders)))
+      call.mode === "only-if-cached" ||
+      (call.evalHeaders.has("cache-control") && onlyIfCached(call.evalHeaders))
     ) {
       return {
         kind: "response",
@@ -756,7 +751,7 @@ export class Engine {
         time: this.config.clock.now(),
         method: call.method,
         url: call.url,
-        stage: "fetch",
+        stage: _stage(error),
         failedOpen: true,
         error,
       });
@@ -1466,6 +1461,14 @@ export function rawToResponse(raw: Raw, method: string): Response {
   });
   Object.defineProperty(response, "url", { value: raw.url, enumerable: true });
   return response;
+}
+
+// Only the rate limiter lets a failure through to the caller: cache and
+// dedupe stores fail open.
+function _stage(error: unknown): "ratelimit" | "fetch" {
+  return error instanceof RateLimitError || error instanceof StoreError
+    ? "ratelimit"
+    : "fetch";
 }
 
 function _status(outcome: Outcome): number {

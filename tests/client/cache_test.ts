@@ -169,7 +169,7 @@ describe("HttpClient cache", () => {
   it("answers only-if-cached with 504 on a miss and without calling the origin", async () => {
     origin.route("/oic", {
       body: "x",
-      headers: { "cache-control": "max-age=60" },
+      headers: { "cache-control": "max-age=60", etag: '"x"' },
     });
     const c = client();
     const miss = await c.fetch("/oic", { cache: "only-if-cached" });
@@ -183,6 +183,15 @@ describe("HttpClient cache", () => {
     const hit = await c.fetch("/oic", { cache: "only-if-cached" });
     assert.equal(hit.status, 200);
     assert.equal(await hit.text(), "x");
+    clock.advance(120_000);
+    const stale = await c.fetch("/oic", {
+      headers: { "cache-control": "only-if-cached" },
+    });
+    assert.equal(stale.status, 504);
+    const staleAccepted = await c.fetch("/oic", {
+      headers: { "cache-control": "only-if-cached, max-stale=3600" },
+    });
+    assert.equal(staleAccepted.status, 200);
     assert.equal(origin.calls("/oic"), 1);
   });
 
