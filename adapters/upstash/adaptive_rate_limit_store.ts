@@ -79,7 +79,7 @@ interface _Snapshot {
  * adaptive configuration live in each process: give every process the same.
  *
  * @example Users first, across every process
- * ```ts ignore
+ * ```ts
  * import { Redis } from "@upstash/redis";
  * import { UpstashAdaptiveRateLimitStore } from "@sluice/http/upstash";
  *

@@ -57,7 +57,7 @@ function _escapeGlob(text: string): string {
  * @typeParam T The type of the stored values.
  *
  * @example Sharing a cache through Upstash
- * ```ts ignore
+ * ```ts
  * import { Redis } from "@upstash/redis";
  * import { UpstashCacheStore } from "@sluice/http/upstash";
  *

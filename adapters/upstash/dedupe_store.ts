@@ -94,7 +94,7 @@ interface _Waiter {
  * @typeParam T The type of a job's result.
  *
  * @example One origin call for many processes
- * ```ts ignore
+ * ```ts
  * import { Redis } from "@upstash/redis";
  * import { UpstashDedupeStore } from "@sluice/http/upstash";
  *

@@ -14,7 +14,7 @@
  * and scopes into its keys, so no client or scope can reach another's keys.
  *
  * @example Sharing everything through Upstash
- * ```ts ignore
+ * ```ts
  * import { Redis } from "@upstash/redis";
  * import { createUpstashStores } from "@sluice/http/upstash";
  *
@@ -147,7 +147,7 @@ export interface UpstashStores {
  * usable, or a store option is invalid.
  *
  * @example From the environment
- * ```ts ignore
+ * ```ts
  * import { Redis } from "@upstash/redis";
  * import { createUpstashStores } from "@sluice/http/upstash";
  *

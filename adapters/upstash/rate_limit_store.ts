@@ -150,7 +150,7 @@ export function _localDate(serverTime: number, serverNow: number): Date {
  * every process the same configuration.
  *
  * @example Ten requests a second across every process
- * ```ts ignore
+ * ```ts
  * import { Redis } from "@upstash/redis";
  * import { UpstashRateLimitStore } from "@sluice/http/upstash";
  *
