@@ -70,10 +70,12 @@ interface _Snapshot {
  * (`…:background`) and the user admissions of the monitoring horizon
  * (`…:user`), all in the Redis server's clock. The split itself is computed
  * here, by the shared adaptive policy, from activity read at most every
- * `recalculationIntervalMs` (each acquire also brings the activity back, so
- * a busy resource never pays an extra round trip). It is then passed to the
- * one-script acquire, which admits atomically: total below `limit`, and for
- * background also below `backgroundMax` and not paused.
+ * `recalculationIntervalMs`. Each acquire also brings the activity back, so
+ * a resource in use pays no extra round trip; a read of its own is needed
+ * only when no call refreshed the split within the interval (on every call
+ * when the interval is `0`). The split is then passed to the one-script
+ * acquire, which admits atomically: total below `limit`, and for background
+ * also below `backgroundMax` and not paused.
  *
  * A call without a priority counts as `"background"`. Budgets and the
  * adaptive configuration live in each process: give every process the same.
