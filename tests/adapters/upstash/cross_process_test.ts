@@ -69,11 +69,22 @@ class Worker {
     });
   }
 
-  /** Sends a command; resolves with its result, or rejects with its error. */
-  run(command: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /**
+   * Sends a command; resolves with its result, or rejects with its error,
+   * or when the worker does not answer within `timeoutMs`.
+   */
+  run(
+    command: Record<string, unknown>,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, unknown>> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`worker did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.#pending.set(id, (reply) => {
+        clearTimeout(timer);
         if (reply.ok) resolve(reply.result ?? {});
         else reject(new Error(reply.error));
       });
@@ -99,7 +110,16 @@ describe("Upstash stores across four OS processes", () => {
     env = await startUpstashEnv();
     origin = await startOrigin();
     workers = Array.from({ length: 4 }, () => new Worker());
-    await Promise.all(workers.map((w) => w.ready));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(workers.map((w) => w.ready)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("the workers did not start within 30 s")),
+          30_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
   });
   after(async () => {
     for (const worker of workers ?? []) {
@@ -194,9 +214,14 @@ describe("Upstash stores across four OS processes", () => {
       jobTimeoutMs: 1_000,
     };
     const [owner, ...others] = workers as [Worker, ...Worker[]];
-    void owner.run({ ...shared, requests: 1 }).catch(() => {});
-    while (origin.calls("/slow") === 0) await sleep(10);
+    const owned = owner.run({ ...shared, requests: 1 }).catch(() => {});
+    const deadline = performance.now() + 5_000;
+    while (origin.calls("/slow") === 0) {
+      assert.ok(performance.now() < deadline, "the owner never called");
+      await sleep(10);
+    }
     owner.kill();
+    await owned;
     const results = await Promise.all(
       others.map((w) => w.run({ ...shared, requests: 5 })),
     );
