@@ -1,0 +1,64 @@
+// Helpers shared by the libSQL store tests.
+import { createClient } from "@libsql/client";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LibsqlClient } from "../../../adapters/libsql/mod.ts";
+
+/** A client that counts its round trips (`execute` and `batch` calls). */
+export interface CountingClient {
+  client: LibsqlClient;
+  /** Round trips since creation or the last `reset()`. */
+  count(): number;
+  reset(): void;
+}
+
+/** Wraps a client so that every `execute` and `batch` is counted. */
+export function counting(inner: LibsqlClient): CountingClient {
+  let n = 0;
+  const client: LibsqlClient = {
+    execute: (statement) => {
+      n++;
+      return inner.execute(statement);
+    },
+    batch: (statements, mode) => {
+      n++;
+      return inner.batch(statements, mode);
+    },
+    transaction: (mode) => inner.transaction(mode),
+    close: () => inner.close(),
+    get closed() {
+      return inner.closed;
+    },
+    get protocol() {
+      return inner.protocol;
+    },
+  };
+  return {
+    client,
+    count: () => n,
+    reset: () => {
+      n = 0;
+    },
+  };
+}
+
+/** A temporary directory for database files, removed by `remove()`. */
+export function tempDir(): { path(name: string): string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-libsql-test-"));
+  let n = 0;
+  return {
+    path: (name) => join(dir, `${++n}_${name}`),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Opens a native client on a file. */
+export function fileClient(path: string): LibsqlClient {
+  return createClient({ url: `file:${path}`, timeout: 5_000 });
+}
+
+/** Resolves after `ms` of real time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
