@@ -1,6 +1,6 @@
 // Prepares the suite for `node --test`, as dnt's test step would: tsc
 // compiles every file under tests/ together with the package sources they
-// import into .tmp/node/ (same options as the npm build, plus Node's types for
+// import into a folder under .tmp/ (same options as the npm build, plus Node's types for
 // the fixtures), with relative `.ts` imports rewritten to `.js`. No copy of a
 // test is kept in the repository.
 import {
@@ -15,9 +15,6 @@ import { dirname, join, relative } from "node:path";
 import { compile, formatDiagnostics, npmCompilerOptions } from "./_tsc.mjs";
 import { findFiles, root } from "./_tools.mjs";
 
-/** Where the compiled suite goes. */
-export const nodeOutDir = join(root, ".tmp", "node");
-
 function copyTree(from, to, keep) {
   for (const name of readdirSync(from)) {
     const source = join(from, name);
@@ -31,11 +28,12 @@ function copyTree(from, to, keep) {
 }
 
 /**
- * Compiles the suite. Type errors are returned as text, not thrown: the Deno
+ * Compiles the suite into `nodeOutDir` (inside the repository, so that
+ * node_modules resolves as it does for the sources). Type errors are returned as text, not thrown: the Deno
  * type check is the gate for those, and a test that truly cannot run under
  * Node fails when it runs.
  */
-export function compileTests() {
+export function compileTests(nodeOutDir) {
   rmSync(nodeOutDir, { recursive: true, force: true });
   const started = performance.now();
   const result = compile(
@@ -74,7 +72,7 @@ export function compileTests() {
   };
 }
 
-/** Path of the compiled file for the test `file` (relative to the root). */
-export function compiledTest(file) {
+/** Path in `nodeOutDir` of the compiled test `file` (relative to the root). */
+export function compiledTest(nodeOutDir, file) {
   return join(nodeOutDir, file.replace(/\.ts$/, ".js"));
 }

@@ -15,6 +15,7 @@ export interface Source {
 }
 
 export declare const ADAPTER_IMPORTS: Record<string, string[]>;
+export declare const TESTING_IMPORTS: string[];
 export declare const RUNTIME_GLOBALS: string[];
 export declare function isShippedSource(path: string): boolean;
 export declare function checkSources(sources: Source[]): Violation[];

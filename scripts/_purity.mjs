@@ -4,6 +4,9 @@
 //
 // - mod.ts and src/ use Web APIs only: they import nothing but other package
 //   sources, never an adapter.
+// - src/testing/ (the "./testing" entry: conformance suites that register
+//   tests) may also import the test runner every runtime provides:
+//   node:test and node:assert. Nothing else in src/ may import src/testing/.
 // - An adapter imports package sources, its own files and its vendor client
 //   only (adapters/libsql: @libsql/client and @libsql/client/web;
 //   adapters/upstash: @upstash/redis).
@@ -20,6 +23,13 @@ export const ADAPTER_IMPORTS = {
   "adapters/libsql/": ["@libsql/client", "@libsql/client/web"],
   "adapters/upstash/": ["@upstash/redis"],
 };
+
+/** Modules the conformance suites in src/testing/ may import. */
+export const TESTING_IMPORTS = [
+  "node:test",
+  "node:assert",
+  "node:assert/strict",
+];
 
 /** Globals of a particular runtime that Web-only code never touches. */
 export const RUNTIME_GLOBALS = [
@@ -51,6 +61,7 @@ export function isShippedSource(path) {
 }
 
 function area(path) {
+  if (path.startsWith("src/testing/")) return "testing";
   if (path === "mod.ts" || path.startsWith("src/")) return "core";
   const m = /^adapters\/[^/]+\//.exec(path);
   return m ? m[0] : "other";
@@ -196,12 +207,17 @@ export function importProblem(path, specifier) {
       return `imports "${specifier}", which is not a package source`;
     }
     const to = area(target);
-    if (from === "core" && to !== "core") {
-      return `imports the adapter file "${specifier}": the core must not depend on an adapter`;
+    if (to === "testing" && from !== "testing") {
+      return `imports the test helper "${specifier}": only src/testing/ may use it`;
     }
-    if (from !== "core" && to !== "core" && to !== from) {
-      return `imports "${specifier}" from another adapter`;
+    if (to.startsWith("adapters/") && to !== from) {
+      return from.startsWith("adapters/")
+        ? `imports "${specifier}" from another adapter`
+        : `imports the adapter file "${specifier}": the core must not depend on an adapter`;
     }
+    return undefined;
+  }
+  if (from === "testing" && TESTING_IMPORTS.includes(specifier)) {
     return undefined;
   }
   if (specifier.startsWith("node:") || builtins.has(specifier)) {
@@ -210,9 +226,9 @@ export function importProblem(path, specifier) {
   if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) {
     return `imports "${specifier}": package sources import npm packages by bare name, mapped in deno.json`;
   }
-  const allowed = from === "core" ? [] : ADAPTER_IMPORTS[from] ?? [];
+  const allowed = ADAPTER_IMPORTS[from] ?? [];
   if (!allowed.includes(specifier)) {
-    return from === "core"
+    return !from.startsWith("adapters/")
       ? `imports the package "${specifier}": the core imports nothing outside the project`
       : `imports the package "${specifier}": ${from} may import only ${
         allowed.length > 0 ? allowed.join(", ") : "package sources"

@@ -59,22 +59,71 @@ export function findFiles(dir, suffix) {
   return out.sort();
 }
 
+// Process groups of commands started with a time limit, killed if this
+// process is interrupted so that no test server outlives the run.
+const groups = new Set();
+let trapped = false;
+function trapSignals() {
+  if (trapped) return;
+  trapped = true;
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      for (const pid of groups) killGroup(pid);
+      process.exit(130);
+    });
+  }
+}
+function killGroup(pid) {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
 /**
  * Runs a command with inherited stdio. Resolves to its exit code; never
- * rejects on a non-zero exit.
+ * rejects on a non-zero exit. With `timeoutMs`, the command runs in its own
+ * process group, which is killed (with everything it started) when the time
+ * is up; the exit code is then 124.
  */
 export function run(command, args, options = {}) {
+  const { timeoutMs, ...spawnOptions } = options;
+  const grouped = timeoutMs !== undefined && process.platform !== "win32";
+  if (grouped) trapSignals();
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: root,
       stdio: "inherit",
-      ...options,
-      env: { ...process.env, ...options.env },
+      detached: grouped,
+      ...spawnOptions,
+      env: { ...process.env, ...spawnOptions.env },
     });
+    let timedOut = false;
+    let timer;
+    if (grouped && child.pid !== undefined) {
+      groups.add(child.pid);
+      timer = setTimeout(() => {
+        timedOut = true;
+        console.error(
+          `${command} did not finish within ${timeoutMs / 1000}s: killed`,
+        );
+        killGroup(child.pid);
+      }, timeoutMs);
+    }
+    const done = (code) => {
+      clearTimeout(timer);
+      if (grouped) {
+        // Whatever the command left running in its group goes with it.
+        killGroup(child.pid);
+        groups.delete(child.pid);
+      }
+      resolve(timedOut ? 124 : code);
+    };
     child.on("error", (error) => {
       console.error(`Cannot run ${command}: ${error.message}`);
-      resolve(127);
+      done(127);
     });
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.on("exit", (code, signal) => done(code ?? (signal ? 128 : 1)));
   });
 }

@@ -46,6 +46,27 @@ export function formatDiagnostics(diagnostics) {
   return ts.formatDiagnostics(diagnostics, host).trimEnd();
 }
 
+// Parsed source files (the libs, @types/node, the package) are shared by
+// every program this process creates, so a second pass parses nothing again.
+const parsed = new Map();
+function cachingHost(options) {
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+    const version = typeof languageVersion === "object"
+      ? JSON.stringify(languageVersion)
+      : String(languageVersion);
+    const key = `${version}:${fileName}`;
+    let file = parsed.get(key);
+    if (!file || shouldCreate) {
+      file = getSourceFile(fileName, languageVersion, onError, shouldCreate);
+      if (file) parsed.set(key, file);
+    }
+    return file;
+  };
+  return host;
+}
+
 /**
  * Type-checks `rootNames` (paths relative to the repository) and, unless
  * `noEmit` is set, writes the output. Resolves to the diagnostics and the
@@ -55,6 +76,7 @@ export function compile(rootNames, options) {
   const program = ts.createProgram(
     rootNames.map((f) => join(root, f)),
     options,
+    cachingHost(options),
   );
   const written = [];
   const emit = options.noEmit ? { diagnostics: [] } : program.emit(

@@ -16,8 +16,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { builtinModules } from "node:module";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import ts from "typescript";
 import {
   compile,
@@ -26,15 +25,16 @@ import {
   npmCompilerOptions,
 } from "./_tsc.mjs";
 import { denoConfig, root } from "./_tools.mjs";
+import { importProblem, TESTING_IMPORTS } from "./_purity.mjs";
 
 const outDir = join(root, "npm");
 const config = denoConfig();
 const entries = Object.entries(config.exports);
 
-// Entry points that may depend on Node's own types through their vendor
-// client (@libsql/client's types reference @types/node). Every other entry
-// point must type-check against Web APIs alone.
-const nodeTypedDirs = ["adapters/libsql/"];
+// Entry points that may see Node's own types: the conformance suites import
+// node:test, and @libsql/client's types reference @types/node. Every other
+// entry point must type-check against Web APIs alone.
+const nodeTypedDirs = ["src/testing/", "adapters/libsql/"];
 
 const metadata = {
   description:
@@ -82,7 +82,7 @@ if (check.diagnostics.length > 0) {
 // Pass 2: every entry point, emitted.
 const build = compile(
   entries.map(([, file]) => file),
-  npmCompilerOptions(),
+  npmCompilerOptions({ types: ["node"] }),
 );
 if (build.diagnostics.length > 0) {
   console.error(formatDiagnostics(build.diagnostics));
@@ -119,18 +119,18 @@ for (const [specifier, target] of Object.entries(config.imports ?? {})) {
   if (m) npmImports.set(specifier, { name: m[1], range: m[2] });
 }
 const peers = new Map();
-const builtins = new Set(builtinModules);
 for (const file of build.written.filter((f) => f.endsWith(".js"))) {
   const source = ts.createSourceFile(
     file,
     readFileSync(join(root, file), "utf8"),
     ts.ScriptTarget.Latest,
   );
+  const sourcePath = relative(outDir, join(root, file)).replace(/\.js$/, ".ts");
   for (const specifier of importSpecifiers(source)) {
     if (specifier.startsWith(".")) continue;
-    if (specifier.startsWith("node:") || builtins.has(specifier)) {
-      fail(`${file} imports the Node built-in ${specifier}`);
-    }
+    const problem = importProblem(sourcePath, specifier);
+    if (problem) fail(`${file} ${problem}`);
+    if (TESTING_IMPORTS.includes(specifier)) continue;
     const mapped = npmImports.get(specifier);
     if (!mapped) {
       fail(

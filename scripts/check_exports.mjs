@@ -56,6 +56,36 @@ if (existsSync(npmManifest)) {
       } differ from deno.json ${denoSubpaths.join(", ")}`,
     );
   }
+  // Each npm export must be the compiled form of the same source file, with
+  // its declarations, and both files must exist in the build.
+  for (const [subpath, file] of Object.entries(deno.exports)) {
+    const target = npm.exports?.[subpath];
+    if (!target) continue;
+    const js = file.replace(/\.ts$/, ".js");
+    const dts = file.replace(/\.ts$/, ".d.ts");
+    if (target.default !== js || target.types !== dts) {
+      problems.push(
+        `npm/package.json export ${subpath} is ${
+          JSON.stringify(target)
+        }, expected { types: ${dts}, default: ${js} } from deno.json's ${file}`,
+      );
+    }
+    for (const out of [js, dts]) {
+      if (!existsSync(join(root, "npm", out))) {
+        problems.push(`npm export ${subpath} points to missing npm/${out}`);
+      }
+    }
+  }
+  if (npm.exports?.["./package.json"] !== "./package.json") {
+    problems.push("npm/package.json does not export ./package.json");
+  }
+  if (npm.dependencies && Object.keys(npm.dependencies).length > 0) {
+    problems.push(
+      `npm/package.json has runtime dependencies: ${
+        Object.keys(npm.dependencies).join(", ")
+      }`,
+    );
+  }
 }
 
 if (problems.length > 0) {
