@@ -9,22 +9,31 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   ConfigError,
+  HttpClient,
   isSluiceError,
   MemoryCacheStore,
   MemoryDedupeStore,
   MemoryRateLimitStore,
+  type SluiceEvent,
 } from "../../mod.ts";
 
 describe("core with network access to 127.0.0.1 only", () => {
   let server: Server;
   let origin: string;
-  let calls = 0;
+  const calls = new Map<string, number>();
 
   before(async () => {
-    server = createServer((_req, res) => {
-      calls++;
-      res.writeHead(200, { "content-type": "application/octet-stream" });
-      res.end(new Uint8Array([0, 1, 2, 254, 255]));
+    server = createServer((req, res) => {
+      const path = req.url ?? "/";
+      calls.set(path, (calls.get(path) ?? 0) + 1);
+      // Slow enough that concurrent requests overlap at the origin.
+      setTimeout(() => {
+        res.writeHead(200, {
+          "content-type": "application/octet-stream",
+          "cache-control": "max-age=60",
+        });
+        res.end(new Uint8Array([0, 1, 2, 254, 255]));
+      }, 30);
     });
     await new Promise<void>((resolve) =>
       server.listen(0, "127.0.0.1", resolve)
@@ -35,6 +44,42 @@ describe("core with network access to 127.0.0.1 only", () => {
   after(async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("HttpClient with memory stores makes one origin call for two concurrent GETs and a cached one", async () => {
+    const events: SluiceEvent["type"][] = [];
+    const client = new HttpClient({
+      name: "permissions",
+      cache: { store: new MemoryCacheStore() },
+      dedupe: { store: new MemoryDedupeStore() },
+      rateLimit: {
+        store: new MemoryRateLimitStore({
+          defaultConfig: { limit: 5, windowMs: 60_000 },
+        }),
+      },
+      onEvent: (event) => {
+        events.push(event.type);
+      },
+    });
+    try {
+      const url = `${origin}/client`;
+      const responses = await Promise.all([
+        client.fetch(url),
+        client.fetch(url),
+      ]);
+      responses.push(await client.fetch(url));
+      for (const response of responses) {
+        assert.equal(response.status, 200);
+        assert.deepEqual(
+          [...new Uint8Array(await response.arrayBuffer())],
+          [0, 1, 2, 254, 255],
+        );
+      }
+      assert.equal(calls.get("/client"), 1);
+      assert.ok(events.includes("cache.hit"), `events: ${events.join(", ")}`);
+    } finally {
+      await client.close();
+    }
   });
 
   it("memory stores cache, de-duplicate and rate-limit a loopback response", async () => {
@@ -53,7 +98,8 @@ describe("core with network access to 127.0.0.1 only", () => {
         return joined;
       }
       assert.ok(await limiter.acquire("origin"), "the owner is admitted");
-      const body = new Uint8Array(await (await fetch(origin)).arrayBuffer());
+      const response = await fetch(`${origin}/stores`);
+      const body = new Uint8Array(await response.arrayBuffer());
       await cache.set("bytes", body, 60);
       await dedupe.complete("bytes", body);
       return body;
@@ -63,7 +109,7 @@ describe("core with network access to 127.0.0.1 only", () => {
     for (const body of [...bodies, again]) {
       assert.deepEqual([...body], [0, 1, 2, 254, 255]);
     }
-    assert.equal(calls, 1);
+    assert.equal(calls.get("/stores"), 1);
     assert.equal(await limiter.acquire("origin"), false);
     await Promise.all([cache.close(), dedupe.close(), limiter.close()]);
   });
