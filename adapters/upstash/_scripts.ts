@@ -16,17 +16,18 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
  * Admits into the sliding window if it has room.
  *
  * KEYS: window. ARGV: limit, windowMs, member, force ("1" records even when
- * the window is full). Returns 1 when recorded, 0 when refused.
+ * the window is full). Returns `{ 1, now }` when recorded, `{ 0, now }` when
+ * refused, `now` being the server time of the decision.
  */
 export const ACQUIRE: _Script = new _Script(`${NOW}
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if ARGV[4] ~= '1' and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return 0
+  return {0, now}
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
-return 1
+return {1, now}
 `);
 
 // Counts a window and finds how long until it has room for one more.

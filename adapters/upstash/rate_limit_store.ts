@@ -337,7 +337,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
         this.#members.next(),
         force ? "1" : "0",
       ],
-      (reply) => _integers(reply, 1)[0] === 1,
+      (reply) => _integers(reply, 2)[0] === 1,
     );
   }
 

@@ -179,6 +179,17 @@ describe("Upstash stores across four OS processes", () => {
     for (const result of results) {
       assert.equal(result.failed, 0, JSON.stringify(result.errors));
     }
+    // Exact: the server times of the admissions, as the acquire script
+    // returned them. Any 21 consecutive admissions span a whole window.
+    const admissions = results.flatMap((r) => r.admissions as number[]).sort((
+      a,
+      b,
+    ) => a - b);
+    for (let i = 0; i + 20 < admissions.length; i++) {
+      const span = admissions[i + 20]! - admissions[i]!;
+      assert.ok(span >= 1_150, `admissions ${i}..${i + 20} span ${span} ms`);
+    }
+    // At the origin, by its own clock: no 1 s interval holds more than 20.
     const arrivals = origin.requests("/limited").map((r) => r.at).sort((
       a,
       b,
@@ -195,6 +206,8 @@ describe("Upstash stores across four OS processes", () => {
         arrivals.map((a) => Math.round(a - t0)).join(" ")
       }`,
     );
+    // Nothing reaches the origin without an admission.
+    assert.ok(arrivals.length <= admissions.length);
     // The budget was used, not just respected: about 20 per second.
     assert.ok(arrivals.length >= 55, `${arrivals.length} requests in 3 s`);
   });
