@@ -23,9 +23,17 @@ const TAG =
   /<(\/?)(testsuites|testsuite|testcase|failure|error|skipped)\b((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
 const ATTR = /([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 
+// Node escapes names twice (`&amp;quot;`); a second pass undoes that.
+const decodeTwice = (text) => {
+  const once = decode(text);
+  return /&(amp|lt|gt|quot|apos);/.test(once) ? decode(once) : once;
+};
+
 function attributes(text) {
   const out = {};
-  for (const m of text.matchAll(ATTR)) out[m[1]] = decode(m[2] ?? m[3] ?? "");
+  for (const m of text.matchAll(ATTR)) {
+    out[m[1]] = decodeTwice(m[2] ?? m[3] ?? "");
+  }
   return out;
 }
 

@@ -5,10 +5,12 @@
 // test is kept in the repository.
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -62,6 +64,13 @@ export function compileTests(nodeOutDir) {
     join(nodeOutDir, "package.json"),
     `${JSON.stringify({ type: "module", private: true })}\n`,
   );
+  // The compiled tree mirrors the repository, so a fixture that finds a
+  // file by a path relative to itself (a binary in node_modules, the
+  // package config) finds it here too.
+  for (const name of ["node_modules", "deno.json", "jsr.json"]) {
+    const target = join(root, name);
+    if (existsSync(target)) symlinkSync(target, join(nodeOutDir, name));
+  }
   return {
     written: result.written,
     errors: result.diagnostics.length > 0
