@@ -206,9 +206,22 @@ export class _Connection {
         operation,
       );
     }
+    let client: LibsqlClient;
     try {
-      const client = this.#client ?? await this.#open();
+      client = this.#client ?? await this.#open();
       if (this.#ensure) await this.#ensureSchema(client);
+    } catch (error) {
+      // Name the operation the caller ran, not the set-up step that failed.
+      throw new StoreError(
+        `Cannot ${what}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        BACKEND,
+        operation,
+        { cause: error },
+      );
+    }
+    try {
       return await this.#retryBusy(() => work(client));
     } catch (error) {
       throw this.error(operation, what, error);

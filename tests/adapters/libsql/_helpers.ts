@@ -1,5 +1,5 @@
 // Helpers shared by the libSQL store tests.
-import { createClient } from "@libsql/client";
+import { type Client, createClient } from "@libsql/client";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,8 +53,11 @@ export function tempDir(): { path(name: string): string; remove(): void } {
   };
 }
 
-/** Opens a native client on a file. */
-export function fileClient(path: string): LibsqlClient {
+/**
+ * Opens a native client on a file. It is typed as the real `Client`, which
+ * the stores accept through their structural client type.
+ */
+export function fileClient(path: string): Client {
   return createClient({ url: `file:${path}`, timeout: 5_000 });
 }
 

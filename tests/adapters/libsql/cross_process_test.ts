@@ -2,7 +2,6 @@
 // one origin call for 4 × 50 identical requests, a rate budget that holds
 // across processes, and a killed owner taken over by another process.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,86 +9,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { createClient } from "@libsql/client";
 import { migrate } from "../../../adapters/libsql/mod.ts";
 import { type Origin, startOrigin } from "../../fixtures/origin.ts";
-import { scriptCommand } from "../../fixtures/runtime.ts";
-
-const WORKER = new URL("../../fixtures/libsql_worker.ts", import.meta.url);
-
-interface Worker {
-  child: ChildProcess;
-  ready: Promise<void>;
-  result: Promise<Record<string, unknown>>;
-  go(): void;
-  exited: Promise<{ code: number | null; signal: string | null }>;
-}
-
-const children = new Set<ChildProcess>();
-
-function startWorker(config: Record<string, unknown>): Worker {
-  const { command, args } = scriptCommand(WORKER, [JSON.stringify(config)]);
-  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
-  children.add(child);
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    if (stderr.length < 16_384) stderr += String(chunk);
-  });
-  const exited = new Promise<{ code: number | null; signal: string | null }>(
-    (resolve) =>
-      child.once("exit", (code, signal) => {
-        children.delete(child);
-        resolve({ code, signal });
-      }),
-  );
-  const messages: Record<string, unknown>[] = [];
-  const waiting: Array<() => void> = [];
-  let buffer = "";
-  child.stdout?.on("data", (chunk) => {
-    buffer += String(chunk);
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, newline).trim();
-      buffer = buffer.slice(newline + 1);
-      if (line === "") continue;
-      try {
-        messages.push(JSON.parse(line));
-      } catch {
-        continue;
-      }
-      for (const wake of waiting.splice(0)) wake();
-    }
-  });
-  const next = (key: string): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = messages.find((m) => key in m);
-        if (found !== undefined) resolve(found);
-        return found !== undefined;
-      };
-      if (check()) return;
-      const poll = (): void => {
-        if (!check()) waiting.push(poll);
-      };
-      waiting.push(poll);
-      void exited.then(({ code, signal }) => {
-        if (!check()) {
-          reject(
-            new Error(
-              `worker exited (${code ?? signal}) before '${key}':\n${stderr}`,
-            ),
-          );
-        }
-      });
-    });
-  const result = next("done");
-  // A worker the test kills never reports; only an awaited result rejects.
-  result.catch(() => {});
-  return {
-    child,
-    ready: next("ready").then(() => {}),
-    result,
-    go: () => child.stdin?.write("go\n"),
-    exited,
-  };
-}
+import { children, startWorker } from "./_worker.ts";
 
 describe("libSQL stores across processes sharing one database file", () => {
   let origin: Origin;

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { LibsqlDedupeStore } from "../../../adapters/libsql/mod.ts";
+import { ManualClock } from "../../../src/testing/manual_clock.ts";
+import { counting, fileClient, sleep, tempDir } from "./_helpers.ts";
+
+describe("LibsqlDedupeStore", () => {
+  const files = tempDir();
+  after(() => files.remove());
+
+  it("registerOrJoin() elects exactly one owner among 40 callers on two clients of one file, in one round trip each", async () => {
+    const path = files.path("elect.db");
+    const a = counting(fileClient(path));
+    const b = counting(fileClient(path));
+    const storeA = new LibsqlDedupeStore({ client: a.client });
+    const storeB = new LibsqlDedupeStore({ client: b.client });
+    await storeA.isInProgress("warm-up");
+    await storeB.isInProgress("warm-up");
+    a.reset();
+    b.reset();
+    const results = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, i) => (i % 2 === 0 ? storeA : storeB).registerOrJoin("job"),
+      ),
+    );
+    assert.equal(results.filter((r) => r.isOwner).length, 1);
+    assert.equal(new Set(results.map((r) => r.jobId)).size, 1);
+    assert.equal(a.count() + b.count(), 40);
+    await storeA.close();
+    await storeB.close();
+    a.client.close();
+    b.client.close();
+  });
+
+  it("a waiter on one client receives the value completed through another client", async () => {
+    const path = files.path("handoff.db");
+    const owner = new LibsqlDedupeStore({ url: `file:${path}` });
+    const waiter = new LibsqlDedupeStore({ url: `file:${path}` });
+    assert.equal((await owner.registerOrJoin("h")).isOwner, true);
+    assert.equal((await waiter.registerOrJoin("h")).isOwner, false);
+    const waiting = waiter.waitFor("h");
+    await sleep(30);
+    const value = { status: 200, body: new Uint8Array([9, 8, 7]) };
+    await owner.complete("h", value);
+    assert.deepEqual(await waiting, value);
+    await owner.close();
+    await waiter.close();
+  });
+
+  it("waiters of one hash share a single poll loop", async () => {
+    const path = files.path("poll.db");
+    const owner = new LibsqlDedupeStore({ url: `file:${path}` });
+    const inner = fileClient(path);
+    const { client, count, reset } = counting(inner);
+    const waiter = new LibsqlDedupeStore({ client, maxPollIntervalMs: 50 });
+    await owner.registerOrJoin("shared");
+    await waiter.isInProgress("shared");
+    reset();
+    const waiting = Array.from({ length: 20 }, () => waiter.waitFor("shared"));
+    await sleep(300);
+    await owner.complete("shared", "done");
+    assert.deepEqual(await Promise.all(waiting), Array(20).fill("done"));
+    // One loop backs off 2, 4, 8 … ms up to 50 ms: about a dozen checks in
+    // 300 ms. Twenty separate loops would make twenty times as many.
+    assert.ok(count() >= 3, `${count()} checks`);
+    assert.ok(count() <= 25, `${count()} checks`);
+    await owner.close();
+    await waiter.close();
+    inner.close();
+  });
+
+  it("fail() by an owner that was taken over leaves the new owner's job running", async () => {
+    const path = files.path("takeover.db");
+    const clock = new ManualClock();
+    const first = new LibsqlDedupeStore({
+      url: `file:${path}`,
+      clock,
+      jobTimeoutMs: 1_000,
+    });
+    const second = new LibsqlDedupeStore({
+      url: `file:${path}`,
+      clock,
+      jobTimeoutMs: 1_000,
+    });
+    const old = await first.registerOrJoin("h");
+    clock.advance(1_001);
+    const next = await second.registerOrJoin("h");
+    assert.equal(next.isOwner, true);
+    assert.notEqual(next.jobId, old.jobId);
+    await first.fail("h", new Error("the slow owner gave up"));
+    assert.equal(await second.isInProgress("h"), true);
+    await second.complete("h", "from the new owner");
+    assert.equal(await first.waitFor("h"), "from the new owner");
+    await first.close();
+    await second.close();
+  });
+
+  it("a result that cannot be decoded reaches waiters as undefined", async () => {
+    const path = files.path("corrupt.db");
+    const client = fileClient(path);
+    const store = new LibsqlDedupeStore({ client });
+    await store.registerOrJoin("h");
+    await store.complete("h", "fine");
+    await client.execute({
+      sql: "UPDATE sluice_dedupe SET result = ? WHERE key = 'h'",
+      args: [new Uint8Array([1, 2, 3])],
+    });
+    assert.equal(await store.waitFor("h"), undefined);
+    await store.close();
+    client.close();
+  });
+
+  it("getStats() counts jobs by state and cleanup() removes settled and abandoned jobs", async () => {
+    const clock = new ManualClock();
+    const store = new LibsqlDedupeStore({
+      url: ":memory:",
+      clock,
+      jobTimeoutMs: 1_000,
+      completedGraceMs: 100,
+    });
+    await store.registerOrJoin("done");
+    await store.complete("done", 1);
+    await store.registerOrJoin("failed");
+    await store.fail("failed", new Error("x"));
+    await store.registerOrJoin("abandoned");
+    clock.advance(500);
+    await store.registerOrJoin("running");
+    clock.advance(600);
+    assert.deepEqual(await store.getStats(), {
+      totalJobs: 4,
+      pendingJobs: 1,
+      completedJobs: 1,
+      failedJobs: 1,
+      expiredJobs: 1,
+    });
+    assert.equal(await store.cleanup(), 3);
+    assert.equal(await store.isInProgress("running"), true);
+    assert.equal((await store.getStats()).totalJobs, 1);
+    await store.close();
+  });
+
+  it("rejects invalid polling options with ConfigError", () => {
+    for (
+      const bad of [
+        { pollIntervalMs: 0 },
+        { pollIntervalMs: Number.NaN },
+        { maxPollIntervalMs: -1 },
+        { pollIntervalMs: 20, maxPollIntervalMs: 10 },
+        { cleanupIntervalMs: -1 },
+        { completedGraceMs: Number.POSITIVE_INFINITY },
+      ]
+    ) {
+      assert.throws(
+        () => new LibsqlDedupeStore({ url: ":memory:", ...bad }),
+        (error: unknown) => (error as { code?: string }).code === "ERR_CONFIG",
+        JSON.stringify(bad),
+      );
+    }
+  });
+});

@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { createClient } from "@libsql/client";
+import {
+  LibsqlAdaptiveRateLimitStore,
+  LibsqlRateLimitStore,
+} from "../../../adapters/libsql/mod.ts";
+import { ManualClock } from "../../../src/testing/manual_clock.ts";
+import { counting, tempDir } from "./_helpers.ts";
+
+describe("LibsqlRateLimitStore and LibsqlAdaptiveRateLimitStore", () => {
+  const files = tempDir();
+  after(() => files.remove());
+
+  it("LibsqlRateLimitStore.acquire() costs one round trip", async () => {
+    const inner = createClient({ url: ":memory:" });
+    const { client, count, reset } = counting(inner);
+    const store = new LibsqlRateLimitStore({
+      client,
+      defaultConfig: { limit: 3, windowMs: 1_000 },
+    });
+    await store.getCooldown("warm-up");
+    reset();
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await store.acquire("r"));
+    assert.deepEqual(results, [true, true, true, false, false]);
+    assert.equal(count(), 5);
+    await store.close();
+    inner.close();
+  });
+
+  it("LibsqlAdaptiveRateLimitStore.acquire() costs one round trip, and one more when the split is recomputed", async () => {
+    const inner = createClient({ url: ":memory:" });
+    const { client, count, reset } = counting(inner);
+    const clock = new ManualClock();
+    const store = new LibsqlAdaptiveRateLimitStore({
+      client,
+      clock,
+      defaultConfig: { limit: 100, windowMs: 1_000 },
+      adaptiveConfig: { recalculationIntervalMs: 500 },
+    });
+    await store.getCooldown("warm-up");
+    reset();
+    await store.acquire("r", "user");
+    assert.equal(count(), 2, "the first call reads activity for the split");
+    reset();
+    await store.acquire("r", "background");
+    assert.equal(
+      count(),
+      2,
+      "a user after the idle split brings the reserve back at the next call",
+    );
+    reset();
+    for (let i = 0; i < 10; i++) await store.acquire("r", "background");
+    assert.equal(count(), 10);
+    clock.advance(500);
+    reset();
+    await store.acquire("r", "background");
+    assert.equal(count(), 2);
+    await store.close();
+    inner.close();
+  });
+
+  it("an admission whose clock reading is older than the latest one is recorded after it, so a slow writer never slips into a trimmed window", async () => {
+    const path = `file:${files.path("late.db")}`;
+    const fastClock = new ManualClock(1_000_000);
+    const slowClock = new ManualClock(1_000_000);
+    const config = { limit: 2, windowMs: 100 };
+    const fast = new LibsqlRateLimitStore({
+      url: path,
+      clock: fastClock,
+      defaultConfig: config,
+    });
+    const slow = new LibsqlRateLimitStore({
+      url: path,
+      clock: slowClock,
+      defaultConfig: config,
+    });
+    fastClock.set(1_000_950);
+    assert.equal(await fast.acquire("r"), true);
+    fastClock.set(1_000_955);
+    assert.equal(await fast.acquire("r"), true);
+    // 1 000 950 and 1 000 955 leave the window at 1 001 060 and are trimmed.
+    fastClock.set(1_001_060);
+    assert.equal(await fast.acquire("r"), true);
+    // A writer that read 1 001 000 before waiting for the lock: counted
+    // from its own reading, it would see one admission and slip a third
+    // into [1 000 950, 1 001 050). It is recorded at 1 001 060 instead.
+    slowClock.set(1_001_000);
+    assert.equal(await slow.acquire("r"), true);
+    assert.equal(await fast.acquire("r"), false);
+    assert.equal(await fast.getWaitTime("r"), 100);
+    await fast.close();
+    await slow.close();
+  });
+
+  it("a cooldown set through one client holds back another, and only ever extends", async () => {
+    const path = `file:${files.path("cooldown.db")}`;
+    const clock = new ManualClock();
+    const one = new LibsqlRateLimitStore({ url: path, clock });
+    const two = new LibsqlAdaptiveRateLimitStore({ url: path, clock });
+    await one.setCooldown("api", 5_000);
+    assert.equal(await two.getCooldown("api"), 5_000);
+    await two.setCooldown("api", 1_000);
+    clock.advance(2_000);
+    assert.equal(await one.getCooldown("api"), 3_000);
+    await assert.rejects(one.setCooldown("api", -1), RangeError);
+    await two.reset("api");
+    assert.equal(await one.getCooldown("api"), 0);
+    await one.close();
+    await two.close();
+  });
+
+  it("users returning after sustained inactivity stop background admissions under the idle split in another process at once", async () => {
+    const path = `file:${files.path("idle.db")}`;
+    const clock = new ManualClock();
+    const options = {
+      url: path,
+      clock,
+      defaultConfig: { limit: 10, windowMs: 60_000 },
+      adaptiveConfig: { recalculationIntervalMs: 600_000, minUserReserved: 2 },
+    };
+    const worker = new LibsqlAdaptiveRateLimitStore(options);
+    const web = new LibsqlAdaptiveRateLimitStore(options);
+    assert.equal(await worker.acquire("api", "background"), true);
+    assert.equal(
+      (await worker.getStatus("api", "background")).backgroundMax,
+      10,
+      "no user was ever seen: background may take everything",
+    );
+    clock.advance(1);
+    assert.equal(await web.acquire("api", "user"), true);
+    let background = 1;
+    for (let i = 0; i < 9; i++) {
+      if (await worker.acquire("api", "background")) background++;
+    }
+    // The low-activity split keeps 3 of 10 for users: background stops at 7,
+    // leaving room for users, although the worker's idle split would still
+    // have been current for ten minutes.
+    assert.equal(background, 7);
+    assert.equal(await web.acquire("api", "user"), true);
+    assert.equal(await web.acquire("api", "user"), true);
+    await worker.close();
+    await web.close();
+  });
+
+  it("getStats() lists spent budgets and running cooldowns; cleanup() removes what no window needs", async () => {
+    const clock = new ManualClock();
+    const store = new LibsqlRateLimitStore({
+      url: ":memory:",
+      clock,
+      defaultConfig: { limit: 2, windowMs: 1_000 },
+      resourceConfigs: { roomy: { limit: 10, windowMs: 1_000 } },
+    });
+    await store.acquire("busy");
+    await store.acquire("busy");
+    await store.acquire("roomy");
+    await store.acquire("roomy");
+    await store.setCooldown("roomy", 10_000);
+    assert.deepEqual(await store.getStats(), {
+      totalRequests: 4,
+      uniqueResources: 2,
+      rateLimitedResources: ["busy"],
+      coolingDownResources: ["roomy"],
+    });
+    clock.advance(20_000);
+    await store.cleanup();
+    assert.deepEqual(await store.getStats(), {
+      totalRequests: 0,
+      uniqueResources: 0,
+      rateLimitedResources: [],
+      coolingDownResources: [],
+    });
+    await store.close();
+  });
+
+  it("LibsqlAdaptiveRateLimitStore.getStats() reports recent user activity across resources", async () => {
+    const store = new LibsqlAdaptiveRateLimitStore({ url: ":memory:" });
+    await store.acquire("a", "user");
+    await store.acquire("a", "user");
+    await store.acquire("b", "user");
+    await store.acquire("c", "background");
+    const stats = await store.getStats();
+    assert.equal(stats.totalRequests, 4);
+    assert.deepEqual(stats.adaptiveMetrics, {
+      recentUserRequests: 3,
+      resourcesWithRecentUsers: 2,
+    });
+    await store.close();
+  });
+});
