@@ -25,7 +25,7 @@ import {
   npmCompilerOptions,
 } from "./_tsc.mjs";
 import { denoConfig, root } from "./_tools.mjs";
-import { importProblem, TESTING_IMPORTS } from "./_purity.mjs";
+import { ADAPTER_IMPORTS, importProblem, TESTING_IMPORTS } from "./_purity.mjs";
 
 const outDir = join(root, "npm");
 const config = denoConfig();
@@ -76,7 +76,9 @@ const webEntries = entries.map(([, file]) => file).filter((file) =>
 const check = compile(webEntries, npmCompilerOptions({ noEmit: true }));
 if (check.diagnostics.length > 0) {
   console.error(formatDiagnostics(check.diagnostics));
-  fail("the Web-only entry points do not type-check with Web APIs alone");
+  fail(
+    "the Web-only entry points do not type-check (against the DOM lib, without any runtime's types)",
+  );
 }
 
 // Pass 2: every entry point, emitted.
@@ -112,13 +114,27 @@ for (const [subpath, file] of entries) {
 exportsField["./package.json"] = "./package.json";
 
 // Every bare specifier in the emitted JavaScript must be an npm package that
-// deno.json maps; it becomes an optional peer dependency.
+// deno.json maps. Each adapter's vendor client (the packages it may import,
+// whether it imports them or takes an injected client) is an optional peer
+// dependency, so a core user installs none of them.
 const npmImports = new Map();
 for (const [specifier, target] of Object.entries(config.imports ?? {})) {
   const m = /^npm:((?:@[^/@]+\/)?[^/@]+)@([^/]+)/.exec(target);
   if (m) npmImports.set(specifier, { name: m[1], range: m[2] });
 }
 const peers = new Map();
+for (const [dir, specifiers] of Object.entries(ADAPTER_IMPORTS)) {
+  if (!build.written.some((f) => f.startsWith(`npm/${dir}`))) continue;
+  for (const specifier of specifiers) {
+    const mapped = npmImports.get(specifier);
+    if (!mapped) {
+      fail(
+        `deno.json's imports do not map ${specifier}, the vendor client of ${dir}`,
+      );
+    }
+    peers.set(mapped.name, mapped.range);
+  }
+}
 for (const file of build.written.filter((f) => f.endsWith(".js"))) {
   const source = ts.createSourceFile(
     file,
