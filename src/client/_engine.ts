@@ -16,6 +16,7 @@ import {
   onlyIfCachedMiss,
   requestCacheControl,
 } from "../cache/request.ts";
+import { storeCall } from "../_store_deadline.ts";
 import { notStorableReason } from "../cache/storability.ts";
 import { storageTtlSeconds } from "../cache/storage_ttl.ts";
 import {
@@ -73,6 +74,7 @@ export interface EngineConfig {
   resource: (url: URL) => string;
   retry: ResolvedRetryOptions;
   maxBodyBytes: number;
+  storeTimeoutMs: number;
   credentialHeaders: readonly string[];
   onEvent: EventListener | undefined;
   clock: Clock;
@@ -357,6 +359,8 @@ export class Engine {
     let hash = this.hasher.hash(call.method, call.url, call.credentials);
     if (typeof hash !== "string") hash = await hash;
     const cache = this.config.cache;
+    // Bounds the caller's own waits: store reads here, the flight later.
+    const waitSignal = _any(call.signal, call.totalSignal);
     let stale: Stale | undefined;
     if (cache !== undefined && call.mode !== "no-store") {
       let found: Found | undefined;
@@ -366,8 +370,14 @@ export class Engine {
         const storeKey = `${call.scope.prefix}:cache:${hash}`;
         let value: unknown;
         try {
-          value = await cache.store.get(storeKey);
+          value = await storeCall(
+            "get",
+            () => cache.store.get(storeKey),
+            this.config.storeTimeoutMs,
+            waitSignal,
+          );
         } catch (error) {
+          if (waitSignal?.aborted) throw waitSignal.reason;
           this.#cacheError(call, error);
           value = null;
         }
@@ -377,7 +387,12 @@ export class Engine {
           if (this.memo.has(value as object)) {
             found = { entry: value as CachedResponse, storeKey };
           } else {
-            const lookup = await this.#resolve(call, storeKey, value);
+            const lookup = await this.#resolve(
+              call,
+              storeKey,
+              value,
+              waitSignal,
+            );
             if (typeof lookup === "string") reason = lookup;
             else found = lookup;
           }
@@ -439,7 +454,7 @@ export class Engine {
         ownsTimer: false,
       };
     }
-    return this.#network(call, hash, stale);
+    return this.#network(call, hash, stale, waitSignal);
   }
 
   #hit(call: Call, found: Found, now: number, servedStale: boolean): Outcome {
@@ -493,6 +508,7 @@ export class Engine {
     call: Call,
     mainKey: string,
     found: unknown,
+    signal: AbortSignal | undefined,
   ): Promise<Found | CacheMissReason> {
     const store = this.config.cache!.store;
     let storeKey = mainKey;
@@ -500,7 +516,7 @@ export class Engine {
     if (_isVaryIndex(value)) {
       const selection = varySelection(value.names, call.headers);
       storeKey = await this.#variantStoreKey(call, variantKey(selection));
-      value = await this.#cacheGet(call, store, storeKey);
+      value = await this.#cacheGet(call, store, storeKey, signal);
       if (value === null) return "store-error";
       if (value === undefined) return "vary";
     }
@@ -514,11 +530,7 @@ export class Engine {
         call,
         new SluiceError(`The cache entry '${storeKey}' is corrupt`),
       );
-      try {
-        await store.delete(storeKey);
-      } catch (error) {
-        this.#cacheError(call, error);
-      }
+      await this.#cacheDelete(call, storeKey);
       return "unusable";
     }
     this.memo.set(entry, {});
@@ -529,10 +541,17 @@ export class Engine {
     call: Call,
     store: CacheStore<unknown>,
     key: string,
+    signal: AbortSignal | undefined,
   ): Promise<unknown> {
     try {
-      return await store.get(key);
+      return await storeCall(
+        "get",
+        () => store.get(key),
+        this.config.storeTimeoutMs,
+        signal,
+      );
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       this.#cacheError(call, error);
       return null;
     }
@@ -566,9 +585,9 @@ export class Engine {
     call: Call,
     hash: string,
     stale: Stale | undefined,
+    waitSignal: AbortSignal | undefined,
   ): Promise<Outcome> {
     const key = `${call.scope.prefix}:dedupe:${hash}`;
-    const waitSignal = _any(call.signal, call.totalSignal);
     const existing = this.flights.get<FlightResult>(key);
     if (existing !== undefined) {
       const started = performance.now();
@@ -661,6 +680,7 @@ export class Engine {
       },
       {
         signal,
+        storeTimeoutMs: this.config.storeTimeoutMs,
         onOwner: () => {
           if (!this.#emitFn) return;
           this.emit({
@@ -1107,20 +1127,34 @@ export class Engine {
     const mainKey = `${call.scope.prefix}:cache:${hash}`;
     const names = Object.keys(entry.varyHeaders);
     let storeKey = mainKey;
+    const timeoutMs = this.config.storeTimeoutMs;
     try {
       if (names.length === 0) {
-        await cache.store.set(mainKey, entry, ttl);
+        await storeCall(
+          "set",
+          () => cache.store.set(mainKey, entry, ttl),
+          timeoutMs,
+        );
       } else {
         storeKey = await this.#variantStoreKey(
           call,
           variantKey(entry.varyHeaders),
         );
-        await cache.store.set(storeKey, entry, ttl);
+        await storeCall(
+          "set",
+          () => cache.store.set(storeKey, entry, ttl),
+          timeoutMs,
+        );
         const index: VaryIndex = { sluiceVary: 1, names };
-        await cache.store.set(
-          mainKey,
-          index,
-          Math.max(ttl, VARY_INDEX_MIN_TTL_SECONDS),
+        await storeCall(
+          "set",
+          () =>
+            cache.store.set(
+              mainKey,
+              index,
+              Math.max(ttl, VARY_INDEX_MIN_TTL_SECONDS),
+            ),
+          timeoutMs,
         );
       }
     } catch (error) {
@@ -1143,8 +1177,14 @@ export class Engine {
   }
 
   async #cacheDelete(call: Call, key: string): Promise<void> {
+    const store = this.config.cache?.store;
+    if (store === undefined) return;
     try {
-      await this.config.cache?.store.delete(key);
+      await storeCall(
+        "delete",
+        () => store.delete(key),
+        this.config.storeTimeoutMs,
+      );
     } catch (error) {
       this.#cacheError(call, error);
     }

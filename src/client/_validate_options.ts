@@ -5,6 +5,7 @@ import {
   type CachePolicyOptions,
   validateCachePolicyOptions,
 } from "../cache/options.ts";
+import { DEFAULT_STORE_TIMEOUT_MS } from "../_store_deadline.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
 import type { EventListener } from "../events.ts";
@@ -64,6 +65,7 @@ export interface ResolvedOptions {
   retry: ResolvedRetryOptions;
   timeouts: ResolvedTimeouts;
   maxBodyBytes: number;
+  storeTimeoutMs: number;
   credentialHeaders: readonly string[];
   onEvent: EventListener | undefined;
   clock: Clock;
@@ -85,6 +87,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     retry,
     timeout,
     maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+    storeTimeoutMs = DEFAULT_STORE_TIMEOUT_MS,
     credentialHeaders = [],
     onEvent,
     clock = systemClock,
@@ -175,6 +178,8 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     ]) as DedupeStore<unknown>;
   }
 
+  const storeTimeout = _positiveMs("storeTimeoutMs", storeTimeoutMs, COMPONENT);
+
   let limiter: RateLimiter | undefined;
   let resource = (url: URL): string => url.origin;
   if (rateLimit !== undefined) {
@@ -213,6 +218,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     const failOpen = _boolean("rateLimit.failOpen", rateLimit.failOpen);
     limiter = new RateLimiter({
       store,
+      storeTimeoutMs: storeTimeout,
       ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
       ...(throwOnLimit === undefined ? {} : { throwOnLimit }),
       ...(failOpen === undefined ? {} : { failOpen }),
@@ -279,6 +285,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     retry: resolvedRetry,
     timeouts,
     maxBodyBytes,
+    storeTimeoutMs: storeTimeout,
     credentialHeaders: [...credentialHeaders],
     onEvent,
     clock,

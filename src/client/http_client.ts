@@ -151,6 +151,7 @@ export class HttpClient implements AsyncDisposable {
         resource: resolved.resource,
         retry: resolved.retry,
         maxBodyBytes: resolved.maxBodyBytes,
+        storeTimeoutMs: resolved.storeTimeoutMs,
         credentialHeaders: resolved.credentialHeaders,
         onEvent: resolved.onEvent,
         clock: resolved.clock,

@@ -234,6 +234,16 @@ export interface HttpClientOptions {
    */
   maxBodyBytes?: number;
   /**
+   * The longest the client waits for one store operation (a cache read or
+   * write, a dedupe registration, a rate-limit check), in milliseconds. A
+   * store slower than this counts as failing: the cache and dedupe fail
+   * open, the rate limiter follows `rateLimit.failOpen`. A request's own
+   * signal and deadline stop such a wait at once.
+   *
+   * @default {5_000}
+   */
+  storeTimeoutMs?: number;
+  /**
    * Request headers, besides `Authorization` and `Cookie`, whose values
    * identify a user. Their values are hashed into every key, so two users
    * never share a cache entry or a flight.

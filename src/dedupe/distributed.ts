@@ -11,6 +11,7 @@
  * @module
  */
 
+import { DEFAULT_STORE_TIMEOUT_MS, storeCall } from "../_store_deadline.ts";
 import type { DedupeStore } from "../stores/types.ts";
 
 /** How many elections a waiter takes part in before running the job itself. */
@@ -27,6 +28,14 @@ export interface DistributedFlightOptions {
    * @default {8}
    */
   maxElections?: number;
+  /**
+   * The longest `registerOrJoin`, `complete` or `fail` may take, in ms. A
+   * store slower than this counts as down. (`waitFor` waits for the owner's
+   * job, so only the signal bounds it.)
+   *
+   * @default {5_000}
+   */
+  storeTimeoutMs?: number;
   /** Called when this caller becomes owner. */
   onOwner?: () => void;
   /** Called when this caller joined and received a result. */
@@ -72,26 +81,42 @@ export async function runDistributedFlight<R, T>(
   job: () => Promise<OwnedResult<R, T>>,
   options: DistributedFlightOptions = {},
 ): Promise<DistributedFlightOutcome<R, T>> {
-  const { signal, maxElections = DEFAULT_MAX_ELECTIONS } = options;
+  const {
+    signal,
+    maxElections = DEFAULT_MAX_ELECTIONS,
+    storeTimeoutMs = DEFAULT_STORE_TIMEOUT_MS,
+  } = options;
   const started = performance.now();
   for (let round = 0; round < maxElections; round++) {
     signal?.throwIfAborted();
     let isOwner: boolean;
     try {
-      ({ isOwner } = await store.registerOrJoin(key));
+      ({ isOwner } = await storeCall(
+        "registerOrJoin",
+        () => store.registerOrJoin(key),
+        storeTimeoutMs,
+        signal,
+      ));
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       options.onStoreError?.(error, "registerOrJoin");
       return { kind: "owned", result: (await job()).result };
     }
     if (isOwner) {
       options.onOwner?.();
-      return { kind: "owned", result: await _own(store, key, job, options) };
+      return {
+        kind: "owned",
+        result: await _own(store, key, job, storeTimeoutMs, options),
+      };
     }
     let value: T | undefined;
     try {
-      value = await store.waitFor(
-        key,
-        signal === undefined ? {} : { signal },
+      // A store that ignores the signal must not keep this caller.
+      value = await storeCall(
+        "waitFor",
+        () => store.waitFor(key, signal === undefined ? {} : { signal }),
+        undefined,
+        signal,
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -118,6 +143,7 @@ async function _own<R, T>(
   store: DedupeStore<T>,
   key: string,
   job: () => Promise<OwnedResult<R, T>>,
+  storeTimeoutMs: number,
   options: DistributedFlightOptions,
 ): Promise<R> {
   let outcome: OwnedResult<R, T>;
@@ -125,9 +151,14 @@ async function _own<R, T>(
     outcome = await job();
   } catch (error) {
     try {
-      await store.fail(
-        key,
-        error instanceof Error ? error : new Error(String(error)),
+      await storeCall(
+        "fail",
+        () =>
+          store.fail(
+            key,
+            error instanceof Error ? error : new Error(String(error)),
+          ),
+        storeTimeoutMs,
       );
     } catch (storeError) {
       options.onStoreError?.(storeError, "fail");
@@ -135,7 +166,11 @@ async function _own<R, T>(
     throw error;
   }
   try {
-    await store.complete(key, outcome.share);
+    await storeCall(
+      "complete",
+      () => store.complete(key, outcome.share),
+      storeTimeoutMs,
+    );
   } catch (storeError) {
     options.onStoreError?.(storeError, "complete");
   }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { DEFAULT_STORE_TIMEOUT_MS, storeCall } from "../_store_deadline.ts";
 import { RateLimitError, StoreError } from "../errors.ts";
 import type {
   AdaptiveRateLimitStore,
@@ -16,6 +17,10 @@ import type {
 
 /** The shortest sleep between two refused acquisitions, in ms. */
 const MIN_POLL_MS = 5;
+/** The longest pause between polls of a store that cannot tell a wait. */
+const MAX_POLL_MS = 1_000;
+/** What a failed store call returns when the limiter fails open. */
+const FAILED: unique symbol = Symbol("failed");
 
 /** How a {@linkcode RateLimiter} waits, refuses and fails. */
 export interface RateLimiterOptions {
@@ -41,6 +46,13 @@ export interface RateLimiterOptions {
    * @default {true}
    */
   failOpen?: boolean;
+  /**
+   * The longest one store call may take, in ms. A store slower than this
+   * counts as failed (see `failOpen`).
+   *
+   * @default {5_000}
+   */
+  storeTimeoutMs?: number;
 }
 
 /** Callbacks a {@linkcode RateLimiter} reports through. */
@@ -62,6 +74,7 @@ export class RateLimiter {
   readonly #maxWaitMs: number;
   readonly #throwOnLimit: boolean;
   readonly #failOpen: boolean;
+  readonly #storeTimeoutMs: number;
 
   /**
    * Creates a limiter. Options are expected to be validated by the caller.
@@ -74,11 +87,13 @@ export class RateLimiter {
       maxWaitMs = 60_000,
       throwOnLimit = false,
       failOpen = true,
+      storeTimeoutMs = DEFAULT_STORE_TIMEOUT_MS,
     } = options;
     this.#store = store as AdaptiveRateLimitStore;
     this.#maxWaitMs = maxWaitMs;
     this.#throwOnLimit = throwOnLimit;
     this.#failOpen = failOpen;
+    this.#storeTimeoutMs = storeTimeoutMs;
   }
 
   /**
@@ -98,17 +113,19 @@ export class RateLimiter {
     hooks: AdmitHooks = {},
   ): Promise<void> {
     const started = performance.now();
+    const left = (): number => this.#maxWaitMs - (performance.now() - started);
+    // Refusals in a row that the store could not put a wait on.
+    let blind = 0;
     for (;;) {
       signal?.throwIfAborted();
-      const left = this.#maxWaitMs - (performance.now() - started);
-
       const cooldown = await this.#call(
         "getCooldown",
         () => this.#store.getCooldown(resource),
         hooks,
+        signal,
       );
-      if (cooldown !== undefined && cooldown > 0) {
-        if (this.#throwOnLimit || cooldown > left) {
+      if (cooldown !== FAILED && cooldown > 0) {
+        if (this.#throwOnLimit || cooldown > left()) {
           hooks.onRejected?.(cooldown, "cooldown");
           throw new RateLimitError(
             `Cannot send a request to '${resource}': the server asked to hold back for ${
@@ -127,17 +144,28 @@ export class RateLimiter {
         "acquire",
         () => this.#store.acquire(resource, priority),
         hooks,
+        signal,
       );
-      if (admitted === undefined || admitted) return;
+      if (admitted === FAILED || admitted) return;
 
       const waitTime = await this.#call(
         "getWaitTime",
         () => this.#store.getWaitTime(resource, priority),
         hooks,
+        signal,
       );
-      if (waitTime === undefined) return;
-      const wait = Math.max(MIN_POLL_MS, Math.ceil(waitTime));
-      if (this.#throwOnLimit || wait > left) {
+      if (waitTime === FAILED) return;
+      // A store may refuse without knowing for how long (0, or garbage):
+      // poll it with a growing pause rather than spin on it.
+      const known = typeof waitTime === "number" && waitTime > 0 &&
+        Number.isFinite(waitTime);
+      const floor = Math.min(MIN_POLL_MS * 2 ** blind, MAX_POLL_MS);
+      blind = known && waitTime >= floor ? 0 : blind + 1;
+      const wait = Math.max(floor, known ? Math.ceil(waitTime) : 0);
+      const remaining = left();
+      if (
+        this.#throwOnLimit || remaining <= 0 || (known && waitTime > remaining)
+      ) {
         hooks.onRejected?.(wait, "limit");
         throw new RateLimitError(
           `Cannot send a request to '${resource}': its rate limit is spent for the next ${wait} ms`,
@@ -145,8 +173,10 @@ export class RateLimiter {
           wait,
         );
       }
-      hooks.onWait?.(wait);
-      await sleep(wait, signal);
+      // Never sleep past maxWaitMs: one last try at the end of it.
+      const nap = Math.min(wait, Math.ceil(remaining));
+      hooks.onWait?.(nap);
+      await sleep(nap, signal);
     }
   }
 
@@ -163,24 +193,31 @@ export class RateLimiter {
     hooks: AdmitHooks = {},
   ): Promise<void> {
     try {
-      await this.#store.setCooldown(resource, durationMs);
+      await storeCall(
+        "setCooldown",
+        () => this.#store.setCooldown(resource, durationMs),
+        this.#storeTimeoutMs,
+      );
     } catch (error) {
       hooks.onStoreError?.(error, true);
     }
   }
 
-  // Runs one store call. On failure: reports it and returns undefined when
-  // failing open (the caller then admits), or throws StoreError.
+  // Runs one store call within the store deadline. On failure: reports it
+  // and returns FAILED when failing open (the caller then admits), or
+  // throws StoreError. An abort of the caller's signal is not a failure.
   async #call<T>(
     operation: string,
     fn: () => Promise<T>,
     hooks: AdmitHooks,
-  ): Promise<T | undefined> {
+    signal: AbortSignal | undefined,
+  ): Promise<T | typeof FAILED> {
     try {
-      return await fn();
+      return await storeCall(operation, fn, this.#storeTimeoutMs, signal);
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       hooks.onStoreError?.(error, this.#failOpen);
-      if (this.#failOpen) return undefined;
+      if (this.#failOpen) return FAILED;
       if (error instanceof StoreError) throw error;
       throw new StoreError(
         `Cannot admit a request: the rate-limit store failed in '${operation}'`,

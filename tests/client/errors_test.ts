@@ -70,6 +70,8 @@ describe("HttpClient errors", () => {
     );
     configError({ name: "a", retry: { attempts: -1 } }, "retry.attempts");
     configError({ name: "a", maxBodyBytes: 1.5 }, "maxBodyBytes");
+    configError({ name: "a", storeTimeoutMs: 0 }, "storeTimeoutMs");
+    configError({ name: "a", storeTimeoutMs: Infinity }, "storeTimeoutMs");
     configError(
       { name: "a", credentialHeaders: ["bad header"] },
       "credentialHeaders",

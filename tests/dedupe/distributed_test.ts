@@ -104,4 +104,64 @@ describe("runDistributedFlight()", () => {
     assert.deepEqual(await owner, { kind: "owned", result: "r" });
     await store.close();
   });
+
+  it("stops waiting on its signal even when the store ignores it", async () => {
+    const deaf = {
+      registerOrJoin: () => Promise.resolve({ jobId: "j", isOwner: false }),
+      waitFor: () => new Promise(() => {}),
+    } as unknown as DedupeStore<string>;
+    const controller = new AbortController();
+    const waiter = runDistributedFlight(
+      deaf,
+      "k",
+      () => Promise.resolve({ result: "never", share: "never" }),
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort("gone"), 5);
+    await assert.rejects(waiter, (e) => e === "gone");
+  });
+
+  it("runs the job itself when the store outlasts storeTimeoutMs", async () => {
+    const hung = {
+      registerOrJoin: () => new Promise(() => {}),
+    } as unknown as DedupeStore<string>;
+    const failures: string[] = [];
+    const started = performance.now();
+    const outcome = await runDistributedFlight(
+      hung,
+      "k",
+      () => Promise.resolve({ result: "alone", share: "x" }),
+      {
+        storeTimeoutMs: 20,
+        onStoreError: (_, operation) => failures.push(operation),
+      },
+    );
+    assert.deepEqual(outcome, { kind: "owned", result: "alone" });
+    assert.deepEqual(failures, ["registerOrJoin"]);
+    assert.ok(performance.now() - started < 1_000);
+  });
+
+  it("returns the owner's result when complete() never answers", async () => {
+    const store = new MemoryDedupeStore<string>();
+    const slow = new Proxy(store, {
+      get(target, name) {
+        if (name === "complete") return () => new Promise(() => {});
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const failures: string[] = [];
+    const outcome = await runDistributedFlight(
+      slow,
+      "k",
+      () => Promise.resolve({ result: "mine", share: "x" }),
+      {
+        storeTimeoutMs: 20,
+        onStoreError: (_, operation) => failures.push(operation),
+      },
+    );
+    assert.deepEqual(outcome, { kind: "owned", result: "mine" });
+    assert.deepEqual(failures, ["complete"]);
+    await store.close();
+  });
 });

@@ -93,4 +93,80 @@ describe("RateLimiter", () => {
     await assert.rejects(sleeping, (e) => e === "now");
     assert.ok(performance.now() - started < 100);
   });
+
+  it("polls a store that refuses without a wait time with a growing pause, and stops at maxWaitMs", async () => {
+    for (const waitTime of [0, Number.NaN, -5]) {
+      let acquires = 0;
+      const blind = {
+        getCooldown: () => Promise.resolve(0),
+        acquire: () => {
+          acquires++;
+          return Promise.resolve(false);
+        },
+        getWaitTime: () => Promise.resolve(waitTime),
+      } as unknown as RateLimitStore;
+      const limiter = new RateLimiter({ store: blind, maxWaitMs: 300 });
+      const started = performance.now();
+      await assert.rejects(limiter.admit("r", "background"), RateLimitError);
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 280, `gave up early: ${elapsed} ms`);
+      assert.ok(elapsed < 450, `overslept maxWaitMs: ${elapsed} ms`);
+      // 300 ms of 5 ms polls would be 60 round trips.
+      assert.ok(acquires <= 10, `${acquires} acquisitions for ${waitTime}`);
+    }
+  });
+
+  it("never sleeps past maxWaitMs when the store keeps refusing", async () => {
+    const refusing = {
+      getCooldown: () => Promise.resolve(0),
+      acquire: () => Promise.resolve(false),
+      getWaitTime: () => Promise.resolve(120),
+    } as unknown as RateLimitStore;
+    const limiter = new RateLimiter({ store: refusing, maxWaitMs: 200 });
+    const started = performance.now();
+    await assert.rejects(limiter.admit("r", "user"), RateLimitError);
+    assert.ok(performance.now() - started < 260);
+  });
+
+  it("stops waiting for a store call on the caller's signal", async () => {
+    const hung = {
+      getCooldown: () => Promise.resolve(0),
+      acquire: () => new Promise(() => {}),
+    } as unknown as RateLimitStore;
+    const limiter = new RateLimiter({ store: hung });
+    const controller = new AbortController();
+    const admitting = limiter.admit("r", "user", controller.signal);
+    setTimeout(() => controller.abort("gone"), 5);
+    await assert.rejects(admitting, (e) => e === "gone");
+  });
+
+  it("counts a store call slower than storeTimeoutMs as a store failure", async () => {
+    const hung = {
+      getCooldown: () => Promise.resolve(0),
+      acquire: () => new Promise(() => {}),
+      getWaitTime: () => Promise.resolve(0),
+      setCooldown: () => new Promise(() => {}),
+    } as unknown as RateLimitStore;
+    const reported: boolean[] = [];
+    await new RateLimiter({ store: hung, storeTimeoutMs: 20 }).admit(
+      "r",
+      "user",
+      undefined,
+      { onStoreError: (_, open) => reported.push(open) },
+    );
+    assert.deepEqual(reported, [true]);
+    await assert.rejects(
+      new RateLimiter({ store: hung, storeTimeoutMs: 20, failOpen: false })
+        .admit("r", "user"),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreError);
+        assert.equal(error.operation, "acquire");
+        return true;
+      },
+    );
+    await new RateLimiter({ store: hung, storeTimeoutMs: 20 }).cooldown(
+      "r",
+      10,
+    );
+  });
 });

@@ -1,0 +1,87 @@
+// A bound on one store operation: a store that stops answering (a hung
+// connection, a lost reply) must not hold a request, a flight or close()
+// forever. The operation counts as failed after a deadline, so the caller
+// fails open (or closed, for the rate limiter, by option), and a caller's
+// signal stops the wait at once.
+//
+// Arming a timer per operation would double the cost of a cache hit, so a
+// store that answers within a few microtasks (any in-memory store) is never
+// timed: the timer is armed only for an operation still pending after that.
+
+import { StoreError } from "./errors.ts";
+
+/** How long one store operation may take by default, in ms. */
+export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
+
+/**
+ * Runs a store operation within `timeoutMs`.
+ *
+ * @param operation The store method, for the error.
+ * @param run Calls the store; a synchronous throw counts as a rejection.
+ * @param timeoutMs The deadline; `undefined` for none (the signal alone
+ * bounds the wait).
+ * @param signal Stops waiting: the promise rejects with its reason.
+ * @returns What the store answered.
+ * @throws {StoreError} When the store has not answered by the deadline.
+ * @throws The store's own error, or the signal's reason.
+ */
+export function storeCall<T>(
+  operation: string,
+  run: () => T | Promise<T>,
+  timeoutMs: number | undefined,
+  signal?: AbortSignal,
+): Promise<T> {
+  let pending: Promise<T>;
+  try {
+    pending = Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  let settled = false;
+  const mark = (): void => {
+    settled = true;
+  };
+  pending.then(mark, mark);
+  return Promise.resolve().then(() =>
+    settled ? pending : _bounded(operation, pending, timeoutMs, signal)
+  );
+}
+
+function _bounded<T>(
+  operation: string,
+  pending: Promise<T>,
+  timeoutMs: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (timeoutMs === undefined && signal === undefined) return pending;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(
+        new StoreError(
+          `The store did not answer '${operation}' within ${timeoutMs} ms`,
+          "unknown",
+          operation,
+        ),
+      );
+    }, timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
