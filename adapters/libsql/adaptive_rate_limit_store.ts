@@ -88,7 +88,7 @@ interface _CachedSplit {
  * A call without a priority counts as `"background"`.
  *
  * @example Users first, across processes
- * ```ts ignore
+ * ```ts
  * import { LibsqlAdaptiveRateLimitStore } from "@sluice/http/libsql";
  *
  * const limits = new LibsqlAdaptiveRateLimitStore({

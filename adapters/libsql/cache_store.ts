@@ -88,7 +88,7 @@ const DEFAULT_MAX_ENTRY_BYTES = 5 * 1024 * 1024;
  * @typeParam T The type of the stored values.
  *
  * @example Sharing a cache file between processes
- * ```ts ignore
+ * ```ts
  * import { LibsqlCacheStore } from "@sluice/http/libsql";
  *
  * const cache = new LibsqlCacheStore({ url: "file:sluice.db" });

@@ -112,7 +112,7 @@ interface _Watch<T> {
  * @typeParam T The type of a job's result.
  *
  * @example One origin call across processes
- * ```ts ignore
+ * ```ts
  * import { LibsqlDedupeStore } from "@sluice/http/libsql";
  *
  * const dedupe = new LibsqlDedupeStore({ url: "file:sluice.db" });

@@ -9,7 +9,7 @@
  * module. Every store also accepts an existing client, typed structurally.
  *
  * @example All stores on one database file
- * ```ts ignore
+ * ```ts
  * import { HttpClient } from "@sluice/http";
  * import { createLibsqlStores } from "@sluice/http/libsql";
  *
@@ -126,7 +126,7 @@ export interface LibsqlStores {
  * @throws {StoreError} When the database cannot be opened or prepared.
  *
  * @example A Turso database
- * ```ts ignore
+ * ```ts
  * import { createLibsqlStores } from "@sluice/http/libsql";
  *
  * const stores = await createLibsqlStores({

@@ -60,7 +60,7 @@ const COMPONENT = "LibsqlRateLimitStore";
  * process holds back all of them; they only ever extend.
  *
  * @example Ten requests a second, shared by every process on a file
- * ```ts ignore
+ * ```ts
  * import { LibsqlRateLimitStore } from "@sluice/http/libsql";
  *
  * const limits = new LibsqlRateLimitStore({

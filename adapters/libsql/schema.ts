@@ -111,12 +111,12 @@ export function libsqlSchema(prefix: string = DEFAULT_TABLE_PREFIX): string[] {
  * `ensure: false` to the stores).
  *
  * @example Creating the tables by hand
- * ```ts ignore
+ * ```ts
  * import { createClient } from "@libsql/client";
  * import { LIBSQL_SCHEMA } from "@sluice/http/libsql";
  *
  * const client = createClient({ url: "file:sluice.db" });
- * await client.batch(LIBSQL_SCHEMA, "write");
+ * await client.batch([...LIBSQL_SCHEMA], "write");
  * ```
  */
 export const LIBSQL_SCHEMA: readonly string[] = Object.freeze(libsqlSchema());
@@ -165,7 +165,7 @@ export interface MigrateResult {
  * holds a newer schema than this release knows.
  *
  * @example Upgrading at deploy time
- * ```ts ignore
+ * ```ts
  * import { createClient } from "@libsql/client";
  * import { migrate } from "@sluice/http/libsql";
  *
