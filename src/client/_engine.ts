@@ -152,7 +152,7 @@ export interface Call {
     | ((body: Uint8Array, contentType: string | null) => Promise<unknown>)
     | undefined;
   background: boolean;
-  /** Set once an attempt was admitted and is on the wire. */
+  /** Whether an attempt is on the wire (not waiting for budget or a backoff). */
   sending: boolean;
   // Set by the engine.
   totalSignal?: AbortSignal | undefined;
@@ -1260,6 +1260,8 @@ export class Engine {
       if (call.background && this.isClosed(call.scope)) {
         throw this.closedError(call.scope);
       }
+      // Waiting for budget, a cooldown or a backoff: close() may cut it short.
+      call.sending = false;
       await this.#admit(call, signal);
       call.sending = true;
       const attempt = new AbortController();
@@ -1294,6 +1296,7 @@ export class Engine {
           const delay = backoffDelayMs(retries, retry);
           if (this.#fits(call, delay)) {
             this.#retryEvent(call, retries + 1, delay, undefined, mapped);
+            call.sending = false;
             await sleep(delay, signal);
             continue;
           }
@@ -1318,6 +1321,7 @@ export class Engine {
             done();
             await discard(response.body);
             this.#retryEvent(call, retries + 1, delay, response.status);
+            call.sending = false;
             await sleep(delay, signal);
             continue;
           }

@@ -366,9 +366,9 @@ export class HttpClient implements AsyncDisposable {
   }
 
   /**
-   * Ends background work and refuses new requests. Pending background
-   * revalidations that are already sending are awaited; those still
-   * waiting for rate budget or a cooldown are aborted. Closing the root
+   * Ends background work and refuses new requests. Background
+   * revalidations with a request on the wire are awaited; those waiting
+   * for rate budget, a cooldown, a store or a retry backoff are aborted. Closing the root
    * client closes its scopes; closing a scope leaves its parent open.
    * Requests already in progress finish. The stores are not closed: their
    * owner closes them. Calling it twice is safe.

@@ -1,5 +1,6 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import {
   HttpClient,
   MemoryCacheStore,
@@ -7,7 +8,8 @@ import {
 } from "../../mod.ts";
 import { ManualClock } from "../../src/testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
-import { EventLog } from "./_helpers.ts";
+import { scriptCommand } from "../fixtures/runtime.ts";
+import { EventLog, until } from "./_helpers.ts";
 
 describe("HttpClient.close()", () => {
   let origin: Origin;
@@ -74,6 +76,33 @@ describe("HttpClient.close()", () => {
     assert.equal(origin.calls("/bg"), 1);
   });
 
+  it("aborts a background revalidation sleeping before a retry", async () => {
+    origin.route("/retrying", (req) =>
+      req.n === 1
+        ? {
+          body: "x",
+          headers: { "cache-control": "max-age=1, stale-while-revalidate=600" },
+        }
+        : { status: 503, headers: { "retry-after": "5" }, body: "busy" });
+    const log = new EventLog();
+    const client = new HttpClient({
+      name: "close-retry",
+      baseUrl: origin.url,
+      cache: { store: new MemoryCacheStore({ clock }) },
+      clock,
+      onEvent: log.listener,
+    });
+    await client.get("/retrying");
+    clock.advance(5_000);
+    assert.equal(await client.get("/retrying"), "x");
+    // The revalidation got its 503 and now sleeps out Retry-After.
+    await until(() => log.of("retry").length === 1);
+    const started = performance.now();
+    await client.close();
+    assert.ok(performance.now() - started < 1_000, "close() waited");
+    assert.equal(origin.calls("/retrying"), 2);
+  });
+
   it("rejects later calls with a clear error and supports await using", async () => {
     origin.route("/any", { body: "x" });
     const client = new HttpClient({ name: "close3", baseUrl: origin.url });
@@ -86,5 +115,41 @@ describe("HttpClient.close()", () => {
     await assert.rejects(client.get("/any"), /HttpClient 'close3' is closed/);
     await assert.rejects(client.fetch("/any"), /is closed/);
     assert.throws(() => client.scope("a", "b"), /is closed/);
+  });
+
+  it("leaves nothing running after close(): a process that used it exits on its own", async () => {
+    origin.route("/swr", (req) => ({
+      body: { n: req.n },
+      headers: { "cache-control": "max-age=1, stale-while-revalidate=60" },
+      delayMs: req.n === 1 ? 0 : 50,
+    }));
+    origin.route("/fresh", {
+      body: "f",
+      headers: { "cache-control": "max-age=60" },
+    });
+    origin.route("/big", { body: "b".repeat(5_000) });
+    origin.route(
+      "/flaky",
+      (req) => req.n % 2 === 1 ? { status: 503, body: "busy" } : { body: "ok" },
+    );
+    origin.route("/echo", { body: "posted" });
+    origin.route("/slow", { body: "late", delayMs: 200 });
+    const { command, args } = scriptCommand(
+      new URL("./_exit_fixture.ts", import.meta.url),
+      [origin.url],
+    );
+    const started = performance.now();
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(command, args, { timeout: 20_000 }, (error, out, err) => {
+        if (error) reject(new Error(`${error.message}\n${err}`));
+        else resolve(out);
+      });
+    });
+    assert.equal(stdout.trim(), "done");
+    assert.ok(
+      performance.now() - started < 10_000,
+      "the process exited without waiting for the client's timers",
+    );
+    assert.equal(origin.calls("/swr"), 2);
   });
 });
