@@ -52,7 +52,7 @@ import {
   type ResolvedRetryOptions,
   shouldRetry,
 } from "../retry/retry_policy.ts";
-import { escapeKeyPart } from "../stores/keys.ts";
+import { escapeKeyPart, joinKey } from "../stores/keys.ts";
 import type { CacheStore, DedupeStore, Priority } from "../stores/types.ts";
 import { discard, readBounded } from "./_body.ts";
 import { headerOf } from "./_data.ts";
@@ -157,7 +157,10 @@ export interface Call {
   // Set by the engine.
   totalSignal?: AbortSignal | undefined;
   release?: (() => void) | undefined;
+  /** The rate-limit resource of this client or scope. */
   resource?: string | undefined;
+  /** Where cooldowns of the resource are kept: shared by every scope. */
+  cooldownResource?: string | undefined;
 }
 
 interface Found {
@@ -217,10 +220,12 @@ export class Engine {
   readonly memo: WeakMap<object, EntryMemo> = new WeakMap();
   readonly #background = new Set<Background>();
   readonly #emitFn: EventListener | undefined;
+  readonly #rootPrefix: string;
   #closed = false;
 
   constructor(config: EngineConfig) {
     this.config = config;
+    this.#rootPrefix = joinKey(config.name);
     this.hasher = new KeyHasher(config.credentialHeaders);
     this.#emitFn = config.onEvent;
   }
@@ -1400,10 +1405,11 @@ export class Engine {
 
   #resource(call: Call): string {
     if (call.resource === undefined) {
-      const resource = this.config.resource(new URL(call.url));
-      call.resource = `${call.scope.prefix}:ratelimit:${
-        escapeKeyPart(resource)
-      }`;
+      const resource = escapeKeyPart(this.config.resource(new URL(call.url)));
+      call.resource = `${call.scope.prefix}:ratelimit:${resource}`;
+      // The server's cooldown is about the resource, whoever asked: it
+      // holds back the client and every scope alike.
+      call.cooldownResource = `${this.#rootPrefix}:ratelimit:${resource}`;
     }
     return call.resource;
   }
@@ -1417,6 +1423,7 @@ export class Engine {
       call.priority,
       signal,
       this.#emitFn ? this.#admitHooks(call, resource) : undefined,
+      call.cooldownResource,
     );
   }
 
@@ -1440,7 +1447,7 @@ export class Engine {
         this.emit({
           type: "cooldown",
           ...base(),
-          resource,
+          resource: call.cooldownResource ?? resource,
           cooldownMs,
           action: "wait",
         }),
@@ -1448,7 +1455,9 @@ export class Engine {
         this.emit({
           type: "ratelimit.rejected",
           ...base(),
-          resource,
+          resource: reason === "cooldown"
+            ? call.cooldownResource ?? resource
+            : resource,
           priority: call.priority,
           retryAfterMs,
           reason,
@@ -1474,7 +1483,8 @@ export class Engine {
       response.status,
     );
     if (cooldownMs === undefined || !(cooldownMs > 0)) return;
-    const resource = this.#resource(call);
+    this.#resource(call);
+    const resource = call.cooldownResource!;
     if (this.#emitFn) {
       this.emit({
         type: "cooldown",

@@ -227,7 +227,10 @@ export class HttpClient implements AsyncDisposable {
 
   /**
    * The rate-limit resource key the client uses for a URL, as passed to the
-   * rate-limit store: use it with `setResourceConfig` or `getStatus`.
+   * rate-limit store: use it with `setResourceConfig` or `getStatus`. Each
+   * scope has its own budget. A server cooldown (`Retry-After`,
+   * `RateLimit-*`) is kept under the root client's key instead, so that it
+   * holds back the client and every scope.
    *
    * @param url The request URL (resolved against `baseUrl`).
    * @returns `${keyPrefix}:ratelimit:${resource}` (escaped).

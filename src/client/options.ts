@@ -79,9 +79,10 @@ export interface HttpClientDedupeOptions {
 /** Rate-limiting options of a client. */
 export interface HttpClientRateLimitOptions {
   /**
-   * Counts admissions and holds server cooldowns. An
-   * {@linkcode AdaptiveRateLimitStore} also gets each request's priority.
-   * The client never closes it.
+   * Counts admissions and holds server cooldowns. Each scope of the client
+   * has its own budget; a server cooldown holds back the client and all
+   * its scopes. An {@linkcode AdaptiveRateLimitStore} also gets each
+   * request's priority. The client never closes it.
    */
   store: RateLimitStore | AdaptiveRateLimitStore;
   /**

@@ -103,6 +103,8 @@ export class RateLimiter {
    * @param priority The traffic class.
    * @param signal Aborts waiting; the promise rejects with its reason.
    * @param hooks Event callbacks.
+   * @param cooldownResource Where server cooldowns of `resource` are kept,
+   * when they are shared more widely than its budget.
    * @throws {RateLimitError} When waiting is not allowed or would take too long.
    * @throws {StoreError} When the store fails and `failOpen` is off.
    */
@@ -111,6 +113,7 @@ export class RateLimiter {
     priority: Priority,
     signal?: AbortSignal,
     hooks: AdmitHooks = {},
+    cooldownResource: string = resource,
   ): Promise<void> {
     const started = performance.now();
     const left = (): number => this.#maxWaitMs - (performance.now() - started);
@@ -120,7 +123,7 @@ export class RateLimiter {
       signal?.throwIfAborted();
       const cooldown = await this.#call(
         "getCooldown",
-        () => this.#store.getCooldown(resource),
+        () => this.#store.getCooldown(cooldownResource),
         hooks,
         signal,
       );
@@ -128,10 +131,10 @@ export class RateLimiter {
         if (this.#throwOnLimit || cooldown > left()) {
           hooks.onRejected?.(cooldown, "cooldown");
           throw new RateLimitError(
-            `Cannot send a request to '${resource}': the server asked to hold back for ${
+            `Cannot send a request to '${cooldownResource}': the server asked to hold back for ${
               Math.ceil(cooldown)
             } ms`,
-            resource,
+            cooldownResource,
             cooldown,
           );
         }

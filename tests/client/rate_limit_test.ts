@@ -167,6 +167,33 @@ describe("HttpClient rate limiting", () => {
     assert.equal(origin.calls("/limited"), 2);
   });
 
+  it("holds back the client and every scope once any of them learns a cooldown", async () => {
+    const store = new MemoryRateLimitStore({ clock });
+    origin.route(
+      "/busy",
+      (req) =>
+        req.n === 1
+          ? { status: 503, headers: { "retry-after": "30" }, body: "busy" }
+          : { body: "ok" },
+    );
+    const root = client({ rateLimit: { store, throwOnLimit: true } });
+    const tenant = root.scope("tenant", "a");
+    const other = root.scope("tenant", "b");
+    const first = await tenant.fetch("/busy");
+    assert.equal(first.status, 503);
+    await first.body?.cancel();
+    for (const c of [root, tenant, other, other.scope("user", "1")]) {
+      await assert.rejects(c.get("/busy"), (error: unknown) => {
+        assert.ok(error instanceof RateLimitError);
+        assert.ok(error.retryAfterMs > 29_000);
+        return true;
+      });
+    }
+    assert.equal(origin.calls("/busy"), 1);
+    clock.advance(30_001);
+    assert.equal(await other.get("/busy"), "ok");
+  });
+
   it("waits out a short cooldown instead of failing", async () => {
     const store = new MemoryRateLimitStore();
     origin.route(
