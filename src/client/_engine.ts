@@ -831,8 +831,12 @@ export class Engine {
       ) {
         exchange.done();
         await discard(response.body);
-        if (!notModifiedMatches(stale.entry, response.headers) && round === 0) {
-          // The 304 is about another representation: fetch it in full.
+        if (
+          (response.redirected ||
+            !notModifiedMatches(stale.entry, response.headers)) && round === 0
+        ) {
+          // The 304 is about another representation (or, redirected,
+          // another resource): fetch it in full.
           conditional = [];
           continue;
         }
@@ -963,8 +967,12 @@ export class Engine {
   ): Promise<FlightResult> {
     const { response } = exchange;
     const cache = this.config.cache;
+    // A followed redirect's target is not the resource the key names: its
+    // freshness says nothing of the redirect, which may change any time.
     const notStorable = cache === undefined || call.mode === "no-store"
       ? "off"
+      : response.redirected
+      ? "redirected"
       : notStorableReason(
         { method: call.method, headers: call.headers },
         response,

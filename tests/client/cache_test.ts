@@ -241,6 +241,49 @@ describe("HttpClient cache", () => {
     assert.equal(origin.calls("/items/7"), 2);
   });
 
+  it("never stores a redirect's target under the URL that redirected", async () => {
+    let target = "/v1";
+    origin.route("/latest", () => ({
+      status: 302,
+      headers: { location: target },
+    }));
+    for (const version of ["/v1", "/v2"]) {
+      origin.route(version, {
+        body: version,
+        headers: { "cache-control": "max-age=3600", etag: `"${version}"` },
+      });
+    }
+    const c = client();
+    const first = await c.fetch("/latest");
+    assert.equal(first.url, `${origin.url}/v1`);
+    assert.equal(await first.text(), "/v1");
+    target = "/v2";
+    assert.equal(await c.get("/latest"), "/v2");
+    assert.equal(origin.calls("/latest"), 2);
+    assert.equal(log.of("cache.stored").length, 0);
+
+    // A stored page that starts redirecting: a 304 from the new target is
+    // not about the stored body.
+    let moved = false;
+    origin.route(
+      "/page",
+      () =>
+        moved ? { status: 301, headers: { location: "/moved" } } : {
+          body: "old page",
+          headers: { "cache-control": "max-age=1", etag: '"same"' },
+        },
+    );
+    origin.route("/moved", {
+      body: "new page",
+      headers: { etag: '"same"' },
+      conditional: true,
+    });
+    assert.equal(await c.get("/page"), "old page");
+    clock.advance(2_000);
+    moved = true;
+    assert.equal(await c.get("/page"), "new page");
+  });
+
   it("streams a body larger than maxBodyBytes to the caller and never stores it", async () => {
     const big = "x".repeat(50_000);
     origin.route("/big", {
