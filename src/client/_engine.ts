@@ -614,12 +614,16 @@ export class Engine {
           });
         }
         // The owner's validated data is its own; a joiner parses its copy.
-        return {
-          ...result.outcome,
-          source: "dedupe",
-          attempts: 0,
-          validated: undefined,
-        };
+        const { outcome } = result;
+        return outcome.kind === "raw"
+          ? {
+            ...outcome,
+            raw: _withoutCookies(outcome.raw),
+            source: "dedupe",
+            attempts: 0,
+            validated: undefined,
+          }
+          : { ...outcome, source: "dedupe", attempts: 0, validated: undefined };
       }
       // The flight's response cannot answer this request: its body was
       // streamed to its owner, or it varies on fields this request differs in.
@@ -910,7 +914,7 @@ export class Engine {
     const policy = this.config.cache!.policy;
     const merged = mergeNotModified(
       stale.entry,
-      exchange.response.headers,
+      _storableHeaders(exchange.response.headers),
       exchange.requestTime,
       exchange.responseTime,
       policy,
@@ -1048,7 +1052,7 @@ export class Engine {
           requestHeaders: call.headers,
           status: response.status,
           statusText: response.statusText,
-          headers: response.headers,
+          headers: _storableHeaders(response.headers),
           body: body.bytes,
           requestTime: exchange.requestTime,
           responseTime: exchange.responseTime,
@@ -1559,7 +1563,7 @@ async function _runValidate(
 function _share(result: FlightResult): Shared {
   const { outcome } = result;
   let raw: Raw | null = null;
-  if (outcome.kind === "raw") raw = outcome.raw;
+  if (outcome.kind === "raw") raw = _withoutCookies(outcome.raw);
   else if (outcome.kind === "entry") {
     raw = {
       url: outcome.entry.url,
@@ -1570,6 +1574,23 @@ function _share(result: FlightResult): Shared {
     };
   }
   return { sluice: 1, raw, vary: result.vary };
+}
+
+// A cookie the origin set is for the caller whose request it answered:
+// never stored, and never handed to a caller that joined its flight.
+function _storableHeaders(headers: Headers): Headers {
+  if (!headers.has("set-cookie")) return headers;
+  const out = new Headers(headers);
+  out.delete("set-cookie");
+  return out;
+}
+
+function _withoutCookies(raw: Raw): Raw {
+  if (!raw.headers.some(([name]) => name === "set-cookie")) return raw;
+  return {
+    ...raw,
+    headers: raw.headers.filter(([name]) => name !== "set-cookie"),
+  };
 }
 
 function _isShared(value: unknown): value is Shared {

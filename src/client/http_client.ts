@@ -71,7 +71,9 @@ interface Parts {
  *
  * Keys hash the method, the URL and the credentials (`Authorization`,
  * `Cookie` and any `credentialHeaders`), so two users never share an entry
- * or a flight, and no URL or header value appears in a store key.
+ * or a flight, and no URL or header value appears in a store key. A
+ * `Set-Cookie` reaches only the caller whose request the origin answered: it
+ * is never stored, and never handed to a caller that joined that request.
  *
  * A shared flight runs on its own signal, never a caller's: a caller that
  * aborts or times out stops waiting, and the others keep their answer. The

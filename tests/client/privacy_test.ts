@@ -1,0 +1,105 @@
+import { after, before, beforeEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type CacheStore,
+  HttpClient,
+  type HttpClientOptions,
+  MemoryCacheStore,
+  MemoryDedupeStore,
+} from "../../mod.ts";
+import { ManualClock } from "../../src/testing/mod.ts";
+import { type Origin, startOrigin } from "../fixtures/origin.ts";
+import { EventLog } from "./_helpers.ts";
+
+/** A cache store that keeps a copy of everything written to it, as text. */
+class RecordingStore extends MemoryCacheStore<unknown> {
+  readonly written: string[] = [];
+  override set(key: string, value: unknown, ttl: number): Promise<void> {
+    this.written.push(
+      JSON.stringify(
+        value,
+        (_, v) => v instanceof Uint8Array ? new TextDecoder().decode(v) : v,
+      ),
+    );
+    return super.set(key, value, ttl);
+  }
+}
+
+describe("HttpClient privacy", () => {
+  let origin: Origin;
+  let clock: ManualClock;
+  let log: EventLog;
+  const clients: HttpClient[] = [];
+
+  const client = (options: Partial<HttpClientOptions> = {}): HttpClient => {
+    const c = new HttpClient({
+      name: "privacy",
+      baseUrl: origin.url,
+      clock,
+      onEvent: log.listener,
+      retry: false,
+      ...options,
+    });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    origin = await startOrigin();
+    origin.route("/welcome", (req) => ({
+      body: { n: req.n },
+      headers: {
+        "cache-control": "max-age=60",
+        "set-cookie": `session=s${req.n}; HttpOnly`,
+      },
+      delayMs: 20,
+    }));
+  });
+  after(async () => {
+    for (const c of clients) await c.close();
+    await origin.close();
+  });
+  beforeEach(() => {
+    origin.resetCounts();
+    clock = new ManualClock(Date.now());
+    log = new EventLog();
+  });
+
+  it("never stores a Set-Cookie nor replays it from the cache", async () => {
+    const store = new RecordingStore({ clock });
+    const c = client({ cache: { store: store as CacheStore<unknown> } });
+    const first = await c.fetch("/welcome");
+    assert.equal(first.headers.get("set-cookie"), "session=s1; HttpOnly");
+    await first.body?.cancel();
+    const hit = await c.fetch("/welcome");
+    assert.equal(hit.headers.get("set-cookie"), null);
+    assert.deepEqual(await hit.json(), { n: 1 });
+    assert.equal(origin.calls("/welcome"), 1);
+    assert.ok(store.written.length > 0);
+    for (const text of store.written) assert.ok(!text.includes("session="));
+  });
+
+  it("hands a Set-Cookie only to the caller whose request reached the origin", async () => {
+    const c = client({ cache: { store: new MemoryCacheStore({ clock }) } });
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => c.fetch("/welcome")),
+    );
+    const cookies = responses.map((r) => r.headers.get("set-cookie"));
+    assert.equal(cookies.filter((v) => v !== null).length, 1);
+    assert.equal(origin.calls("/welcome"), 1);
+  });
+
+  it("never passes a Set-Cookie to another process through a dedupe store", async () => {
+    const dedupe = new MemoryDedupeStore();
+    const a = client({ dedupe: { store: dedupe } });
+    const b = client({ dedupe: { store: dedupe } });
+    const [first, second] = await Promise.all([
+      a.fetch("/welcome"),
+      b.fetch("/welcome"),
+    ]);
+    assert.equal(origin.calls("/welcome"), 1);
+    const cookies = [first, second].map((r) => r.headers.get("set-cookie"));
+    assert.equal(cookies.filter((v) => v !== null).length, 1);
+    await dedupe.close();
+  });
+});
