@@ -46,7 +46,11 @@ export interface LibsqlConnectionOptions {
   clock?: Clock;
   /**
    * How long an operation waits for a local database file locked by another
-   * process (SQLite's `busy_timeout`, also used to retry `SQLITE_BUSY`).
+   * process: the busy timeout of a client created from `url`, and how long
+   * `SQLITE_BUSY` is retried. A client passed as `client` keeps its own busy
+   * timeout: create it with `timeout` set (for example
+   * `createClient({ url, timeout: 5000 })`) when several processes share
+   * the file.
    *
    * @default {5000}
    */

@@ -25,11 +25,6 @@ let files = 0;
 let prefixes = 0;
 let sqld: Promise<SqldServer> | undefined;
 
-after(async () => {
-  if (sqld !== undefined) await (await sqld).stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 interface Connection {
   url: string;
   tablePrefix?: string;
@@ -94,88 +89,95 @@ const invalidConnection = [
   { busyTimeoutMs: -1 },
 ];
 
-for (const backend of backends) {
-  describe(`libSQL on ${backend.name}`, () => {
-    testCacheStore(
-      `LibsqlCacheStore on ${backend.name}`,
-      async ({ clock, options }) => {
-        const connection = await backend.connect();
-        return tidy(
-          new LibsqlCacheStore({ ...connection, clock, ...options }),
-          connection,
-        );
-      },
-      {
-        invalidOptions: [
-          ...invalidConnection,
-          { maxEntrySizeBytes: 0 },
-          { cleanupIntervalMs: -5 },
-          { onEvent: "not a function" },
-        ],
-      },
-    );
-
-    testDedupeStore(
-      `LibsqlDedupeStore on ${backend.name}`,
-      async ({ clock, jobTimeoutMs, completedGraceMs, options }) => {
-        const connection = await backend.connect();
-        return tidy(
-          new LibsqlDedupeStore({
-            ...connection,
-            clock,
-            jobTimeoutMs,
-            completedGraceMs,
-            ...options,
-          }),
-          connection,
-        );
-      },
-      {
-        invalidOptions: [
-          ...invalidConnection,
-          { pollIntervalMs: 0 },
-          { pollIntervalMs: 50, maxPollIntervalMs: 10 },
-        ],
-      },
-    );
-
-    testRateLimitStore(
-      `LibsqlRateLimitStore on ${backend.name}`,
-      async ({ clock, defaultConfig, resourceConfigs, options }) => {
-        const connection = await backend.connect();
-        return tidy(
-          new LibsqlRateLimitStore({
-            ...connection,
-            clock,
-            defaultConfig,
-            resourceConfigs,
-            ...options,
-          }),
-          connection,
-        );
-      },
-      { invalidOptions: invalidConnection },
-    );
-
-    testAdaptiveRateLimitStore(
-      `LibsqlAdaptiveRateLimitStore on ${backend.name}`,
-      async (
-        { clock, defaultConfig, resourceConfigs, adaptiveConfig, options },
-      ) => {
-        const connection = await backend.connect();
-        return tidy(
-          new LibsqlAdaptiveRateLimitStore({
-            ...connection,
-            clock,
-            defaultConfig,
-            resourceConfigs,
-            adaptiveConfig,
-            ...options,
-          }),
-          connection,
-        );
-      },
-      { invalidOptions: invalidConnection },
-    );
+describe("libSQL stores against the conformance suites", () => {
+  after(async () => {
+    if (sqld !== undefined) await (await sqld).stop();
+    rmSync(dir, { recursive: true, force: true });
   });
-}
+
+  for (const backend of backends) {
+    describe(`libSQL on ${backend.name}`, () => {
+      testCacheStore(
+        `LibsqlCacheStore on ${backend.name}`,
+        async ({ clock, options }) => {
+          const connection = await backend.connect();
+          return tidy(
+            new LibsqlCacheStore({ ...connection, clock, ...options }),
+            connection,
+          );
+        },
+        {
+          invalidOptions: [
+            ...invalidConnection,
+            { maxEntrySizeBytes: 0 },
+            { cleanupIntervalMs: -5 },
+            { onEvent: "not a function" },
+          ],
+        },
+      );
+
+      testDedupeStore(
+        `LibsqlDedupeStore on ${backend.name}`,
+        async ({ clock, jobTimeoutMs, completedGraceMs, options }) => {
+          const connection = await backend.connect();
+          return tidy(
+            new LibsqlDedupeStore({
+              ...connection,
+              clock,
+              jobTimeoutMs,
+              completedGraceMs,
+              ...options,
+            }),
+            connection,
+          );
+        },
+        {
+          invalidOptions: [
+            ...invalidConnection,
+            { pollIntervalMs: 0 },
+            { pollIntervalMs: 50, maxPollIntervalMs: 10 },
+          ],
+        },
+      );
+
+      testRateLimitStore(
+        `LibsqlRateLimitStore on ${backend.name}`,
+        async ({ clock, defaultConfig, resourceConfigs, options }) => {
+          const connection = await backend.connect();
+          return tidy(
+            new LibsqlRateLimitStore({
+              ...connection,
+              clock,
+              defaultConfig,
+              resourceConfigs,
+              ...options,
+            }),
+            connection,
+          );
+        },
+        { invalidOptions: invalidConnection },
+      );
+
+      testAdaptiveRateLimitStore(
+        `LibsqlAdaptiveRateLimitStore on ${backend.name}`,
+        async (
+          { clock, defaultConfig, resourceConfigs, adaptiveConfig, options },
+        ) => {
+          const connection = await backend.connect();
+          return tidy(
+            new LibsqlAdaptiveRateLimitStore({
+              ...connection,
+              clock,
+              defaultConfig,
+              resourceConfigs,
+              adaptiveConfig,
+              ...options,
+            }),
+            connection,
+          );
+        },
+        { invalidOptions: invalidConnection },
+      );
+    });
+  }
+});
