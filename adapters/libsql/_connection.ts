@@ -1,6 +1,10 @@
 import { type Clock, systemClock } from "../../src/clock.ts";
 import { ConfigError, StoreError } from "../../src/errors.ts";
-import type { LibsqlClient, LibsqlStatement } from "./client.ts";
+import type {
+  LibsqlClient,
+  LibsqlResultSet,
+  LibsqlStatement,
+} from "./client.ts";
 import {
   DEFAULT_TABLE_PREFIX,
   isValidTablePrefix,
@@ -237,12 +241,12 @@ export class _Connection {
     operation: string,
     what: string,
     statements: LibsqlStatement[],
-  ): Promise<LibsqlResultSetRows[]> {
+  ): Promise<LibsqlResultSet[]> {
     return this.run(
       operation,
       what,
       (client) => client.batch(statements, "write"),
-    ) as Promise<LibsqlResultSetRows[]>;
+    );
   }
 
   /** Runs one statement: one round trip. */
@@ -250,12 +254,8 @@ export class _Connection {
     operation: string,
     what: string,
     statement: LibsqlStatement,
-  ): Promise<LibsqlResultSetRows> {
-    return this.run(
-      operation,
-      what,
-      (client) => client.execute(statement),
-    ) as Promise<LibsqlResultSetRows>;
+  ): Promise<LibsqlResultSet> {
+    return this.run(operation, what, (client) => client.execute(statement));
   }
 
   /** Wraps any failure into a StoreError naming the backend and operation. */
@@ -350,11 +350,6 @@ export class _Connection {
       }
     }
   }
-}
-
-/** A result set as the stores read it. */
-export interface LibsqlResultSetRows {
-  readonly rows: readonly Readonly<Record<string, unknown>>[];
 }
 
 /** Enables WAL on a local file (outside any transaction), then migrates. */
