@@ -61,6 +61,7 @@ for (const entry of entries) {
 // Symbols and members, each counted once however many entries export it.
 const symbols = new Map();
 const members = new Map();
+const references = [];
 const isPublicMember = (m) =>
   m.accessibility !== "private" && m.accessibility !== "protected" &&
   !String(m.name).startsWith("#") && !String(m.name).startsWith("_");
@@ -68,6 +69,12 @@ for (const [url, node] of Object.entries(doc.nodes)) {
   for (const symbol of node.symbols ?? []) {
     for (const decl of symbol.declarations ?? []) {
       if (decl.kind === "import" || decl.kind === "moduleDoc") continue;
+      if (decl.kind === "reference") {
+        // A symbol another entry point already exports: counted once, where
+        // it is declared.
+        references.push(`${symbol.name}@${where(decl.def?.target)}`);
+        continue;
+      }
       const key = `${symbol.name}@${where(decl.location)}`;
       const seen = symbols.get(key);
       const documented = hasDoc(decl.jsDoc) || Boolean(seen?.documented);
@@ -100,6 +107,12 @@ for (const [url, node] of Object.entries(doc.nodes)) {
         });
       }
     }
+  }
+}
+
+for (const key of references) {
+  if (!symbols.has(key)) {
+    problems.push(`re-export ${key} points to no documented declaration`);
   }
 }
 
