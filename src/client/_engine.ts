@@ -63,6 +63,8 @@ import type { CacheMode, FetchLike } from "./options.ts";
 const VARY_INDEX_MIN_TTL_SECONDS = 86_400;
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
 const NEVER: AbortSignal = new AbortController().signal;
+/** What Vary compares in place of a credential header's value. */
+const CREDENTIAL_PLACEHOLDER = "credential";
 
 /** Everything the engine needs, validated. */
 export interface EngineConfig {
@@ -161,6 +163,8 @@ export interface Call {
   resource?: string | undefined;
   /** Where cooldowns of the resource are kept: shared by every scope. */
   cooldownResource?: string | undefined;
+  /** `headers` as Vary sees them (credentials replaced). */
+  varyHeaders?: Headers | undefined;
 }
 
 interface Found {
@@ -411,7 +415,7 @@ export class Engine {
         }
         const decision = call.mode === "no-cache"
           ? { kind: "stale" as const, staleIfError: false, ageSeconds: 0 }
-          : evaluate(call.evalHeaders, entry, now);
+          : evaluate(this.#varied(call, call.evalHeaders, entry), entry, now);
         switch (decision.kind) {
           case "fresh":
             return this.#hit(call, found, now, decision.servedStale);
@@ -519,7 +523,7 @@ export class Engine {
     let storeKey = mainKey;
     let value = found;
     if (_isVaryIndex(value)) {
-      const selection = varySelection(value.names, call.headers);
+      const selection = varySelection(value.names, this.#varyView(call));
       storeKey = await this.#variantStoreKey(call, variantKey(selection));
       value = await this.#cacheGet(call, store, storeKey, signal);
       if (value === null) return "store-error";
@@ -571,6 +575,30 @@ export class Engine {
     return `${call.scope.prefix}:cache:${hash}`;
   }
 
+  // The request headers that Vary compares. Every request under one key
+  // carries the same credentials (they are hashed into it), so a Vary on a
+  // credential header always matches: a placeholder stands in for the value,
+  // and no credential, nor anything derived from it, is stored or shared.
+  #varyView(call: Call, headers: Headers = call.headers): Headers {
+    if (call.credentials === "") return headers;
+    if (headers === call.headers && call.varyHeaders !== undefined) {
+      return call.varyHeaders;
+    }
+    const view = new Headers(headers);
+    for (const name of this.hasher.names) {
+      if (view.has(name)) view.set(name, CREDENTIAL_PLACEHOLDER);
+    }
+    if (headers === call.headers) call.varyHeaders = view;
+    return view;
+  }
+
+  // The headers to evaluate an entry with: the request's own unless the
+  // entry varies on something (the hot path never copies).
+  #varied(call: Call, headers: Headers, entry: CachedResponse): Headers {
+    for (const _ in entry.varyHeaders) return this.#varyView(call, headers);
+    return headers;
+  }
+
   #cacheError(call: Call | undefined, error: unknown): void {
     if (!this.#emitFn) return;
     this.emit({
@@ -599,7 +627,7 @@ export class Engine {
       const result = await existing.wait(waitSignal);
       if (
         result.outcome.kind !== "response" &&
-        varyMatches({ varyHeaders: result.vary }, call.headers)
+        varyMatches({ varyHeaders: result.vary }, this.#varyView(call))
       ) {
         if (this.#emitFn) {
           this.emit({
@@ -721,7 +749,7 @@ export class Engine {
     const shared = outcome.value;
     if (
       !_isShared(shared) || shared.raw === null ||
-      !varyMatches({ varyHeaders: shared.vary }, call.headers)
+      !varyMatches({ varyHeaders: shared.vary }, this.#varyView(call))
     ) {
       return this.#origin(call, hash, stale, signal);
     }
@@ -982,7 +1010,10 @@ export class Engine {
         response,
         cache.policy,
       );
-    const vary = varySelection(response.headers.get("vary"), call.headers);
+    const vary = varySelection(
+      response.headers.get("vary"),
+      this.#varyView(call),
+    );
     const contentType = response.headers.get("content-type");
     if (contentType !== null && /^\s*text\/event-stream/i.test(contentType)) {
       // An event stream never ends: hand it over as it comes.
@@ -1049,7 +1080,7 @@ export class Engine {
         const entry = createCachedResponse({
           url: call.url,
           method: call.method,
-          requestHeaders: call.headers,
+          requestHeaders: this.#varyView(call),
           status: response.status,
           statusText: response.statusText,
           headers: _storableHeaders(response.headers),

@@ -27,6 +27,11 @@ export class KeyHasher {
     this.#credentialHeaders = [...names].sort();
   }
 
+  /** The credential header names, lower case and sorted. */
+  get names(): readonly string[] {
+    return this.#credentialHeaders;
+  }
+
   /**
    * The credential part of a request's key material: the credential header
    * values, each behind its name. `""` when the request carries none.

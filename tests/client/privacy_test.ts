@@ -102,4 +102,59 @@ describe("HttpClient privacy", () => {
     assert.equal(cookies.filter((v) => v !== null).length, 1);
     await dedupe.close();
   });
+
+  it("keeps nothing derived from a credential in a Vary selection it stores or shares", async () => {
+    origin.route("/profile", (req) => ({
+      body: { n: req.n },
+      headers: {
+        "cache-control": "max-age=60",
+        vary: "X-Api-Key, Authorization, Accept",
+      },
+    }));
+    const cache = new RecordingStore({ clock });
+    const dedupe = new MemoryDedupeStore();
+    const shared: string[] = [];
+    const recordingDedupe = new Proxy(dedupe, {
+      get(target, name) {
+        if (name === "complete") {
+          return (key: string, value: unknown) => {
+            shared.push(
+              JSON.stringify(value, (_, v) => v instanceof Uint8Array ? "" : v),
+            );
+            return target.complete(key, value);
+          };
+        }
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const c = client({
+      cache: { store: cache as CacheStore<unknown> },
+      dedupe: { store: recordingDedupe },
+      credentialHeaders: ["x-api-key"],
+    });
+    const users = [
+      { "x-api-key": "key-of-alice", authorization: "Bearer token-of-alice" },
+      { "x-api-key": "key-of-bob", authorization: "Bearer token-of-bob" },
+    ];
+    for (const [i, headers] of users.entries()) {
+      const request = { headers: { ...headers, accept: "application/json" } };
+      assert.deepEqual(await c.get("/profile", request), { n: i + 1 });
+      // Served from the stored variant.
+      assert.deepEqual(await c.get("/profile", request), { n: i + 1 });
+    }
+    assert.equal(origin.calls("/profile"), 2);
+    const written = [...cache.written, ...shared];
+    assert.ok(written.length >= 4);
+    for (const text of written) {
+      assert.ok(!/alice|bob/.test(text), text);
+    }
+    // What is stored for one user cannot tell them from another.
+    const selections = cache.written
+      .map((text) => JSON.parse(text).varyHeaders)
+      .filter((v) => v !== undefined);
+    assert.equal(selections.length, 2);
+    assert.deepEqual(selections[0], selections[1]);
+    await dedupe.close();
+  });
 });
