@@ -660,19 +660,18 @@ async function _fromRequest(
   if (init?.body === undefined && request.body !== null) {
     body = new Uint8Array(await request.arrayBuffer());
   }
-  const headers = new Headers(request.headers);
-  if (init?.headers !== undefined) {
-    for (const [name, value] of new Headers(init.headers)) {
-      headers.set(name, value);
-    }
-  }
+  // As `fetch(request, init)`: a field of `init` replaces the request's,
+  // headers included (they are not merged), and `signal: null` drops it.
+  const headers = init?.headers === undefined
+    ? request.headers
+    : new Headers(init.headers);
   const requestCache = (request as { cache?: unknown }).cache;
   return {
     ...parts,
     method,
     headers,
     body,
-    signal: parts.signal ?? request.signal,
+    signal: init?.signal === undefined ? request.signal : parts.signal,
     cache: parts.cache ??
       (typeof requestCache === "string" && requestCache !== "default"
         ? requestCache

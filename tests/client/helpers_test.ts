@@ -177,4 +177,62 @@ describe("HttpClient helpers", () => {
     const bound = client.fetch;
     assert.equal((await bound("echo")).status, 200);
   });
+
+  it("takes a Request's method, headers, body and signal, and lets init replace them as fetch does", async () => {
+    origin.route("/seen", (req) => ({
+      body: {
+        method: req.method,
+        a: req.headers["x-a"] ?? null,
+        b: req.headers["x-b"] ?? null,
+        authorization: req.headers.authorization ?? null,
+        body: req.body,
+      },
+    }));
+    const request = () =>
+      new Request(`${origin.url}/seen`, {
+        method: "PUT",
+        headers: { "x-a": "1", authorization: "Bearer request" },
+        body: "request body",
+      });
+    const plain = await client.fetch(request());
+    assert.deepEqual(await plain.json(), {
+      method: "PUT",
+      a: "1",
+      b: null,
+      authorization: "Bearer request",
+      body: "request body",
+    });
+    // As fetch(request, init): init's headers replace the request's.
+    const replaced = await client.fetch(request(), {
+      method: "POST",
+      headers: { "x-b": "2" },
+      body: "init body",
+    });
+    const native = await fetch(request(), {
+      method: "POST",
+      headers: { "x-b": "2" },
+      body: "init body",
+    });
+    const expected = await native.json();
+    assert.deepEqual(await replaced.json(), expected);
+    assert.deepEqual(expected, {
+      method: "POST",
+      a: null,
+      b: "2",
+      authorization: null,
+      body: "init body",
+    });
+
+    const reason = new Error("request aborted");
+    const controller = new AbortController();
+    controller.abort(reason);
+    const aborted = new Request(`${origin.url}/seen`, {
+      signal: controller.signal,
+    });
+    await assert.rejects(client.fetch(aborted), (e) => e === reason);
+    // init's signal replaces the request's.
+    const ok = await client.fetch(aborted, { signal: null });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  });
 });
