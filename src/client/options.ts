@@ -318,16 +318,19 @@ export interface RequestCacheOptions {
 /**
  * The `init` of {@linkcode HttpClient.fetch}: a `RequestInit` whose
  * `priority` is the rate-limit traffic class and whose `cache` may also be
- * an object of {@linkcode RequestCacheOptions}.
+ * an object of {@linkcode RequestCacheOptions}. Every `RequestInit` is one,
+ * so {@linkcode HttpClient.fetch} has the type of `fetch`.
  */
 export interface HttpRequestInit
   extends Omit<RequestInit, "cache" | "priority"> {
   /**
-   * The traffic class, for an {@linkcode AdaptiveRateLimitStore}.
+   * The traffic class, for an {@linkcode AdaptiveRateLimitStore}. The
+   * Fetch standard's priorities map to it: `"high"` is `"user"`, `"low"`
+   * and `"auto"` are `"background"`.
    *
    * @default {"background"}
    */
-  priority?: Priority;
+  priority?: Priority | "high" | "low" | "auto";
   /**
    * The cache mode, or per-request cache options.
    *

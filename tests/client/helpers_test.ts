@@ -178,6 +178,17 @@ describe("HttpClient helpers", () => {
     assert.equal((await bound("echo")).status, 200);
   });
 
+  it("can be passed wherever fetch is expected, Fetch priorities included", async () => {
+    const asFetch: typeof fetch = client.fetch;
+    const response = await asFetch(`${origin.url}/user`, { priority: "high" });
+    assert.deepEqual(await response.json(), { id: 1, name: "Ada" });
+    const low = await asFetch(new Request(`${origin.url}/user`), {
+      priority: "low",
+    });
+    assert.equal(low.status, 200);
+    await low.body?.cancel();
+  });
+
   it("takes a Request's method, headers, body and signal, and lets init replace them as fetch does", async () => {
     origin.route("/seen", (req) => ({
       body: {
@@ -234,5 +245,52 @@ describe("HttpClient helpers", () => {
     const ok = await client.fetch(aborted, { signal: null });
     assert.equal(ok.status, 200);
     await ok.body?.cancel();
+  });
+
+  it("passes FormData, URLSearchParams, Blob and stream bodies to the origin as fetch does", async () => {
+    const bodies: Array<() => { body: BodyInit; init?: RequestInit }> = [
+      () => {
+        const form = new FormData();
+        form.append("field", "value");
+        form.append("file", new Blob(["bytes"], { type: "text/plain" }), "f");
+        return { body: form };
+      },
+      () => ({ body: new URLSearchParams({ q: "a b", n: "1" }) }),
+      () => ({ body: new Blob(["blob"], { type: "application/x-thing" }) }),
+      () => ({
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("streamed "));
+            controller.enqueue(new TextEncoder().encode("body"));
+            controller.close();
+          },
+        }),
+        init: { duplex: "half" } as RequestInit,
+      }),
+    ];
+    for (const make of bodies) {
+      const through = make();
+      const response = await client.fetch("echo", {
+        method: "POST",
+        body: through.body,
+        ...through.init,
+      });
+      const direct = make();
+      const native = await fetch(`${origin.url}/echo`, {
+        method: "POST",
+        body: direct.body,
+        ...direct.init,
+      });
+      const [got, want] = [await response.json(), await native.json()];
+      // A multipart boundary is random: compare the body without it.
+      const boundary = (type: string | null) =>
+        /boundary=(.+)$/.exec(type ?? "")?.[1] ?? "";
+      const strip = (echo: { type: string | null; body: string }) => ({
+        ...echo,
+        type: echo.type?.replace(boundary(echo.type), "") ?? null,
+        body: echo.body.replaceAll(boundary(echo.type), ""),
+      });
+      assert.deepEqual(strip(got), strip(want));
+    }
   });
 });
