@@ -223,6 +223,8 @@ export class Engine {
   readonly hasher: KeyHasher;
   readonly memo: WeakMap<object, EntryMemo> = new WeakMap();
   readonly #background = new Set<Background>();
+  /** The call each flight runs, so that a joiner can raise its priority. */
+  readonly #owners = new WeakMap<Flight<FlightResult>, Call>();
   readonly #emitFn: EventListener | undefined;
   readonly #rootPrefix: string;
   #closed = false;
@@ -623,6 +625,11 @@ export class Engine {
     const key = `${call.scope.prefix}:dedupe:${hash}`;
     const existing = this.flights.get<FlightResult>(key);
     if (existing !== undefined) {
+      if (call.priority === "user") {
+        // The flight now serves interactive traffic: let it wait as such.
+        const owner = this.#owners.get(existing);
+        if (owner !== undefined) owner.priority = "user";
+      }
       const started = performance.now();
       const result = await existing.wait(waitSignal);
       if (
@@ -662,6 +669,7 @@ export class Engine {
       key,
       (signal) => this.#own(call, hash, stale, key, signal),
     );
+    this.#owners.set(flight, call);
     if (this.#emitFn) {
       this.emit({
         type: "dedupe.owner",
@@ -790,6 +798,7 @@ export class Engine {
       key,
       (signal) => this.#own(bgCall, hash, stale, key, signal),
     );
+    this.#owners.set(flight, bgCall);
     const bg: Background = {
       scope: call.scope,
       call: bgCall,
@@ -1463,7 +1472,7 @@ export class Engine {
     const resource = this.#resource(call);
     await limiter.admit(
       resource,
-      call.priority,
+      () => call.priority,
       signal,
       this.#emitFn ? this.#admitHooks(call, resource) : undefined,
       call.cooldownResource,

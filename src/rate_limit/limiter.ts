@@ -100,7 +100,8 @@ export class RateLimiter {
    * Admits one attempt on `resource`.
    *
    * @param resource The store resource key.
-   * @param priority The traffic class.
+   * @param priority The traffic class, or a function read before each
+   * acquisition (a waiting request may be raised to `"user"`).
    * @param signal Aborts waiting; the promise rejects with its reason.
    * @param hooks Event callbacks.
    * @param cooldownResource Where server cooldowns of `resource` are kept,
@@ -110,7 +111,7 @@ export class RateLimiter {
    */
   async admit(
     resource: string,
-    priority: Priority,
+    priority: Priority | (() => Priority),
     signal?: AbortSignal,
     hooks: AdmitHooks = {},
     cooldownResource: string = resource,
@@ -145,7 +146,11 @@ export class RateLimiter {
 
       const admitted = await this.#call(
         "acquire",
-        () => this.#store.acquire(resource, priority),
+        () =>
+          this.#store.acquire(
+            resource,
+            typeof priority === "function" ? priority() : priority,
+          ),
         hooks,
         signal,
       );
@@ -153,7 +158,11 @@ export class RateLimiter {
 
       const waitTime = await this.#call(
         "getWaitTime",
-        () => this.#store.getWaitTime(resource, priority),
+        () =>
+          this.#store.getWaitTime(
+            resource,
+            typeof priority === "function" ? priority() : priority,
+          ),
         hooks,
         signal,
       );

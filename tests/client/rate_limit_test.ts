@@ -270,4 +270,29 @@ describe("HttpClient rate limiting", () => {
     ]);
     assert.equal(c.rateLimitResource("/item"), "rl:ratelimit:item");
   });
+
+  it("lends a user request's priority to the background flight it joins", async () => {
+    // Background traffic is held back; user traffic is admitted.
+    const inner = new MemoryAdaptiveRateLimitStore({ clock });
+    const store: AdaptiveRateLimitStore = Object.assign(
+      Object.create(inner) as AdaptiveRateLimitStore,
+      {
+        acquire: (resource: string, priority?: "user" | "background") =>
+          priority === "user"
+            ? inner.acquire(resource, priority)
+            : Promise.resolve(false),
+        getWaitTime: () => Promise.resolve(20),
+        getCooldown: () => Promise.resolve(0),
+      },
+    );
+    origin.route("/shared", { body: "ok", delayMs: 10 });
+    const c = client({ rateLimit: { store, maxWaitMs: 2_000 } });
+    const background = c.get("/shared");
+    await delay(30);
+    const user = c.get("/shared", { priority: "user" });
+    const started = performance.now();
+    assert.deepEqual(await Promise.all([background, user]), ["ok", "ok"]);
+    assert.ok(performance.now() - started < 1_000);
+    assert.equal(origin.calls("/shared"), 1);
+  });
 });
