@@ -18,37 +18,52 @@ export type BoundedBody =
  * skips buffering at once.
  * @param onStreamEnd Called once when a stitched stream ends, fails or is
  * cancelled (not called for a complete body).
+ * @param signal Cancels the body and rejects with its reason when it aborts
+ * while the body is buffered, whether or not the body's source heeds it.
  */
 export async function readBounded(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
   declaredLength: number | undefined,
   onStreamEnd: () => void,
+  signal?: AbortSignal,
 ): Promise<BoundedBody> {
   if (body === null) return { complete: true, bytes: EMPTY };
   if (declaredLength !== undefined && declaredLength > maxBytes) {
     return { complete: false, stream: _watch(body, onStreamEnd) };
   }
   const reader = body.getReader();
+  // A cancelled read resolves as if the body had ended: the signal is
+  // checked after every read, so a truncated body is never taken as whole.
+  const onAbort = (): void => {
+    reader.cancel(signal!.reason).catch(() => {});
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    let result: ReadableStreamReadResult<Uint8Array>;
-    try {
-      result = await reader.read();
-    } catch (error) {
-      reader.releaseLock();
-      throw error;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        reader.releaseLock();
+        throw error;
+      }
+      signal?.throwIfAborted();
+      if (result.done) break;
+      chunks.push(result.value);
+      size += result.value.byteLength;
+      if (size > maxBytes) {
+        return {
+          complete: false,
+          stream: _stitch(chunks, reader, onStreamEnd),
+        };
+      }
     }
-    if (result.done) break;
-    chunks.push(result.value);
-    size += result.value.byteLength;
-    if (size > maxBytes) {
-      return {
-        complete: false,
-        stream: _stitch(chunks, reader, onStreamEnd),
-      };
-    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
   return { complete: true, bytes: concat(chunks, size) };
 }

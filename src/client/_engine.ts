@@ -214,6 +214,8 @@ interface Exchange {
   done: () => void;
   /** Maps an error raised while reading the body. */
   mapError: (error: unknown) => unknown;
+  /** Aborts with the attempt's deadline or the flight's signal. */
+  signal: AbortSignal;
 }
 
 /** The pipeline, shared by a client and its scopes. */
@@ -1047,6 +1049,7 @@ export class Engine {
         this.config.maxBodyBytes,
         Number.isFinite(declared) ? declared : undefined,
         () => call.release?.(),
+        exchange.signal,
       );
     } catch (error) {
       exchange.done();
@@ -1131,17 +1134,22 @@ export class Engine {
   }
 
   // A response whose body goes to the caller as a stream; the call's total
-  // timer runs until the stream ends.
+  // timer runs until the stream ends. When `signal` aborts, the body fails
+  // with its reason, whether or not the transport heeds the signal.
   #streamed(
     call: Call,
     response: Response,
     stream: ReadableStream<Uint8Array> | null,
+    signal?: AbortSignal,
   ): Response {
-    if (stream === response.body && call.totalSignal === undefined) {
+    if (
+      stream === response.body && call.totalSignal === undefined &&
+      signal === undefined
+    ) {
       return response;
     }
     const body = stream === response.body && stream !== null
-      ? _wrapBody(stream, () => call.release?.())
+      ? _wrapBody(stream, () => call.release?.(), signal)
       : stream;
     const out = new Response(body, {
       status: response.status,
@@ -1250,7 +1258,8 @@ export class Engine {
   // -------------------------------------------------------------- unsafe
 
   async #sendUnsafe(call: Call): Promise<Outcome> {
-    const signal = _any(call.signal, call.totalSignal) ?? NEVER;
+    const callerSignal = _any(call.signal, call.totalSignal);
+    const signal = callerSignal ?? NEVER;
     const exchange = await this.#exchange(call, signal, []);
     exchange.done();
     const { response } = exchange;
@@ -1265,7 +1274,7 @@ export class Engine {
     }
     return {
       kind: "response",
-      response: this.#streamed(call, response, response.body),
+      response: this.#streamed(call, response, response.body, callerSignal),
       source: "network",
       attempts: exchange.attempts,
       ownsTimer: true,
@@ -1391,6 +1400,7 @@ export class Engine {
         attempts: retries + 1,
         done,
         mapError,
+        signal: attemptSignal,
       };
     }
   }

@@ -2,6 +2,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HttpClient, type HttpClientOptions, TimeoutError } from "../../mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
+import { until } from "./_helpers.ts";
 
 describe("HttpClient timeouts", () => {
   let origin: Origin;
@@ -110,5 +111,46 @@ describe("HttpClient timeouts", () => {
       c.fetch("/abortable", { method: "DELETE", signal: already }),
       (error) => error === reason,
     );
+  });
+
+  it("cancels a body that outlasts its deadline even when the transport ignores the signal", async () => {
+    let cancelled = 0;
+    // A transport whose body sends one chunk, then neither ends nor heeds
+    // the request's signal.
+    const stalling = (): Promise<Response> =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("partial"));
+            },
+            cancel() {
+              cancelled++;
+            },
+          }),
+          { headers: { "cache-control": "max-age=60" } },
+        ),
+      );
+    const c = client({ fetch: stalling, timeout: { attemptMs: 40 } });
+    const started = performance.now();
+    await assert.rejects(c.get("/stalls"), (error: unknown) => {
+      assert.ok(error instanceof TimeoutError);
+      assert.equal(error.phase, "attempt");
+      return true;
+    });
+    assert.equal(cancelled, 1);
+
+    const isTotal = (error: unknown): boolean => {
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.equal(error.phase, "total");
+      return true;
+    };
+    const total = client({ fetch: stalling, timeout: 40 });
+    // A GET's body is read before the response is handed over.
+    await assert.rejects(total.fetch("/stalls"), isTotal);
+    const posted = await total.fetch("/stalls", { method: "POST" });
+    await assert.rejects(posted.text(), isTotal);
+    assert.ok(performance.now() - started < 1_000);
+    await until(() => cancelled === 3);
   });
 });
