@@ -284,6 +284,27 @@ describe("HttpClient cache", () => {
     assert.equal(await c.get("/page"), "new page");
   });
 
+  it("caches HEAD apart from GET, never answering one with the other", async () => {
+    origin.route("/doc", (req) => ({
+      body: "document body",
+      headers: {
+        "cache-control": "max-age=60",
+        "x-method": req.method,
+        "x-n": String(req.n),
+      },
+    }));
+    const c = client();
+    assert.equal(await c.get("/doc"), "document body");
+    const head = await c.fetch("/doc", { method: "HEAD" });
+    assert.equal(head.headers.get("x-method"), "HEAD");
+    assert.equal(head.body, null);
+    assert.equal((await c.head("/doc")).get("x-n"), "2");
+    const get = await c.fetch("/doc");
+    assert.equal(get.headers.get("x-method"), "GET");
+    assert.equal(await get.text(), "document body");
+    assert.equal(origin.calls("/doc"), 2);
+  });
+
   it("streams a body larger than maxBodyBytes to the caller and never stores it", async () => {
     const big = "x".repeat(50_000);
     origin.route("/big", {
