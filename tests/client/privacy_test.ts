@@ -6,6 +6,7 @@ import {
   type HttpClientOptions,
   MemoryCacheStore,
   MemoryDedupeStore,
+  MemoryRateLimitStore,
 } from "../../mod.ts";
 import { ManualClock } from "../../src/testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
@@ -156,5 +157,75 @@ describe("HttpClient privacy", () => {
     assert.equal(selections.length, 2);
     assert.deepEqual(selections[0], selections[1]);
     await dedupe.close();
+  });
+
+  it("never puts a credential in an event, a store key or an error", async () => {
+    const secrets = ["alice-token-1234", "cookie-value-5678", "api-key-9012"];
+    const keys: string[] = [];
+    const recording = <T extends object>(store: T): T =>
+      new Proxy(store, {
+        get(target, name) {
+          const value = Reflect.get(target, name, target);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            for (const arg of args) if (typeof arg === "string") keys.push(arg);
+            return value.apply(target, args);
+          };
+        },
+      });
+    const failing = {
+      get: () => Promise.reject(new Error("cache down")),
+      set: () => Promise.reject(new Error("cache down")),
+      delete: () => Promise.reject(new Error("cache down")),
+      clear: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    } as CacheStore<unknown>;
+    origin.route(
+      "/limited",
+      (req) =>
+        req.n === 1
+          ? { status: 429, headers: { "retry-after": "0.02" }, body: "slow" }
+          : { body: "ok", headers: { "cache-control": "max-age=60" } },
+    );
+    const errors: unknown[] = [];
+    const headers = {
+      authorization: `Bearer ${secrets[0]}`,
+      cookie: `session=${secrets[1]}`,
+      "x-api-key": secrets[2]!,
+    };
+    for (const cache of [new MemoryCacheStore({ clock }), failing]) {
+      origin.resetCounts();
+      const c = client({
+        headers,
+        credentialHeaders: ["X-Api-Key"],
+        cache: { store: recording(cache) },
+        dedupe: { store: recording(new MemoryDedupeStore()) },
+        rateLimit: {
+          store: recording(
+            new MemoryRateLimitStore({
+              defaultConfig: { limit: 2, windowMs: 60_000 },
+            }),
+          ),
+          throwOnLimit: true,
+        },
+        retry: { attempts: 1, baseDelayMs: 1 },
+      });
+      await c.get("/limited").catch((e) => errors.push(e));
+      await c.get("/limited").catch((e) => errors.push(e));
+      await c.get("/limited").catch((e) => errors.push(e));
+      await c.post("/limited", { a: 1 }).catch((e) => errors.push(e));
+      await c.get("/limited", { timeout: 1 }).catch((e) => errors.push(e));
+    }
+    assert.ok(errors.length > 0 && keys.length > 0);
+    const text = JSON.stringify(
+      [log.events, keys, errors],
+      (_, v) =>
+        v instanceof Error
+          ? { message: v.message, stack: v.stack, cause: v.cause }
+          : v,
+    );
+    for (const secret of secrets) {
+      assert.ok(!text.includes(secret), `${secret} leaked`);
+    }
   });
 });
