@@ -1,5 +1,6 @@
 import {
   rateLimitConfig,
+  rateLimitMargin,
   resourceConfigs,
 } from "../../src/stores/_validate.ts";
 import type { RateLimitConfig } from "../../src/stores/types.ts";
@@ -13,25 +14,41 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({
   windowMs: 60_000,
 });
 
-/** The budgets of every resource: a default and per-resource overrides. */
+/**
+ * The budgets of every resource: a default and per-resource overrides, and
+ * the safety margin that lengthens every window.
+ */
 export class _Budgets {
   readonly #component: string;
   readonly #default: RateLimitConfig;
   readonly #overrides: Map<string, RateLimitConfig>;
+  readonly #marginMs: number;
 
-  constructor(component: string, defaultConfig: unknown, overrides: unknown) {
+  constructor(
+    component: string,
+    defaultConfig: unknown,
+    overrides: unknown,
+    marginMs: unknown,
+  ) {
     this.#component = component;
     this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
     this.#overrides = resourceConfigs(component, overrides);
+    this.#marginMs = rateLimitMargin(component, marginMs);
   }
 
-  /** The budget of resources without an override. */
+  /** The enforced budget of resources without an override. */
   get fallback(): RateLimitConfig {
-    return this.#default;
+    return this.#lengthen(this.#default);
   }
 
+  /** The budget as configured. */
   get(resource: string): RateLimitConfig {
     return this.#overrides.get(resource) ?? this.#default;
+  }
+
+  /** The budget the store enforces: the window lengthened by the margin. */
+  effective(resource: string): RateLimitConfig {
+    return this.#lengthen(this.get(resource));
   }
 
   set(resource: string, config: unknown): RateLimitConfig {
@@ -44,22 +61,27 @@ export class _Budgets {
     return valid;
   }
 
-  /** The overrides as JSON: `{ resource: [limit, windowMs] }`. */
+  /** The enforced overrides as JSON: `{ resource: [limit, windowMs] }`. */
   overridesJson(): string {
     const out: Record<string, [number, number]> = {};
-    for (const [resource, { limit, windowMs }] of this.#overrides) {
+    for (const [resource, config] of this.#overrides) {
+      const { limit, windowMs } = this.#lengthen(config);
       out[resource] = [limit, windowMs];
     }
     return JSON.stringify(out);
   }
 
-  /** The longest window of any known budget. */
+  /** The longest enforced window of any known budget. */
   longestWindowMs(): number {
     let longest = this.#default.windowMs;
     for (const { windowMs } of this.#overrides.values()) {
       longest = Math.max(longest, windowMs);
     }
-    return longest;
+    return longest + this.#marginMs;
+  }
+
+  #lengthen({ limit, windowMs }: RateLimitConfig): RateLimitConfig {
+    return { limit, windowMs: windowMs + this.#marginMs };
   }
 }
 

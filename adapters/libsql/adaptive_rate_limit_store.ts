@@ -113,7 +113,8 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   /**
    * Creates a store. No connection is made until the first operation.
    *
-   * @param options Where the database is, the budgets and adaptive settings.
+   * @param options Where the database is, the budgets, the margin and
+   * adaptive settings.
    * @throws {ConfigError} When an option is invalid.
    */
   constructor(options: LibsqlAdaptiveRateLimitStoreOptions) {
@@ -121,9 +122,15 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     const {
       defaultConfig = DEFAULT_RATE_LIMIT,
       resourceConfigs,
+      marginMs,
       adaptiveConfig,
     } = options;
-    this.#budgets = new _Budgets(COMPONENT, defaultConfig, resourceConfigs);
+    this.#budgets = new _Budgets(
+      COMPONENT,
+      defaultConfig,
+      resourceConfigs,
+      marginMs,
+    );
     this.#adaptive = validateAdaptiveConfig(COMPONENT, adaptiveConfig);
     this.#cooldowns = new _Cooldowns(this.#db, COMPONENT);
     this.#table = this.#db.tables.rateLimit;
@@ -159,7 +166,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     priority: Priority = "background",
   ): Promise<boolean> {
     const now = this.#db.now();
-    const { limit } = this.#budgets.get(resource);
+    const { limit } = this.#budgets.effective(resource);
     const { split, counts } = await this.#state(resource, now, "canProceed");
     return admitsPriority(_priority(priority), {
       limit,
@@ -208,7 +215,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   ): Promise<AdaptiveRateLimitStatus> {
     const now = this.#db.now();
     const level = _priority(priority);
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const { split, counts, splitAt } = await this.#state(
       resource,
       now,
@@ -403,7 +410,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     mayRetry: boolean,
   ): Promise<boolean> {
     const now = this.#db.now();
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const { split, at: splitAt } = await this.#split(resource, now, "acquire");
     // Under the idle split, background may take the whole budget only as
     // long as no user came back since the split was computed, in any process.
@@ -454,7 +461,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
 
   /** Trims the log of one resource: background past the window, users past the monitoring window. */
   #trimStatements(resource: string, now: number): LibsqlStatement[] {
-    const { windowMs } = this.#budgets.get(resource);
+    const { windowMs } = this.#budgets.effective(resource);
     return [
       {
         sql:
@@ -518,7 +525,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     withUsers = false,
   ): Promise<{ split: AdaptiveSplit; splitAt: number; counts: _WindowCounts }> {
     const { split, at } = await this.#split(resource, now, operation);
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const result = await this.#db.execute(
       operation,
       "read a rate-limit window",
@@ -555,7 +562,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   ): _CachedSplit {
     const lastUserAt = _int(row?.last_user_at);
     const split = computeAdaptiveSplit(
-      this.#budgets.get(resource).limit,
+      this.#budgets.effective(resource).limit,
       {
         recent: _int(row?.recent) ?? 0,
         lastThird: _int(row?.last_third) ?? 0,
@@ -583,7 +590,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     splitAt: number,
     counts: _WindowCounts,
   ): number {
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const leaves = (
       count: number,
       releaseAt: number | undefined,

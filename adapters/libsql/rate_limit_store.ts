@@ -43,6 +43,26 @@ export interface LibsqlRateLimitStoreOptions extends LibsqlConnectionOptions {
   resourceConfigs?:
     | ReadonlyMap<string, RateLimitConfig>
     | Readonly<Record<string, RateLimitConfig>>;
+  /**
+   * A safety margin, in milliseconds, added to every window. The store then
+   * admits at most `limit` requests in any interval of `windowMs +
+   * marginMs`, and `getWaitTime` and `getStatus().resetTime` count waits
+   * against that longer window; `getResourceConfig` still reports the
+   * configured `windowMs`.
+   *
+   * The origin counts arrivals, not admissions. A request reaches it some
+   * time after the store admitted it, and that delay varies from request to
+   * request (event loop, lock waits, network), so two admissions exactly
+   * `windowMs` apart can arrive closer together than that. When the origin
+   * enforces its limit strictly, set the margin to the spread of that delay
+   * (slowest minus fastest, not the delay itself): tens of milliseconds
+   * within one process, 100–250 ms across processes on a busy machine. The
+   * price is a little throughput: `limit` per `windowMs + marginMs`. A
+   * non-negative integer.
+   *
+   * @default {0}
+   */
+  marginMs?: number;
 }
 
 const COMPONENT = "LibsqlRateLimitStore";
@@ -51,10 +71,11 @@ const COMPONENT = "LibsqlRateLimitStore";
  * A rate-limit store backed by a libSQL table holding a log of admission
  * times per resource.
  *
- * `acquire` counts the admissions of the last `windowMs` and records a new
- * one in the same statement, inside one write transaction (one round trip),
- * so any number of processes on the same database never admit more than
- * `limit` in any interval of `windowMs`. The log is trimmed as it goes.
+ * `acquire` counts the admissions of the last `windowMs` (plus `marginMs`)
+ * and records a new one in the same statement, inside one write transaction
+ * (one round trip), so any number of processes on the same database never
+ * admit more than `limit` in any interval of that length. The log is
+ * trimmed as it goes.
  *
  * Cooldowns are stored in the database too, so a `Retry-After` seen by one
  * process holds back all of them; they only ever extend.
@@ -82,13 +103,22 @@ export class LibsqlRateLimitStore implements RateLimitStore {
   /**
    * Creates a store. No connection is made until the first operation.
    *
-   * @param options Where the database is, and the budgets.
+   * @param options Where the database is, the budgets and the margin.
    * @throws {ConfigError} When an option is invalid.
    */
   constructor(options: LibsqlRateLimitStoreOptions) {
     this.#db = new _Connection(COMPONENT, options);
-    const { defaultConfig = DEFAULT_RATE_LIMIT, resourceConfigs } = options;
-    this.#budgets = new _Budgets(COMPONENT, defaultConfig, resourceConfigs);
+    const {
+      defaultConfig = DEFAULT_RATE_LIMIT,
+      resourceConfigs,
+      marginMs,
+    } = options;
+    this.#budgets = new _Budgets(
+      COMPONENT,
+      defaultConfig,
+      resourceConfigs,
+      marginMs,
+    );
     this.#cooldowns = new _Cooldowns(this.#db, COMPONENT);
     this.#table = this.#db.tables.rateLimit;
   }
@@ -102,7 +132,7 @@ export class LibsqlRateLimitStore implements RateLimitStore {
    */
   async acquire(resource: string): Promise<boolean> {
     const now = this.#db.now();
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const [, admitted] = await this.#db.batch(
       "acquire",
       "acquire a rate-limit slot",
@@ -126,7 +156,7 @@ export class LibsqlRateLimitStore implements RateLimitStore {
    * @throws {StoreError} When the database fails.
    */
   async canProceed(resource: string): Promise<boolean> {
-    const { limit } = this.#budgets.get(resource);
+    const { limit } = this.#budgets.effective(resource);
     return (await this.#window(resource, "canProceed")).total < limit;
   }
 
@@ -138,7 +168,7 @@ export class LibsqlRateLimitStore implements RateLimitStore {
    */
   async record(resource: string): Promise<void> {
     const now = this.#db.now();
-    const { windowMs } = this.#budgets.get(resource);
+    const { windowMs } = this.#budgets.effective(resource);
     await this.#db.batch("record", "record a rate-limit admission", [
       this.#trimStatement(resource, now - windowMs),
       {
@@ -160,7 +190,7 @@ export class LibsqlRateLimitStore implements RateLimitStore {
    */
   async getStatus(resource: string): Promise<RateLimitStatus> {
     const now = this.#db.now();
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const counts = await this.#window(resource, "getStatus", now);
     return {
       remaining: Math.max(0, limit - counts.total),
@@ -197,7 +227,7 @@ export class LibsqlRateLimitStore implements RateLimitStore {
    */
   async getWaitTime(resource: string): Promise<number> {
     const now = this.#db.now();
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const counts = await this.#window(resource, "getWaitTime", now);
     if (counts.total < limit || counts.releaseAt === undefined) return 0;
     return Math.max(0, counts.releaseAt + windowMs - now);
@@ -298,7 +328,7 @@ export class LibsqlRateLimitStore implements RateLimitStore {
   }
 
   async #window(resource: string, operation: string, now = this.#db.now()) {
-    const { limit, windowMs } = this.#budgets.get(resource);
+    const { limit, windowMs } = this.#budgets.effective(resource);
     const result = await this.#db.execute(
       operation,
       "read a rate-limit window",

@@ -110,7 +110,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @param options The Upstash client (or URL and token), budgets and
    * adaptive settings.
    * @throws {ConfigError} When neither `redis` nor `url` and `token` are
-   * usable, or a budget or adaptive setting is invalid.
+   * usable, or a budget, `marginMs` or an adaptive setting is invalid.
    */
   constructor(options: UpstashAdaptiveRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);

@@ -1,6 +1,6 @@
-import { ConfigError } from "../../src/errors.ts";
 import {
   rateLimitConfig,
+  rateLimitMargin,
   resourceConfigs,
 } from "../../src/stores/_validate.ts";
 import type {
@@ -36,12 +36,21 @@ export interface UpstashRateLimitStoreOptions extends UpstashConnectionOptions {
     | ReadonlyMap<string, RateLimitConfig>
     | Readonly<Record<string, RateLimitConfig>>;
   /**
-   * Milliseconds added to every window when admitting and when computing
-   * waits. The store's admissions are exact, but the origin counts arrivals,
-   * and two requests admitted exactly one window apart arrive less than a
-   * window apart when the network delays the first more than the second.
-   * Set this to the variation of that delay (not the delay itself) when the
-   * origin enforces its limit strictly. A non-negative integer.
+   * A safety margin, in milliseconds, added to every window. The store then
+   * admits at most `limit` requests in any interval of `windowMs +
+   * marginMs`, and `getWaitTime` and `getStatus().resetTime` count waits
+   * against that longer window; `getResourceConfig` still reports the
+   * configured `windowMs`.
+   *
+   * The origin counts arrivals, not admissions. A request reaches it some
+   * time after the store admitted it, and that delay varies from request to
+   * request (event loop, lock waits, network), so two admissions exactly
+   * `windowMs` apart can arrive closer together than that. When the origin
+   * enforces its limit strictly, set the margin to the spread of that delay
+   * (slowest minus fastest, not the delay itself): tens of milliseconds
+   * within one process, 100–250 ms across processes on a busy machine. The
+   * price is a little throughput: `limit` per `windowMs + marginMs`. A
+   * non-negative integer.
    *
    * @default {0}
    */
@@ -65,23 +74,12 @@ export class _Budgets {
     const {
       defaultConfig = { limit: 60, windowMs: 60_000 },
       resourceConfigs: overrides,
-      marginMs = 0,
+      marginMs,
     } = options;
     this.#component = component;
     this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
     this.#overrides = resourceConfigs(component, overrides);
-    if (
-      typeof marginMs !== "number" || !Number.isSafeInteger(marginMs) ||
-      marginMs < 0
-    ) {
-      throw new ConfigError(
-        component,
-        "marginMs",
-        marginMs,
-        "a non-negative integer",
-      );
-    }
-    this.#marginMs = marginMs;
+    this.#marginMs = rateLimitMargin(component, marginMs);
   }
 
   /** The budget as configured. */
@@ -140,7 +138,8 @@ export function _localDate(serverTime: number, serverNow: number): Date {
  * Each resource is a sorted set of admission times under `sluice:<resource>`.
  * `acquire` is one Lua script (one round trip) that trims the window,
  * counts it and records the admission atomically, so that no interval of
- * `windowMs` ever holds more than `limit` admissions across all processes.
+ * `windowMs` (plus `marginMs`) ever holds more than `limit` admissions
+ * across all processes.
  * Every script reads the Redis server's clock, so processes with skewed
  * clocks cannot stretch the budget. Cooldowns are kept as an absolute end in
  * server time under `sluice:<resource>:cooldown`; they are reported, and do
@@ -173,7 +172,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
    *
    * @param options The Upstash client (or URL and token) and the budgets.
    * @throws {ConfigError} When neither `redis` nor `url` and `token` are
-   * usable, or a budget is invalid.
+   * usable, or a budget or `marginMs` is invalid.
    */
   constructor(options: UpstashRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);

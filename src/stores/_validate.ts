@@ -13,6 +13,29 @@ export function positiveInteger(
   return value;
 }
 
+/** Throws ConfigError unless `value` is a non-negative safe integer. */
+export function nonNegativeInteger(
+  component: string,
+  option: string,
+  value: unknown,
+): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(component, option, value, "a non-negative integer");
+  }
+  return value;
+}
+
+/**
+ * Validates the `marginMs` option that every rate-limit store takes: the
+ * milliseconds added to each window. Throws ConfigError naming `marginMs`
+ * unless it is a non-negative safe integer; `undefined` means no margin.
+ */
+export function rateLimitMargin(component: string, value: unknown): number {
+  return value === undefined
+    ? 0
+    : nonNegativeInteger(component, "marginMs", value);
+}
+
 /** Throws ConfigError unless `value` is a non-negative finite number. */
 export function nonNegativeNumber(
   component: string,

@@ -187,6 +187,11 @@ export interface DedupeStore<T = unknown> {
  * The guarantee: never more than `limit` admissions (by
  * {@linkcode RateLimitStore.acquire} or {@linkcode RateLimitStore.record}) in
  * any interval of length `windowMs`, for each resource.
+ *
+ * A store may lengthen its windows by a safety margin, so that the origin,
+ * which counts arrivals rather than admissions, never sees more than `limit`
+ * either: sluice's stores take a `marginMs` option (default `0`). The window
+ * is then `windowMs + marginMs` for admissions, waits and reset times alike.
  */
 export interface RateLimitStore {
   /**
@@ -327,7 +332,7 @@ export interface AdaptiveRateLimitStore extends RateLimitStore {
    * @param resource The rate-limited resource.
    * @param priority The traffic class.
    * @returns `0` when allowed now; otherwise milliseconds to wait, measured
-   * against `windowMs`.
+   * against the window (`windowMs`, plus the store's margin if it has one).
    */
   getWaitTime(resource: string, priority?: Priority): Promise<number>;
 }

@@ -18,6 +18,7 @@ import {
   uid,
 } from "./_harness.ts";
 import {
+  MARGIN_MS,
   rateLimitCases,
   type RateLimitStoreSuiteOptions,
   WINDOW_MS,
@@ -33,6 +34,14 @@ export interface AdaptiveRateLimitStoreFactoryContext {
   resourceConfigs: Map<string, RateLimitConfig>;
   /** The adaptive settings to configure. */
   adaptiveConfig: Partial<AdaptiveConfig>;
+  /**
+   * The safety margin to configure, in milliseconds: the store must admit at
+   * most `limit` in any interval of `windowMs + marginMs`. It is `0` except
+   * in the margin tests, which run only when
+   * {@linkcode RateLimitStoreSuiteOptions.supportsMarginMs} is set, and in
+   * the configuration tests, which pass invalid values.
+   */
+  marginMs: number;
   /**
    * Backend-specific options: empty, except in the configuration tests,
    * where it holds one entry of
@@ -77,7 +86,8 @@ type _Open = (
  * to more than the limit, even for limits of 1, 2 and 3; user and total
  * traffic never exceed the limit in any window; users keep a reserve under
  * activity; background gets the full budget when users are idle; rising user
- * traffic may pause background; waits are measured with `windowMs`.
+ * traffic may pause background; waits are measured with `windowMs`, and
+ * `marginMs` lengthens the window of both traffic classes.
  *
  * The factory is called with windows of 400 ms and an adaptive
  * configuration scaled down to fit in real time (monitoring window 1.2 s,
@@ -85,7 +95,8 @@ type _Open = (
  *
  * @param name The name of the store under test, used as the suite's title.
  * @param factory Builds a fresh store for each test; the suite closes it.
- * @param options How time moves, and backend-specific invalid options.
+ * @param options How time moves, backend-specific invalid options, and
+ * whether the store takes `marginMs`.
  *
  * @example Testing a store
  * ```ts ignore
@@ -101,7 +112,11 @@ export function testAdaptiveRateLimitStore(
   factory: AdaptiveRateLimitStoreFactory,
   options: AdaptiveRateLimitStoreSuiteOptions = {},
 ): void {
-  const { time = "manual", invalidOptions = [] } = options;
+  const {
+    time = "manual",
+    invalidOptions = [],
+    supportsMarginMs = true,
+  } = options;
   const open: _Open = (h, overrides = {}) =>
     h.open(() =>
       factory({
@@ -109,6 +124,7 @@ export function testAdaptiveRateLimitStore(
         defaultConfig: { limit: 5, windowMs: WINDOW_MS },
         resourceConfigs: new Map(),
         adaptiveConfig: ADAPTIVE,
+        marginMs: 0,
         options: {},
         ...overrides,
       })
@@ -162,7 +178,7 @@ export function testAdaptiveRateLimitStore(
       rateLimitCases(
         (h, overrides) => open(h, overrides),
         time,
-        invalidOptions,
+        { invalidOptions, supportsMarginMs },
       );
     });
 
@@ -484,6 +500,77 @@ export function testAdaptiveRateLimitStore(
         assert.equal(await store.getWaitTime(resource, "user"), 0);
       },
     );
+
+    if (supportsMarginMs) {
+      storeTest(
+        "marginMs lengthens the window of user traffic: refused after windowMs, admitted after windowMs + marginMs",
+        time,
+        async (h) => {
+          const store = await open(h, {
+            defaultConfig: { limit: 3, windowMs: WINDOW_MS },
+            marginMs: MARGIN_MS,
+          });
+          const resource = `umargin:${uid()}`;
+          assert.equal(await spend(store, resource, "user", 3), 3);
+          if (h.exact) {
+            await h.advance(WINDOW_MS);
+            assert.equal(await store.acquire(resource, "user"), false);
+            assert.equal(await store.getWaitTime(resource, "user"), MARGIN_MS);
+            const status = await store.getStatus(resource, "user");
+            assert.equal(status.remaining, 0);
+            assert.equal(
+              status.resetTime.getTime() - h.clock.now(),
+              MARGIN_MS,
+            );
+            await h.advance(MARGIN_MS - 1);
+            assert.equal(await store.acquire(resource, "user"), false);
+            await h.advance(1);
+          } else {
+            const into = MARGIN_MS / 4;
+            await h.advance(WINDOW_MS + into);
+            assert.equal(await store.acquire(resource, "user"), false);
+            const wait = await store.getWaitTime(resource, "user");
+            assert.ok(
+              wait > 0 && wait <= MARGIN_MS - into,
+              `wait ${wait} is what is left of the margin`,
+            );
+            await h.advancePast(wait);
+          }
+          assert.equal(await store.acquire(resource, "user"), true);
+        },
+      );
+
+      storeTest(
+        'marginMs lengthens the window of background traffic: getWaitTime(resource, "background") counts it',
+        time,
+        async (h) => {
+          const store = await open(h, { ...with10, marginMs: MARGIN_MS });
+          const resource = `bmargin:${uid()}`;
+          await store.acquire(resource, "user");
+          await h.advancePast(
+            WINDOW_MS + MARGIN_MS + ADAPTIVE.recalculationIntervalMs,
+          );
+          const { backgroundMax } = await store.getStatus(resource);
+          assert.ok(backgroundMax > 0 && backgroundMax < 10);
+          assert.equal(
+            await spend(store, resource, "background", backgroundMax),
+            backgroundMax,
+          );
+          await h.advance(30);
+          const wait = await store.getWaitTime(resource, "background");
+          const expected = WINDOW_MS + MARGIN_MS - 30;
+          if (h.exact) assert.equal(wait, expected);
+          else {
+            assert.ok(
+              wait > expected - h.slack && wait <= expected,
+              `wait ${wait} is about ${expected}`,
+            );
+          }
+          assert.ok(wait > WINDOW_MS, "longer than what windowMs alone leaves");
+          assert.equal(await store.getWaitTime(resource, "user"), 0);
+        },
+      );
+    }
 
     const badAdaptive: Partial<Record<keyof AdaptiveConfig, unknown>>[] = [
       { highActivityThreshold: 0 },

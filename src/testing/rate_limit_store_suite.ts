@@ -23,6 +23,14 @@ export interface RateLimitStoreFactoryContext {
   /** Per-resource budgets to configure. */
   resourceConfigs: Map<string, RateLimitConfig>;
   /**
+   * The safety margin to configure, in milliseconds: the store must admit at
+   * most `limit` in any interval of `windowMs + marginMs`. It is `0` except
+   * in the margin tests, which run only when
+   * {@linkcode RateLimitStoreSuiteOptions.supportsMarginMs} is set, and in
+   * the configuration tests, which pass invalid values.
+   */
+  marginMs: number;
+  /**
    * Backend-specific options: empty, except in the configuration tests,
    * where it holds one entry of
    * {@linkcode RateLimitStoreSuiteOptions.invalidOptions}.
@@ -44,10 +52,25 @@ export interface RateLimitStoreSuiteOptions extends StoreSuiteOptions {
    * @default {[]}
    */
   invalidOptions?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * Whether the store takes a `marginMs` option, as every sluice store does:
+   * the factory passes the context's `marginMs` on, and the suite checks
+   * that the margin lengthens every window and that an invalid one is a
+   * `ConfigError` naming `marginMs`. Set it to `false` for a store without
+   * that option.
+   *
+   * @default {true}
+   */
+  supportsMarginMs?: boolean;
 }
 
 /** The window every test uses, short enough for real time. */
 export const WINDOW_MS = 400;
+/**
+ * The margin of the margin tests: wide enough that real time can land after
+ * `windowMs` and before `windowMs + marginMs` with room to spare.
+ */
+export const MARGIN_MS = 200;
 const DEFAULT_CONFIG: RateLimitConfig = { limit: 5, windowMs: WINDOW_MS };
 
 type _Open = (
@@ -55,18 +78,25 @@ type _Open = (
   overrides?: Partial<RateLimitStoreFactoryContext>,
 ) => Promise<RateLimitStore>;
 
+/** What {@linkcode rateLimitCases} needs besides the store and the time. */
+interface _CaseOptions {
+  invalidOptions: readonly Readonly<Record<string, unknown>>[];
+  supportsMarginMs: boolean;
+}
+
 /**
  * Runs the {@linkcode RateLimitStore} conformance suite: exact admission
  * under concurrency, the sliding window, `getWaitTime` and `getStatus`
- * consistency, `reset`, per-resource budgets, cooldowns, and the
- * configuration errors.
+ * consistency, `reset`, per-resource budgets, cooldowns, the safety margin
+ * (`marginMs`), and the configuration errors.
  *
  * The factory is called with windows of 400 ms, so the suite stays fast in
  * `"real"` time too.
  *
  * @param name The name of the store under test, used as the suite's title.
  * @param factory Builds a fresh store for each test; the suite closes it.
- * @param options How time moves, and backend-specific invalid options.
+ * @param options How time moves, backend-specific invalid options, and
+ * whether the store takes `marginMs`.
  *
  * @example Testing a store
  * ```ts ignore
@@ -82,19 +112,24 @@ export function testRateLimitStore(
   factory: RateLimitStoreFactory,
   options: RateLimitStoreSuiteOptions = {},
 ): void {
-  const { time = "manual", invalidOptions = [] } = options;
+  const {
+    time = "manual",
+    invalidOptions = [],
+    supportsMarginMs = true,
+  } = options;
   const open: _Open = (h, overrides = {}) =>
     h.open(() =>
       factory({
         clock: h.clock,
         defaultConfig: DEFAULT_CONFIG,
         resourceConfigs: new Map(),
+        marginMs: 0,
         options: {},
         ...overrides,
       })
     );
   describe(`${name} (RateLimitStore conformance, ${time} time)`, () => {
-    rateLimitCases(open, time, invalidOptions);
+    rateLimitCases(open, time, { invalidOptions, supportsMarginMs });
   });
 }
 
@@ -106,7 +141,7 @@ export function testRateLimitStore(
 export function rateLimitCases(
   open: _Open,
   time: SuiteTime,
-  invalidOptions: readonly Readonly<Record<string, unknown>>[],
+  { invalidOptions, supportsMarginMs }: _CaseOptions,
 ): void {
   storeTest(
     "acquire() admits up to limit, then refuses",
@@ -177,14 +212,21 @@ export function rateLimitCases(
     },
   );
 
-  if (time === "manual") {
+  const margins = time === "manual"
+    ? supportsMarginMs ? [0, MARGIN_MS] : [0]
+    : [];
+  for (const marginMs of margins) {
+    const span = WINDOW_MS + marginMs;
     storeTest(
-      "never admits more than limit in any window, and never refuses with room (randomised)",
+      marginMs === 0
+        ? "never admits more than limit in any window, and never refuses with room (randomised)"
+        : `with marginMs ${marginMs}, never admits more than limit in any interval of windowMs + marginMs, and never refuses with room (randomised)`,
       time,
       async (h) => {
         const limit = 4;
         const store = await open(h, {
           defaultConfig: { limit, windowMs: WINDOW_MS },
+          marginMs,
         });
         const resource = `random:${uid()}`;
         const admitted: number[] = [];
@@ -194,7 +236,7 @@ export function rateLimitCases(
           const burst = random(4);
           for (let i = 0; i < burst; i++) {
             const now = h.clock.now();
-            const inWindow = admitted.filter((t) => t > now - WINDOW_MS).length;
+            const inWindow = admitted.filter((t) => t > now - span).length;
             const ok = await store.acquire(resource);
             assert.equal(
               ok,
@@ -205,6 +247,85 @@ export function rateLimitCases(
           }
         }
         assert.ok(admitted.length > 50, "the scenario exercises admissions");
+      },
+    );
+  }
+
+  if (supportsMarginMs) {
+    storeTest(
+      "marginMs lengthens the window: an admission after windowMs but before windowMs + marginMs is refused, and allowed after",
+      time,
+      async (h) => {
+        const store = await open(h, {
+          defaultConfig: { limit: 2, windowMs: WINDOW_MS },
+          marginMs: MARGIN_MS,
+        });
+        const resource = `margin:${uid()}`;
+        assert.deepStrictEqual(
+          store.getResourceConfig(resource),
+          { limit: 2, windowMs: WINDOW_MS },
+          "getResourceConfig() reports the configured window",
+        );
+        assert.equal(await store.acquire(resource), true);
+        assert.equal(await store.acquire(resource), true);
+        assert.equal(await store.acquire(resource), false);
+        const untilReset = async (): Promise<number> =>
+          (await store.getStatus(resource)).resetTime.getTime() -
+          h.clock.now();
+        if (h.exact) {
+          assert.equal(
+            await store.getWaitTime(resource),
+            WINDOW_MS + MARGIN_MS,
+          );
+          await h.advance(WINDOW_MS);
+          assert.equal(await store.canProceed(resource), false);
+          assert.equal(
+            await store.acquire(resource),
+            false,
+            "windowMs after the admissions, within the margin",
+          );
+          assert.equal(await store.getWaitTime(resource), MARGIN_MS);
+          assert.equal((await store.getStatus(resource)).remaining, 0);
+          assert.equal(await untilReset(), MARGIN_MS);
+          await h.advance(MARGIN_MS - 1);
+          assert.equal(
+            await store.acquire(resource),
+            false,
+            "1 ms before windowMs + marginMs",
+          );
+          await h.advance(1);
+          assert.equal(
+            await store.acquire(resource),
+            true,
+            "at windowMs + marginMs",
+          );
+          assert.equal(await store.acquire(resource), true);
+          assert.equal(await store.acquire(resource), false);
+        } else {
+          // Land in the middle of the margin: past windowMs for sure, and
+          // far enough from its end for a slow timer or round trip.
+          const into = MARGIN_MS / 4;
+          await h.advance(WINDOW_MS + into);
+          assert.equal(
+            await store.acquire(resource),
+            false,
+            "after windowMs, within the margin",
+          );
+          const wait = await store.getWaitTime(resource);
+          assert.ok(
+            wait > 0 && wait <= MARGIN_MS - into,
+            `wait ${wait} is what is left of the margin (at most ${
+              MARGIN_MS - into
+            })`,
+          );
+          const reset = await untilReset();
+          assert.ok(
+            Math.abs(reset - wait) <= h.slack,
+            `resetTime is ${reset} ms away, wait is ${wait} ms`,
+          );
+          await h.advancePast(wait);
+          assert.equal(await store.acquire(resource), true, "after the margin");
+        }
       },
     );
   }
@@ -465,6 +586,28 @@ export function rateLimitCases(
         await throwsConfigError(() => open(h, bad), label);
       },
     );
+  }
+  if (supportsMarginMs) {
+    const badMargins: unknown[] = [-1, 0.5, Number.NaN, Infinity, "100"];
+    for (const marginMs of badMargins) {
+      const label = describeOptions({ marginMs });
+      storeTest(
+        `the factory throws ConfigError naming marginMs for ${label}`,
+        time,
+        async (h) => {
+          let message = "";
+          await throwsConfigError(async () => {
+            try {
+              await open(h, { marginMs: marginMs as number });
+            } catch (error) {
+              message = String((error as Error)?.message);
+              throw error;
+            }
+          }, label);
+          assert.match(message, /marginMs/);
+        },
+      );
+    }
   }
   for (const invalid of invalidOptions) {
     storeTest(

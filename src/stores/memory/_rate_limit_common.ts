@@ -1,5 +1,9 @@
 import type { Clock } from "../../clock.ts";
-import { rateLimitConfig, resourceConfigs } from "../_validate.ts";
+import {
+  rateLimitConfig,
+  rateLimitMargin,
+  resourceConfigs,
+} from "../_validate.ts";
 import type { RateLimitConfig } from "../types.ts";
 
 /** The default budget of a resource without its own configuration. */
@@ -8,20 +12,36 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({
   windowMs: 60_000,
 });
 
-/** The budgets of every resource: a default and per-resource overrides. */
+/**
+ * The budgets of every resource: a default and per-resource overrides, and
+ * the safety margin that lengthens every window.
+ */
 export class ResourceConfigs {
   readonly #component: string;
   readonly #default: RateLimitConfig;
   readonly #overrides: Map<string, RateLimitConfig>;
+  readonly #marginMs: number;
 
-  constructor(component: string, defaultConfig: unknown, overrides: unknown) {
+  constructor(
+    component: string,
+    defaultConfig: unknown,
+    overrides: unknown,
+    marginMs: unknown,
+  ) {
     this.#component = component;
     this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
     this.#overrides = resourceConfigs(component, overrides);
+    this.#marginMs = rateLimitMargin(component, marginMs);
   }
 
+  /** The budget as configured. */
   get(resource: string): RateLimitConfig {
     return this.#overrides.get(resource) ?? this.#default;
+  }
+
+  /** The window the store enforces: `windowMs + marginMs`. */
+  windowMs(resource: string): number {
+    return this.get(resource).windowMs + this.#marginMs;
   }
 
   set(resource: string, config: unknown): RateLimitConfig {

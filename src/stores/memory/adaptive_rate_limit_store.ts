@@ -44,6 +44,26 @@ export interface MemoryAdaptiveRateLimitStoreOptions {
     | ReadonlyMap<string, RateLimitConfig>
     | Readonly<Record<string, RateLimitConfig>>;
   /**
+   * A safety margin, in milliseconds, added to every window. The store then
+   * admits at most `limit` requests in any interval of `windowMs +
+   * marginMs`, and `getWaitTime` and `getStatus().resetTime` count waits
+   * against that longer window; `getResourceConfig` still reports the
+   * configured `windowMs`.
+   *
+   * The origin counts arrivals, not admissions. A request reaches it some
+   * time after the store admitted it, and that delay varies from request to
+   * request (event loop, lock waits, network), so two admissions exactly
+   * `windowMs` apart can arrive closer together than that. When the origin
+   * enforces its limit strictly, set the margin to the spread of that delay
+   * (slowest minus fastest, not the delay itself): tens of milliseconds
+   * within one process, 100–250 ms across processes on a busy machine. The
+   * price is a little throughput: `limit` per `windowMs + marginMs`. A
+   * non-negative integer.
+   *
+   * @default {0}
+   */
+  marginMs?: number;
+  /**
    * How the split between user and background traffic follows user
    * activity. Omitted fields take their defaults.
    *
@@ -113,14 +133,15 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   /**
    * Creates a store with no admissions.
    *
-   * @param options Budgets, adaptive settings and clock.
-   * @throws {ConfigError} When a budget or an adaptive setting is invalid,
-   * or `clock` has no `now()`.
+   * @param options Budgets, margin, adaptive settings and clock.
+   * @throws {ConfigError} When a budget, `marginMs` or an adaptive setting
+   * is invalid, or `clock` has no `now()`.
    */
   constructor(options: MemoryAdaptiveRateLimitStoreOptions = {}) {
     const {
       defaultConfig = DEFAULT_RATE_LIMIT,
       resourceConfigs,
+      marginMs,
       adaptiveConfig,
       clock = systemClock,
     } = options;
@@ -128,6 +149,7 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
       COMPONENT,
       defaultConfig,
       resourceConfigs,
+      marginMs,
     );
     this.#adaptive = validateAdaptiveConfig(COMPONENT, adaptiveConfig);
     this.#clock = validClock(COMPONENT, clock);
@@ -202,7 +224,8 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   ): Promise<AdaptiveRateLimitStatus> {
     return this.#run("getStatus", () => {
       const now = this.#clock.now();
-      const { limit, windowMs } = this.#configs.get(resource);
+      const { limit } = this.#configs.get(resource);
+      const windowMs = this.#configs.windowMs(resource);
       const bucket = this.#bucket(resource, now);
       const split = this.#split(bucket, resource, now);
       let remaining = limit - bucket.all.size;
@@ -246,7 +269,7 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @param resource The rate-limited resource.
    * @param priority The traffic class.
    * @returns `0` when admitted now. Otherwise the milliseconds until enough
-   * admissions leave the window (measured with `windowMs`); while background
+   * admissions leave the window (`windowMs + marginMs`); while background
    * is paused or has no share, the time until the split is next recomputed.
    */
   getWaitTime(
@@ -349,7 +372,7 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   }
 
   #prune(bucket: _Bucket, resource: string, now: number): void {
-    const since = now - this.#configs.get(resource).windowMs;
+    const since = now - this.#configs.windowMs(resource);
     bucket.all.dropThrough(since);
     bucket.background.dropThrough(since);
     bucket.users.dropThrough(now - this.#adaptive.monitoringWindowMs);
@@ -417,7 +440,8 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     priority: Priority,
     now: number,
   ): number {
-    const { limit, windowMs } = this.#configs.get(resource);
+    const { limit } = this.#configs.get(resource);
+    const windowMs = this.#configs.windowMs(resource);
     const leaves = (ring: TimestampRing, max: number): number =>
       ring.size < max ? 0 : ring.at(ring.size - max) + windowMs - now;
     let wait = leaves(bucket.all, limit);

@@ -35,6 +35,26 @@ export interface MemoryRateLimitStoreOptions {
     | ReadonlyMap<string, RateLimitConfig>
     | Readonly<Record<string, RateLimitConfig>>;
   /**
+   * A safety margin, in milliseconds, added to every window. The store then
+   * admits at most `limit` requests in any interval of `windowMs +
+   * marginMs`, and `getWaitTime` and `getStatus().resetTime` count waits
+   * against that longer window; `getResourceConfig` still reports the
+   * configured `windowMs`.
+   *
+   * The origin counts arrivals, not admissions. A request reaches it some
+   * time after the store admitted it, and that delay varies from request to
+   * request (event loop, lock waits, network), so two admissions exactly
+   * `windowMs` apart can arrive closer together than that. When the origin
+   * enforces its limit strictly, set the margin to the spread of that delay
+   * (slowest minus fastest, not the delay itself): tens of milliseconds
+   * within one process, 100–250 ms across processes on a busy machine. The
+   * price is a little throughput: `limit` per `windowMs + marginMs`. A
+   * non-negative integer.
+   *
+   * @default {0}
+   */
+  marginMs?: number;
+  /**
    * The time source for windows and cooldowns.
    *
    * @default {systemClock}
@@ -87,25 +107,27 @@ export class MemoryRateLimitStore implements RateLimitStore {
   /**
    * Creates a store with no admissions.
    *
-   * @param options Budgets and clock.
+   * @param options Budgets, margin and clock.
    * @throws {ConfigError} When a budget's `limit` or `windowMs` is not a
-   * positive integer, `resourceConfigs` is malformed, or `clock` has no
-   * `now()`.
+   * positive integer, `resourceConfigs` is malformed, `marginMs` is not a
+   * non-negative integer, or `clock` has no `now()`.
    */
   constructor(options: MemoryRateLimitStoreOptions = {}) {
     const {
       defaultConfig = DEFAULT_RATE_LIMIT,
       resourceConfigs,
+      marginMs,
       clock = systemClock,
     } = options;
     this.#configs = new ResourceConfigs(
       COMPONENT,
       defaultConfig,
       resourceConfigs,
+      marginMs,
     );
     this.#clock = validClock(COMPONENT, clock);
     this.#buckets = new SweptMap(this.#clock, (bucket, now, resource) => {
-      bucket.log.dropThrough(now - this.#configs.get(resource).windowMs);
+      bucket.log.dropThrough(now - this.#configs.windowMs(resource));
       return bucket.log.size === 0 && bucket.cooldownUntil <= now;
     });
   }
@@ -161,7 +183,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
   getStatus(resource: string): Promise<RateLimitStatus> {
     return this.#run("getStatus", () => {
       const now = this.#clock.now();
-      const { limit, windowMs } = this.#configs.get(resource);
+      const { limit } = this.#configs.get(resource);
+      const windowMs = this.#configs.windowMs(resource);
       const log = this.#prunedLog(resource, now);
       const count = log?.size ?? 0;
       return {
@@ -191,7 +214,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
   getWaitTime(resource: string): Promise<number> {
     return this.#run("getWaitTime", () => {
       const now = this.#clock.now();
-      const { limit, windowMs } = this.#configs.get(resource);
+      const { limit } = this.#configs.get(resource);
+      const windowMs = this.#configs.windowMs(resource);
       const log = this.#prunedLog(resource, now);
       if (log === undefined || log.size < limit) return 0;
       return Math.max(0, log.at(log.size - limit) + windowMs - now);
@@ -264,18 +288,18 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   /** The bucket of `resource`, created if missing, pruned to the window. */
   #bucket(resource: string, now: number): _Bucket {
-    const { limit, windowMs } = this.#configs.get(resource);
+    const { limit } = this.#configs.get(resource);
     const bucket = this.#buckets.getOrCreate(resource, () => ({
       log: new TimestampRing(limit),
       cooldownUntil: -Infinity,
     }));
-    bucket.log.dropThrough(now - windowMs);
+    bucket.log.dropThrough(now - this.#configs.windowMs(resource));
     return bucket;
   }
 
   #prunedLog(resource: string, now: number): TimestampRing | undefined {
     const log = this.#buckets.get(resource)?.log;
-    log?.dropThrough(now - this.#configs.get(resource).windowMs);
+    log?.dropThrough(now - this.#configs.windowMs(resource));
     return log;
   }
 

@@ -142,7 +142,9 @@ describe("libSQL stores against the conformance suites", () => {
 
       testRateLimitStore(
         `LibsqlRateLimitStore on ${backend.name}`,
-        async ({ clock, defaultConfig, resourceConfigs, options }) => {
+        async (
+          { clock, defaultConfig, resourceConfigs, marginMs, options },
+        ) => {
           const connection = await backend.connect();
           return tidy(
             new LibsqlRateLimitStore({
@@ -150,6 +152,7 @@ describe("libSQL stores against the conformance suites", () => {
               clock,
               defaultConfig,
               resourceConfigs,
+              marginMs,
               ...options,
             }),
             connection,
@@ -161,7 +164,14 @@ describe("libSQL stores against the conformance suites", () => {
       testAdaptiveRateLimitStore(
         `LibsqlAdaptiveRateLimitStore on ${backend.name}`,
         async (
-          { clock, defaultConfig, resourceConfigs, adaptiveConfig, options },
+          {
+            clock,
+            defaultConfig,
+            resourceConfigs,
+            adaptiveConfig,
+            marginMs,
+            options,
+          },
         ) => {
           const connection = await backend.connect();
           return tidy(
@@ -171,6 +181,7 @@ describe("libSQL stores against the conformance suites", () => {
               defaultConfig,
               resourceConfigs,
               adaptiveConfig,
+              marginMs,
               ...options,
             }),
             connection,

@@ -174,6 +174,31 @@ describe("LibsqlRateLimitStore and LibsqlAdaptiveRateLimitStore", () => {
     await store.close();
   });
 
+  for (const Store of [LibsqlRateLimitStore, LibsqlAdaptiveRateLimitStore]) {
+    it(`${Store.name} with marginMs: cleanup() keeps admissions inside windowMs + marginMs, and getStats() counts them as spent`, async () => {
+      const clock = new ManualClock();
+      const store = new Store({
+        url: ":memory:",
+        clock,
+        defaultConfig: { limit: 2, windowMs: 1_000 },
+        resourceConfigs: { other: { limit: 2, windowMs: 500 } },
+        marginMs: 300,
+      });
+      await store.acquire("r");
+      await store.acquire("r");
+      clock.advance(1_200);
+      await store.cleanup();
+      assert.equal(await store.acquire("r"), false, "still inside the margin");
+      assert.deepEqual((await store.getStats()).rateLimitedResources, ["r"]);
+      clock.advance(100);
+      assert.deepEqual((await store.getStats()).rateLimitedResources, []);
+      await store.cleanup();
+      assert.equal((await store.getStats()).totalRequests, 0);
+      assert.equal(await store.acquire("r"), true);
+      await store.close();
+    });
+  }
+
   it("LibsqlAdaptiveRateLimitStore.getStats() reports recent user activity across resources", async () => {
     const store = new LibsqlAdaptiveRateLimitStore({ url: ":memory:" });
     await store.acquire("a", "user");

@@ -77,36 +77,30 @@ describe("Upstash stores against redis-server", () => {
 
   testRateLimitStore(
     "UpstashRateLimitStore",
-    ({ defaultConfig, resourceConfigs, options }) =>
+    ({ defaultConfig, resourceConfigs, marginMs, options }) =>
       new UpstashRateLimitStore({
         redis: env.client(),
         keyPrefix: env.prefix(),
         defaultConfig,
         resourceConfigs,
+        marginMs,
         ...options,
       }),
-    {
-      time: "real",
-      invalidOptions: [...invalidConnection, { marginMs: -1 }, {
-        marginMs: 0.5,
-      }],
-    },
+    { time: "real", invalidOptions: invalidConnection },
   );
 
   testAdaptiveRateLimitStore(
     "UpstashAdaptiveRateLimitStore",
-    ({ defaultConfig, resourceConfigs, adaptiveConfig, options }) =>
+    ({ defaultConfig, resourceConfigs, adaptiveConfig, marginMs, options }) =>
       new UpstashAdaptiveRateLimitStore({
         redis: env.client(),
         keyPrefix: env.prefix(),
         defaultConfig,
         resourceConfigs,
         adaptiveConfig,
+        marginMs,
         ...options,
       }),
-    {
-      time: "real",
-      invalidOptions: [...invalidConnection, { marginMs: -1 }],
-    },
+    { time: "real", invalidOptions: invalidConnection },
   );
 });

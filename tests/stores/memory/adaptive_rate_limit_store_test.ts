@@ -8,12 +8,22 @@ import {
 
 testAdaptiveRateLimitStore(
   "MemoryAdaptiveRateLimitStore",
-  ({ clock, defaultConfig, resourceConfigs, adaptiveConfig, options }) =>
+  (
+    {
+      clock,
+      defaultConfig,
+      resourceConfigs,
+      adaptiveConfig,
+      marginMs,
+      options,
+    },
+  ) =>
     new MemoryAdaptiveRateLimitStore({
       clock,
       defaultConfig,
       resourceConfigs,
       adaptiveConfig,
+      marginMs,
       ...options,
     }),
   {

@@ -6,11 +6,12 @@ import { ManualClock, testRateLimitStore } from "../../../src/testing/mod.ts";
 
 testRateLimitStore(
   "MemoryRateLimitStore",
-  ({ clock, defaultConfig, resourceConfigs, options }) =>
+  ({ clock, defaultConfig, resourceConfigs, marginMs, options }) =>
     new MemoryRateLimitStore({
       clock,
       defaultConfig,
       resourceConfigs,
+      marginMs,
       ...options,
     }),
   {
