@@ -238,7 +238,8 @@ export class HttpClient implements AsyncDisposable {
    * @returns `${keyPrefix}:ratelimit:${resource}` (escaped).
    */
   rateLimitResource(url: string | URL): string {
-    const resolved = new URL(this.#resolveUrl(url));
+    const target = this.#resolveUrl(url);
+    const resolved = new URL(typeof target === "string" ? target : target.url);
     return `${this.#scope.prefix}:ratelimit:${
       escapeKeyPart(this.#shared.options.resource(resolved))
     }`;
@@ -545,7 +546,7 @@ export class HttpClient implements AsyncDisposable {
     if (!METHOD.test(method)) {
       throw new TypeError(`Cannot send a request with method '${method}'`);
     }
-    const url = this.#resolveUrl(parts.url);
+    let url = this.#resolveUrl(parts.url);
     let headers = options.headers;
     let credentials = this.#shared.defaultCredentials;
     if (parts.headers !== undefined) {
@@ -554,6 +555,14 @@ export class HttpClient implements AsyncDisposable {
         headers.set(name, value);
       }
       credentials = engine.hasher.credentials(headers);
+    }
+    if (typeof url !== "string") {
+      if (!headers.has("authorization")) {
+        if (headers === options.headers) headers = new Headers(headers);
+        headers.set("authorization", url.authorization);
+        credentials = engine.hasher.credentials(headers);
+      }
+      url = url.url;
     }
     const { mode, directives } = resolveRequestCache(parts.cache);
     let evalHeaders = headers;
@@ -593,9 +602,11 @@ export class HttpClient implements AsyncDisposable {
     };
   }
 
-  #resolveUrl(input: string | URL): string {
+  // The normalised URL, or, when it carries user info, the URL without it
+  // and the Basic credentials it stood for.
+  #resolveUrl(input: string | URL): string | UserInfoUrl {
     if (typeof input !== "string") {
-      if (input instanceof URL) return normaliseUrl(input);
+      if (input instanceof URL) return _withoutUserInfo(new URL(input));
       throw new TypeError(
         `Cannot send a request as the URL must be a string, a URL or a Request: received ${typeof input}`,
       );
@@ -603,10 +614,44 @@ export class HttpClient implements AsyncDisposable {
     const urls = this.#shared.urls;
     const known = urls.get(input);
     if (known !== undefined) return known;
-    const resolved = normaliseUrl(new URL(input, this.#shared.options.baseUrl));
+    const resolved = _withoutUserInfo(
+      new URL(input, this.#shared.options.baseUrl),
+    );
+    // A URL with a password in it is not kept.
+    if (typeof resolved !== "string") return resolved;
     if (urls.size >= URL_MEMO_LIMIT) urls.clear();
     urls.set(input, resolved);
     return resolved;
+  }
+}
+
+/** A URL whose user info was taken out, and the credentials it gave. */
+interface UserInfoUrl {
+  url: string;
+  authorization: string;
+}
+
+// Deno and Bun send a URL's user info as Basic credentials (Node's fetch
+// refuses it). Do so on every runtime, and take it out of the URL, so that
+// it is a credential like any other: hashed into keys, never written in an
+// entry, an event or an error.
+function _withoutUserInfo(url: URL): string | UserInfoUrl {
+  if (url.username === "" && url.password === "") return normaliseUrl(url);
+  const text = `${_decode(url.username)}:${_decode(url.password)}`;
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) {
+    binary += String.fromCharCode(byte);
+  }
+  url.username = "";
+  url.password = "";
+  return { url: normaliseUrl(url), authorization: `Basic ${btoa(binary)}` };
+}
+
+function _decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

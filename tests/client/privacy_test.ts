@@ -228,4 +228,50 @@ describe("HttpClient privacy", () => {
       assert.ok(!text.includes(secret), `${secret} leaked`);
     }
   });
+
+  it("sends a URL's user info as Basic credentials, and keeps it out of URLs, stores and events", async () => {
+    origin.route("/basic", (req) => ({
+      status: req.headers.authorization === `Basic ${btoa("cy:third-pw")}`
+        ? 500
+        : 200,
+      body: { authorization: req.headers.authorization ?? null },
+      headers: { "cache-control": "max-age=60" },
+    }));
+    const store = new RecordingStore({ clock });
+    const c = client({ cache: { store: store as CacheStore<unknown> } });
+    const at = (userinfo: string) =>
+      `${origin.url.replace("http://", `http://${userinfo}@`)}/basic`;
+    const basic = (text: string) => `Basic ${btoa(text)}`;
+    assert.deepEqual(await c.get(at("ann:s3cret-pw")), {
+      authorization: basic("ann:s3cret-pw"),
+    });
+    // Cached for this user only.
+    assert.deepEqual(await c.get(at("ann:s3cret-pw")), {
+      authorization: basic("ann:s3cret-pw"),
+    });
+    assert.deepEqual(await c.get(at("ben:other-pw")), {
+      authorization: basic("ben:other-pw"),
+    });
+    const response = await c.fetch(at("ann:s3cret-pw"), { cache: "reload" });
+    assert.equal(response.url, `${origin.url}/basic`);
+    await response.body?.cancel();
+    const error = await c.get(at("cy:third-pw"), { cache: "reload" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof Error);
+    assert.equal(origin.calls("/basic"), 4);
+    const text = JSON.stringify(
+      [log.events, store.written, error, String(error)],
+      (_, v) =>
+        v instanceof Error
+          ? { message: v.message, url: (v as { url?: string }).url }
+          : v,
+    );
+    for (
+      const secret of ["s3cret-pw", "other-pw", "third-pw", "ann:", "ben:"]
+    ) {
+      assert.ok(!text.includes(secret), `${secret} leaked`);
+    }
+  });
 });
