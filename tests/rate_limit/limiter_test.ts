@@ -110,7 +110,7 @@ describe("RateLimiter", () => {
       await assert.rejects(limiter.admit("r", "background"), RateLimitError);
       const elapsed = performance.now() - started;
       assert.ok(elapsed >= 280, `gave up early: ${elapsed} ms`);
-      assert.ok(elapsed < 450, `overslept maxWaitMs: ${elapsed} ms`);
+      assert.ok(elapsed < 600, `overslept maxWaitMs: ${elapsed} ms`);
       // 300 ms of 5 ms polls would be 60 round trips.
       assert.ok(acquires <= 10, `${acquires} acquisitions for ${waitTime}`);
     }
@@ -125,7 +125,7 @@ describe("RateLimiter", () => {
     const limiter = new RateLimiter({ store: refusing, maxWaitMs: 200 });
     const started = performance.now();
     await assert.rejects(limiter.admit("r", "user"), RateLimitError);
-    assert.ok(performance.now() - started < 260);
+    assert.ok(performance.now() - started < 400);
   });
 
   it("stops waiting for a store call on the caller's signal", async () => {
