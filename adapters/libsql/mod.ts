@@ -83,7 +83,7 @@ export interface CreateLibsqlStoresOptions extends LibsqlConnectionOptions {
   cache?: Omit<LibsqlCacheStoreOptions, keyof LibsqlConnectionOptions>;
   /** Options of the dedupe store. */
   dedupe?: Omit<LibsqlDedupeStoreOptions, keyof LibsqlConnectionOptions>;
-  /** Options of both rate-limit stores (budgets, adaptive settings). */
+  /** Options of both rate-limit stores (budgets, margin, adaptive settings). */
   rateLimit?: Omit<
     LibsqlAdaptiveRateLimitStoreOptions,
     keyof LibsqlConnectionOptions
