@@ -8,7 +8,11 @@ import {
   isCachedResponse,
   toResponse,
 } from "../cache/entry.ts";
-import { evaluate, staleIfErrorApplies } from "../cache/evaluate.ts";
+import {
+  type CacheEvaluation,
+  evaluate,
+  staleIfErrorApplies,
+} from "../cache/evaluate.ts";
 import { invalidationTargets } from "../cache/invalidation.ts";
 import type { CachePolicyOptions } from "../cache/options.ts";
 import {
@@ -380,6 +384,7 @@ export class Engine {
       let reason: CacheMissReason = "absent";
       if (call.mode === "reload") reason = "bypass";
       else {
+        // The read is inlined, not #lookup's: a hit pays no extra await.
         const storeKey = `${call.scope.prefix}:cache:${hash}`;
         let value: unknown;
         try {
@@ -394,32 +399,15 @@ export class Engine {
           this.#cacheError(call, error);
           value = null;
         }
-        if (value === null) reason = "store-error";
-        else if (value !== undefined) {
-          // The hot path: an entry this client already checked.
-          if (this.memo.has(value as object)) {
-            found = { entry: value as CachedResponse, storeKey };
-          } else {
-            const lookup = await this.#resolve(
-              call,
-              storeKey,
-              value,
-              waitSignal,
-            );
-            if (typeof lookup === "string") reason = lookup;
-            else found = lookup;
-          }
-        }
+        let lookup = this.#entryOf(call, storeKey, value, waitSignal);
+        if (lookup instanceof Promise) lookup = await lookup;
+        if (typeof lookup === "string") reason = lookup;
+        else found = lookup;
       }
       if (found !== undefined) {
         const { entry } = found;
         const now = this.config.clock.now();
-        if (call.mode === "force-cache" || call.mode === "only-if-cached") {
-          return this.#hit(call, found, now, false);
-        }
-        const decision = call.mode === "no-cache"
-          ? { kind: "stale" as const, staleIfError: false, ageSeconds: 0 }
-          : evaluate(this.#varied(call, call.evalHeaders, entry), entry, now);
+        const decision = this.#decide(call, entry, now);
         switch (decision.kind) {
           case "fresh":
             return this.#hit(call, found, now, decision.servedStale);
@@ -468,6 +456,54 @@ export class Engine {
       };
     }
     return this.#network(call, hash, stale, waitSignal);
+  }
+
+  // Reads the entry of a request's key from the cache. A store failure or a
+  // corrupt entry is a miss; the caller's signal stops the read.
+  async #lookup(
+    call: Call,
+    hash: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Found | CacheMissReason> {
+    const storeKey = `${call.scope.prefix}:cache:${hash}`;
+    const store = this.config.cache!.store;
+    const value = await this.#cacheGet(call, store, storeKey, signal);
+    return await this.#entryOf(call, storeKey, value, signal);
+  }
+
+  // Turns what a read of a request's key answered (`null` for a store
+  // failure) into an entry, or why there is none. Synchronous for an entry
+  // this client already checked: the hot path.
+  #entryOf(
+    call: Call,
+    storeKey: string,
+    value: unknown,
+    signal: AbortSignal | undefined,
+  ): Found | CacheMissReason | Promise<Found | CacheMissReason> {
+    if (value === null) return "store-error";
+    if (value === undefined) return "absent";
+    if (this.memo.has(value as object)) {
+      return { entry: value as CachedResponse, storeKey };
+    }
+    return this.#resolve(call, storeKey, value, signal);
+  }
+
+  // How a stored entry answers a request: as the request's cache mode says,
+  // otherwise by freshness, Vary and the request's own directives.
+  #decide(call: Call, entry: CachedResponse, now: number): CacheEvaluation {
+    switch (call.mode) {
+      case "force-cache":
+      case "only-if-cached":
+        return { kind: "fresh", ageSeconds: 0, servedStale: false };
+      case "no-cache":
+        return { kind: "stale", staleIfError: false, ageSeconds: 0 };
+      default:
+        return evaluate(
+          this.#varied(call, call.evalHeaders, entry),
+          entry,
+          now,
+        );
+    }
   }
 
   #hit(call: Call, found: Found, now: number, servedStale: boolean): Outcome {
@@ -721,8 +757,16 @@ export class Engine {
     const outcome = await runDistributedFlight(
       store,
       key,
-      async () => {
-        const result = await this.#origin(call, hash, stale, signal);
+      async (elected) => {
+        let current = stale;
+        if (elected) {
+          const recheck = await this.#recheck(call, hash, signal);
+          if (recheck !== undefined && "outcome" in recheck) {
+            return { result: recheck, share: _share(recheck) as unknown };
+          }
+          current = recheck ?? stale;
+        }
+        const result = await this.#origin(call, hash, current, signal);
         return { result, share: _share(result) as unknown };
       },
       {
@@ -779,6 +823,43 @@ export class Engine {
       outcome: { kind: "raw", raw: shared.raw, source: "dedupe", attempts: 0 },
       vary: shared.vary,
     };
+  }
+
+  // Reads the cache once more when the dedupe store elects this request
+  // owner, before it calls the origin. Its first read may predate a response
+  // that another process stored and whose job completed just before this
+  // request registered (the store then starts a new job), or that an owner
+  // stored before it failed to complete. Returns a hit to serve, a stale
+  // entry to revalidate, or nothing.
+  async #recheck(
+    call: Call,
+    hash: string,
+    signal: AbortSignal,
+  ): Promise<FlightResult | Stale | undefined> {
+    if (
+      this.config.cache === undefined || call.mode === "no-store" ||
+      call.mode === "reload"
+    ) {
+      return undefined;
+    }
+    const found = await this.#lookup(call, hash, signal);
+    if (typeof found === "string") return undefined;
+    const now = this.config.clock.now();
+    const decision = this.#decide(call, found.entry, now);
+    switch (decision.kind) {
+      case "fresh":
+        return {
+          outcome: this.#hit(call, found, now, decision.servedStale),
+          vary: found.entry.varyHeaders,
+        };
+      case "stale-while-revalidate":
+        // This request is already on its way to the origin: revalidate now.
+        return { ...found, staleIfError: false };
+      case "stale":
+        return { ...found, staleIfError: decision.staleIfError };
+      case "unusable":
+        return undefined;
+    }
   }
 
   #revalidateInBackground(call: Call, hash: string, found: Found): void {

@@ -8,6 +8,11 @@
  * rest keep waiting, so a failure never sends every waiter to the origin at
  * once. A store that is down is skipped: the caller runs the job itself.
  *
+ * The job learns whether the store elected its caller. An elected owner may
+ * start after an earlier job for the same key completed (a later
+ * `registerOrJoin` starts a new job), or after its predecessor failed having
+ * done part of the work, so it may look for that work before redoing it.
+ *
  * @module
  */
 
@@ -52,6 +57,20 @@ export type DistributedFlightOutcome<R, T> =
   | { kind: "owned"; result: R }
   | { kind: "joined"; value: T };
 
+/**
+ * The work of a distributed flight.
+ *
+ * @typeParam R The owner's own result.
+ * @typeParam T The value shared through the store.
+ * @param elected `true` when the store elected this caller owner (first
+ * election or re-election), `false` when the caller runs the job without the
+ * store because the store failed or never produced a result.
+ * @returns The owner's result and the value for waiters.
+ */
+export type DistributedJob<R, T> = (
+  elected: boolean,
+) => Promise<OwnedResult<R, T>>;
+
 /** What the job returns: its own result, and the value handed to waiters. */
 export interface OwnedResult<R, T> {
   /** What the owner's caller gets. */
@@ -68,8 +87,9 @@ export interface OwnedResult<R, T> {
  * @typeParam T The value shared through the store.
  * @param store The dedupe store.
  * @param key The job's key.
- * @param job The work, run only when this caller owns the job. A throw is
- * reported to the store with `fail` and rethrown.
+ * @param job The work, run only when this caller owns the job, told whether
+ * the store elected it. A throw is reported to the store with `fail` (when
+ * elected) and rethrown.
  * @param options Signal, limits and hooks.
  * @returns The owner's result, or the value a waiter received.
  * @throws The signal's reason when it aborts while waiting; whatever `job`
@@ -78,7 +98,7 @@ export interface OwnedResult<R, T> {
 export async function runDistributedFlight<R, T>(
   store: DedupeStore<T>,
   key: string,
-  job: () => Promise<OwnedResult<R, T>>,
+  job: DistributedJob<R, T>,
   options: DistributedFlightOptions = {},
 ): Promise<DistributedFlightOutcome<R, T>> {
   const {
@@ -100,7 +120,7 @@ export async function runDistributedFlight<R, T>(
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       options.onStoreError?.(error, "registerOrJoin");
-      return { kind: "owned", result: (await job()).result };
+      return { kind: "owned", result: (await job(false)).result };
     }
     if (isOwner) {
       options.onOwner?.();
@@ -121,7 +141,7 @@ export async function runDistributedFlight<R, T>(
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       options.onStoreError?.(error, "waitFor");
-      return { kind: "owned", result: (await job()).result };
+      return { kind: "owned", result: (await job(false)).result };
     }
     if (value !== undefined) {
       options.onJoined?.(performance.now() - started);
@@ -136,19 +156,19 @@ export async function runDistributedFlight<R, T>(
     ),
     "waitFor",
   );
-  return { kind: "owned", result: (await job()).result };
+  return { kind: "owned", result: (await job(false)).result };
 }
 
 async function _own<R, T>(
   store: DedupeStore<T>,
   key: string,
-  job: () => Promise<OwnedResult<R, T>>,
+  job: DistributedJob<R, T>,
   storeTimeoutMs: number,
   options: DistributedFlightOptions,
 ): Promise<R> {
   let outcome: OwnedResult<R, T>;
   try {
-    outcome = await job();
+    outcome = await job(true);
   } catch (error) {
     try {
       await storeCall(

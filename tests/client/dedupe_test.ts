@@ -8,8 +8,29 @@ import {
   MemoryDedupeStore,
   TimeoutError,
 } from "../../mod.ts";
+import { ManualClock } from "../../src/testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { delay, EventLog, until } from "./_helpers.ts";
+
+// A view of a store with some methods replaced; the rest reach the store.
+function overriding<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(store, name) {
+      if (Object.hasOwn(overrides, name)) {
+        return overrides[name as keyof T];
+      }
+      const value = Reflect.get(store, name, store);
+      return typeof value === "function" ? value.bind(store) : value;
+    },
+  });
+}
+
+// A promise with its resolver, to order steps across clients.
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 describe("HttpClient de-duplication", () => {
   let origin: Origin;
@@ -216,5 +237,200 @@ describe("HttpClient de-duplication", () => {
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.stage, "dedupe");
     assert.equal(errors[0]!.failedOpen, true);
+  });
+
+  describe("across processes sharing a cache and a dedupe store", () => {
+    let clock: ManualClock;
+    let cache: MemoryCacheStore;
+    let shared: MemoryDedupeStore;
+
+    beforeEach(() => {
+      clock = new ManualClock(Date.now());
+      cache = new MemoryCacheStore({ clock });
+      shared = new MemoryDedupeStore({ clock, jobTimeoutMs: 10_000 });
+      stores.push(cache, shared);
+    });
+
+    // Two clients stand for two processes: separate in-process flights,
+    // one cache store and one dedupe store between them.
+    const process = (
+      options: Partial<HttpClientOptions> = {},
+    ): HttpClient =>
+      client({
+        clock,
+        cache: { store: cache },
+        dedupe: { store: shared },
+        ...options,
+      });
+
+    // A view of the cache whose first read sees the store as it is, but
+    // answers only when released: the read happened before another
+    // process stored its response.
+    const heldFirstRead = () => {
+      const read = signal();
+      const release = signal();
+      let first = true;
+      const store = overriding(cache, {
+        get: async (key: string) => {
+          const value = await cache.get(key);
+          if (first) {
+            first = false;
+            read.resolve();
+            await release.promise;
+          }
+          return value;
+        },
+      });
+      return { store, read: read.promise, release: release.resolve };
+    };
+
+    it("serves the entry another process stored after this one missed, instead of calling the origin again", async () => {
+      origin.route("/stored-meanwhile", (req) => ({
+        body: { n: req.n },
+        headers: { "cache-control": "max-age=3600" },
+      }));
+      const held = heldFirstRead();
+      const bLog = new EventLog();
+      const a = process();
+      const b = process({
+        cache: { store: held.store },
+        onEvent: bLog.listener,
+      });
+      const fromB = b.get("/stored-meanwhile");
+      await held.read;
+      // A fetches, stores and completes its job while B's miss is on its way.
+      assert.deepEqual(await a.get("/stored-meanwhile"), { n: 1 });
+      held.release();
+      assert.deepEqual(await fromB, { n: 1 });
+      assert.equal(origin.calls("/stored-meanwhile"), 1);
+      assert.deepEqual(bLog.of("dedupe.owner").map((e) => e.scope), [
+        "process",
+        "distributed",
+      ]);
+      assert.equal(bLog.of("cache.hit").length, 1);
+      assert.deepEqual(bLog.of("response").map((e) => e.source), ["cache"]);
+    });
+
+    it("revalidates the stale entry another process stored after this one missed", async () => {
+      origin.route("/stored-stale", (req) => ({
+        body: { n: req.n },
+        headers: { "cache-control": "no-cache", etag: '"v1"' },
+        conditional: true,
+      }));
+      const held = heldFirstRead();
+      const bLog = new EventLog();
+      const a = process();
+      const b = process({
+        cache: { store: held.store },
+        onEvent: bLog.listener,
+      });
+      const fromB = b.fetch("/stored-stale");
+      await held.read;
+      assert.deepEqual(await a.get("/stored-stale"), { n: 1 });
+      held.release();
+      const response = await fromB;
+      assert.deepEqual(await response.json(), { n: 1 });
+      const requests = origin.requests("/stored-stale");
+      assert.equal(requests.length, 2);
+      assert.equal(requests[1]!.headers["if-none-match"], '"v1"');
+      assert.deepEqual(bLog.of("response").map((e) => e.source), [
+        "revalidated",
+      ]);
+    });
+
+    it("hands the entry it found to a process that joined its job", async () => {
+      origin.route("/joined-recheck", (req) => ({
+        body: { n: req.n },
+        headers: { "cache-control": "max-age=3600" },
+      }));
+      const bHeld = heldFirstRead();
+      const cHeld = heldFirstRead();
+      const cWaits = signal();
+      // B's second read (its re-check as the new owner) answers only once
+      // C waits for B's job.
+      const bRechecks = signal();
+      let bReads = 0;
+      const bCache = overriding(cache, {
+        get: async (key: string) => {
+          if (++bReads === 2) {
+            bRechecks.resolve();
+            await cWaits.promise;
+          }
+          return bHeld.store.get(key);
+        },
+      });
+      const cDedupe = overriding(shared, {
+        waitFor: (key: string, options?: { signal?: AbortSignal }) => {
+          cWaits.resolve();
+          return shared.waitFor(key, options);
+        },
+      });
+      const cLog = new EventLog();
+      const a = process();
+      const b = process({ cache: { store: bCache } });
+      const c = process({
+        cache: { store: cHeld.store },
+        dedupe: { store: cDedupe },
+        onEvent: cLog.listener,
+      });
+      const fromB = b.get("/joined-recheck");
+      const fromC = c.get("/joined-recheck");
+      await Promise.all([bHeld.read, cHeld.read]);
+      assert.deepEqual(await a.get("/joined-recheck"), { n: 1 });
+      bHeld.release();
+      // (Without a re-check, B goes to the origin and never reads again.)
+      await Promise.race([bRechecks.promise, fromB]);
+      cHeld.release();
+      assert.deepEqual(await fromB, { n: 1 });
+      assert.deepEqual(await fromC, { n: 1 });
+      assert.equal(origin.calls("/joined-recheck"), 1);
+      assert.deepEqual(
+        cLog.of("dedupe.joined").map((e) => e.scope),
+        ["distributed"],
+      );
+    });
+
+    it("serves from the cache when it takes over a job whose owner stored its response but never completed it", async () => {
+      const reached = signal();
+      const answer = signal();
+      origin.route("/orphaned", async (req) => {
+        reached.resolve();
+        await answer.promise;
+        return {
+          body: { n: req.n },
+          headers: { "cache-control": "max-age=3600" },
+        };
+      });
+      // A's complete() never reaches the store.
+      const lossy = overriding(shared, {
+        complete: () => Promise.reject(new Error("connection lost")),
+      });
+      const waiting = signal();
+      const keys: string[] = [];
+      const watched = overriding(shared, {
+        waitFor: (key: string, options?: { signal?: AbortSignal }) => {
+          keys.push(key);
+          waiting.resolve();
+          return shared.waitFor(key, options);
+        },
+      });
+      const bLog = new EventLog();
+      const a = process({ dedupe: { store: lossy } });
+      const b = process({ dedupe: { store: watched }, onEvent: bLog.listener });
+      const fromA = a.get("/orphaned");
+      await reached.promise;
+      const fromB = b.get("/orphaned");
+      await waiting.promise;
+      answer.resolve();
+      assert.deepEqual(await fromA, { n: 1 });
+      // A's job runs past its timeout: B stops waiting and is elected.
+      clock.advance(10_000);
+      assert.equal(await shared.isInProgress(keys[0]!), false);
+      assert.deepEqual(await fromB, { n: 1 });
+      assert.equal(origin.calls("/orphaned"), 1);
+      assert.equal(keys.length, 1);
+      assert.equal(bLog.of("cache.hit").length, 1);
+      assert.deepEqual(bLog.of("response").map((e) => e.source), ["cache"]);
+    });
   });
 });

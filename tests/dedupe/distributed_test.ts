@@ -51,6 +51,50 @@ describe("runDistributedFlight()", () => {
     await store.close();
   });
 
+  it("tells the job whether the store elected its caller, on first election and re-election", async () => {
+    const inner = new MemoryDedupeStore<string>();
+    let waiting!: () => void;
+    const waits = new Promise<void>((resolve) => (waiting = resolve));
+    const store = new Proxy(inner, {
+      get(target, name) {
+        if (name === "waitFor") {
+          return (key: string, options?: { signal?: AbortSignal }) => {
+            waiting();
+            return target.waitFor(key, options);
+          };
+        }
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const elections: boolean[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const first = runDistributedFlight(store, "k", async (elected) => {
+      elections.push(elected);
+      await released;
+      throw new Error("first owner failed");
+    });
+    const second = runDistributedFlight(store, "k", (elected) => {
+      elections.push(elected);
+      return Promise.resolve({ result: "second", share: "s" });
+    });
+    // The second caller waits; the first owner's failure re-elects it.
+    await waits;
+    release();
+    await assert.rejects(first, { message: "first owner failed" });
+    assert.deepEqual(await second, { kind: "owned", result: "second" });
+    const down = {
+      registerOrJoin: () => Promise.reject(new Error("down")),
+    } as unknown as DedupeStore<string>;
+    await runDistributedFlight(down, "k", (elected) => {
+      elections.push(elected);
+      return Promise.resolve({ result: "alone", share: "x" });
+    });
+    assert.deepEqual(elections, [true, true, false]);
+    await inner.close();
+  });
+
   it("runs the job itself and reports the failure when the store is down", async () => {
     const down = {
       registerOrJoin: () => Promise.reject(new Error("down")),
