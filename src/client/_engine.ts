@@ -169,6 +169,8 @@ export interface Call {
   cooldownResource?: string | undefined;
   /** `headers` as Vary sees them (credentials replaced). */
   varyHeaders?: Headers | undefined;
+  /** Whether the cache store failed this call's read: it is not read again. */
+  cacheFailed?: boolean | undefined;
 }
 
 interface Found {
@@ -401,8 +403,10 @@ export class Engine {
         }
         let lookup = this.#entryOf(call, storeKey, value, waitSignal);
         if (lookup instanceof Promise) lookup = await lookup;
-        if (typeof lookup === "string") reason = lookup;
-        else found = lookup;
+        if (typeof lookup === "string") {
+          reason = lookup;
+          if (lookup === "store-error") call.cacheFailed = true;
+        } else found = lookup;
       }
       if (found !== undefined) {
         const { entry } = found;
@@ -830,7 +834,8 @@ export class Engine {
   // that another process stored and whose job completed just before this
   // request registered (the store then starts a new job), or that an owner
   // stored before it failed to complete. Returns a hit to serve, a stale
-  // entry to revalidate, or nothing.
+  // entry to revalidate, or nothing. A cache store that already failed this
+  // request is not asked again: a hung one would double its delay.
   async #recheck(
     call: Call,
     hash: string,
@@ -838,7 +843,7 @@ export class Engine {
   ): Promise<FlightResult | Stale | undefined> {
     if (
       this.config.cache === undefined || call.mode === "no-store" ||
-      call.mode === "reload"
+      call.mode === "reload" || call.cacheFailed === true
     ) {
       return undefined;
     }

@@ -432,5 +432,38 @@ describe("HttpClient de-duplication", () => {
       assert.equal(bLog.of("cache.hit").length, 1);
       assert.deepEqual(bLog.of("response").map((e) => e.source), ["cache"]);
     });
+
+    it("goes to the origin when its re-read of the cache outlasts storeTimeoutMs", async () => {
+      origin.route("/recheck-hangs", { body: "ok" });
+      let reads = 0;
+      const flaky = overriding(cache, {
+        get: (key: string) =>
+          ++reads === 1 ? cache.get(key) : new Promise<undefined>(() => {}),
+      });
+      const c = process({ cache: { store: flaky }, storeTimeoutMs: 20 });
+      assert.equal(await c.get("/recheck-hangs"), "ok");
+      assert.equal(reads, 2);
+      assert.equal(origin.calls("/recheck-hangs"), 1);
+      const errors = log.of("error");
+      assert.deepEqual(errors.map((e) => [e.stage, e.failedOpen]), [
+        ["cache", true],
+      ]);
+    });
+
+    it("does not read a cache store again when it failed the request's first read", async () => {
+      origin.route("/cache-down", { body: "ok" });
+      let reads = 0;
+      const hung = overriding(cache, {
+        get: () => {
+          reads++;
+          return new Promise<undefined>(() => {});
+        },
+      });
+      const c = process({ cache: { store: hung }, storeTimeoutMs: 20 });
+      assert.equal(await c.get("/cache-down"), "ok");
+      assert.equal(reads, 1);
+      assert.equal(origin.calls("/cache-down"), 1);
+      assert.deepEqual(log.of("error").map((e) => e.stage), ["cache"]);
+    });
   });
 });
