@@ -1,4 +1,5 @@
 import {
+  cooldownDuration,
   rateLimitConfig,
   rateLimitMargin,
   resourceConfigs,
@@ -97,24 +98,6 @@ export function _admissionTime(table: string): string {
   return `WITH t(at) AS (SELECT max(?2, coalesce((SELECT max(at) FROM ${table} WHERE resource = ?1), ?2)))`;
 }
 
-/** Throws a RangeError unless `durationMs` is a usable cooldown duration. */
-export function _cooldownDuration(
-  component: string,
-  durationMs: unknown,
-): number {
-  if (
-    typeof durationMs !== "number" || !Number.isFinite(durationMs) ||
-    durationMs < 0
-  ) {
-    throw new RangeError(
-      `Cannot set a cooldown on ${component} as 'durationMs' must be a non-negative finite number: received ${
-        String(durationMs)
-      }`,
-    );
-  }
-  return durationMs;
-}
-
 /** Counts of one resource's window, read in one statement. */
 export interface _WindowCounts {
   /** Admissions of any priority in the window. */
@@ -178,7 +161,7 @@ export class _Cooldowns {
   }
 
   async set(resource: string, durationMs: number): Promise<void> {
-    const duration = _cooldownDuration(this.#component, durationMs);
+    const duration = cooldownDuration(this.#component, durationMs);
     const until = this.#db.now() + duration;
     await this.#db.execute("setCooldown", "set a cooldown", {
       sql:

@@ -13,6 +13,7 @@ import type {
   Priority,
   RateLimitConfig,
 } from "../../src/stores/types.ts";
+import { cooldownDuration } from "../../src/stores/_validate.ts";
 import { _Connection, _integers } from "./_connection.ts";
 import {
   ADAPTIVE_ACQUIRE,
@@ -22,7 +23,6 @@ import {
 } from "./_scripts.ts";
 import {
   _Budgets,
-  _cooldownMs,
   _localDate,
   _Members,
   type UpstashRateLimitStoreOptions,
@@ -298,7 +298,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @throws {StoreError} When Upstash fails or cannot be reached.
    */
   async setCooldown(resource: string, durationMs: number): Promise<void> {
-    const duration = _cooldownMs(COMPONENT, durationMs);
+    const duration = Math.ceil(cooldownDuration(COMPONENT, durationMs));
     await this.#connection.script(
       "setCooldown",
       SET_COOLDOWN,

@@ -1,4 +1,5 @@
 import {
+  cooldownDuration,
   rateLimitConfig,
   rateLimitMargin,
   resourceConfigs,
@@ -109,21 +110,6 @@ export class _Members {
   next(): string {
     return `${this.#prefix}:${(this.#next++).toString(36)}`;
   }
-}
-
-/** Throws unless `durationMs` is a usable cooldown duration. */
-export function _cooldownMs(component: string, durationMs: unknown): number {
-  if (
-    typeof durationMs !== "number" || !Number.isFinite(durationMs) ||
-    durationMs < 0
-  ) {
-    throw new RangeError(
-      `Cannot set a cooldown on ${component} as 'durationMs' must be a non-negative finite number: received ${
-        String(durationMs)
-      }`,
-    );
-  }
-  return Math.ceil(durationMs);
 }
 
 /** Converts a time of the Redis server's clock into this process's clock. */
@@ -288,7 +274,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
    * @throws {StoreError} When Upstash fails or cannot be reached.
    */
   async setCooldown(resource: string, durationMs: number): Promise<void> {
-    const duration = _cooldownMs(COMPONENT, durationMs);
+    const duration = Math.ceil(cooldownDuration(COMPONENT, durationMs));
     await this.#connection.script(
       "setCooldown",
       SET_COOLDOWN,

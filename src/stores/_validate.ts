@@ -48,6 +48,28 @@ export function nonNegativeNumber(
   return value;
 }
 
+/**
+ * Validates the `durationMs` that every rate-limit store's `setCooldown`
+ * takes. Throws a RangeError (a bad argument, not a bad option) unless it is
+ * a non-negative finite number.
+ */
+export function cooldownDuration(
+  component: string,
+  durationMs: unknown,
+): number {
+  if (
+    typeof durationMs !== "number" || !Number.isFinite(durationMs) ||
+    durationMs < 0
+  ) {
+    throw new RangeError(
+      `Cannot set a cooldown on ${component} as 'durationMs' must be a non-negative finite number: received ${
+        String(durationMs)
+      }`,
+    );
+  }
+  return durationMs;
+}
+
 /** Throws ConfigError unless `config` is a valid rate budget; returns a copy. */
 export function rateLimitConfig(
   component: string,

@@ -55,24 +55,6 @@ export class ResourceConfigs {
   }
 }
 
-/** Throws unless `durationMs` is a usable cooldown duration. */
-export function cooldownDuration(
-  component: string,
-  durationMs: unknown,
-): number {
-  if (
-    typeof durationMs !== "number" || !Number.isFinite(durationMs) ||
-    durationMs < 0
-  ) {
-    throw new RangeError(
-      `Cannot set a cooldown on ${component} as 'durationMs' must be a non-negative finite number: received ${
-        String(durationMs)
-      }`,
-    );
-  }
-  return durationMs;
-}
-
 /**
  * A map of per-resource state that drops idle entries lazily: whenever it
  * has doubled since the last sweep, one pass removes the entries that hold

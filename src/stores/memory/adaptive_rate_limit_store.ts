@@ -13,9 +13,9 @@ import type {
   Priority,
   RateLimitConfig,
 } from "../types.ts";
+import { cooldownDuration } from "../_validate.ts";
 import { closedError, validClock } from "./_options.ts";
 import {
-  cooldownDuration,
   DEFAULT_RATE_LIMIT,
   ResourceConfigs,
   settle,

@@ -4,9 +4,9 @@ import type {
   RateLimitStatus,
   RateLimitStore,
 } from "../types.ts";
+import { cooldownDuration } from "../_validate.ts";
 import { closedError, validClock } from "./_options.ts";
 import {
-  cooldownDuration,
   DEFAULT_RATE_LIMIT,
   ResourceConfigs,
   settle,
