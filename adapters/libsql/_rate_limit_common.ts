@@ -1,90 +1,8 @@
-import {
-  cooldownDuration,
-  rateLimitConfig,
-  rateLimitMargin,
-  resourceConfigs,
-} from "../../src/stores/_validate.ts";
-import type { RateLimitConfig } from "../../src/stores/types.ts";
+import type { Budgets } from "../../src/stores/_budgets.ts";
+import { cooldownDuration } from "../../src/stores/_validate.ts";
 import type { _Connection } from "./_connection.ts";
 import { _int } from "./_connection.ts";
 import type { LibsqlStatement } from "./client.ts";
-
-/** The budget of a resource without its own configuration. */
-export const DEFAULT_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({
-  limit: 60,
-  windowMs: 60_000,
-});
-
-/**
- * The budgets of every resource: a default and per-resource overrides, and
- * the safety margin that lengthens every window.
- */
-export class _Budgets {
-  readonly #component: string;
-  readonly #default: RateLimitConfig;
-  readonly #overrides: Map<string, RateLimitConfig>;
-  readonly #marginMs: number;
-
-  constructor(
-    component: string,
-    defaultConfig: unknown,
-    overrides: unknown,
-    marginMs: unknown,
-  ) {
-    this.#component = component;
-    this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
-    this.#overrides = resourceConfigs(component, overrides);
-    this.#marginMs = rateLimitMargin(component, marginMs);
-  }
-
-  /** The enforced budget of resources without an override. */
-  get fallback(): RateLimitConfig {
-    return this.#lengthen(this.#default);
-  }
-
-  /** The budget as configured. */
-  get(resource: string): RateLimitConfig {
-    return this.#overrides.get(resource) ?? this.#default;
-  }
-
-  /** The budget the store enforces: the window lengthened by the margin. */
-  effective(resource: string): RateLimitConfig {
-    return this.#lengthen(this.get(resource));
-  }
-
-  set(resource: string, config: unknown): RateLimitConfig {
-    const valid = rateLimitConfig(
-      this.#component,
-      `resourceConfigs.${resource}`,
-      config,
-    );
-    this.#overrides.set(resource, valid);
-    return valid;
-  }
-
-  /** The enforced overrides as JSON: `{ resource: [limit, windowMs] }`. */
-  overridesJson(): string {
-    const out: Record<string, [number, number]> = {};
-    for (const [resource, config] of this.#overrides) {
-      const { limit, windowMs } = this.#lengthen(config);
-      out[resource] = [limit, windowMs];
-    }
-    return JSON.stringify(out);
-  }
-
-  /** The longest enforced window of any known budget. */
-  longestWindowMs(): number {
-    let longest = this.#default.windowMs;
-    for (const { windowMs } of this.#overrides.values()) {
-      longest = Math.max(longest, windowMs);
-    }
-    return longest + this.#marginMs;
-  }
-
-  #lengthen({ limit, windowMs }: RateLimitConfig): RateLimitConfig {
-    return { limit, windowMs: windowMs + this.#marginMs };
-  }
-}
 
 /**
  * The time an admission is recorded at: the writer's clock (`?2`), but never
@@ -215,7 +133,7 @@ export interface LibsqlRateLimitStats {
  */
 export async function _readStats(
   db: _Connection,
-  budgets: _Budgets,
+  budgets: Budgets,
   extra?: LibsqlStatement,
 ): Promise<
   LibsqlRateLimitStats & { extra?: Readonly<Record<string, unknown>> }
@@ -223,6 +141,11 @@ export async function _readStats(
   const now = db.now();
   const { rateLimit, cooldown } = db.tables;
   const fallback = budgets.fallback;
+  // The enforced overrides as JSON: `{ resource: [limit, windowMs] }`.
+  const overrides: Record<string, [number, number]> = {};
+  for (const [resource, { limit, windowMs }] of budgets.effectiveOverrides()) {
+    overrides[resource] = [limit, windowMs];
+  }
   const [totals, limited, cooling, more] = await db.batch(
     "getStats",
     "read rate-limit statistics",
@@ -236,7 +159,7 @@ export async function _readStats(
         sql:
           `WITH b AS (SELECT key AS resource, json_extract(value, '$[0]') AS lim, json_extract(value, '$[1]') AS win FROM json_each(?1)), r AS (SELECT DISTINCT resource FROM ${rateLimit} WHERE at > ?2) SELECT r.resource AS resource FROM r LEFT JOIN b ON b.resource = r.resource WHERE (SELECT count(*) FROM ${rateLimit} x WHERE x.resource = r.resource AND x.at > ?3 - coalesce(b.win, ?4)) >= coalesce(b.lim, ?5) ORDER BY r.resource LIMIT 100`,
         args: [
-          budgets.overridesJson(),
+          JSON.stringify(overrides),
           now - budgets.longestWindowMs(),
           now,
           fallback.windowMs,

@@ -20,16 +20,15 @@ import type {
   Priority,
   RateLimitConfig,
 } from "../../src/stores/types.ts";
+import { Budgets } from "../../src/stores/_budgets.ts";
 import { _Connection, _int } from "./_connection.ts";
 import {
   _admissionTime,
-  _Budgets,
   _Cooldowns,
   _readStats,
   type _WindowCounts,
   _windowCounts,
   _windowStatement,
-  DEFAULT_RATE_LIMIT,
   type LibsqlRateLimitStats,
 } from "./_rate_limit_common.ts";
 import type { LibsqlStatement } from "./client.ts";
@@ -103,7 +102,7 @@ interface _CachedSplit {
  */
 export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   readonly #db: _Connection;
-  readonly #budgets: _Budgets;
+  readonly #budgets: Budgets;
   readonly #adaptive: Readonly<AdaptiveConfig>;
   readonly #cooldowns: _Cooldowns;
   readonly #table: string;
@@ -119,19 +118,8 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    */
   constructor(options: LibsqlAdaptiveRateLimitStoreOptions) {
     this.#db = new _Connection(COMPONENT, options);
-    const {
-      defaultConfig = DEFAULT_RATE_LIMIT,
-      resourceConfigs,
-      marginMs,
-      adaptiveConfig,
-    } = options;
-    this.#budgets = new _Budgets(
-      COMPONENT,
-      defaultConfig,
-      resourceConfigs,
-      marginMs,
-    );
-    this.#adaptive = validateAdaptiveConfig(COMPONENT, adaptiveConfig);
+    this.#budgets = new Budgets(COMPONENT, options);
+    this.#adaptive = validateAdaptiveConfig(COMPONENT, options.adaptiveConfig);
     this.#cooldowns = new _Cooldowns(this.#db, COMPONENT);
     this.#table = this.#db.tables.rateLimit;
     this.#activity = this.#db.tables.activity;

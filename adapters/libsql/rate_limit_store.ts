@@ -10,15 +10,14 @@ import type {
   RateLimitStatus,
   RateLimitStore,
 } from "../../src/stores/types.ts";
+import { Budgets } from "../../src/stores/_budgets.ts";
 import { _Connection, type LibsqlConnectionOptions } from "./_connection.ts";
 import {
   _admissionTime,
-  _Budgets,
   _Cooldowns,
   _readStats,
   _windowCounts,
   _windowStatement,
-  DEFAULT_RATE_LIMIT,
   type LibsqlRateLimitStats,
 } from "./_rate_limit_common.ts";
 
@@ -96,7 +95,7 @@ const COMPONENT = "LibsqlRateLimitStore";
  */
 export class LibsqlRateLimitStore implements RateLimitStore {
   readonly #db: _Connection;
-  readonly #budgets: _Budgets;
+  readonly #budgets: Budgets;
   readonly #cooldowns: _Cooldowns;
   readonly #table: string;
 
@@ -108,17 +107,7 @@ export class LibsqlRateLimitStore implements RateLimitStore {
    */
   constructor(options: LibsqlRateLimitStoreOptions) {
     this.#db = new _Connection(COMPONENT, options);
-    const {
-      defaultConfig = DEFAULT_RATE_LIMIT,
-      resourceConfigs,
-      marginMs,
-    } = options;
-    this.#budgets = new _Budgets(
-      COMPONENT,
-      defaultConfig,
-      resourceConfigs,
-      marginMs,
-    );
+    this.#budgets = new Budgets(COMPONENT, options);
     this.#cooldowns = new _Cooldowns(this.#db, COMPONENT);
     this.#table = this.#db.tables.rateLimit;
   }

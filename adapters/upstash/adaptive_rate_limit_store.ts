@@ -13,6 +13,7 @@ import type {
   Priority,
   RateLimitConfig,
 } from "../../src/stores/types.ts";
+import { Budgets } from "../../src/stores/_budgets.ts";
 import { cooldownDuration } from "../../src/stores/_validate.ts";
 import { _Connection, _integers } from "./_connection.ts";
 import {
@@ -22,7 +23,6 @@ import {
   SET_COOLDOWN,
 } from "./_scripts.ts";
 import {
-  _Budgets,
   _localDate,
   _Members,
   type UpstashRateLimitStoreOptions,
@@ -96,7 +96,7 @@ interface _Snapshot {
  */
 export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   readonly #connection: _Connection;
-  readonly #budgets: _Budgets;
+  readonly #budgets: Budgets;
   readonly #adaptive: Readonly<AdaptiveConfig>;
   readonly #members: _Members = new _Members();
   readonly #splits = new Map<string, _CachedSplit>();
@@ -114,7 +114,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    */
   constructor(options: UpstashAdaptiveRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);
-    this.#budgets = new _Budgets(COMPONENT, options);
+    this.#budgets = new Budgets(COMPONENT, options);
     this.#adaptive = validateAdaptiveConfig(COMPONENT, options.adaptiveConfig);
     // Admission times are whole milliseconds, so `t > cutoff` is the same as
     // `t > floor(cutoff)`: the script gets whole offsets.

@@ -1,9 +1,5 @@
-import {
-  cooldownDuration,
-  rateLimitConfig,
-  rateLimitMargin,
-  resourceConfigs,
-} from "../../src/stores/_validate.ts";
+import { Budgets } from "../../src/stores/_budgets.ts";
+import { cooldownDuration } from "../../src/stores/_validate.ts";
 import type {
   RateLimitConfig,
   RateLimitStatus,
@@ -58,50 +54,6 @@ export interface UpstashRateLimitStoreOptions extends UpstashConnectionOptions {
   marginMs?: number;
 }
 
-/** The budgets of every resource, as configured in this process. */
-export class _Budgets {
-  readonly #component: string;
-  readonly #default: RateLimitConfig;
-  readonly #overrides: Map<string, RateLimitConfig>;
-  readonly #marginMs: number;
-
-  constructor(
-    component: string,
-    options: Pick<
-      UpstashRateLimitStoreOptions,
-      "defaultConfig" | "resourceConfigs" | "marginMs"
-    >,
-  ) {
-    const {
-      defaultConfig = { limit: 60, windowMs: 60_000 },
-      resourceConfigs: overrides,
-      marginMs,
-    } = options;
-    this.#component = component;
-    this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
-    this.#overrides = resourceConfigs(component, overrides);
-    this.#marginMs = rateLimitMargin(component, marginMs);
-  }
-
-  /** The budget as configured. */
-  get(resource: string): RateLimitConfig {
-    return this.#overrides.get(resource) ?? this.#default;
-  }
-
-  /** The budget the scripts enforce: the window lengthened by the margin. */
-  effective(resource: string): RateLimitConfig {
-    const { limit, windowMs } = this.get(resource);
-    return { limit, windowMs: windowMs + this.#marginMs };
-  }
-
-  set(resource: string, config: unknown): void {
-    this.#overrides.set(
-      resource,
-      rateLimitConfig(this.#component, `resourceConfigs.${resource}`, config),
-    );
-  }
-}
-
 /** A unique sorted-set member for each admission made by this process. */
 export class _Members {
   readonly #prefix: string = crypto.randomUUID().slice(0, 13);
@@ -150,7 +102,7 @@ export function _localDate(serverTime: number, serverNow: number): Date {
  */
 export class UpstashRateLimitStore implements RateLimitStore {
   readonly #connection: _Connection;
-  readonly #budgets: _Budgets;
+  readonly #budgets: Budgets;
   readonly #members: _Members = new _Members();
 
   /**
@@ -162,7 +114,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
    */
   constructor(options: UpstashRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);
-    this.#budgets = new _Budgets(COMPONENT, options);
+    this.#budgets = new Budgets(COMPONENT, options);
   }
 
   /**

@@ -13,14 +13,10 @@ import type {
   Priority,
   RateLimitConfig,
 } from "../types.ts";
+import { Budgets } from "../_budgets.ts";
 import { cooldownDuration } from "../_validate.ts";
 import { closedError, validClock } from "./_options.ts";
-import {
-  DEFAULT_RATE_LIMIT,
-  ResourceConfigs,
-  settle,
-  SweptMap,
-} from "./_rate_limit_common.ts";
+import { settle, SweptMap } from "./_rate_limit_common.ts";
 import { TimestampRing } from "./_timestamp_ring.ts";
 
 const COMPONENT = "MemoryAdaptiveRateLimitStore";
@@ -124,7 +120,7 @@ interface _Bucket {
  * ```
  */
 export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
-  readonly #configs: ResourceConfigs;
+  readonly #configs: Budgets;
   readonly #adaptive: Readonly<AdaptiveConfig>;
   readonly #clock: Clock;
   readonly #buckets: SweptMap<_Bucket>;
@@ -139,18 +135,10 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    */
   constructor(options: MemoryAdaptiveRateLimitStoreOptions = {}) {
     const {
-      defaultConfig = DEFAULT_RATE_LIMIT,
-      resourceConfigs,
-      marginMs,
       adaptiveConfig,
       clock = systemClock,
     } = options;
-    this.#configs = new ResourceConfigs(
-      COMPONENT,
-      defaultConfig,
-      resourceConfigs,
-      marginMs,
-    );
+    this.#configs = new Budgets(COMPONENT, options);
     this.#adaptive = validateAdaptiveConfig(COMPONENT, adaptiveConfig);
     this.#clock = validClock(COMPONENT, clock);
     this.#buckets = new SweptMap(this.#clock, (bucket, now, resource) => {

@@ -4,14 +4,10 @@ import type {
   RateLimitStatus,
   RateLimitStore,
 } from "../types.ts";
+import { Budgets } from "../_budgets.ts";
 import { cooldownDuration } from "../_validate.ts";
 import { closedError, validClock } from "./_options.ts";
-import {
-  DEFAULT_RATE_LIMIT,
-  ResourceConfigs,
-  settle,
-  SweptMap,
-} from "./_rate_limit_common.ts";
+import { settle, SweptMap } from "./_rate_limit_common.ts";
 import { TimestampRing } from "./_timestamp_ring.ts";
 
 const COMPONENT = "MemoryRateLimitStore";
@@ -99,7 +95,7 @@ interface _Bucket {
  * ```
  */
 export class MemoryRateLimitStore implements RateLimitStore {
-  readonly #configs: ResourceConfigs;
+  readonly #configs: Budgets;
   readonly #clock: Clock;
   readonly #buckets: SweptMap<_Bucket>;
   #closed = false;
@@ -113,18 +109,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * non-negative integer, or `clock` has no `now()`.
    */
   constructor(options: MemoryRateLimitStoreOptions = {}) {
-    const {
-      defaultConfig = DEFAULT_RATE_LIMIT,
-      resourceConfigs,
-      marginMs,
-      clock = systemClock,
-    } = options;
-    this.#configs = new ResourceConfigs(
-      COMPONENT,
-      defaultConfig,
-      resourceConfigs,
-      marginMs,
-    );
+    const { clock = systemClock } = options;
+    this.#configs = new Budgets(COMPONENT, options);
     this.#clock = validClock(COMPONENT, clock);
     this.#buckets = new SweptMap(this.#clock, (bucket, now, resource) => {
       bucket.log.dropThrough(now - this.#configs.windowMs(resource));
