@@ -55,7 +55,8 @@ export interface LibsqlRateLimitStoreOptions extends LibsqlConnectionOptions {
    * `windowMs` apart can arrive closer together than that. When the origin
    * enforces its limit strictly, set the margin to the spread of that delay
    * (slowest minus fastest, not the delay itself): tens of milliseconds
-   * within one process, 100–250 ms across processes on a busy machine. The
+   * within one process, 250–400 ms across processes on a busy machine (the
+   * most when they wait for one lock, as on a shared libSQL file). The
    * price is a little throughput: `limit` per `windowMs + marginMs`. A
    * non-negative integer.
    *

@@ -14,9 +14,8 @@ import type {
   RateLimitConfig,
 } from "../types.ts";
 import { Budgets } from "../_budgets.ts";
-import { cooldownDuration } from "../_validate.ts";
-import { closedError, validClock } from "./_options.ts";
-import { settle, SweptMap } from "./_rate_limit_common.ts";
+import { validClock } from "./_options.ts";
+import { RateLimitBuckets } from "./_rate_limit_common.ts";
 import { TimestampRing } from "./_timestamp_ring.ts";
 
 const COMPONENT = "MemoryAdaptiveRateLimitStore";
@@ -52,7 +51,8 @@ export interface MemoryAdaptiveRateLimitStoreOptions {
    * `windowMs` apart can arrive closer together than that. When the origin
    * enforces its limit strictly, set the margin to the spread of that delay
    * (slowest minus fastest, not the delay itself): tens of milliseconds
-   * within one process, 100–250 ms across processes on a busy machine. The
+   * within one process, 250–400 ms across processes on a busy machine (the
+   * most when they wait for one lock, as on a shared libSQL file). The
    * price is a little throughput: `limit` per `windowMs + marginMs`. A
    * non-negative integer.
    *
@@ -123,8 +123,7 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   readonly #configs: Budgets;
   readonly #adaptive: Readonly<AdaptiveConfig>;
   readonly #clock: Clock;
-  readonly #buckets: SweptMap<_Bucket>;
-  #closed = false;
+  readonly #buckets: RateLimitBuckets<_Bucket>;
 
   /**
    * Creates a store with no admissions.
@@ -134,19 +133,34 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * is invalid, or `clock` has no `now()`.
    */
   constructor(options: MemoryAdaptiveRateLimitStoreOptions = {}) {
-    const {
-      adaptiveConfig,
-      clock = systemClock,
-    } = options;
+    const { adaptiveConfig, clock = systemClock } = options;
     this.#configs = new Budgets(COMPONENT, options);
     this.#adaptive = validateAdaptiveConfig(COMPONENT, adaptiveConfig);
     this.#clock = validClock(COMPONENT, clock);
-    this.#buckets = new SweptMap(this.#clock, (bucket, now, resource) => {
-      this.#prune(bucket, resource, now);
-      return bucket.all.size === 0 && bucket.users.size === 0 &&
+    this.#buckets = new RateLimitBuckets<_Bucket>(COMPONENT, this.#clock, {
+      create: (resource) => {
+        const { limit } = this.#configs.get(resource);
+        return {
+          all: new TimestampRing(limit),
+          background: new TimestampRing(limit),
+          users: new TimestampRing(Infinity),
+          lastUserAt: -Infinity,
+          split: null,
+          splitAt: -Infinity,
+          cooldownUntil: -Infinity,
+        };
+      },
+      prune: (bucket, resource, now) => {
+        const since = now - this.#configs.windowMs(resource);
+        bucket.all.dropThrough(since);
+        bucket.background.dropThrough(since);
+        bucket.users.dropThrough(now - this.#adaptive.monitoringWindowMs);
+      },
+      isIdle: (bucket, now) =>
+        bucket.all.size === 0 && bucket.users.size === 0 &&
         bucket.cooldownUntil <= now &&
         now - bucket.lastUserAt >=
-          this.#adaptive.sustainedInactivityThresholdMs;
+          this.#adaptive.sustainedInactivityThresholdMs,
     });
   }
 
@@ -162,9 +176,9 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<boolean> {
-    return this.#run("acquire", () => {
+    return this.#buckets.run("acquire", () => {
       const now = this.#clock.now();
-      const bucket = this.#bucket(resource, now);
+      const bucket = this.#buckets.bucket(resource, now);
       if (!this.#admits(bucket, resource, priority, now)) return false;
       this.#record(bucket, priority, now);
       return true;
@@ -181,9 +195,14 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<boolean> {
-    return this.#run("canProceed", () => {
+    return this.#buckets.run("canProceed", () => {
       const now = this.#clock.now();
-      return this.#admits(this.#bucket(resource, now), resource, priority, now);
+      return this.#admits(
+        this.#buckets.bucket(resource, now),
+        resource,
+        priority,
+        now,
+      );
     });
   }
 
@@ -194,9 +213,9 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @param priority The traffic class.
    */
   record(resource: string, priority: Priority = "background"): Promise<void> {
-    return this.#run("record", () => {
+    return this.#buckets.run("record", () => {
       const now = this.#clock.now();
-      this.#record(this.#bucket(resource, now), priority, now);
+      this.#record(this.#buckets.bucket(resource, now), priority, now);
     });
   }
 
@@ -210,11 +229,11 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<AdaptiveRateLimitStatus> {
-    return this.#run("getStatus", () => {
+    return this.#buckets.run("getStatus", () => {
       const now = this.#clock.now();
       const { limit } = this.#configs.get(resource);
       const windowMs = this.#configs.windowMs(resource);
-      const bucket = this.#bucket(resource, now);
+      const bucket = this.#buckets.bucket(resource, now);
       const split = this.#split(bucket, resource, now);
       let remaining = limit - bucket.all.size;
       if (priority === "background") {
@@ -248,7 +267,7 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @param resource The rate-limited resource.
    */
   reset(resource: string): Promise<void> {
-    return this.#run("reset", () => this.#buckets.delete(resource));
+    return this.#buckets.reset(resource);
   }
 
   /**
@@ -264,10 +283,10 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<number> {
-    return this.#run("getWaitTime", () => {
+    return this.#buckets.run("getWaitTime", () => {
       const now = this.#clock.now();
       return this.#waitTime(
-        this.#bucket(resource, now),
+        this.#buckets.bucket(resource, now),
         resource,
         priority,
         now,
@@ -311,12 +330,7 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @throws {RangeError} When `durationMs` is negative or not finite.
    */
   setCooldown(resource: string, durationMs: number): Promise<void> {
-    return this.#run("setCooldown", () => {
-      const duration = cooldownDuration(COMPONENT, durationMs);
-      const now = this.#clock.now();
-      const bucket = this.#bucket(resource, now);
-      bucket.cooldownUntil = Math.max(bucket.cooldownUntil, now + duration);
-    });
+    return this.#buckets.setCooldown(resource, durationMs);
   }
 
   /**
@@ -326,44 +340,12 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @returns Milliseconds left, or `0`.
    */
   getCooldown(resource: string): Promise<number> {
-    return this.#run("getCooldown", () => {
-      const until = this.#buckets.get(resource)?.cooldownUntil ?? -Infinity;
-      return Math.max(0, until - this.#clock.now());
-    });
+    return this.#buckets.getCooldown(resource);
   }
 
   /** Drops all state. Later calls reject with a `StoreError`. Safe to call twice. */
   close(): Promise<void> {
-    this.#closed = true;
-    this.#buckets.clear();
-    return Promise.resolve();
-  }
-
-  #run<T>(operation: string, body: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(closedError(COMPONENT, operation));
-    return settle(body);
-  }
-
-  #bucket(resource: string, now: number): _Bucket {
-    const { limit } = this.#configs.get(resource);
-    const bucket = this.#buckets.getOrCreate(resource, () => ({
-      all: new TimestampRing(limit),
-      background: new TimestampRing(limit),
-      users: new TimestampRing(Infinity),
-      lastUserAt: -Infinity,
-      split: null,
-      splitAt: -Infinity,
-      cooldownUntil: -Infinity,
-    }));
-    this.#prune(bucket, resource, now);
-    return bucket;
-  }
-
-  #prune(bucket: _Bucket, resource: string, now: number): void {
-    const since = now - this.#configs.windowMs(resource);
-    bucket.all.dropThrough(since);
-    bucket.background.dropThrough(since);
-    bucket.users.dropThrough(now - this.#adaptive.monitoringWindowMs);
+    return this.#buckets.close();
   }
 
   #record(bucket: _Bucket, priority: Priority, now: number): void {

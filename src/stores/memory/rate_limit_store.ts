@@ -5,9 +5,8 @@ import type {
   RateLimitStore,
 } from "../types.ts";
 import { Budgets } from "../_budgets.ts";
-import { cooldownDuration } from "../_validate.ts";
-import { closedError, validClock } from "./_options.ts";
-import { settle, SweptMap } from "./_rate_limit_common.ts";
+import { validClock } from "./_options.ts";
+import { RateLimitBuckets } from "./_rate_limit_common.ts";
 import { TimestampRing } from "./_timestamp_ring.ts";
 
 const COMPONENT = "MemoryRateLimitStore";
@@ -43,7 +42,8 @@ export interface MemoryRateLimitStoreOptions {
    * `windowMs` apart can arrive closer together than that. When the origin
    * enforces its limit strictly, set the margin to the spread of that delay
    * (slowest minus fastest, not the delay itself): tens of milliseconds
-   * within one process, 100–250 ms across processes on a busy machine. The
+   * within one process, 250–400 ms across processes on a busy machine (the
+   * most when they wait for one lock, as on a shared libSQL file). The
    * price is a little throughput: `limit` per `windowMs + marginMs`. A
    * non-negative integer.
    *
@@ -97,8 +97,7 @@ interface _Bucket {
 export class MemoryRateLimitStore implements RateLimitStore {
   readonly #configs: Budgets;
   readonly #clock: Clock;
-  readonly #buckets: SweptMap<_Bucket>;
-  #closed = false;
+  readonly #buckets: RateLimitBuckets<_Bucket>;
 
   /**
    * Creates a store with no admissions.
@@ -112,9 +111,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const { clock = systemClock } = options;
     this.#configs = new Budgets(COMPONENT, options);
     this.#clock = validClock(COMPONENT, clock);
-    this.#buckets = new SweptMap(this.#clock, (bucket, now, resource) => {
-      bucket.log.dropThrough(now - this.#configs.windowMs(resource));
-      return bucket.log.size === 0 && bucket.cooldownUntil <= now;
+    this.#buckets = new RateLimitBuckets(COMPONENT, this.#clock, {
+      create: (resource) => ({
+        log: new TimestampRing(this.#configs.get(resource).limit),
+        cooldownUntil: -Infinity,
+      }),
+      prune: (bucket, resource, now) =>
+        bucket.log.dropThrough(now - this.#configs.windowMs(resource)),
+      isIdle: (bucket, now) =>
+        bucket.log.size === 0 && bucket.cooldownUntil <= now,
     });
   }
 
@@ -125,10 +130,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * @returns `true` when admitted.
    */
   acquire(resource: string): Promise<boolean> {
-    return this.#run("acquire", () => {
+    return this.#buckets.run("acquire", () => {
       const now = this.#clock.now();
       const { limit } = this.#configs.get(resource);
-      const bucket = this.#bucket(resource, now);
+      const bucket = this.#buckets.bucket(resource, now);
       if (bucket.log.size >= limit) return false;
       bucket.log.push(now);
       return true;
@@ -141,9 +146,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * @param resource The rate-limited resource.
    */
   canProceed(resource: string): Promise<boolean> {
-    return this.#run("canProceed", () => {
+    return this.#buckets.run("canProceed", () => {
       const now = this.#clock.now();
-      return this.#count(resource, now) < this.#configs.get(resource).limit;
+      return (this.#buckets.pruned(resource, now)?.log.size ?? 0) <
+        this.#configs.get(resource).limit;
     });
   }
 
@@ -153,9 +159,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * @param resource The rate-limited resource.
    */
   record(resource: string): Promise<void> {
-    return this.#run("record", () => {
+    return this.#buckets.run("record", () => {
       const now = this.#clock.now();
-      this.#bucket(resource, now).log.push(now);
+      this.#buckets.bucket(resource, now).log.push(now);
     });
   }
 
@@ -167,11 +173,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * when there is none), and the limit.
    */
   getStatus(resource: string): Promise<RateLimitStatus> {
-    return this.#run("getStatus", () => {
+    return this.#buckets.run("getStatus", () => {
       const now = this.#clock.now();
       const { limit } = this.#configs.get(resource);
       const windowMs = this.#configs.windowMs(resource);
-      const log = this.#prunedLog(resource, now);
+      const log = this.#buckets.pruned(resource, now)?.log;
       const count = log?.size ?? 0;
       return {
         remaining: Math.max(0, limit - count),
@@ -187,7 +193,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * @param resource The rate-limited resource.
    */
   reset(resource: string): Promise<void> {
-    return this.#run("reset", () => this.#buckets.delete(resource));
+    return this.#buckets.reset(resource);
   }
 
   /**
@@ -198,11 +204,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * until the oldest admission in the window leaves it.
    */
   getWaitTime(resource: string): Promise<number> {
-    return this.#run("getWaitTime", () => {
+    return this.#buckets.run("getWaitTime", () => {
       const now = this.#clock.now();
       const { limit } = this.#configs.get(resource);
       const windowMs = this.#configs.windowMs(resource);
-      const log = this.#prunedLog(resource, now);
+      const log = this.#buckets.pruned(resource, now)?.log;
       if (log === undefined || log.size < limit) return 0;
       return Math.max(0, log.at(log.size - limit) + windowMs - now);
     });
@@ -239,12 +245,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * @throws {RangeError} When `durationMs` is negative or not finite.
    */
   setCooldown(resource: string, durationMs: number): Promise<void> {
-    return this.#run("setCooldown", () => {
-      const duration = cooldownDuration(COMPONENT, durationMs);
-      const now = this.#clock.now();
-      const bucket = this.#bucket(resource, now);
-      bucket.cooldownUntil = Math.max(bucket.cooldownUntil, now + duration);
-    });
+    return this.#buckets.setCooldown(resource, durationMs);
   }
 
   /**
@@ -254,42 +255,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
    * @returns Milliseconds left, or `0`.
    */
   getCooldown(resource: string): Promise<number> {
-    return this.#run("getCooldown", () => {
-      const until = this.#buckets.get(resource)?.cooldownUntil ?? -Infinity;
-      return Math.max(0, until - this.#clock.now());
-    });
+    return this.#buckets.getCooldown(resource);
   }
 
   /** Drops all state. Later calls reject with a `StoreError`. Safe to call twice. */
   close(): Promise<void> {
-    this.#closed = true;
-    this.#buckets.clear();
-    return Promise.resolve();
-  }
-
-  #run<T>(operation: string, body: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(closedError(COMPONENT, operation));
-    return settle(body);
-  }
-
-  /** The bucket of `resource`, created if missing, pruned to the window. */
-  #bucket(resource: string, now: number): _Bucket {
-    const { limit } = this.#configs.get(resource);
-    const bucket = this.#buckets.getOrCreate(resource, () => ({
-      log: new TimestampRing(limit),
-      cooldownUntil: -Infinity,
-    }));
-    bucket.log.dropThrough(now - this.#configs.windowMs(resource));
-    return bucket;
-  }
-
-  #prunedLog(resource: string, now: number): TimestampRing | undefined {
-    const log = this.#buckets.get(resource)?.log;
-    log?.dropThrough(now - this.#configs.windowMs(resource));
-    return log;
-  }
-
-  #count(resource: string, now: number): number {
-    return this.#prunedLog(resource, now)?.size ?? 0;
+    return this.#buckets.close();
   }
 }
