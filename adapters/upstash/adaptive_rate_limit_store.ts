@@ -14,19 +14,10 @@ import type {
   RateLimitConfig,
 } from "../../src/stores/types.ts";
 import { Budgets } from "../../src/stores/_budgets.ts";
-import { cooldownDuration } from "../../src/stores/_validate.ts";
 import { _Connection, _integers } from "./_connection.ts";
-import {
-  ADAPTIVE_ACQUIRE,
-  ADAPTIVE_STATUS,
-  GET_COOLDOWN,
-  SET_COOLDOWN,
-} from "./_scripts.ts";
-import {
-  _localDate,
-  _Members,
-  type UpstashRateLimitStoreOptions,
-} from "./rate_limit_store.ts";
+import { _Cooldowns, _localDate, _Members } from "./_rate_limit_common.ts";
+import { ADAPTIVE_ACQUIRE, ADAPTIVE_STATUS } from "./_scripts.ts";
+import type { UpstashRateLimitStoreOptions } from "./rate_limit_store.ts";
 
 const COMPONENT = "UpstashAdaptiveRateLimitStore";
 
@@ -99,6 +90,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   readonly #budgets: Budgets;
   readonly #adaptive: Readonly<AdaptiveConfig>;
   readonly #members: _Members = new _Members();
+  readonly #cooldowns: _Cooldowns;
   readonly #splits = new Map<string, _CachedSplit>();
   /** Cutoff offsets from now, and how long user admissions are kept. */
   readonly #offsets: [string, string, string];
@@ -115,6 +107,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   constructor(options: UpstashAdaptiveRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);
     this.#budgets = new Budgets(COMPONENT, options);
+    this.#cooldowns = new _Cooldowns(this.#connection, COMPONENT);
     this.#adaptive = validateAdaptiveConfig(COMPONENT, options.adaptiveConfig);
     // Admission times are whole milliseconds, so `t > cutoff` is the same as
     // `t > floor(cutoff)`: the script gets whole offsets.
@@ -297,14 +290,8 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @throws {RangeError} When `durationMs` is negative or not finite.
    * @throws {StoreError} When Upstash fails or cannot be reached.
    */
-  async setCooldown(resource: string, durationMs: number): Promise<void> {
-    const duration = Math.ceil(cooldownDuration(COMPONENT, durationMs));
-    await this.#connection.script(
-      "setCooldown",
-      SET_COOLDOWN,
-      [`${this.#connection.key(resource)}:cooldown`],
-      [String(duration)],
-    );
+  setCooldown(resource: string, durationMs: number): Promise<void> {
+    return this.#cooldowns.set(resource, durationMs);
   }
 
   /**
@@ -315,13 +302,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * @throws {StoreError} When Upstash fails or cannot be reached.
    */
   getCooldown(resource: string): Promise<number> {
-    return this.#connection.script(
-      "getCooldown",
-      GET_COOLDOWN,
-      [`${this.#connection.key(resource)}:cooldown`],
-      [],
-      (reply) => Math.max(0, _integers(reply, 1)[0]!),
-    );
+    return this.#cooldowns.get(resource);
   }
 
   /** Refuses later operations. Safe to call twice. */

@@ -1,5 +1,4 @@
 import { Budgets } from "../../src/stores/_budgets.ts";
-import { cooldownDuration } from "../../src/stores/_validate.ts";
 import type {
   RateLimitConfig,
   RateLimitStatus,
@@ -10,7 +9,8 @@ import {
   _integers,
   type UpstashConnectionOptions,
 } from "./_connection.ts";
-import { ACQUIRE, GET_COOLDOWN, SET_COOLDOWN, STATUS } from "./_scripts.ts";
+import { _Cooldowns, _localDate, _Members } from "./_rate_limit_common.ts";
+import { ACQUIRE, STATUS } from "./_scripts.ts";
 
 const COMPONENT = "UpstashRateLimitStore";
 
@@ -55,21 +55,6 @@ export interface UpstashRateLimitStoreOptions extends UpstashConnectionOptions {
   marginMs?: number;
 }
 
-/** A unique sorted-set member for each admission made by this process. */
-export class _Members {
-  readonly #prefix: string = crypto.randomUUID().slice(0, 13);
-  #next = 0;
-
-  next(): string {
-    return `${this.#prefix}:${(this.#next++).toString(36)}`;
-  }
-}
-
-/** Converts a time of the Redis server's clock into this process's clock. */
-export function _localDate(serverTime: number, serverNow: number): Date {
-  return new Date(Date.now() + (serverTime - serverNow));
-}
-
 /**
  * A {@linkcode RateLimitStore} in Upstash Redis: one exact sliding window per
  * resource, shared by every process that reaches the database.
@@ -105,6 +90,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
   readonly #connection: _Connection;
   readonly #budgets: Budgets;
   readonly #members: _Members = new _Members();
+  readonly #cooldowns: _Cooldowns;
 
   /**
    * Creates a store.
@@ -116,6 +102,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
   constructor(options: UpstashRateLimitStoreOptions) {
     this.#connection = new _Connection(COMPONENT, options);
     this.#budgets = new Budgets(COMPONENT, options);
+    this.#cooldowns = new _Cooldowns(this.#connection, COMPONENT);
   }
 
   /**
@@ -226,14 +213,8 @@ export class UpstashRateLimitStore implements RateLimitStore {
    * @throws {RangeError} When `durationMs` is negative or not finite.
    * @throws {StoreError} When Upstash fails or cannot be reached.
    */
-  async setCooldown(resource: string, durationMs: number): Promise<void> {
-    const duration = Math.ceil(cooldownDuration(COMPONENT, durationMs));
-    await this.#connection.script(
-      "setCooldown",
-      SET_COOLDOWN,
-      [`${this.#connection.key(resource)}:cooldown`],
-      [String(duration)],
-    );
+  setCooldown(resource: string, durationMs: number): Promise<void> {
+    return this.#cooldowns.set(resource, durationMs);
   }
 
   /**
@@ -244,13 +225,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
    * @throws {StoreError} When Upstash fails or cannot be reached.
    */
   getCooldown(resource: string): Promise<number> {
-    return this.#connection.script(
-      "getCooldown",
-      GET_COOLDOWN,
-      [`${this.#connection.key(resource)}:cooldown`],
-      [],
-      (reply) => Math.max(0, _integers(reply, 1)[0]!),
-    );
+    return this.#cooldowns.get(resource);
   }
 
   /** Refuses later operations. Safe to call twice. */
