@@ -45,18 +45,7 @@ import {
   type LibsqlRateLimitStoreOptions,
 } from "./rate_limit_store.ts";
 
-export type {
-  AdaptiveRateLimitStatus,
-  AdaptiveRateLimitStore,
-  CacheStore,
-  DedupeRegistration,
-  DedupeStore,
-  Priority,
-  RateLimitConfig,
-  RateLimitStatus,
-  RateLimitStore,
-  WaitForOptions,
-} from "../../src/stores/types.ts";
+export type * from "../../src/stores/types.ts";
 export type { Clock } from "../../src/clock.ts";
 export type { AdaptiveConfig } from "../../src/rate_limit/adaptive_policy.ts";
 export * from "./adaptive_rate_limit_store.ts";

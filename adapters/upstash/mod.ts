@@ -48,18 +48,7 @@ import {
   type UpstashRateLimitStoreOptions,
 } from "./rate_limit_store.ts";
 
-export type {
-  AdaptiveRateLimitStatus,
-  AdaptiveRateLimitStore,
-  CacheStore,
-  DedupeRegistration,
-  DedupeStore,
-  Priority,
-  RateLimitConfig,
-  RateLimitStatus,
-  RateLimitStore,
-  WaitForOptions,
-} from "../../src/stores/types.ts";
+export type * from "../../src/stores/types.ts";
 export type {
   UpstashConnectionOptions,
   UpstashRedisLike,
