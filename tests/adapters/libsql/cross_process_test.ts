@@ -9,6 +9,11 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { createClient } from "@libsql/client";
 import { migrate } from "../../../adapters/libsql/mod.ts";
 import { type Origin, startOrigin } from "../../fixtures/origin.ts";
+import {
+  assertWithinLimit,
+  reportTiming,
+  tightestSpan,
+} from "../../fixtures/rate_window.ts";
 import { children, startWorker } from "./_worker.ts";
 
 describe("libSQL stores across processes sharing one database file", () => {
@@ -60,11 +65,20 @@ describe("libSQL stores across processes sharing one database file", () => {
     assert.equal(joined.length, 3, "three processes joined the owner's flight");
   });
 
-  it("4 processes hammering for 3 s never get more than 20 requests into any 1 s at the origin", async () => {
+  it("4 processes hammering for 3.5 s never get more than 20 requests into any 1 s at the origin", async () => {
     origin.route("/limited", { body: "ok" });
     const limit = 20;
     const windowMs = 1_000;
-    const durationMs = 3_000;
+    // The store admits at most 20 per 1400 ms. A request reaches the origin
+    // some time after its admission, and that delay varies: the native
+    // client waits for the file's write lock synchronously, so one process
+    // waiting to admit holds back the requests it already admitted, and a
+    // busy machine stretches those waits. The margin absorbs that spread,
+    // so the origin's own log holds the limit exactly, with no tolerance in
+    // the check below. On a loaded 2-core machine the spread used up to
+    // about 270 ms of it (and mostly under 75 ms).
+    const marginMs = 400;
+    const durationMs = 3_500;
     const url = freshUrl();
     // An audit trigger copies every admission the store records, with the
     // time the store recorded it, so the window is also checked exactly.
@@ -82,6 +96,7 @@ describe("libSQL stores across processes sharing one database file", () => {
         id,
         limit,
         windowMs,
+        marginMs,
         durationMs,
         concurrency: 4,
       }));
@@ -97,33 +112,31 @@ describe("libSQL stores across processes sharing one database file", () => {
     const recorded = (await audit.execute("SELECT at FROM audit ORDER BY at"))
       .rows.map((row) => Number(row.at));
     audit.close();
-    for (let i = 0; i + limit < recorded.length; i++) {
-      assert.ok(
-        recorded[i + limit]! - recorded[i]! >= windowMs,
-        `admissions ${i}..${i + limit} recorded within one window`,
-      );
-    }
+    // The store: any 21 consecutive admissions span windowMs + marginMs.
+    assertWithinLimit(recorded, limit, windowMs + marginMs, "admissions");
     const arrivals = origin.requests("/limited").map((r) => r.at).sort((a, b) =>
       a - b
     );
-    // The same sliding check on the origin's own log of arrivals. A request
-    // reaches the origin some time after the store admitted it, and that
-    // delay varies from request to request: a window's admissions leave in
-    // a burst, and each process runs the native client's synchronous calls
-    // on its event loop (typically a few tens of ms, rarely more on a busy
-    // machine). The check allows for that; a limiter that admitted one
-    // request too many, or counted fixed windows, would put 21 arrivals
-    // within a few ms of each other at a window's edge.
-    const toleranceMs = 200;
-    for (let i = 0; i + limit < arrivals.length; i++) {
-      const gap = arrivals[i + limit]! - arrivals[i]!;
-      assert.ok(
-        gap >= windowMs - toleranceMs,
-        `arrivals ${i}..${i + limit} span ${gap.toFixed(1)} ms: ${
-          limit + 1
-        } requests within one window`,
-      );
-    }
+    // How much of the margin the delays to the origin used up, and how
+    // those delays varied: the k-th arrival against the k-th admission, on
+    // the wall clock of this machine. Reported before the checks, so that a
+    // failing run shows them too.
+    const wall = Date.now() - performance.now();
+    const delays = arrivals.map((at, k) => at + wall - recorded[k]!);
+    const tightest = tightestSpan(arrivals, limit);
+    reportTiming(
+      `libsql ${arrivals.length} arrivals; margin ${marginMs} ms, used ${
+        (windowMs + marginMs - tightest).toFixed(1)
+      } ms (tightest ${limit + 1} arrivals span ${
+        tightest.toFixed(1)
+      } ms, admissions ${
+        tightestSpan(recorded, limit)
+      } ms); admission-to-arrival delay ${Math.min(...delays).toFixed(1)}..${
+        Math.max(...delays).toFixed(1)
+      } ms`,
+    );
+    // The origin, by its own clock: no interval of 1 s holds more than 20.
+    assertWithinLimit(arrivals, limit, windowMs, "arrivals");
     const admitted = results.reduce((n, r) => n + Number(r.admitted), 0);
     assert.equal(arrivals.length, admitted);
     // A request admitted just before the deadline may be cancelled before

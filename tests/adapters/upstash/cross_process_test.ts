@@ -5,6 +5,11 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { type Origin, startOrigin } from "../../fixtures/origin.ts";
+import {
+  assertWithinLimit,
+  reportTiming,
+  tightestSpan,
+} from "../../fixtures/rate_window.ts";
 import { scriptCommand } from "../../fixtures/runtime.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
@@ -158,6 +163,13 @@ describe("Upstash stores across four OS processes", () => {
 
   it("limit 20 per 1000 ms holds at the origin: no 1 s interval of a 3 s hammer from 4 processes sees more than 20 requests", async () => {
     origin.route("/limited", { body: "ok" });
+    const limit = 20;
+    const windowMs = 1_000;
+    // Admissions are exact; the margin absorbs the spread of the delay
+    // between admission and arrival at the origin (round trips to Redis and
+    // the event loops of busy processes), which the origin's log includes.
+    // On a loaded 2-core machine that spread used up to about 45 ms of it.
+    const marginMs = 250;
     const shared = base();
     const results = await Promise.all(
       workers.map((w) =>
@@ -167,48 +179,49 @@ describe("Upstash stores across four OS processes", () => {
           path: "/limited",
           durationMs: 3_000,
           concurrency: 6,
-          limit: 20,
-          windowMs: 1_000,
-          // Admissions are exact; the margin absorbs the variation of the
-          // delay between admission and arrival at the origin (tens of ms on
-          // a loaded machine), which the origin's log includes.
-          marginMs: 150,
+          limit,
+          windowMs,
+          marginMs,
         })
       ),
     );
     for (const result of results) {
       assert.equal(result.failed, 0, JSON.stringify(result.errors));
     }
-    // Exact: the server times of the admissions, as the acquire script
-    // returned them. Any 21 consecutive admissions span a whole window.
+    // The store: the server times of the admissions, as the acquire script
+    // returned them. Any 21 consecutive admissions span windowMs + marginMs.
     const admissions = results.flatMap((r) => r.admissions as number[]).sort((
       a,
       b,
     ) => a - b);
-    for (let i = 0; i + 20 < admissions.length; i++) {
-      const span = admissions[i + 20]! - admissions[i]!;
-      assert.ok(span >= 1_150, `admissions ${i}..${i + 20} span ${span} ms`);
-    }
-    // At the origin, by its own clock: no 1 s interval holds more than 20.
+    assertWithinLimit(admissions, limit, windowMs + marginMs, "admissions");
     const arrivals = origin.requests("/limited").map((r) => r.at).sort((
       a,
       b,
     ) => a - b);
-    let busiest = 0;
-    for (let i = 0, j = 0; i < arrivals.length; i++) {
-      while (arrivals[i]! - arrivals[j]! >= 1_000) j++;
-      busiest = Math.max(busiest, i - j + 1);
-    }
-    const t0 = arrivals[0] ?? 0;
-    assert.ok(
-      busiest <= 20,
-      `${busiest} requests within one second: ${
-        arrivals.map((a) => Math.round(a - t0)).join(" ")
-      }`,
+    // How much of the margin the delays to the origin used up, and how
+    // those delays varied: the k-th arrival against the k-th admission, on
+    // the wall clock of this machine. Reported before the checks, so that a
+    // failing run shows them too.
+    const wall = Date.now() - performance.now();
+    const delays = arrivals.map((at, k) => at + wall - admissions[k]!);
+    const tightest = tightestSpan(arrivals, limit);
+    reportTiming(
+      `upstash ${arrivals.length} arrivals; margin ${marginMs} ms, used ${
+        (windowMs + marginMs - tightest).toFixed(1)
+      } ms (tightest ${limit + 1} arrivals span ${
+        tightest.toFixed(1)
+      } ms, admissions ${
+        tightestSpan(admissions, limit)
+      } ms); admission-to-arrival delay ${Math.min(...delays).toFixed(1)}..${
+        Math.max(...delays).toFixed(1)
+      } ms`,
     );
+    // The origin, by its own clock: no interval of 1 s holds more than 20.
+    assertWithinLimit(arrivals, limit, windowMs, "arrivals");
     // Nothing reaches the origin without an admission.
     assert.ok(arrivals.length <= admissions.length);
-    // The budget was used, not just respected: about 20 per second.
+    // The budget was used, not just respected: about 20 per window.
     assert.ok(arrivals.length >= 55, `${arrivals.length} requests in 3 s`);
   });
 
