@@ -1,35 +1,72 @@
 // Shared helpers for the project's scripts: locating the runtimes that
 // `npm ci` installs, and running commands with inherited output.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-function firstExisting(candidates, name) {
+// A package manager that skips install scripts leaves a placeholder script
+// where the runtime's postinstall would have put its binary, so a candidate
+// counts only when it is a native executable.
+const NATIVE_MAGIC = [
+  [0x7f, 0x45, 0x4c, 0x46], // ELF
+  [0xcf, 0xfa, 0xed, 0xfe], // Mach-O 64-bit
+  [0xca, 0xfe, 0xba, 0xbe], // Mach-O universal
+  [0x4d, 0x5a], // PE
+];
+
+function isNativeBinary(path) {
+  try {
+    const fd = openSync(path, "r");
+    const head = Buffer.alloc(4);
+    readSync(fd, head, 0, 4, 0);
+    closeSync(fd);
+    return NATIVE_MAGIC.some((magic) =>
+      magic.every((byte, i) => head[i] === byte)
+    );
+  } catch {
+    return false;
+  }
+}
+
+function platformBinaries(scope, relativeBinary) {
+  const dir = join(root, "node_modules", scope);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).sort().map((name) =>
+    join("node_modules", scope, name, relativeBinary)
+  );
+}
+
+function firstNative(candidates, name) {
   for (const candidate of candidates) {
     const path = join(root, candidate);
-    if (existsSync(path)) return path;
+    if (existsSync(path) && isNativeBinary(path)) return path;
   }
   throw new Error(`Cannot find the ${name} binary: run \`npm ci\` first`);
 }
 
 /** Path of the deno binary installed by `npm ci`. */
 export function denoBin() {
-  return firstExisting(
-    ["node_modules/deno/deno", "node_modules/@deno/linux-x64-glibc/deno"],
+  return firstNative(
+    ["node_modules/deno/deno", ...platformBinaries("@deno", "deno")],
     "deno",
   );
 }
 
 /** Path of the bun binary installed by `npm ci`. */
 export function bunBin() {
-  return firstExisting(
-    [
-      "node_modules/bun/bin/bun.exe",
-      "node_modules/@oven/bun-linux-x64/bin/bun",
-    ],
+  return firstNative(
+    ["node_modules/bun/bin/bun.exe", ...platformBinaries("@oven", "bin/bun")],
     "bun",
   );
 }
