@@ -9,7 +9,11 @@
 import {
   activityCutoffs,
   type AdaptiveConfig,
+  adaptiveRemaining,
+  adaptiveResetAt,
   type AdaptiveSplit,
+  adaptiveWaitMs,
+  type AdaptiveWindowState,
   admitsPriority,
   computeAdaptiveSplit,
   validateAdaptiveConfig,
@@ -65,6 +69,14 @@ const MAX_CACHED_SPLITS = 10_000;
 interface _CachedSplit {
   split: AdaptiveSplit;
   at: number;
+}
+
+/** A resource's window and the split in force, read at `now`. */
+interface _State {
+  now: number;
+  split: AdaptiveSplit;
+  splitAt: number;
+  counts: _WindowCounts;
 }
 
 /**
@@ -154,15 +166,8 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     priority: Priority = "background",
   ): Promise<boolean> {
     const now = this.#db.now();
-    const { limit } = this.#budgets.effective(resource);
-    const { split, counts } = await this.#state(resource, now, "canProceed");
-    return admitsPriority(_priority(priority), {
-      limit,
-      totalInWindow: counts.total,
-      backgroundInWindow: counts.background,
-      backgroundMax: split.backgroundMax,
-      backgroundPaused: split.backgroundPaused,
-    });
+    const state = await this.#state(resource, now, "canProceed");
+    return admitsPriority(_priority(priority), this.#window(resource, state));
   }
 
   /**
@@ -201,31 +206,19 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<AdaptiveRateLimitStatus> {
-    const now = this.#db.now();
     const level = _priority(priority);
-    const { limit, windowMs } = this.#budgets.effective(resource);
-    const { split, counts, splitAt } = await this.#state(
+    const state = await this.#state(
       resource,
-      now,
+      this.#db.now(),
       "getStatus",
       true,
     );
-    let remaining = limit - counts.total;
-    if (level === "background") {
-      remaining = split.backgroundPaused
-        ? 0
-        : Math.min(remaining, split.backgroundMax - counts.background);
-    }
-    remaining = Math.max(0, remaining);
-    const resetTime = remaining === 0
-      ? now + this.#waitTime(resource, level, now, split, splitAt, counts)
-      : counts.oldest !== undefined
-      ? counts.oldest + windowMs
-      : now;
+    const { split, counts } = state;
+    const window = this.#window(resource, state);
     return {
-      remaining,
-      resetTime: new Date(resetTime),
-      limit,
+      remaining: adaptiveRemaining(level, window),
+      resetTime: new Date(adaptiveResetAt(level, window)),
+      limit: window.limit,
       userReserved: split.userReserved,
       backgroundMax: split.backgroundMax,
       backgroundPaused: split.backgroundPaused,
@@ -270,20 +263,8 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<number> {
-    const now = this.#db.now();
-    const { split, counts, splitAt } = await this.#state(
-      resource,
-      now,
-      "getWaitTime",
-    );
-    return this.#waitTime(
-      resource,
-      _priority(priority),
-      now,
-      split,
-      splitAt,
-      counts,
-    );
+    const state = await this.#state(resource, this.#db.now(), "getWaitTime");
+    return adaptiveWaitMs(_priority(priority), this.#window(resource, state));
   }
 
   /**
@@ -511,7 +492,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     now: number,
     operation: string,
     withUsers = false,
-  ): Promise<{ split: AdaptiveSplit; splitAt: number; counts: _WindowCounts }> {
+  ): Promise<_State> {
     const { split, at } = await this.#split(resource, now, operation);
     const { limit, windowMs } = this.#budgets.effective(resource);
     const result = await this.#db.execute(
@@ -526,7 +507,7 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
         withUsers ? activityCutoffs(now, this.#adaptive).monitoringSince : null,
       ),
     );
-    return { split, splitAt: at, counts: _windowCounts(result.rows[0]) };
+    return { now, split, splitAt: at, counts: _windowCounts(result.rows[0]) };
   }
 
   #activityStatement(resource: string, now: number): LibsqlStatement {
@@ -570,14 +551,9 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     return entry;
   }
 
-  #waitTime(
-    resource: string,
-    priority: Priority,
-    now: number,
-    split: AdaptiveSplit,
-    splitAt: number,
-    counts: _WindowCounts,
-  ): number {
+  /** A window read by `#state`, as the adaptive policy reads it. */
+  #window(resource: string, state: _State): AdaptiveWindowState {
+    const { now, split, splitAt, counts } = state;
     const { limit, windowMs } = this.#budgets.effective(resource);
     const leaves = (
       count: number,
@@ -585,24 +561,23 @@ export class LibsqlAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
       max: number,
     ): number =>
       count < max || releaseAt === undefined ? 0 : releaseAt + windowMs - now;
-    let wait = leaves(counts.total, counts.releaseAt, limit);
-    if (priority === "background") {
-      if (split.backgroundPaused || split.backgroundMax === 0) {
-        const nextSplit = splitAt + this.#adaptive.recalculationIntervalMs -
-          now;
-        wait = Math.max(wait, nextSplit, 1);
-      } else {
-        wait = Math.max(
-          wait,
-          leaves(
-            counts.background,
-            counts.backgroundReleaseAt,
-            split.backgroundMax,
-          ),
-        );
-      }
-    }
-    return Math.max(0, wait);
+    return {
+      now,
+      windowMs,
+      limit,
+      totalInWindow: counts.total,
+      backgroundInWindow: counts.background,
+      backgroundMax: split.backgroundMax,
+      backgroundPaused: split.backgroundPaused,
+      oldestAt: counts.oldest,
+      totalWaitMs: leaves(counts.total, counts.releaseAt, limit),
+      backgroundWaitMs: leaves(
+        counts.background,
+        counts.backgroundReleaseAt,
+        split.backgroundMax,
+      ),
+      nextSplitInMs: splitAt + this.#adaptive.recalculationIntervalMs - now,
+    };
   }
 }
 

@@ -1,7 +1,11 @@
 import {
   activityCutoffs,
   type AdaptiveConfig,
+  adaptiveRemaining,
+  adaptiveResetAt,
   type AdaptiveSplit,
+  adaptiveWaitMs,
+  type AdaptiveWindowState,
   admitsPriority,
   computeAdaptiveSplit,
   type UserActivity,
@@ -153,16 +157,9 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<boolean> {
-    const { limit } = this.#budgets.effective(resource);
     const split = await this.#split("canProceed", resource);
     const snapshot = await this.#snapshot("canProceed", resource, split);
-    return admitsPriority(priority, {
-      limit,
-      totalInWindow: snapshot.total,
-      backgroundInWindow: snapshot.background,
-      backgroundMax: split.backgroundMax,
-      backgroundPaused: split.backgroundPaused,
-    });
+    return admitsPriority(priority, this.#window(resource, split, snapshot));
   }
 
   /**
@@ -190,26 +187,13 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     resource: string,
     priority: Priority = "background",
   ): Promise<AdaptiveRateLimitStatus> {
-    const { limit, windowMs } = this.#budgets.effective(resource);
     const split = await this.#split("getStatus", resource);
     const snapshot = await this.#snapshot("getStatus", resource, split);
-    let remaining = limit - snapshot.total;
-    if (priority === "background") {
-      remaining = split.backgroundPaused
-        ? 0
-        : Math.min(remaining, split.backgroundMax - snapshot.background);
-    }
-    remaining = Math.max(0, remaining);
-    const { now } = snapshot;
-    const reset = remaining === 0
-      ? now + this.#waitTime(resource, priority, split, snapshot)
-      : snapshot.total > 0
-      ? snapshot.oldest + windowMs
-      : now;
+    const window = this.#window(resource, split, snapshot);
     return {
-      remaining,
-      resetTime: _localDate(reset, now),
-      limit,
+      remaining: adaptiveRemaining(priority, window),
+      resetTime: _localDate(adaptiveResetAt(priority, window), snapshot.now),
+      limit: window.limit,
       userReserved: split.userReserved,
       backgroundMax: split.backgroundMax,
       backgroundPaused: split.backgroundPaused,
@@ -256,7 +240,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   ): Promise<number> {
     const split = await this.#split("getWaitTime", resource);
     const snapshot = await this.#snapshot("getWaitTime", resource, split);
-    return this.#waitTime(resource, priority, split, snapshot);
+    return adaptiveWaitMs(priority, this.#window(resource, split, snapshot));
   }
 
   /**
@@ -421,24 +405,30 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     );
   }
 
-  #waitTime(
+  /** A snapshot and the split in force, as the adaptive policy reads them. */
+  #window(
     resource: string,
-    priority: Priority,
     split: AdaptiveSplit,
     snapshot: _Snapshot,
-  ): number {
-    let wait = snapshot.totalWait;
-    if (priority === "background") {
-      if (split.backgroundPaused || split.backgroundMax === 0) {
-        const at = this.#splits.get(resource)?.at ?? Date.now();
-        const nextSplit = at + this.#adaptive.recalculationIntervalMs -
-          Date.now();
-        wait = Math.max(wait, nextSplit, 1);
-      } else {
-        wait = Math.max(wait, snapshot.backgroundWait);
-      }
-    }
-    return Math.max(0, wait);
+  ): AdaptiveWindowState {
+    const { limit, windowMs } = this.#budgets.effective(resource);
+    // The split's schedule runs on this process's clock, the window on the
+    // server's.
+    const local = Date.now();
+    const splitAt = this.#splits.get(resource)?.at ?? local;
+    return {
+      now: snapshot.now,
+      windowMs,
+      limit,
+      totalInWindow: snapshot.total,
+      backgroundInWindow: snapshot.background,
+      backgroundMax: split.backgroundMax,
+      backgroundPaused: split.backgroundPaused,
+      oldestAt: snapshot.total > 0 ? snapshot.oldest : undefined,
+      totalWaitMs: snapshot.totalWait,
+      backgroundWaitMs: snapshot.backgroundWait,
+      nextSplitInMs: splitAt + this.#adaptive.recalculationIntervalMs - local,
+    };
   }
 }
 

@@ -183,6 +183,43 @@ export interface AdmissionState {
   backgroundPaused: boolean;
 }
 
+/**
+ * What a store knows of the waits in a resource's current window, for
+ * {@linkcode adaptiveWaitMs}.
+ */
+export interface AdaptiveWaitState {
+  /**
+   * Milliseconds until the total window has room for one more admission;
+   * `0` when it has room now.
+   */
+  totalWaitMs: number;
+  /**
+   * Milliseconds until background admissions fall below `backgroundMax`;
+   * `0` when they are below it now. Not read while background is paused or
+   * has no share.
+   */
+  backgroundWaitMs: number;
+  /** The current split's `backgroundMax`. */
+  backgroundMax: number;
+  /** The current split's `backgroundPaused`. */
+  backgroundPaused: boolean;
+  /** Milliseconds until the store next recomputes the split. */
+  nextSplitInMs: number;
+}
+
+/**
+ * A resource's current window and split, as a store reads them for its
+ * status, for {@linkcode adaptiveResetAt}.
+ */
+export interface AdaptiveWindowState extends AdmissionState, AdaptiveWaitState {
+  /** The store's current time in milliseconds. */
+  now: number;
+  /** The window's length in milliseconds, margin included. */
+  windowMs: number;
+  /** The oldest admission within the window; `undefined` when it is empty. */
+  oldestAt: number | undefined;
+}
+
 const CONFIG_KEYS: readonly (keyof AdaptiveConfig)[] = Object.keys(
   DEFAULT_ADAPTIVE_CONFIG,
 ) as (keyof AdaptiveConfig)[];
@@ -479,6 +516,99 @@ export function admitsPriority(
   if (priority === "user") return true;
   return !state.backgroundPaused &&
     state.backgroundInWindow < state.backgroundMax;
+}
+
+/**
+ * How many more requests of `priority` the current window admits: the room
+ * in the total budget and, for background, also the room below
+ * `backgroundMax` (none while background is paused).
+ *
+ * @param priority The traffic class asking.
+ * @param state The counts within the current window and the current split.
+ * @returns A non-negative integer.
+ *
+ * @example Background sees only its own share
+ * ```ts ignore
+ * adaptiveRemaining("background", {
+ *   limit: 10, totalInWindow: 4, backgroundInWindow: 3,
+ *   backgroundMax: 4, backgroundPaused: false,
+ * }); // 1
+ * ```
+ */
+export function adaptiveRemaining(
+  priority: Priority,
+  state: AdmissionState,
+): number {
+  let remaining = state.limit - state.totalInWindow;
+  if (priority === "background") {
+    remaining = state.backgroundPaused
+      ? 0
+      : Math.min(remaining, state.backgroundMax - state.backgroundInWindow);
+  }
+  return Math.max(0, remaining);
+}
+
+/**
+ * How long a request of `priority` must wait before it may be admitted. A
+ * user waits for room in the total budget. Background also waits for room
+ * below `backgroundMax`; while it is paused or has no share, it waits at
+ * least until the split is next recomputed (and at least 1 ms), since only a
+ * new split can let it through.
+ *
+ * @param priority The traffic class asking.
+ * @param state The waits of the current window and the current split.
+ * @returns Milliseconds, `0` when the request may be admitted now.
+ *
+ * @example Paused background waits for the next split
+ * ```ts ignore
+ * adaptiveWaitMs("background", {
+ *   totalWaitMs: 0, backgroundWaitMs: 0, backgroundMax: 4,
+ *   backgroundPaused: true, nextSplitInMs: 12_000,
+ * }); // 12000
+ * ```
+ */
+export function adaptiveWaitMs(
+  priority: Priority,
+  state: AdaptiveWaitState,
+): number {
+  let wait = state.totalWaitMs;
+  if (priority === "background") {
+    wait = state.backgroundPaused || state.backgroundMax === 0
+      ? Math.max(wait, state.nextSplitInMs, 1)
+      : Math.max(wait, state.backgroundWaitMs);
+  }
+  return Math.max(0, wait);
+}
+
+/**
+ * When the status of a request of `priority` resets: with no room left,
+ * after {@linkcode adaptiveWaitMs}; otherwise when the oldest admission
+ * leaves the window (now when the window is empty).
+ *
+ * @param priority The traffic class asking.
+ * @param state The current window, its waits and the current split.
+ * @returns A time in milliseconds, on the store's clock.
+ *
+ * @example A window with room resets when its oldest admission leaves
+ * ```ts ignore
+ * adaptiveResetAt("user", {
+ *   now: 5_000, windowMs: 60_000, oldestAt: 1_000,
+ *   limit: 10, totalInWindow: 2, backgroundInWindow: 0,
+ *   backgroundMax: 10, backgroundPaused: false,
+ *   totalWaitMs: 0, backgroundWaitMs: 0, nextSplitInMs: 0,
+ * }); // 61000
+ * ```
+ */
+export function adaptiveResetAt(
+  priority: Priority,
+  state: AdaptiveWindowState,
+): number {
+  if (adaptiveRemaining(priority, state) === 0) {
+    return state.now + adaptiveWaitMs(priority, state);
+  }
+  return state.oldestAt === undefined
+    ? state.now
+    : state.oldestAt + state.windowMs;
 }
 
 /** Rounds up, ignoring floating-point noise (0.4 × 1.5 × 60 is 36, not 37). */

@@ -5,6 +5,10 @@ import {
   activityCutoffs,
   type ActivityTrend,
   type AdaptiveConfig,
+  adaptiveRemaining,
+  adaptiveResetAt,
+  adaptiveWaitMs,
+  type AdaptiveWindowState,
   admitsPriority,
   classifyTrend,
   computeAdaptiveSplit,
@@ -347,6 +351,163 @@ describe("admitsPriority()", () => {
         backgroundInWindow: 0,
       }),
       false,
+    );
+  });
+});
+
+describe("adaptiveRemaining()", () => {
+  const state = {
+    limit: 10,
+    totalInWindow: 4,
+    backgroundInWindow: 3,
+    backgroundMax: 6,
+    backgroundPaused: false,
+  };
+
+  it("gives a user the room left in the total budget", () => {
+    assert.equal(adaptiveRemaining("user", state), 6);
+    assert.equal(adaptiveRemaining("user", { ...state, totalInWindow: 10 }), 0);
+  });
+
+  it("gives background the smaller of the total room and its own share", () => {
+    assert.equal(adaptiveRemaining("background", state), 3);
+    assert.equal(
+      adaptiveRemaining("background", { ...state, totalInWindow: 9 }),
+      1,
+    );
+  });
+
+  it("gives background nothing while it is paused", () => {
+    assert.equal(
+      adaptiveRemaining("background", { ...state, backgroundPaused: true }),
+      0,
+    );
+  });
+
+  it("never goes below zero, even when a window holds more than its limit", () => {
+    assert.equal(adaptiveRemaining("user", { ...state, totalInWindow: 12 }), 0);
+    assert.equal(
+      adaptiveRemaining("background", { ...state, backgroundInWindow: 8 }),
+      0,
+    );
+  });
+});
+
+describe("adaptiveWaitMs()", () => {
+  const state = {
+    totalWaitMs: 0,
+    backgroundWaitMs: 0,
+    backgroundMax: 6,
+    backgroundPaused: false,
+    nextSplitInMs: 20_000,
+  };
+
+  it("is zero when the request may be admitted now", () => {
+    assert.equal(adaptiveWaitMs("user", state), 0);
+    assert.equal(adaptiveWaitMs("background", state), 0);
+  });
+
+  it("makes a user wait only for the total budget", () => {
+    assert.equal(
+      adaptiveWaitMs("user", {
+        ...state,
+        totalWaitMs: 700,
+        backgroundWaitMs: 5_000,
+        backgroundPaused: true,
+      }),
+      700,
+    );
+  });
+
+  it("makes background wait for the later of the total and its own share", () => {
+    assert.equal(
+      adaptiveWaitMs("background", {
+        ...state,
+        totalWaitMs: 700,
+        backgroundWaitMs: 5_000,
+      }),
+      5_000,
+    );
+    assert.equal(
+      adaptiveWaitMs("background", {
+        ...state,
+        totalWaitMs: 7_000,
+        backgroundWaitMs: 5_000,
+      }),
+      7_000,
+    );
+  });
+
+  it("makes paused or shareless background wait for the next split", () => {
+    assert.equal(
+      adaptiveWaitMs("background", { ...state, backgroundPaused: true }),
+      20_000,
+    );
+    assert.equal(
+      adaptiveWaitMs("background", { ...state, backgroundMax: 0 }),
+      20_000,
+    );
+    assert.equal(
+      adaptiveWaitMs("background", {
+        ...state,
+        backgroundPaused: true,
+        totalWaitMs: 30_000,
+      }),
+      30_000,
+    );
+  });
+
+  it("makes paused background wait at least 1 ms when the split is due now", () => {
+    assert.equal(
+      adaptiveWaitMs("background", {
+        ...state,
+        backgroundPaused: true,
+        nextSplitInMs: -50,
+      }),
+      1,
+    );
+  });
+
+  it("never returns a negative wait", () => {
+    assert.equal(adaptiveWaitMs("user", { ...state, totalWaitMs: -3 }), 0);
+  });
+});
+
+describe("adaptiveResetAt()", () => {
+  const state: AdaptiveWindowState = {
+    now: 5_000,
+    windowMs: 60_000,
+    oldestAt: 1_000,
+    limit: 10,
+    totalInWindow: 2,
+    backgroundInWindow: 2,
+    backgroundMax: 2,
+    backgroundPaused: false,
+    totalWaitMs: 0,
+    backgroundWaitMs: 56_500,
+    nextSplitInMs: 25_000,
+  };
+
+  it("is when the oldest admission leaves while there is room", () => {
+    assert.equal(adaptiveResetAt("user", state), 61_000);
+  });
+
+  it("is now when the window is empty", () => {
+    assert.equal(
+      adaptiveResetAt("user", {
+        ...state,
+        totalInWindow: 0,
+        oldestAt: undefined,
+      }),
+      5_000,
+    );
+  });
+
+  it("is after the wait when no room is left for the priority", () => {
+    assert.equal(adaptiveResetAt("background", state), 61_500);
+    assert.equal(
+      adaptiveResetAt("background", { ...state, backgroundPaused: true }),
+      30_000,
     );
   });
 });

@@ -2,7 +2,11 @@ import { type Clock, systemClock } from "../../clock.ts";
 import {
   activityCutoffs,
   type AdaptiveConfig,
+  adaptiveRemaining,
+  adaptiveResetAt,
   type AdaptiveSplit,
+  adaptiveWaitMs,
+  type AdaptiveWindowState,
   admitsPriority,
   computeAdaptiveSplit,
   validateAdaptiveConfig,
@@ -231,27 +235,13 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   ): Promise<AdaptiveRateLimitStatus> {
     return this.#buckets.run("getStatus", () => {
       const now = this.#clock.now();
-      const { limit } = this.#configs.get(resource);
-      const windowMs = this.#configs.windowMs(resource);
       const bucket = this.#buckets.bucket(resource, now);
       const split = this.#split(bucket, resource, now);
-      let remaining = limit - bucket.all.size;
-      if (priority === "background") {
-        remaining = split.backgroundPaused ? 0 : Math.min(
-          remaining,
-          split.backgroundMax - bucket.background.size,
-        );
-      }
-      remaining = Math.max(0, remaining);
-      const resetTime = remaining === 0
-        ? now + this.#waitTime(bucket, resource, priority, now)
-        : bucket.all.size > 0
-        ? bucket.all.at(0) + windowMs
-        : now;
+      const window = this.#window(bucket, resource, now, split);
       return {
-        remaining,
-        resetTime: new Date(resetTime),
-        limit,
+        remaining: adaptiveRemaining(priority, window),
+        resetTime: new Date(adaptiveResetAt(priority, window)),
+        limit: window.limit,
         userReserved: split.userReserved,
         backgroundMax: split.backgroundMax,
         backgroundPaused: split.backgroundPaused,
@@ -285,11 +275,14 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
   ): Promise<number> {
     return this.#buckets.run("getWaitTime", () => {
       const now = this.#clock.now();
-      return this.#waitTime(
-        this.#buckets.bucket(resource, now),
-        resource,
+      const bucket = this.#buckets.bucket(resource, now);
+      // A user's wait reads no split, so it leaves the split's schedule alone.
+      const split = priority === "background"
+        ? this.#split(bucket, resource, now)
+        : null;
+      return adaptiveWaitMs(
         priority,
-        now,
+        this.#window(bucket, resource, now, split),
       );
     });
   }
@@ -404,27 +397,36 @@ export class MemoryAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
     });
   }
 
-  #waitTime(
+  /**
+   * A bucket and the split in force, as the adaptive policy reads them. A
+   * `null` split stands for one that is not read (a user's wait).
+   */
+  #window(
     bucket: _Bucket,
     resource: string,
-    priority: Priority,
     now: number,
-  ): number {
+    split: AdaptiveSplit | null,
+  ): AdaptiveWindowState {
     const { limit } = this.#configs.get(resource);
     const windowMs = this.#configs.windowMs(resource);
+    const backgroundMax = split?.backgroundMax ?? limit;
     const leaves = (ring: TimestampRing, max: number): number =>
-      ring.size < max ? 0 : ring.at(ring.size - max) + windowMs - now;
-    let wait = leaves(bucket.all, limit);
-    if (priority === "background") {
-      const split = this.#split(bucket, resource, now);
-      if (split.backgroundPaused || split.backgroundMax === 0) {
-        const nextSplit = bucket.splitAt +
-          this.#adaptive.recalculationIntervalMs - now;
-        wait = Math.max(wait, nextSplit, 1);
-      } else {
-        wait = Math.max(wait, leaves(bucket.background, split.backgroundMax));
-      }
-    }
-    return Math.max(0, wait);
+      ring.size < max || max === 0
+        ? 0
+        : ring.at(ring.size - max) + windowMs - now;
+    return {
+      now,
+      windowMs,
+      limit,
+      totalInWindow: bucket.all.size,
+      backgroundInWindow: bucket.background.size,
+      backgroundMax,
+      backgroundPaused: split?.backgroundPaused ?? false,
+      oldestAt: bucket.all.size > 0 ? bucket.all.at(0) : undefined,
+      totalWaitMs: leaves(bucket.all, limit),
+      backgroundWaitMs: leaves(bucket.background, backgroundMax),
+      nextSplitInMs: bucket.splitAt + this.#adaptive.recalculationIntervalMs -
+        now,
+    };
   }
 }
