@@ -1,8 +1,6 @@
 import { ConfigError, StoreError } from "../../src/errors.ts";
-import {
-  nonNegativeNumber,
-  positiveInteger,
-} from "../../src/stores/_validate.ts";
+import { validCompletedGraceMs } from "../../src/stores/_dedupe_grace.ts";
+import { positiveInteger } from "../../src/stores/_validate.ts";
 import type {
   DedupeRegistration,
   DedupeStore,
@@ -19,7 +17,6 @@ import {
 } from "./_values.ts";
 
 const COMPONENT = "UpstashDedupeStore";
-const MAX_GRACE_MS = 60_000;
 
 /** Options for {@linkcode UpstashDedupeStore}. */
 export interface UpstashDedupeStoreOptions extends UpstashConnectionOptions {
@@ -138,19 +135,7 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
       "jobTimeoutMs",
       jobTimeoutMs,
     );
-    this.#graceMs = nonNegativeNumber(
-      COMPONENT,
-      "completedGraceMs",
-      completedGraceMs,
-    );
-    if (this.#graceMs > MAX_GRACE_MS) {
-      throw new ConfigError(
-        COMPONENT,
-        "completedGraceMs",
-        completedGraceMs,
-        `a non-negative number of at most ${MAX_GRACE_MS}`,
-      );
-    }
+    this.#graceMs = validCompletedGraceMs(COMPONENT, completedGraceMs);
     this.#pollIntervalMs = positiveInteger(
       COMPONENT,
       "pollIntervalMs",

@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from "../../clock.ts";
-import { ConfigError } from "../../errors.ts";
-import { nonNegativeNumber, positiveInteger } from "../_validate.ts";
+import { validCompletedGraceMs } from "../_dedupe_grace.ts";
+import { positiveInteger } from "../_validate.ts";
 import type {
   DedupeRegistration,
   DedupeStore,
@@ -9,9 +9,6 @@ import type {
 import { closedError, validClock } from "./_options.ts";
 
 const COMPONENT = "MemoryDedupeStore";
-
-/** The longest grace a completed job may answer late waiters. */
-const MAX_GRACE_MS = 60_000;
 
 /**
  * How often, in real time, a job with waiters checks whether it ran past its
@@ -124,19 +121,7 @@ export class MemoryDedupeStore<T = unknown> implements DedupeStore<T> {
       "jobTimeoutMs",
       jobTimeoutMs,
     );
-    this.#graceMs = nonNegativeNumber(
-      COMPONENT,
-      "completedGraceMs",
-      completedGraceMs,
-    );
-    if (this.#graceMs > MAX_GRACE_MS) {
-      throw new ConfigError(
-        COMPONENT,
-        "completedGraceMs",
-        completedGraceMs,
-        `a non-negative number of at most ${MAX_GRACE_MS}`,
-      );
-    }
+    this.#graceMs = validCompletedGraceMs(COMPONENT, completedGraceMs);
     this.#clock = validClock(COMPONENT, clock);
   }
 
