@@ -250,6 +250,19 @@ export class Engine {
   }
 
   /** Hands an event to the listener; a throw or rejection is swallowed. */
+  /** The fields every event about a request carries. */
+  #requestFields(
+    call: Call,
+    time: number = this.config.clock.now(),
+  ): { client: string; time: number; method: string; url: string } {
+    return {
+      client: call.scope.prefix,
+      time,
+      method: call.method,
+      url: call.url,
+    };
+  }
+
   emit(event: SluiceEvent): void {
     try {
       const result = this.#emitFn!(event) as unknown;
@@ -295,10 +308,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "request",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         priority: call.priority,
       });
     }
@@ -312,10 +322,7 @@ export class Engine {
       if (this.#emitFn && error !== call.signal?.reason) {
         this.emit({
           type: "error",
-          client: call.scope.prefix,
-          time: this.config.clock.now(),
-          method: call.method,
-          url: call.url,
+          ...this.#requestFields(call),
           stage: _stage(error),
           failedOpen: false,
           error,
@@ -330,10 +337,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "response",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         status: _status(outcome),
         source: outcome.source,
         durationMs: performance.now() - call.started,
@@ -437,10 +441,7 @@ export class Engine {
       if (stale === undefined && this.#emitFn) {
         this.emit({
           type: "cache.miss",
-          client: call.scope.prefix,
-          time: this.config.clock.now(),
-          method: call.method,
-          url: call.url,
+          ...this.#requestFields(call),
           key: `${call.scope.prefix}:cache:${hash}`,
           reason,
         });
@@ -517,10 +518,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "cache.hit",
-        client: call.scope.prefix,
-        time: now,
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call, now),
         key: found.storeKey,
         ageMs,
       });
@@ -543,10 +541,7 @@ export class Engine {
     if (!this.#emitFn) return;
     this.emit({
       type: "cache.stale",
-      client: call.scope.prefix,
-      time: now,
-      method: call.method,
-      url: call.url,
+      ...this.#requestFields(call, now),
       key: found.storeKey,
       ageMs: found.entry.policy.initialAgeMs +
         Math.max(0, now - found.entry.responseTime),
@@ -681,10 +676,7 @@ export class Engine {
         if (this.#emitFn) {
           this.emit({
             type: "dedupe.joined",
-            client: call.scope.prefix,
-            time: this.config.clock.now(),
-            method: call.method,
-            url: call.url,
+            ...this.#requestFields(call),
             key,
             scope: "process",
             waitedMs: performance.now() - started,
@@ -715,10 +707,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "dedupe.owner",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         key,
         scope: "process",
       });
@@ -780,10 +769,7 @@ export class Engine {
           if (!this.#emitFn) return;
           this.emit({
             type: "dedupe.owner",
-            client: call.scope.prefix,
-            time: this.config.clock.now(),
-            method: call.method,
-            url: call.url,
+            ...this.#requestFields(call),
             key,
             scope: "distributed",
           });
@@ -792,10 +778,7 @@ export class Engine {
           if (!this.#emitFn) return;
           this.emit({
             type: "error",
-            client: call.scope.prefix,
-            time: this.config.clock.now(),
-            method: call.method,
-            url: call.url,
+            ...this.#requestFields(call),
             stage: "dedupe",
             failedOpen: true,
             error,
@@ -814,10 +797,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "dedupe.joined",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         key,
         scope: "distributed",
         waitedMs: performance.now() - started,
@@ -901,10 +881,7 @@ export class Engine {
       if (!this.#emitFn || this.isClosed(call.scope)) return;
       this.emit({
         type: "error",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         stage: _stage(error),
         failedOpen: true,
         error,
@@ -991,10 +968,7 @@ export class Engine {
     if (!this.#emitFn) return;
     this.emit({
       type: "error",
-      client: call.scope.prefix,
-      time: this.config.clock.now(),
-      method: call.method,
-      url: call.url,
+      ...this.#requestFields(call),
       stage: "fetch",
       failedOpen: true,
       error,
@@ -1061,10 +1035,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "cache.revalidated",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         key: stale.storeKey,
         status: 304,
         background: call.background,
@@ -1197,10 +1168,7 @@ export class Engine {
     if (stale !== undefined && this.#emitFn) {
       this.emit({
         type: "cache.revalidated",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         key: stale.storeKey,
         status: response.status,
         background: call.background,
@@ -1257,10 +1225,7 @@ export class Engine {
     if (!this.#emitFn) return;
     this.emit({
       type: "cache.skipped",
-      client: call.scope.prefix,
-      time: this.config.clock.now(),
-      method: call.method,
-      url: call.url,
+      ...this.#requestFields(call),
       key: `${call.scope.prefix}:cache:${hash}`,
       reason,
     });
@@ -1316,10 +1281,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "cache.stored",
-        client: call.scope.prefix,
-        time: this.config.clock.now(),
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call),
         key: storeKey,
         ttlSeconds: ttl,
         bytes: entry.body.byteLength,
@@ -1518,10 +1480,7 @@ export class Engine {
     if (!this.#emitFn) return;
     this.emit({
       type: "retry",
-      client: call.scope.prefix,
-      time: this.config.clock.now(),
-      method: call.method,
-      url: call.url,
+      ...this.#requestFields(call),
       attempt,
       delayMs,
       ...(status === undefined ? {} : { status }),
@@ -1577,10 +1536,7 @@ export class Engine {
 
   #admitHooks(call: Call, resource: string): AdmitHooks {
     const base = () => ({
-      client: call.scope.prefix,
-      time: this.config.clock.now(),
-      method: call.method,
-      url: call.url,
+      ...this.#requestFields(call),
     });
     return {
       onWait: (waitMs) =>
@@ -1636,10 +1592,7 @@ export class Engine {
     if (this.#emitFn) {
       this.emit({
         type: "cooldown",
-        client: call.scope.prefix,
-        time: now,
-        method: call.method,
-        url: call.url,
+        ...this.#requestFields(call, now),
         resource,
         cooldownMs,
         action: "set",
