@@ -89,6 +89,9 @@ export class _Script {
   }
 }
 
+/** The kinds of store that share one database, each in its own namespace. */
+export type _StoreKind = "cache" | "dedupe" | "ratelimit";
+
 /**
  * The connection shared by the methods of one store: key prefixing, script
  * execution (`EVALSHA`, then `EVAL` when Redis answers `NOSCRIPT`), a
@@ -97,12 +100,17 @@ export class _Script {
  */
 export class _Connection {
   readonly component: string;
+  /** Every key of this store starts with it: `keyPrefix`, the kind, `:`. */
   readonly keyPrefix: string;
   readonly #redis: UpstashRedisLike;
   readonly #timeoutMs: number;
   #closed = false;
 
-  constructor(component: string, options: UpstashConnectionOptions) {
+  constructor(
+    component: string,
+    kind: _StoreKind,
+    options: UpstashConnectionOptions,
+  ) {
     if (typeof options !== "object" || options === null) {
       throw new ConfigError(
         component,
@@ -122,7 +130,9 @@ export class _Connection {
     if (typeof keyPrefix !== "string") {
       throw new ConfigError(component, "keyPrefix", keyPrefix, "a string");
     }
-    this.keyPrefix = keyPrefix;
+    // The kind keeps a cache entry, a flight and a rate window apart even
+    // when callers give them the same key.
+    this.keyPrefix = `${keyPrefix}${kind}:`;
     this.#timeoutMs = positiveInteger(component, "timeoutMs", timeoutMs);
     if (redis !== undefined) {
       if (!_isRedisLike(redis)) {

@@ -1,6 +1,6 @@
 import { cooldownDuration } from "../../src/stores/_validate.ts";
 import { type _Connection, _integers } from "./_connection.ts";
-import { GET_COOLDOWN, SET_COOLDOWN } from "./_scripts.ts";
+import { GET_COOLDOWN, SET_COOLDOWN } from "./_rate_limit_scripts.ts";
 
 /** A unique sorted-set member for each admission made by this process. */
 export class _Members {

@@ -20,7 +20,7 @@ import type {
 import { Budgets } from "../../src/stores/_budgets.ts";
 import { _Connection, _integers } from "./_connection.ts";
 import { _Cooldowns, _localDate, _Members } from "./_rate_limit_common.ts";
-import { ADAPTIVE_ACQUIRE, ADAPTIVE_STATUS } from "./_scripts.ts";
+import { ADAPTIVE_ACQUIRE, ADAPTIVE_STATUS } from "./_rate_limit_scripts.ts";
 import type { UpstashRateLimitStoreOptions } from "./rate_limit_store.ts";
 
 const COMPONENT = "UpstashAdaptiveRateLimitStore";
@@ -109,7 +109,7 @@ export class UpstashAdaptiveRateLimitStore implements AdaptiveRateLimitStore {
    * usable, or a budget, `marginMs` or an adaptive setting is invalid.
    */
   constructor(options: UpstashAdaptiveRateLimitStoreOptions) {
-    this.#connection = new _Connection(COMPONENT, options);
+    this.#connection = new _Connection(COMPONENT, "ratelimit", options);
     this.#budgets = new Budgets(COMPONENT, options);
     this.#cooldowns = new _Cooldowns(this.#connection, COMPONENT);
     this.#adaptive = validateAdaptiveConfig(COMPONENT, options.adaptiveConfig);

@@ -80,7 +80,7 @@ export class UpstashCacheStore<T = unknown> implements CacheStore<T> {
    * usable, or a limit is not a positive integer.
    */
   constructor(options: UpstashCacheStoreOptions) {
-    this.#connection = new _Connection(COMPONENT, options);
+    this.#connection = new _Connection(COMPONENT, "cache", options);
     const {
       maxEntrySizeBytes = 1_048_576,
       scanCount = 1_000,

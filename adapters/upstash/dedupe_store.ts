@@ -7,7 +7,7 @@ import type {
   WaitForOptions,
 } from "../../src/stores/types.ts";
 import { _Connection, type UpstashConnectionOptions } from "./_connection.ts";
-import { IN_PROGRESS, PEEK, REGISTER, SETTLE } from "./_scripts.ts";
+import { IN_PROGRESS, PEEK, REGISTER, SETTLE } from "./_dedupe_scripts.ts";
 import {
   _decodeValue,
   _emit,
@@ -121,7 +121,7 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
    * usable, or a timing option is out of range.
    */
   constructor(options: UpstashDedupeStoreOptions) {
-    this.#connection = new _Connection(COMPONENT, options);
+    this.#connection = new _Connection(COMPONENT, "dedupe", options);
     const {
       jobTimeoutMs = 300_000,
       completedGraceMs = 1_000,

@@ -151,7 +151,7 @@ export function createUpstashStores(
 ): UpstashStores {
   // Validates the connection options once, and builds one REST client for
   // every store when given a URL and token.
-  new _Connection("createUpstashStores", options);
+  new _Connection("createUpstashStores", "cache", options);
   const {
     cache = {},
     dedupe = {},

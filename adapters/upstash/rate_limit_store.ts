@@ -10,7 +10,7 @@ import {
   type UpstashConnectionOptions,
 } from "./_connection.ts";
 import { _Cooldowns, _localDate, _Members } from "./_rate_limit_common.ts";
-import { ACQUIRE, STATUS } from "./_scripts.ts";
+import { ACQUIRE, STATUS } from "./_rate_limit_scripts.ts";
 
 const COMPONENT = "UpstashRateLimitStore";
 
@@ -100,7 +100,7 @@ export class UpstashRateLimitStore implements RateLimitStore {
    * usable, or a budget or `marginMs` is invalid.
    */
   constructor(options: UpstashRateLimitStoreOptions) {
-    this.#connection = new _Connection(COMPONENT, options);
+    this.#connection = new _Connection(COMPONENT, "ratelimit", options);
     this.#budgets = new Budgets(COMPONENT, options);
     this.#cooldowns = new _Cooldowns(this.#connection, COMPONENT);
   }

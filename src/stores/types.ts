@@ -83,8 +83,12 @@ export interface CacheStore<T = unknown> {
    * @param ttlSeconds The time to live: `> 0` expires after that many
    * seconds, `0` never expires, `< 0` is already expired (nothing is
    * readable afterwards).
+   * @returns `false` when the store did not keep the value (it is too large
+   * for the store, or the TTL is negative or not a number; any older value
+   * under `hash` is then gone too), `true` when it did. A store that resolves
+   * to nothing is taken to have kept it.
    */
-  set(hash: string, value: T, ttlSeconds: number): Promise<void>;
+  set(hash: string, value: T, ttlSeconds: number): Promise<void | boolean>;
 
   /**
    * Removes an entry. Removing a missing entry is not an error.

@@ -124,9 +124,9 @@ describe("UpstashCacheStore", () => {
     });
     const corrupt = ['{"status":200}', "v1:{not json", "v1:", "plain"];
     for (const [i, text] of corrupt.entries()) {
-      await raw.set(`${prefix}c${i}`, text);
+      await raw.set(`${prefix}cache:c${i}`, text);
       assert.equal(await store.get(`c${i}`), undefined);
-      assert.equal(await raw.exists(`${prefix}c${i}`), 0);
+      assert.equal(await raw.exists(`${prefix}cache:c${i}`), 0);
     }
     assert.deepEqual(
       events,
@@ -140,12 +140,12 @@ describe("UpstashCacheStore", () => {
     const raw = env.client();
     const store = new UpstashCacheStore({ redis: raw, keyPrefix: prefix });
     await store.set("short", "x", 0.25);
-    const pttl = await raw.pttl(`${prefix}short`);
+    const pttl = await raw.pttl(`${prefix}cache:short`);
     assert.ok(pttl > 0 && pttl <= 250, `PTTL was ${pttl}`);
     await store.set("forever", "y", 0);
-    assert.equal(await raw.pttl(`${prefix}forever`), -1);
+    assert.equal(await raw.pttl(`${prefix}cache:forever`), -1);
     await store.set("forever", "z", -5);
-    assert.equal(await raw.exists(`${prefix}forever`), 0);
+    assert.equal(await raw.exists(`${prefix}cache:forever`), 0);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await store.get("short"), undefined);
     await store.close();

@@ -72,15 +72,17 @@ describe("HttpClient with Upstash stores", () => {
     });
     await text(github, "/doc");
     await text(gitlab, "/doc");
-    const githubKeys = await scan(`${prefix}github:*`);
+    const githubKeys = await scan(`${prefix}*:github:*`);
     assert.ok(githubKeys.length >= 2);
-    assert.ok(githubKeys.some((k) => k.startsWith(`${prefix}github:cache:`)));
+    assert.ok(
+      githubKeys.some((k) => k.startsWith(`${prefix}cache:github:cache:`)),
+    );
     assert.ok(
       githubKeys.includes(
-        `${prefix}${github.rateLimitResource(`${origin.url}/doc`)}`,
+        `${prefix}ratelimit:${github.rateLimitResource(`${origin.url}/doc`)}`,
       ),
     );
-    const gitlabKeys = await scan(`${prefix}gitlab:*`);
+    const gitlabKeys = await scan(`${prefix}*:gitlab:*`);
     assert.ok(gitlabKeys.length >= 2);
     assert.deepEqual(
       (await scan(`${prefix}*`)).length,

@@ -86,7 +86,7 @@ describe("UpstashRateLimitStore", () => {
     await store.close();
   });
 
-  it("keeps the window in a sorted set at sluice:<resource>, scored by server time, expiring with the window", async () => {
+  it("keeps the window in a sorted set at sluice:ratelimit:<resource>, scored by server time, expiring with the window", async () => {
     const raw = env.client();
     const store = new UpstashRateLimitStore({
       redis: raw,
@@ -96,17 +96,20 @@ describe("UpstashRateLimitStore", () => {
     await store.acquire(resource);
     await store.setCooldown(resource, 1_000);
     const [seconds] = await raw.time();
-    assert.equal(await raw.type(`sluice:${resource}`), "zset");
-    assert.equal(await raw.type(`sluice:${resource}:cooldown`), "hash");
-    const scores = await raw.zrange(`sluice:${resource}`, 0, -1, {
+    assert.equal(await raw.type(`sluice:ratelimit:${resource}`), "zset");
+    assert.equal(
+      await raw.type(`sluice:ratelimit:${resource}:cooldown`),
+      "hash",
+    );
+    const scores = await raw.zrange(`sluice:ratelimit:${resource}`, 0, -1, {
       withScores: true,
     });
     const score = Number(scores[1]);
     assert.ok(Math.abs(score - seconds * 1000) < 2_000, `score ${score}`);
-    const pttl = await raw.pttl(`sluice:${resource}`);
+    const pttl = await raw.pttl(`sluice:ratelimit:${resource}`);
     assert.ok(pttl > 1_000 && pttl <= 2_000, `PTTL ${pttl}`);
     await store.reset(resource);
-    assert.equal(await raw.exists(`sluice:${resource}`), 0);
+    assert.equal(await raw.exists(`sluice:ratelimit:${resource}`), 0);
     await store.close();
   });
 
