@@ -57,6 +57,16 @@ export interface DedupeRegistration {
   jobId: string;
   /** `true` when the caller owns the job and must `complete` or `fail` it. */
   isOwner: boolean;
+  /**
+   * For an owner, what its job replaced, when the store knows: `"none"` when
+   * no job for the key was known, `"completed"` when it replaced a job that
+   * completed, `"failed"` when it replaced one that failed or whose owner
+   * ran out of time. After `"completed"` or `"failed"` the earlier owner may
+   * have left its work behind (a cached response), so the new owner looks
+   * for it first; after `"none"` it need not. Absent means unknown, which is
+   * treated like `"completed"`.
+   */
+  previous?: "none" | "completed" | "failed";
 }
 
 /**
