@@ -78,7 +78,7 @@ function operations(client: LibsqlClient): Record<string, () => Promise<void>> {
     "cache get (hit, 1 KiB)": async () => void await cache.get("hit"),
     "cache get (miss)": async () => void await cache.get("missing"),
     "cache set (1 KiB)": async () =>
-      await cache.set(`set:${key++ % 1_000}`, entry, 60),
+      void await cache.set(`set:${key++ % 1_000}`, entry, 60),
     "acquire": async () => void await limits.acquire("resource"),
     "acquire (adaptive, user)": async () =>
       void await adaptive.acquire("resource", "user"),

@@ -60,9 +60,9 @@ const operations: Record<string, () => Promise<void>> = {
   "PING": async () => void await redis.ping(),
   "cache get (hit, 1 KiB)": async () => void await cache.get("hit"),
   "cache get (miss)": async () => void await cache.get("missing"),
-  "cache set (1 KiB)": async () => await cache.set("set", entry, 60),
+  "cache set (1 KiB)": async () => void await cache.set("set", entry, 60),
   "cache set (64 KiB binary)": async () =>
-    await cache.set("set-large", largeEntry, 60),
+    void await cache.set("set-large", largeEntry, 60),
   "acquire": async () => void await limits.acquire("resource"),
   "acquire (adaptive, user)": async () =>
     void await adaptive.acquire("resource", "user"),

@@ -342,8 +342,12 @@ export class UpstashDedupeStore<T = unknown> implements DedupeStore<T> {
   #decode(hash: string, value: string): T | undefined {
     try {
       return _decodeValue(value) as T;
-    } catch {
-      _emit(this.#onEvent, { type: "dedupe.corrupt", key: hash });
+    } catch (error) {
+      _emit(this.#onEvent, {
+        type: "dedupe.corrupt",
+        key: hash,
+        reason: error instanceof Error ? error.message : String(error),
+      });
       return undefined;
     }
   }

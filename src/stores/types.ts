@@ -350,3 +350,16 @@ export interface AdaptiveRateLimitStore extends RateLimitStore {
    */
   getWaitTime(resource: string, priority?: Priority): Promise<number>;
 }
+
+/** Counts a cache store reports from `getStats()`, on every backend. */
+export interface CacheStoreStats {
+  /** Entries held, including expired ones not yet removed. */
+  totalItems: number;
+  /**
+   * Entries that expired but are still held. `0` on backends that remove
+   * expired entries themselves (Redis).
+   */
+  expiredItems: number;
+  /** The summed size of the entries as the store keeps them, in bytes. */
+  totalBytes: number;
+}

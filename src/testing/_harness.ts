@@ -35,10 +35,13 @@ interface _Closable {
 export class Harness {
   readonly mode: SuiteTime;
   readonly clock: Clock;
+  /** A name unique to this test, for isolating stores on a shared backend. */
+  readonly namespace: string;
   readonly #stores: _Closable[] = [];
 
   constructor(mode: SuiteTime) {
     this.mode = mode;
+    this.namespace = `t${uid()}:`;
     this.clock = mode === "manual" ? new ManualClock() : systemClock;
   }
 

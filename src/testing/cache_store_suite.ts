@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import type { Clock } from "../clock.ts";
-import type { CacheStore } from "../stores/types.ts";
+import type {
+  CacheStore,
+  CacheStoreStats,
+  DedupeStore,
+  RateLimitStore,
+} from "../stores/types.ts";
 import {
   type Awaitable,
   describeOptions,
@@ -25,6 +30,12 @@ export interface CacheStoreFactoryContext {
    * {@linkcode CacheStoreSuiteOptions.invalidOptions}.
    */
   options: Readonly<Record<string, unknown>>;
+  /**
+   * A name unique to the test. A store on a shared backend may use it (as a
+   * key prefix or a table prefix) to keep apart from other tests; the
+   * stores of one test built with the same namespace must share a backend.
+   */
+  namespace: string;
 }
 
 /**
@@ -44,6 +55,32 @@ export interface CacheStoreSuiteOptions extends StoreSuiteOptions {
    * @default {[]}
    */
   invalidOptions?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * Options that make the store refuse values larger than `bytes` (as the
+   * store measures them), for example
+   * `{ options: { maxEntrySizeBytes: 4_096 }, bytes: 4_096 }`. With it, the
+   * suite checks that a refused write resolves `false` and never leaves an
+   * older value behind.
+   *
+   * @default {undefined}
+   */
+  sizeLimit?: {
+    /** Backend-specific options passed to the factory. */
+    options: Readonly<Record<string, unknown>>;
+    /** The size above which values are refused, in bytes. */
+    bytes: number;
+  };
+  /**
+   * Builds a dedupe store and a rate-limit store on the same backend (the
+   * same database, the same key prefix) as the cache stores the factory
+   * builds. With it, the suite checks that the three kinds of store keep
+   * apart even when given the same keys.
+   *
+   * @default {undefined}
+   */
+  siblings?: (
+    context: CacheStoreFactoryContext,
+  ) => Awaitable<{ dedupe: DedupeStore<unknown>; rateLimit: RateLimitStore }>;
 }
 
 function bytes(length: number, seed: number): Uint8Array {
@@ -84,9 +121,11 @@ export function testCacheStore(
   factory: CacheStoreFactory,
   options: CacheStoreSuiteOptions = {},
 ): void {
-  const { time = "manual", invalidOptions = [] } = options;
+  const { time = "manual", invalidOptions = [], sizeLimit, siblings } = options;
   const open = (h: Harness): Promise<CacheStore<unknown>> =>
-    h.open(() => factory({ clock: h.clock, options: {} }));
+    h.open(() =>
+      factory({ clock: h.clock, options: {}, namespace: h.namespace })
+    );
 
   describe(`${name} (CacheStore conformance, ${time} time)`, () => {
     storeTest(
@@ -232,6 +271,103 @@ export function testCacheStore(
     );
 
     storeTest(
+      "a NaN TTL stores nothing readable and removes an earlier value",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const key = `nan:${uid()}`;
+        await store.set(key, "old", 0);
+        assert.notEqual(await store.set(key, "new", NaN), true);
+        assert.equal(await store.get(key), undefined);
+      },
+    );
+
+    storeTest(
+      "set() resolves to true, or to nothing, when it keeps the value",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const kept = await store.set(`kept:${uid()}`, { v: 1 }, 60);
+        assert.ok(kept === true || kept === undefined, `resolved ${kept}`);
+      },
+    );
+
+    if (sizeLimit !== undefined) {
+      storeTest(
+        "a value over the size limit is refused with false and removes the older value",
+        time,
+        async (h) => {
+          const store = await h.open(() =>
+            factory({
+              clock: h.clock,
+              options: sizeLimit.options,
+              namespace: h.namespace,
+            })
+          );
+          const key = `big:${uid()}`;
+          const small = "s".repeat(Math.floor(sizeLimit.bytes / 8));
+          assert.notEqual(await store.set(key, small, 0), false);
+          assert.equal(await store.get(key), small);
+          const large = bytes(sizeLimit.bytes * 2, 11);
+          assert.equal(await store.set(key, large, 0), false);
+          assert.equal(
+            await store.get(key),
+            undefined,
+            "the older value must not be served after a refused write",
+          );
+        },
+      );
+    }
+
+    if (siblings !== undefined) {
+      storeTest(
+        "a cache entry, a dedupe job and a rate-limit resource with the same key on one backend keep apart",
+        time,
+        async (h) => {
+          const store = await open(h);
+          const { dedupe, rateLimit } = await siblings({
+            clock: h.clock,
+            options: {},
+            namespace: h.namespace,
+          });
+          await h.open(() => dedupe);
+          await h.open(() => rateLimit);
+          const key = `shared:${uid()}`;
+          await store.set(key, { body: "cached" }, 0);
+          assert.equal(await rateLimit.acquire(key), true);
+          await rateLimit.setCooldown(key, 10_000);
+          const registration = await dedupe.registerOrJoin(key);
+          assert.equal(registration.isOwner, true);
+          await dedupe.complete(key, { shared: true });
+          assert.deepStrictEqual(await store.get(key), { body: "cached" });
+          await store.delete(key);
+          await store.clear();
+          assert.equal(await rateLimit.getCooldown(key) > 0, true);
+          assert.equal((await rateLimit.getStatus(key)).remaining >= 0, true);
+          assert.deepStrictEqual(await dedupe.waitFor(key), { shared: true });
+        },
+      );
+    }
+
+    storeTest(
+      "getStats() counts the entries and their bytes, when the store has it",
+      time,
+      async (h) => {
+        const store = await open(h) as CacheStore<unknown> & {
+          getStats?: () => Promise<CacheStoreStats>;
+        };
+        if (typeof store.getStats !== "function") return;
+        await store.clear();
+        await store.set(`stats:${uid()}`, "x".repeat(100), 0);
+        await store.set(`stats:${uid()}`, { n: 1 }, 0);
+        const stats = await store.getStats();
+        assert.equal(stats.totalItems, 2);
+        assert.ok(stats.totalBytes > 100, `totalBytes ${stats.totalBytes}`);
+        assert.equal(stats.expiredItems, 0);
+      },
+    );
+
+    storeTest(
       "overwriting an entry also replaces its TTL",
       time,
       async (h) => {
@@ -319,7 +455,14 @@ export function testCacheStore(
         time,
         async (h) => {
           await throwsConfigError(
-            () => h.open(() => factory({ clock: h.clock, options: invalid })),
+            () =>
+              h.open(() =>
+                factory({
+                  clock: h.clock,
+                  options: invalid,
+                  namespace: h.namespace,
+                })
+              ),
             describeOptions(invalid),
           );
         },

@@ -4,7 +4,7 @@
 // deno-lint-ignore-file require-await
 import { type Clock, systemClock } from "../../clock.ts";
 import { positiveInteger } from "../_validate.ts";
-import type { CacheStore } from "../types.ts";
+import type { CacheStore, CacheStoreStats } from "../types.ts";
 import { closedError, validClock } from "./_options.ts";
 import { sizeOf } from "./_size_of.ts";
 
@@ -213,10 +213,54 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     }
   }
 
+  /**
+   * Counts the entries and their estimated bytes. Visits every entry once
+   * to count the expired ones.
+   *
+   * @returns The counts.
+   */
+  async getStats(): Promise<CacheStoreStats> {
+    if (this.#closed) throw closedError(COMPONENT, "getStats");
+    const now = this.#clock.now();
+    let expiredItems = 0;
+    for (const node of this.#entries.values()) {
+      if (node.expiresAt <= now) expiredItems++;
+    }
+    return {
+      totalItems: this.#entries.size,
+      expiredItems,
+      totalBytes: this.#bytes,
+    };
+  }
+
+  /**
+   * Drops every expired entry now, instead of when it is next read or
+   * evicted.
+   *
+   * @returns How many entries were dropped.
+   */
+  async cleanup(): Promise<number> {
+    if (this.#closed) throw closedError(COMPONENT, "cleanup");
+    const now = this.#clock.now();
+    let removed = 0;
+    for (const node of [...this.#entries.values()]) {
+      if (node.expiresAt <= now) {
+        this.#remove(node);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Drops every entry. Later calls other than `close` reject with a `StoreError`. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#reset();
+  }
+
+  /** Same as {@linkcode MemoryCacheStore.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #reset(): void {

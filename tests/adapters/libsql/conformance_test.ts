@@ -107,6 +107,7 @@ describe("libSQL stores against the conformance suites", () => {
           );
         },
         {
+          sizeLimit: { options: { maxEntrySizeBytes: 4_096 }, bytes: 4_096 },
           invalidOptions: [
             ...invalidConnection,
             { maxEntrySizeBytes: 0 },

@@ -36,14 +36,25 @@ describe("Upstash stores against redis-server", () => {
 
   testCacheStore(
     "UpstashCacheStore",
-    ({ options }) =>
+    ({ options, namespace }) =>
       new UpstashCacheStore({
         redis: env.client(),
-        keyPrefix: env.prefix(),
+        keyPrefix: `sluice-test:${namespace}`,
         ...options,
       }),
     {
       time: "real",
+      sizeLimit: { options: { maxEntrySizeBytes: 4_096 }, bytes: 4_096 },
+      siblings: ({ namespace }) => ({
+        dedupe: new UpstashDedupeStore({
+          redis: env.client(),
+          keyPrefix: `sluice-test:${namespace}`,
+        }),
+        rateLimit: new UpstashRateLimitStore({
+          redis: env.client(),
+          keyPrefix: `sluice-test:${namespace}`,
+        }),
+      }),
       invalidOptions: [
         ...invalidConnection,
         { maxEntrySizeBytes: 0 },

@@ -213,3 +213,36 @@ describe("memory stores", () => {
     );
   });
 });
+
+describe("MemoryCacheStore statistics and clean-up", () => {
+  it("getStats() counts live and expired entries; cleanup() drops the expired ones", async () => {
+    const clock = new ManualClock(0);
+    const cache = new MemoryCacheStore<string>({ clock });
+    await cache.set("short", "a", 1);
+    await cache.set("long", "b", 60);
+    await cache.set("forever", "c", 0);
+    clock.advance(1_000);
+    const before = await cache.getStats();
+    assert.equal(before.totalItems, 3);
+    assert.equal(before.expiredItems, 1);
+    assert.equal(before.totalBytes, cache.bytes);
+    assert.equal(await cache.cleanup(), 1);
+    const after = await cache.getStats();
+    assert.deepEqual(
+      { items: after.totalItems, expired: after.expiredItems },
+      { items: 2, expired: 0 },
+    );
+    assert.ok(after.totalBytes < before.totalBytes);
+    await cache.close();
+  });
+
+  it("await using closes the store", async () => {
+    let outer: MemoryCacheStore<string>;
+    {
+      await using cache = new MemoryCacheStore<string>();
+      outer = cache;
+      await cache.set("k", "v", 0);
+    }
+    await assert.rejects(outer.get("k"), StoreError);
+  });
+});
