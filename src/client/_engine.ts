@@ -88,7 +88,7 @@ export interface EngineConfig {
 
 /** A client or scope: its key prefix and its closed state. */
 export interface Scope {
-  /** `joinKey(name, ...scopes)`. */
+  /** The name, then one `scopeKeyPart(key, id)` per scope, joined by `:`. */
   prefix: string;
   closed: boolean;
 }
