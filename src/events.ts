@@ -79,11 +79,23 @@ export interface CacheHitEvent extends RequestScopedEvent {
   ageMs: number;
 }
 
-/** Why a request could not be answered from the cache. */
+/**
+ * Why a request could not be answered from the cache:
+ *
+ * - `"absent"`: the store holds nothing under the request's key.
+ * - `"vary"`: the store holds responses for the URL, but none for the
+ *   values of the request headers they vary on.
+ * - `"corrupt"`: what the store handed back is not an entry this client can
+ *   serve (a wrong shape or type, a header name or value `Headers` refuses).
+ *   It is deleted, and an `error` event of stage `"cache"` reports it.
+ * - `"bypass"`: the request's cache mode skips stored responses (`reload`).
+ * - `"store-error"`: the store failed or did not answer within
+ *   `storeTimeoutMs`; an `error` event reports it.
+ */
 export type CacheMissReason =
   | "absent"
   | "vary"
-  | "unusable"
+  | "corrupt"
   | "bypass"
   | "store-error";
 

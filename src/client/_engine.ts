@@ -13,6 +13,12 @@ import {
   evaluate,
   staleIfErrorApplies,
 } from "../cache/evaluate.ts";
+import {
+  isFieldName,
+  isHeaderList,
+  isReasonPhrase,
+  isVarySelection,
+} from "../cache/_fields.ts";
 import { invalidationTargets } from "../cache/invalidation.ts";
 import type { CachePolicyOptions } from "../cache/options.ts";
 import {
@@ -69,6 +75,8 @@ const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
 const NEVER: AbortSignal = new AbortController().signal;
 /** What Vary compares in place of a credential header's value. */
 const CREDENTIAL_PLACEHOLDER = "credential";
+/** What a cache read answers in place of a value when the store failed. */
+const STORE_FAILED: unique symbol = Symbol("sluice.storeFailed");
 
 /** Everything the engine needs, validated. */
 export interface EngineConfig {
@@ -392,20 +400,20 @@ export class Engine {
       else {
         // The read is inlined, not #lookup's: a hit pays no extra await.
         const storeKey = `${call.scope.prefix}:cache:${hash}`;
-        let value: unknown;
+        let lookup: Found | CacheMissReason | Promise<Found | CacheMissReason>;
         try {
-          value = await storeCall(
+          const value = await storeCall(
             "get",
             () => cache.store.get(storeKey),
             this.config.storeTimeoutMs,
             waitSignal,
           );
+          lookup = this.#entryOf(call, storeKey, value, waitSignal);
         } catch (error) {
           if (waitSignal?.aborted) throw waitSignal.reason;
           this.#cacheError(call, error);
-          value = null;
+          lookup = "store-error";
         }
-        let lookup = this.#entryOf(call, storeKey, value, waitSignal);
         if (lookup instanceof Promise) lookup = await lookup;
         if (typeof lookup === "string") {
           reason = lookup;
@@ -473,19 +481,19 @@ export class Engine {
     const storeKey = `${call.scope.prefix}:cache:${hash}`;
     const store = this.config.cache!.store;
     const value = await this.#cacheGet(call, store, storeKey, signal);
+    if (value === STORE_FAILED) return "store-error";
     return await this.#entryOf(call, storeKey, value, signal);
   }
 
-  // Turns what a read of a request's key answered (`null` for a store
-  // failure) into an entry, or why there is none. Synchronous for an entry
-  // this client already checked: the hot path.
+  // Turns what a read of a request's key answered into an entry, or why
+  // there is none. Synchronous for an entry this client already checked:
+  // the hot path.
   #entryOf(
     call: Call,
     storeKey: string,
     value: unknown,
     signal: AbortSignal | undefined,
   ): Found | CacheMissReason | Promise<Found | CacheMissReason> {
-    if (value === null) return "store-error";
     if (value === undefined) return "absent";
     if (this.memo.has(value as object)) {
       return { entry: value as CachedResponse, storeKey };
@@ -550,8 +558,9 @@ export class Engine {
   }
 
   // Turns what the store held under a request's key into an entry: follows
-  // a Vary index to the variant, and checks the entry's shape once. A store
-  // failure or a corrupt entry is a miss.
+  // a Vary index to the variant, and checks the entry's shape once, so that
+  // nothing it holds can make evaluating or serving it throw. A store
+  // failure or a corrupt value is a miss; a corrupt value is deleted.
   async #resolve(
     call: Call,
     mainKey: string,
@@ -565,11 +574,12 @@ export class Engine {
       const selection = varySelection(value.names, this.#varyView(call));
       storeKey = await this.#variantStoreKey(call, variantKey(selection));
       value = await this.#cacheGet(call, store, storeKey, signal);
-      if (value === null) return "store-error";
+      if (value === STORE_FAILED) return "store-error";
       if (value === undefined) return "vary";
+      if (this.memo.has(value as object)) {
+        return { entry: value as CachedResponse, storeKey };
+      }
     }
-    const entry = value as CachedResponse;
-    if (this.memo.has(entry)) return { entry, storeKey };
     if (
       !isCachedResponse(value) || value.url !== call.url ||
       value.method !== call.method
@@ -579,10 +589,10 @@ export class Engine {
         new SluiceError(`The cache entry '${storeKey}' is corrupt`),
       );
       await this.#cacheDelete(call, storeKey);
-      return "unusable";
+      return "corrupt";
     }
-    this.memo.set(entry, {});
-    return { entry, storeKey };
+    this.memo.set(value, {});
+    return { entry: value, storeKey };
   }
 
   async #cacheGet(
@@ -601,7 +611,7 @@ export class Engine {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       this.#cacheError(call, error);
-      return null;
+      return STORE_FAILED;
     }
   }
 
@@ -1682,30 +1692,33 @@ function _withoutCookies(raw: Raw): Raw {
   };
 }
 
+// Whether a dedupe store's value is one a flight shared, down to what
+// building its `Response` and matching its Vary need.
 function _isShared(value: unknown): value is Shared {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
-  if (v.sluice !== 1 || typeof v.vary !== "object" || v.vary === null) {
-    return false;
-  }
+  if (v.sluice !== 1 || !isVarySelection(v.vary)) return false;
   if (v.raw === null) return true;
   const raw = v.raw as Record<string, unknown> | undefined;
   return typeof raw === "object" && raw !== null &&
-    typeof raw.url === "string" && typeof raw.status === "number" &&
-    raw.status >= 200 && raw.status <= 599 &&
-    typeof raw.statusText === "string" && Array.isArray(raw.headers) &&
-    raw.headers.every((pair) =>
-      Array.isArray(pair) && pair.length === 2 &&
-      typeof pair[0] === "string" && typeof pair[1] === "string"
-    ) &&
+    typeof raw.url === "string" && Number.isInteger(raw.status) &&
+    (raw.status as number) >= 200 && (raw.status as number) <= 599 &&
+    isReasonPhrase(raw.statusText) && isHeaderList(raw.headers) &&
     raw.body instanceof Uint8Array;
 }
 
+// A Vary index whose names `Headers.get` takes; anything else under a
+// request's key must be an entry, or it is corrupt.
 function _isVaryIndex(value: unknown): value is VaryIndex {
-  return typeof value === "object" && value !== null &&
-    (value as VaryIndex).sluiceVary === 1 &&
-    Array.isArray((value as VaryIndex).names) &&
-    (value as VaryIndex).names.every((name) => typeof name === "string");
+  if (
+    typeof value !== "object" || value === null ||
+    (value as VaryIndex).sluiceVary !== 1
+  ) {
+    return false;
+  }
+  const { names } = value as VaryIndex;
+  return Array.isArray(names) && names.length > 0 &&
+    names.every((name) => name === "*" || isFieldName(name));
 }
 
 function _any(
