@@ -47,6 +47,7 @@ import {
 } from "../errors.ts";
 import type {
   CacheMissReason,
+  CacheSkipReason,
   EventListener,
   ResponseSource,
   SluiceEvent,
@@ -1227,11 +1228,7 @@ export class Engine {
     return out;
   }
 
-  #skipped(
-    call: Call,
-    hash: string,
-    reason: "not-storable" | "too-large" | "validation-failed",
-  ): void {
+  #skipped(call: Call, hash: string, reason: CacheSkipReason): void {
     if (!this.#emitFn) return;
     this.emit({
       type: "cache.skipped",
@@ -1241,7 +1238,8 @@ export class Engine {
     });
   }
 
-  // Stores an entry, with a Vary index when it varies. Fails open.
+  // Stores an entry, with a Vary index when it varies, and says what the
+  // store kept. A refused variant gets no index. Fails open.
   async #write(
     call: Call,
     hash: string,
@@ -1254,9 +1252,10 @@ export class Engine {
     const names = Object.keys(entry.varyHeaders);
     let storeKey = mainKey;
     const timeoutMs = this.config.storeTimeoutMs;
+    let kept: void | boolean;
     try {
       if (names.length === 0) {
-        await storeCall(
+        kept = await storeCall(
           "set",
           () => cache.store.set(mainKey, entry, ttl),
           timeoutMs,
@@ -1266,25 +1265,31 @@ export class Engine {
           call,
           variantKey(entry.varyHeaders),
         );
-        await storeCall(
+        kept = await storeCall(
           "set",
           () => cache.store.set(storeKey, entry, ttl),
           timeoutMs,
         );
-        const index: VaryIndex = { sluiceVary: 1, names };
-        await storeCall(
-          "set",
-          () =>
-            cache.store.set(
-              mainKey,
-              index,
-              Math.max(ttl, VARY_INDEX_MIN_TTL_SECONDS),
-            ),
-          timeoutMs,
-        );
+        if (kept !== false) {
+          const index: VaryIndex = { sluiceVary: 1, names };
+          kept = await storeCall(
+            "set",
+            () =>
+              cache.store.set(
+                mainKey,
+                index,
+                Math.max(ttl, VARY_INDEX_MIN_TTL_SECONDS),
+              ),
+            timeoutMs,
+          );
+        }
       }
     } catch (error) {
       this.#cacheError(call, error);
+      return;
+    }
+    if (kept === false) {
+      this.#skipped(call, hash, "store-refused");
       return;
     }
     this.memo.set(entry, {});
