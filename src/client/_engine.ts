@@ -36,7 +36,7 @@ import {
 } from "../cache/validation.ts";
 import { variantKey, varyMatches, varySelection } from "../cache/vary.ts";
 import type { Clock } from "../clock.ts";
-import { runDistributedFlight } from "../dedupe/distributed.ts";
+import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
 import { FlightTable } from "../dedupe/flights.ts";
 import type { Flight } from "../dedupe/flights.ts";
 import {
@@ -86,6 +86,8 @@ export interface EngineConfig {
   cache: { store: CacheStore<unknown>; policy: CachePolicyOptions } | undefined;
   dedupeStore: DedupeStore<unknown> | undefined;
   limiter: RateLimiter | undefined;
+  /** The longest one admission may wait (0 without a limiter, or with throwOnLimit). */
+  admissionWaitMs: number;
   resource: (url: URL) => string;
   retry: ResolvedRetryOptions;
   maxBodyBytes: number;
@@ -242,6 +244,8 @@ export class Engine {
   readonly #background = new Set<Background>();
   /** The call each flight runs, so that a joiner can raise its priority. */
   readonly #owners = new WeakMap<Flight<FlightResult>, Call>();
+  /** Distributed jobs this client ended whose end the store may not know. */
+  readonly #endedJobs = new EndedJobs();
   readonly #emitFn: EventListener | undefined;
   readonly #rootPrefix: string;
   #closed = false;
@@ -776,6 +780,12 @@ export class Engine {
       {
         signal,
         storeTimeoutMs: this.config.storeTimeoutMs,
+        // As long as the owner's job may take by this request's deadlines:
+        // one admission and one attempt, then its result's way through the
+        // store. An owner slower than that (retrying, say) counts as stalled.
+        waitTimeoutMs: this.config.admissionWaitMs + call.attemptMs +
+          this.config.storeTimeoutMs,
+        endedJobs: this.#endedJobs,
         onOwner: () => {
           if (!this.#emitFn) return;
           this.emit({

@@ -150,6 +150,7 @@ export class HttpClient implements AsyncDisposable {
         cache: resolved.cache,
         dedupeStore: resolved.dedupeStore,
         limiter: resolved.limiter,
+        admissionWaitMs: resolved.admissionWaitMs,
         resource: resolved.resource,
         retry: resolved.retry,
         maxBodyBytes: resolved.maxBodyBytes,
