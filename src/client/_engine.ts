@@ -765,9 +765,10 @@ export class Engine {
     const outcome = await runDistributedFlight(
       store,
       key,
-      async (elected) => {
+      async (elected, previous) => {
         let current = stale;
-        if (elected) {
+        // After "none" no earlier job can have left a response behind.
+        if (elected && previous !== "none") {
           const recheck = await this.#recheck(call, hash, signal);
           if (recheck !== undefined && "outcome" in recheck) {
             return { result: recheck, share: _share(recheck) as unknown };

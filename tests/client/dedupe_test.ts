@@ -588,5 +588,55 @@ describe("HttpClient de-duplication", () => {
       assert.equal(await response.text(), "from origin");
       assert.equal(origin.calls("/bad-share"), 1);
     });
+
+    it("skips the cache re-read when the store says no job came before this owner's", async () => {
+      origin.route("/first-job", { body: "ok" });
+      let reads = 0;
+      const counted = overriding(cache, {
+        get: (key: string) => {
+          reads++;
+          return cache.get(key);
+        },
+      });
+      const fresh = overriding(shared, {
+        registerOrJoin: async (key: string) => ({
+          ...await shared.registerOrJoin(key),
+          previous: "none" as const,
+        }),
+      });
+      const c = process({
+        cache: { store: counted },
+        dedupe: { store: fresh },
+      });
+      assert.equal(await c.get("/first-job"), "ok");
+      assert.equal(reads, 1);
+      assert.equal(origin.calls("/first-job"), 1);
+    });
+
+    it("re-reads the cache when the store says a job completed or failed before, or does not say", async () => {
+      for (const previous of ["completed", "failed", undefined] as const) {
+        const path = `/later-job-${previous}`;
+        origin.route(path, { body: "ok" });
+        let reads = 0;
+        const counted = overriding(cache, {
+          get: (key: string) => {
+            reads++;
+            return cache.get(key);
+          },
+        });
+        const told = overriding(shared, {
+          registerOrJoin: async (key: string) => ({
+            ...await shared.registerOrJoin(key),
+            ...(previous === undefined ? {} : { previous }),
+          }),
+        });
+        const c = process({
+          cache: { store: counted },
+          dedupe: { store: told },
+        });
+        assert.equal(await c.get(path), "ok");
+        assert.equal(reads, 2, String(previous));
+      }
+    });
   });
 });
