@@ -79,11 +79,23 @@ export interface CacheHitEvent extends RequestScopedEvent {
   ageMs: number;
 }
 
-/** Why a request could not be answered from the cache. */
+/**
+ * Why a request could not be answered from the cache:
+ *
+ * - `"absent"`: the store holds nothing under the request's key.
+ * - `"vary"`: the store holds responses for the URL, but none for the
+ *   values of the request headers they vary on.
+ * - `"corrupt"`: what the store handed back is not an entry this client can
+ *   serve (a wrong shape or type, a header name or value `Headers` refuses).
+ *   It is deleted, and an `error` event of stage `"cache"` reports it.
+ * - `"bypass"`: the request's cache mode skips stored responses (`reload`).
+ * - `"store-error"`: the store failed or did not answer within
+ *   `storeTimeoutMs`; an `error` event reports it.
+ */
 export type CacheMissReason =
   | "absent"
   | "vary"
-  | "unusable"
+  | "corrupt"
   | "bypass"
   | "store-error";
 
@@ -129,7 +141,10 @@ export interface CacheRevalidatedEvent extends RequestScopedEvent {
   durationMs: number;
 }
 
-/** A response was written to the cache. */
+/**
+ * A response was written to the cache, and the store said it kept it (a
+ * store whose `set` resolves to nothing is taken to have kept it).
+ */
 export interface CacheStoredEvent extends RequestScopedEvent {
   /** Discriminant. */
   type: "cache.stored";
@@ -141,11 +156,22 @@ export interface CacheStoredEvent extends RequestScopedEvent {
   bytes: number;
 }
 
-/** Why a response was not written to the cache. */
+/**
+ * Why a response was not written to the cache:
+ *
+ * - `"not-storable"`: its directives or status forbid storing it.
+ * - `"too-large"`: its body is larger than `maxBodyBytes`.
+ * - `"validation-failed"`: its data failed the request's schema.
+ * - `"store-refused"`: the cache store was asked to keep it and answered
+ *   that it did not (for example a value larger than the store's byte
+ *   bound). For a response with `Vary`, the store refused the variant or
+ *   the index that leads to it; no index is written for a refused variant.
+ */
 export type CacheSkipReason =
   | "not-storable"
   | "too-large"
-  | "validation-failed";
+  | "validation-failed"
+  | "store-refused";
 
 /** A response that could have been cached was not. */
 export interface CacheSkippedEvent extends RequestScopedEvent {

@@ -7,6 +7,61 @@ import type { CachePolicyOptions } from "./options.ts";
 /** A stored header list. */
 export type HeaderList = readonly (readonly [string, string])[];
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// What `Headers` refuses in a value: NUL, CR, LF, and anything past Latin-1.
+const NOT_FIELD_VALUE = /[\0\r\n\u0100-\uffff]/;
+// What `Response` accepts as a status text (RFC 9112 reason-phrase).
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Whether `name` is a field name `Headers` accepts (an RFC 9110 token). */
+export function isFieldName(name: unknown): boolean {
+  return typeof name === "string" && TOKEN.test(name);
+}
+
+/** Whether `value` is a field value `Headers` accepts. */
+export function isFieldValue(value: unknown): boolean {
+  return typeof value === "string" && !NOT_FIELD_VALUE.test(value);
+}
+
+/** Whether `text` is a status text `Response` accepts. */
+export function isReasonPhrase(text: unknown): boolean {
+  return typeof text === "string" && REASON_PHRASE.test(text);
+}
+
+/**
+ * Whether `value` is a header list that `new Headers(value)` takes without
+ * throwing: `[name, value]` pairs of valid names and values.
+ */
+export function isHeaderList(value: unknown): value is HeaderList {
+  if (!Array.isArray(value)) return false;
+  for (const pair of value as unknown[]) {
+    if (
+      !Array.isArray(pair) || pair.length !== 2 || !isFieldName(pair[0]) ||
+      !isFieldValue(pair[1])
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether `value` is a Vary selection whose names `Headers.get` takes:
+ * field names (or `*`) mapped to a string or `null`.
+ */
+export function isVarySelection(
+  value: unknown,
+): value is Record<string, string | null> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return false;
+  }
+  for (const [name, selected] of Object.entries(value)) {
+    if (name !== "*" && !isFieldName(name)) return false;
+    if (selected !== null && typeof selected !== "string") return false;
+  }
+  return true;
+}
+
 /**
  * Reads a field from a stored header list: every line of `name` (matched
  * case-insensitively) joined by `", "`, or `null` when absent.

@@ -24,7 +24,14 @@
 
 import { parseCacheControl } from "./cache_control.ts";
 import type { CacheControl } from "./cache_control.ts";
-import { _storableFields, fieldValue } from "./_fields.ts";
+import {
+  _storableFields,
+  fieldValue,
+  isFieldValue,
+  isHeaderList,
+  isReasonPhrase,
+  isVarySelection,
+} from "./_fields.ts";
 import { initialAgeMs, lifetimeFrom } from "./freshness.ts";
 import type { CachePolicyOptions } from "./options.ts";
 import { varySelection } from "./vary.ts";
@@ -279,8 +286,11 @@ export function toResponse(
 
 /**
  * Tells whether a value read from a store has the shape of a
- * {@linkcode CachedResponse}. A value that does not is corrupt, or was
- * written by an incompatible version: treat it as a miss and delete it.
+ * {@linkcode CachedResponse}, down to header names and values that
+ * `Headers` accepts and a status text that `Response` accepts, so that
+ * evaluating and serving it cannot throw. A value that does not is corrupt,
+ * or was written by an incompatible version: treat it as a miss and delete
+ * it.
  *
  * @param value The value read from a store.
  * @returns `true` when `value` can be evaluated and served.
@@ -297,24 +307,13 @@ export function isCachedResponse(value: unknown): value is CachedResponse {
   const v = value as Record<string, unknown>;
   if (
     typeof v.url !== "string" || typeof v.method !== "string" ||
-    !_isStatus(v.status) || typeof v.statusText !== "string" ||
+    !_isStatus(v.status) || !isReasonPhrase(v.statusText) ||
     !(v.body instanceof Uint8Array) || !Number.isFinite(v.requestTime) ||
-    !Number.isFinite(v.responseTime) || !Array.isArray(v.headers) ||
-    typeof v.varyHeaders !== "object" || v.varyHeaders === null ||
+    !Number.isFinite(v.responseTime) || !isHeaderList(v.headers) ||
+    !isVarySelection(v.varyHeaders) ||
     typeof v.policy !== "object" || v.policy === null
   ) {
     return false;
-  }
-  for (const pair of v.headers as unknown[]) {
-    if (
-      !Array.isArray(pair) || pair.length !== 2 ||
-      typeof pair[0] !== "string" || typeof pair[1] !== "string"
-    ) {
-      return false;
-    }
-  }
-  for (const selected of Object.values(v.varyHeaders)) {
-    if (selected !== null && typeof selected !== "string") return false;
   }
   const p = v.policy as Record<string, unknown>;
   return _isNonNegative(p.freshnessLifetimeMs) &&
@@ -322,8 +321,8 @@ export function isCachedResponse(value: unknown): value is CachedResponse {
     _isNonNegative(p.staleWhileRevalidateMs) &&
     _isNonNegative(p.staleIfErrorMs) && typeof p.heuristic === "boolean" &&
     typeof p.requiresValidation === "boolean" &&
-    typeof p.noStaleServing === "boolean" && typeof p.etag === "string" &&
-    typeof p.lastModified === "string";
+    typeof p.noStaleServing === "boolean" && isFieldValue(p.etag) &&
+    isFieldValue(p.lastModified);
 }
 
 function _isStatus(value: unknown): boolean {

@@ -13,6 +13,12 @@ import {
   evaluate,
   staleIfErrorApplies,
 } from "../cache/evaluate.ts";
+import {
+  isFieldName,
+  isHeaderList,
+  isReasonPhrase,
+  isVarySelection,
+} from "../cache/_fields.ts";
 import { invalidationTargets } from "../cache/invalidation.ts";
 import type { CachePolicyOptions } from "../cache/options.ts";
 import {
@@ -30,7 +36,7 @@ import {
 } from "../cache/validation.ts";
 import { variantKey, varyMatches, varySelection } from "../cache/vary.ts";
 import type { Clock } from "../clock.ts";
-import { runDistributedFlight } from "../dedupe/distributed.ts";
+import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
 import { FlightTable } from "../dedupe/flights.ts";
 import type { Flight } from "../dedupe/flights.ts";
 import {
@@ -41,6 +47,7 @@ import {
 } from "../errors.ts";
 import type {
   CacheMissReason,
+  CacheSkipReason,
   EventListener,
   ResponseSource,
   SluiceEvent,
@@ -69,6 +76,8 @@ const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
 const NEVER: AbortSignal = new AbortController().signal;
 /** What Vary compares in place of a credential header's value. */
 const CREDENTIAL_PLACEHOLDER = "credential";
+/** What a cache read answers in place of a value when the store failed. */
+const STORE_FAILED: unique symbol = Symbol("sluice.storeFailed");
 
 /** Everything the engine needs, validated. */
 export interface EngineConfig {
@@ -77,6 +86,8 @@ export interface EngineConfig {
   cache: { store: CacheStore<unknown>; policy: CachePolicyOptions } | undefined;
   dedupeStore: DedupeStore<unknown> | undefined;
   limiter: RateLimiter | undefined;
+  /** The longest one admission may wait (0 without a limiter, or with throwOnLimit). */
+  admissionWaitMs: number;
   resource: (url: URL) => string;
   retry: ResolvedRetryOptions;
   maxBodyBytes: number;
@@ -88,7 +99,7 @@ export interface EngineConfig {
 
 /** A client or scope: its key prefix and its closed state. */
 export interface Scope {
-  /** `joinKey(name, ...scopes)`. */
+  /** The name, then one `scopeKeyPart(key, id)` per scope, joined by `:`. */
   prefix: string;
   closed: boolean;
 }
@@ -233,6 +244,8 @@ export class Engine {
   readonly #background = new Set<Background>();
   /** The call each flight runs, so that a joiner can raise its priority. */
   readonly #owners = new WeakMap<Flight<FlightResult>, Call>();
+  /** Distributed jobs this client ended whose end the store may not know. */
+  readonly #endedJobs = new EndedJobs();
   readonly #emitFn: EventListener | undefined;
   readonly #rootPrefix: string;
   #closed = false;
@@ -392,20 +405,20 @@ export class Engine {
       else {
         // The read is inlined, not #lookup's: a hit pays no extra await.
         const storeKey = `${call.scope.prefix}:cache:${hash}`;
-        let value: unknown;
+        let lookup: Found | CacheMissReason | Promise<Found | CacheMissReason>;
         try {
-          value = await storeCall(
+          const value = await storeCall(
             "get",
             () => cache.store.get(storeKey),
             this.config.storeTimeoutMs,
             waitSignal,
           );
+          lookup = this.#entryOf(call, storeKey, value, waitSignal);
         } catch (error) {
           if (waitSignal?.aborted) throw waitSignal.reason;
           this.#cacheError(call, error);
-          value = null;
+          lookup = "store-error";
         }
-        let lookup = this.#entryOf(call, storeKey, value, waitSignal);
         if (lookup instanceof Promise) lookup = await lookup;
         if (typeof lookup === "string") {
           reason = lookup;
@@ -473,19 +486,19 @@ export class Engine {
     const storeKey = `${call.scope.prefix}:cache:${hash}`;
     const store = this.config.cache!.store;
     const value = await this.#cacheGet(call, store, storeKey, signal);
+    if (value === STORE_FAILED) return "store-error";
     return await this.#entryOf(call, storeKey, value, signal);
   }
 
-  // Turns what a read of a request's key answered (`null` for a store
-  // failure) into an entry, or why there is none. Synchronous for an entry
-  // this client already checked: the hot path.
+  // Turns what a read of a request's key answered into an entry, or why
+  // there is none. Synchronous for an entry this client already checked:
+  // the hot path.
   #entryOf(
     call: Call,
     storeKey: string,
     value: unknown,
     signal: AbortSignal | undefined,
   ): Found | CacheMissReason | Promise<Found | CacheMissReason> {
-    if (value === null) return "store-error";
     if (value === undefined) return "absent";
     if (this.memo.has(value as object)) {
       return { entry: value as CachedResponse, storeKey };
@@ -550,8 +563,9 @@ export class Engine {
   }
 
   // Turns what the store held under a request's key into an entry: follows
-  // a Vary index to the variant, and checks the entry's shape once. A store
-  // failure or a corrupt entry is a miss.
+  // a Vary index to the variant, and checks the entry's shape once, so that
+  // nothing it holds can make evaluating or serving it throw. A store
+  // failure or a corrupt value is a miss; a corrupt value is deleted.
   async #resolve(
     call: Call,
     mainKey: string,
@@ -565,11 +579,12 @@ export class Engine {
       const selection = varySelection(value.names, this.#varyView(call));
       storeKey = await this.#variantStoreKey(call, variantKey(selection));
       value = await this.#cacheGet(call, store, storeKey, signal);
-      if (value === null) return "store-error";
+      if (value === STORE_FAILED) return "store-error";
       if (value === undefined) return "vary";
+      if (this.memo.has(value as object)) {
+        return { entry: value as CachedResponse, storeKey };
+      }
     }
-    const entry = value as CachedResponse;
-    if (this.memo.has(entry)) return { entry, storeKey };
     if (
       !isCachedResponse(value) || value.url !== call.url ||
       value.method !== call.method
@@ -579,10 +594,10 @@ export class Engine {
         new SluiceError(`The cache entry '${storeKey}' is corrupt`),
       );
       await this.#cacheDelete(call, storeKey);
-      return "unusable";
+      return "corrupt";
     }
-    this.memo.set(entry, {});
-    return { entry, storeKey };
+    this.memo.set(value, {});
+    return { entry: value, storeKey };
   }
 
   async #cacheGet(
@@ -601,7 +616,7 @@ export class Engine {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       this.#cacheError(call, error);
-      return null;
+      return STORE_FAILED;
     }
   }
 
@@ -750,9 +765,10 @@ export class Engine {
     const outcome = await runDistributedFlight(
       store,
       key,
-      async (elected) => {
+      async (elected, previous) => {
         let current = stale;
-        if (elected) {
+        // After "none" no earlier job can have left a response behind.
+        if (elected && previous !== "none") {
           const recheck = await this.#recheck(call, hash, signal);
           if (recheck !== undefined && "outcome" in recheck) {
             return { result: recheck, share: _share(recheck) as unknown };
@@ -765,6 +781,12 @@ export class Engine {
       {
         signal,
         storeTimeoutMs: this.config.storeTimeoutMs,
+        // As long as the owner's job may take by this request's deadlines:
+        // one admission and one attempt, then its result's way through the
+        // store. An owner slower than that (retrying, say) counts as stalled.
+        waitTimeoutMs: this.config.admissionWaitMs + call.attemptMs +
+          this.config.storeTimeoutMs,
+        endedJobs: this.#endedJobs,
         onOwner: () => {
           if (!this.#emitFn) return;
           this.emit({
@@ -1217,11 +1239,7 @@ export class Engine {
     return out;
   }
 
-  #skipped(
-    call: Call,
-    hash: string,
-    reason: "not-storable" | "too-large" | "validation-failed",
-  ): void {
+  #skipped(call: Call, hash: string, reason: CacheSkipReason): void {
     if (!this.#emitFn) return;
     this.emit({
       type: "cache.skipped",
@@ -1231,7 +1249,8 @@ export class Engine {
     });
   }
 
-  // Stores an entry, with a Vary index when it varies. Fails open.
+  // Stores an entry, with a Vary index when it varies, and says what the
+  // store kept. A refused variant gets no index. Fails open.
   async #write(
     call: Call,
     hash: string,
@@ -1244,9 +1263,10 @@ export class Engine {
     const names = Object.keys(entry.varyHeaders);
     let storeKey = mainKey;
     const timeoutMs = this.config.storeTimeoutMs;
+    let kept: void | boolean;
     try {
       if (names.length === 0) {
-        await storeCall(
+        kept = await storeCall(
           "set",
           () => cache.store.set(mainKey, entry, ttl),
           timeoutMs,
@@ -1256,25 +1276,31 @@ export class Engine {
           call,
           variantKey(entry.varyHeaders),
         );
-        await storeCall(
+        kept = await storeCall(
           "set",
           () => cache.store.set(storeKey, entry, ttl),
           timeoutMs,
         );
-        const index: VaryIndex = { sluiceVary: 1, names };
-        await storeCall(
-          "set",
-          () =>
-            cache.store.set(
-              mainKey,
-              index,
-              Math.max(ttl, VARY_INDEX_MIN_TTL_SECONDS),
-            ),
-          timeoutMs,
-        );
+        if (kept !== false) {
+          const index: VaryIndex = { sluiceVary: 1, names };
+          kept = await storeCall(
+            "set",
+            () =>
+              cache.store.set(
+                mainKey,
+                index,
+                Math.max(ttl, VARY_INDEX_MIN_TTL_SECONDS),
+              ),
+            timeoutMs,
+          );
+        }
       }
     } catch (error) {
       this.#cacheError(call, error);
+      return;
+    }
+    if (kept === false) {
+      this.#skipped(call, hash, "store-refused");
       return;
     }
     this.memo.set(entry, {});
@@ -1682,30 +1708,33 @@ function _withoutCookies(raw: Raw): Raw {
   };
 }
 
+// Whether a dedupe store's value is one a flight shared, down to what
+// building its `Response` and matching its Vary need.
 function _isShared(value: unknown): value is Shared {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
-  if (v.sluice !== 1 || typeof v.vary !== "object" || v.vary === null) {
-    return false;
-  }
+  if (v.sluice !== 1 || !isVarySelection(v.vary)) return false;
   if (v.raw === null) return true;
   const raw = v.raw as Record<string, unknown> | undefined;
   return typeof raw === "object" && raw !== null &&
-    typeof raw.url === "string" && typeof raw.status === "number" &&
-    raw.status >= 200 && raw.status <= 599 &&
-    typeof raw.statusText === "string" && Array.isArray(raw.headers) &&
-    raw.headers.every((pair) =>
-      Array.isArray(pair) && pair.length === 2 &&
-      typeof pair[0] === "string" && typeof pair[1] === "string"
-    ) &&
+    typeof raw.url === "string" && Number.isInteger(raw.status) &&
+    (raw.status as number) >= 200 && (raw.status as number) <= 599 &&
+    isReasonPhrase(raw.statusText) && isHeaderList(raw.headers) &&
     raw.body instanceof Uint8Array;
 }
 
+// A Vary index whose names `Headers.get` takes; anything else under a
+// request's key must be an entry, or it is corrupt.
 function _isVaryIndex(value: unknown): value is VaryIndex {
-  return typeof value === "object" && value !== null &&
-    (value as VaryIndex).sluiceVary === 1 &&
-    Array.isArray((value as VaryIndex).names) &&
-    (value as VaryIndex).names.every((name) => typeof name === "string");
+  if (
+    typeof value !== "object" || value === null ||
+    (value as VaryIndex).sluiceVary !== 1
+  ) {
+    return false;
+  }
+  const { names } = value as VaryIndex;
+  return Array.isArray(names) && names.length > 0 &&
+    names.every((name) => name === "*" || isFieldName(name));
 }
 
 function _any(

@@ -30,6 +30,8 @@ import type {
 const COMPONENT = "HttpClient";
 const DEFAULT_ATTEMPT_MS = 30_000;
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** `rateLimit.maxWaitMs` when not given, as the RateLimiter applies it. */
+const DEFAULT_MAX_WAIT_MS = 60_000;
 const MAX_TIMER_MS = 2_147_483_647;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CACHE_MODES: ReadonlySet<string> = new Set([
@@ -61,6 +63,8 @@ export interface ResolvedOptions {
   cache: { store: CacheStore<unknown>; policy: CachePolicyOptions } | undefined;
   dedupeStore: DedupeStore<unknown> | undefined;
   limiter: RateLimiter | undefined;
+  /** The longest one admission may wait: 0 without a limiter or waiting. */
+  admissionWaitMs: number;
   resource: (url: URL) => string;
   retry: ResolvedRetryOptions;
   timeouts: ResolvedTimeouts;
@@ -181,6 +185,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
   const storeTimeout = _positiveMs("storeTimeoutMs", storeTimeoutMs, COMPONENT);
 
   let limiter: RateLimiter | undefined;
+  let admissionWaitMs = 0;
   let resource = (url: URL): string => url.origin;
   if (rateLimit !== undefined) {
     _object("rateLimit", rateLimit);
@@ -216,6 +221,9 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
       rateLimit.throwOnLimit,
     );
     const failOpen = _boolean("rateLimit.failOpen", rateLimit.failOpen);
+    admissionWaitMs = throwOnLimit === true
+      ? 0
+      : maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     limiter = new RateLimiter({
       store,
       storeTimeoutMs: storeTimeout,
@@ -281,6 +289,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     cache: resolvedCache,
     dedupeStore,
     limiter,
+    admissionWaitMs,
     resource,
     retry: resolvedRetry,
     timeouts,

@@ -8,7 +8,7 @@
 
 import { normaliseUrl } from "../cache/key.ts";
 import { HttpError, SluiceError } from "../errors.ts";
-import { escapeKeyPart, joinKey } from "../stores/keys.ts";
+import { escapeKeyPart, joinKey, scopeKeyPart } from "../stores/keys.ts";
 import type { Priority } from "../stores/types.ts";
 import { copyJson, headerOf, parseBody, parseText, validate } from "./_data.ts";
 import { type Call, Engine, type Outcome, type Scope } from "./_engine.ts";
@@ -150,6 +150,7 @@ export class HttpClient implements AsyncDisposable {
         cache: resolved.cache,
         dedupeStore: resolved.dedupeStore,
         limiter: resolved.limiter,
+        admissionWaitMs: resolved.admissionWaitMs,
         resource: resolved.resource,
         retry: resolved.retry,
         maxBodyBytes: resolved.maxBodyBytes,
@@ -171,8 +172,11 @@ export class HttpClient implements AsyncDisposable {
   }
 
   /**
-   * The prefix of every store key of this client or scope:
-   * `joinKey(name, ...scopes)`. Cache keys start with `${keyPrefix}:cache:`.
+   * The prefix of every store key of this client or scope: the name, then
+   * one `key=id` part per scope, joined by `:`. The name has `%` and `:`
+   * percent-encoded; a scope's key and id also have `=` encoded, so no
+   * name, scope key or id reaches another's keys. Cache keys start with
+   * `${keyPrefix}:cache:`.
    */
   get keyPrefix(): string {
     return this.#scope.prefix;
@@ -180,7 +184,7 @@ export class HttpClient implements AsyncDisposable {
 
   /**
    * Returns a client whose store keys are further prefixed with
-   * `key=id`. It shares this client's stores, options and in-process
+   * `key=id` (`%`, `:` and `=` of each side percent-encoded). It shares this client's stores, options and in-process
    * flights table, but never another scope's keys. Scopes chain.
    *
    * @param key The scope's kind, for example `"tenant"`.
@@ -219,7 +223,7 @@ export class HttpClient implements AsyncDisposable {
     const init: ScopeInit = {
       [SCOPE]: {
         shared: this.#shared,
-        prefix: `${this.#scope.prefix}:${escapeKeyPart(`${key}=${idText}`)}`,
+        prefix: `${this.#scope.prefix}:${scopeKeyPart(key, idText)}`,
       },
     };
     const scoped = new HttpClient(init as unknown as HttpClientOptions);

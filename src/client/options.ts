@@ -72,6 +72,11 @@ export interface HttpClientDedupeOptions {
    * Shares flights with other processes using the same store. In-process
    * de-duplication needs no store and is always on for GET and HEAD. The
    * client never closes it.
+   *
+   * A store that fails never holds a key: a wait for another process's
+   * flight is bounded (see `storeTimeoutMs`), an owner whose `complete`
+   * fails calls `fail`, and a registration that answers after
+   * `storeTimeoutMs` and makes the client owner is released with `fail`.
    */
   store: DedupeStore<unknown>;
 }
@@ -240,6 +245,16 @@ export interface HttpClientOptions {
    * store slower than this counts as failing: the cache and dedupe fail
    * open, the rate limiter follows `rateLimit.failOpen`. A request's own
    * signal and deadline stop such a wait at once.
+   *
+   * A wait for a flight another process owns (`DedupeStore.waitFor`) lasts
+   * at most as long as that flight may take by the request's deadlines: one
+   * admission wait (`rateLimit.maxWaitMs`; none without `rateLimit` or with
+   * `throwOnLimit`), one attempt (`timeout.attemptMs`), then
+   * `storeTimeoutMs` for its result to come through the store. Past that,
+   * an `error` event (stage `"dedupe"`, a {@linkcode StoreError} for
+   * `"waitFor"`) reports it and the request is sent without the store. A
+   * request whose total deadline comes first fails with its
+   * {@linkcode TimeoutError} instead.
    *
    * @default {5_000}
    */

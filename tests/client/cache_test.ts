@@ -320,6 +320,91 @@ describe("HttpClient cache", () => {
     assert.equal(log.of("cache.stored").length, 0);
   });
 
+  it("reports a value the store refused as cache.skipped, never as cache.stored", async () => {
+    origin.route("/refused", (req) => ({
+      body: `${req.n}`.repeat(4_000),
+      headers: { "cache-control": "max-age=60", "content-type": "text/plain" },
+    }));
+    store = new MemoryCacheStore({ clock, maxBytes: 2_000 });
+    const c = client();
+    assert.equal((await c.get<string>("/refused")).length, 4_000);
+    assert.equal(log.of("cache.stored").length, 0);
+    const [skipped] = log.of("cache.skipped");
+    assert.equal(skipped?.reason, "store-refused");
+    assert.equal(skipped?.key, log.of("cache.miss")[0]?.key);
+    assert.equal(store.size, 0);
+    await c.get("/refused");
+    assert.equal(origin.calls("/refused"), 2);
+  });
+
+  it("writes no Vary index for a variant the store refused, and reports an index it refused", async () => {
+    origin.route("/refused-variant", (req) => ({
+      body: `${req.n}`.repeat(4_000),
+      headers: {
+        "cache-control": "max-age=60",
+        "content-type": "text/plain",
+        vary: "accept-language",
+      },
+    }));
+    store = new MemoryCacheStore({ clock, maxBytes: 2_000 });
+    const c = client();
+    const init = { headers: { "accept-language": "en" } };
+    await c.get("/refused-variant", init);
+    assert.equal(
+      store.size,
+      0,
+      "no index points at a variant that is not there",
+    );
+    assert.deepEqual(log.of("cache.skipped").map((e) => e.reason), [
+      "store-refused",
+    ]);
+
+    // A store that keeps the variant but refuses its index.
+    log.clear();
+    const keeping = new MemoryCacheStore({ clock });
+    const picky: CacheStore = {
+      get: (key) => keeping.get(key),
+      set: async (key, value, ttl) => {
+        if ((value as { sluiceVary?: number }).sluiceVary === 1) return false;
+        return await keeping.set(key, value, ttl);
+      },
+      delete: (key) => keeping.delete(key),
+      clear: (prefix) => keeping.clear(prefix),
+      close: () => keeping.close(),
+    };
+    const d = client({ cache: { store: picky } });
+    await d.get("/refused-variant", init);
+    assert.equal(log.of("cache.stored").length, 0);
+    assert.deepEqual(log.of("cache.skipped").map((e) => e.reason), [
+      "store-refused",
+    ]);
+    await d.get("/refused-variant", init);
+    assert.equal(origin.calls("/refused-variant"), 3);
+  });
+
+  it("reports cache.stored for a store that says it kept the value", async () => {
+    origin.route("/kept", {
+      body: "kept",
+      headers: { "cache-control": "max-age=60" },
+    });
+    const keeping = new MemoryCacheStore({ clock });
+    const sure: CacheStore = {
+      get: (key) => keeping.get(key),
+      set: async (key, value, ttl) => {
+        await keeping.set(key, value, ttl);
+        return true;
+      },
+      delete: (key) => keeping.delete(key),
+      clear: (prefix) => keeping.clear(prefix),
+      close: () => keeping.close(),
+    };
+    const c = client({ cache: { store: sure } });
+    assert.equal(await c.get("/kept"), "kept");
+    assert.equal(log.of("cache.stored").length, 1);
+    assert.equal(await c.get("/kept"), "kept");
+    assert.equal(origin.calls("/kept"), 1);
+  });
+
   it("does not store no-store responses but shares their flight with concurrent callers", async () => {
     origin.route("/nostore", (req) => ({
       body: { n: req.n },

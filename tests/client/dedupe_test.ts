@@ -1,11 +1,13 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type DedupeRegistration,
   type DedupeStore,
   HttpClient,
   type HttpClientOptions,
   MemoryCacheStore,
   MemoryDedupeStore,
+  StoreError,
   TimeoutError,
 } from "../../mod.ts";
 import { ManualClock } from "../../src/testing/mod.ts";
@@ -401,9 +403,11 @@ describe("HttpClient de-duplication", () => {
           headers: { "cache-control": "max-age=3600" },
         };
       });
-      // A's complete() never reaches the store.
+      // Neither A's complete() nor the fail() that follows it reaches the
+      // store, as if A's process died once it had stored its response.
       const lossy = overriding(shared, {
         complete: () => Promise.reject(new Error("connection lost")),
+        fail: () => Promise.reject(new Error("connection lost")),
       });
       const waiting = signal();
       const keys: string[] = [];
@@ -464,6 +468,175 @@ describe("HttpClient de-duplication", () => {
       assert.equal(reads, 1);
       assert.equal(origin.calls("/cache-down"), 1);
       assert.deepEqual(log.of("error").map((e) => e.stage), ["cache"]);
+    });
+
+    it("does not keep the next request for a key waiting after the store lost the owner's complete() and fail()", async () => {
+      origin.route("/lost-complete", (req) => ({
+        body: { n: req.n },
+        headers: { "cache-control": "no-store" },
+      }));
+      let lose = true;
+      const waits: string[] = [];
+      const hiccup = () =>
+        lose ? Promise.reject(new Error("connection lost")) : undefined;
+      const flaky = overriding(shared, {
+        complete: (key: string, value: unknown) =>
+          hiccup() ?? shared.complete(key, value),
+        fail: (key: string, error: Error) =>
+          hiccup() ?? shared.fail(key, error),
+        waitFor: (key: string, options?: { signal?: AbortSignal }) => {
+          waits.push(key);
+          return shared.waitFor(key, options);
+        },
+      });
+      const c = process({ dedupe: { store: flaky } });
+      // The total deadline only guards the suite: nothing here should wait.
+      const timeout = { totalMs: 5_000 };
+      assert.deepEqual(await c.get("/lost-complete", { timeout }), { n: 1 });
+      assert.deepEqual(
+        log.of("error").map((e) => [e.stage, (e.error as Error).message]),
+        [["dedupe", "connection lost"], ["dedupe", "connection lost"]],
+      );
+      lose = false;
+      assert.deepEqual(await c.get("/lost-complete", { timeout }), { n: 2 });
+      assert.deepEqual(waits, []);
+      assert.equal(origin.calls("/lost-complete"), 2);
+    });
+
+    it("releases a registration whose reply came after storeTimeoutMs, so that no process waits for it", async () => {
+      origin.route("/late-owner", (req) => ({
+        body: { n: req.n },
+        headers: { "cache-control": "no-store" },
+      }));
+      const reply = signal();
+      const released = signal();
+      const slow = overriding(shared, {
+        registerOrJoin: async (key: string): Promise<DedupeRegistration> => {
+          await reply.promise;
+          return await shared.registerOrJoin(key);
+        },
+        fail: async (key: string, error: Error) => {
+          await shared.fail(key, error);
+          released.resolve();
+        },
+      });
+      const a = process({ dedupe: { store: slow }, storeTimeoutMs: 20 });
+      assert.deepEqual(await a.get("/late-owner"), { n: 1 });
+      assert.deepEqual(log.of("error").map((e) => e.stage), ["dedupe"]);
+      // The store now answers A's registration: A is owner of a job it
+      // will never run.
+      reply.resolve();
+      await Promise.race([released.promise, delay(5_000)]);
+      const bLog = new EventLog();
+      const b = process({ onEvent: bLog.listener });
+      // The total deadline only guards the suite: B should not wait at all.
+      assert.deepEqual(
+        await b.get("/late-owner", { timeout: { totalMs: 5_000 } }),
+        { n: 2 },
+      );
+      assert.deepEqual(
+        bLog.of("dedupe.owner").map((e) => e.scope),
+        ["process", "distributed"],
+      );
+    });
+
+    it("sends the request itself when the store's waitFor never settles, reporting it", async () => {
+      origin.route("/deaf-store", { body: "ok" });
+      const deaf = overriding(shared, {
+        registerOrJoin: () =>
+          Promise.resolve({ jobId: "someone else's", isOwner: false }),
+        waitFor: () => new Promise<undefined>(() => {}),
+      });
+      const c = process({ dedupe: { store: deaf }, storeTimeoutMs: 50 });
+      // One attempt of 100 ms plus storeTimeoutMs bound the wait; the total
+      // deadline only guards the suite.
+      assert.equal(
+        await c.get("/deaf-store", {
+          timeout: { attemptMs: 100, totalMs: 5_000 },
+        }),
+        "ok",
+      );
+      assert.equal(origin.calls("/deaf-store"), 1);
+      const errors = log.of("error");
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.stage, "dedupe");
+      assert.equal(errors[0]!.failedOpen, true);
+      assert.ok(errors[0]!.error instanceof StoreError);
+      assert.equal((errors[0]!.error as StoreError).operation, "waitFor");
+    });
+
+    it("goes to the origin when another process's shared response has a header Headers refuses", async () => {
+      origin.route("/bad-share", { body: "from origin" });
+      const garbled = overriding(shared, {
+        registerOrJoin: () =>
+          Promise.resolve({ jobId: "someone else's", isOwner: false }),
+        waitFor: () =>
+          Promise.resolve({
+            sluice: 1,
+            raw: {
+              url: `${origin.url}/bad-share`,
+              status: 200,
+              statusText: "OK",
+              headers: [["bad name", "x"]],
+              body: new TextEncoder().encode("from the store"),
+            },
+            vary: {},
+          }),
+      });
+      const c = process({ dedupe: { store: garbled } });
+      const response = await c.fetch("/bad-share");
+      assert.equal(await response.text(), "from origin");
+      assert.equal(origin.calls("/bad-share"), 1);
+    });
+
+    it("skips the cache re-read when the store says no job came before this owner's", async () => {
+      origin.route("/first-job", { body: "ok" });
+      let reads = 0;
+      const counted = overriding(cache, {
+        get: (key: string) => {
+          reads++;
+          return cache.get(key);
+        },
+      });
+      const fresh = overriding(shared, {
+        registerOrJoin: async (key: string) => ({
+          ...await shared.registerOrJoin(key),
+          previous: "none" as const,
+        }),
+      });
+      const c = process({
+        cache: { store: counted },
+        dedupe: { store: fresh },
+      });
+      assert.equal(await c.get("/first-job"), "ok");
+      assert.equal(reads, 1);
+      assert.equal(origin.calls("/first-job"), 1);
+    });
+
+    it("re-reads the cache when the store says a job completed or failed before, or does not say", async () => {
+      for (const previous of ["completed", "failed", undefined] as const) {
+        const path = `/later-job-${previous}`;
+        origin.route(path, { body: "ok" });
+        let reads = 0;
+        const counted = overriding(cache, {
+          get: (key: string) => {
+            reads++;
+            return cache.get(key);
+          },
+        });
+        const told = overriding(shared, {
+          registerOrJoin: async (key: string) => ({
+            ...await shared.registerOrJoin(key),
+            ...(previous === undefined ? {} : { previous }),
+          }),
+        });
+        const c = process({
+          cache: { store: counted },
+          dedupe: { store: told },
+        });
+        assert.equal(await c.get(path), "ok");
+        assert.equal(reads, 2, String(previous));
+      }
     });
   });
 });

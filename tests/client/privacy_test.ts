@@ -15,7 +15,7 @@ import { EventLog } from "./_helpers.ts";
 /** A cache store that keeps a copy of everything written to it, as text. */
 class RecordingStore extends MemoryCacheStore<unknown> {
   readonly written: string[] = [];
-  override set(key: string, value: unknown, ttl: number): Promise<void> {
+  override set(key: string, value: unknown, ttl: number): Promise<boolean> {
     this.written.push(
       JSON.stringify(
         value,

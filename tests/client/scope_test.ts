@@ -1,6 +1,10 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HttpClient, MemoryCacheStore } from "../../mod.ts";
+import {
+  HttpClient,
+  MemoryCacheStore,
+  MemoryRateLimitStore,
+} from "../../mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { EventLog } from "./_helpers.ts";
 
@@ -45,6 +49,71 @@ describe("HttpClient.scope()", () => {
     assert.throws(() => {
       (tenant as { fetch: unknown }).fetch = globalThis.fetch;
     }, TypeError);
+  });
+
+  it("never serves one tenant another's entry, whatever '=', '%' or ':' their key and id hold", async () => {
+    origin.route("/whoami", (req) => ({
+      body: { n: req.n },
+      headers: { "cache-control": "max-age=60" },
+    }));
+    const pairs: [string, string][] = [
+      ["org", "acme=evil"],
+      ["org=acme", "evil"],
+      ["org", "acme%3Devil"],
+      ["org%3Dacme", "evil"],
+      ["org", "acme:evil"],
+      ["org:acme", "evil"],
+      ["org", "acme%3Aevil"],
+      ["org", "acme"],
+    ];
+    const scopes = pairs.map(([key, id]) => client.scope(key, id));
+    const prefixes = scopes.map((s) => s.keyPrefix);
+    assert.equal(new Set(prefixes).size, pairs.length, prefixes.join(" "));
+    for (const a of prefixes) {
+      for (const b of prefixes) {
+        if (a !== b) assert.ok(!b.startsWith(`${a}:`), `${a} reaches ${b}`);
+      }
+    }
+    // Chained scopes never meet a single scope either.
+    const chained = client.scope("org", "acme").scope("x", "y");
+    assert.ok(!prefixes.includes(chained.keyPrefix));
+    const seen = [];
+    for (const scope of scopes) seen.push(await scope.get("/whoami"));
+    assert.deepEqual(seen, pairs.map((_, i) => ({ n: i + 1 })));
+    assert.equal(origin.calls("/whoami"), pairs.length);
+    await scopes[0]!.clearCache();
+    assert.equal(store.size, pairs.length - 1);
+  });
+
+  it("keeps an unscoped client's keys as they were, and a client name never reads as a scope", async () => {
+    const plain = new HttpClient({ name: "svc=prod", cache: { store } });
+    assert.equal(plain.keyPrefix, "svc=prod");
+    assert.equal(
+      client.scope("tenant", "t_42").keyPrefix,
+      "api%3Av1:tenant=t_42",
+    );
+    const lookalike = new HttpClient({
+      name: "api:v1:tenant=a",
+      cache: { store },
+    });
+    assert.notEqual(lookalike.keyPrefix, client.scope("tenant", "a").keyPrefix);
+    const limits = new MemoryRateLimitStore({
+      defaultConfig: { limit: 10, windowMs: 1_000 },
+    });
+    const limited = new HttpClient({
+      name: "rl",
+      rateLimit: { store: limits, resource: (url) => `${url.host}:x=1%` },
+    });
+    assert.equal(
+      limited.rateLimitResource("https://example.com/a"),
+      "rl:ratelimit:example.com%3Ax=1%25",
+    );
+    assert.equal(
+      limited.scope("t", "a=b").rateLimitResource("https://example.com/a"),
+      "rl:t=a%3Db:ratelimit:example.com%3Ax=1%25",
+    );
+    await Promise.all([plain.close(), lookalike.close(), limited.close()]);
+    await limits.close();
   });
 
   it("keeps each scope's entries and flights apart while sharing the store", async () => {

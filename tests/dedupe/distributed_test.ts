@@ -1,9 +1,54 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type DedupeStore, MemoryDedupeStore } from "../../mod.ts";
-import { runDistributedFlight } from "../../src/dedupe/distributed.ts";
+import {
+  type DedupeRegistration,
+  type DedupeStore,
+  MemoryDedupeStore,
+  StoreError,
+} from "../../mod.ts";
+import {
+  EndedJobs,
+  runDistributedFlight,
+} from "../../src/dedupe/distributed.ts";
+import { ManualClock } from "../../src/testing/mod.ts";
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// A promise with its resolver.
+function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+} {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+// Rejects when `promise` has not settled within `ms`: what should take a
+// few microtasks must not hang the suite when it waits for a store instead.
+function within<T>(promise: Promise<T>, ms = 5_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Still waiting after ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+// A view of a store with some methods replaced; the rest reach the store.
+function overriding<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(store, name) {
+      if (Object.hasOwn(overrides, name)) {
+        return overrides[name as keyof T];
+      }
+      const value = Reflect.get(store, name, store);
+      return typeof value === "function" ? value.bind(store) : value;
+    },
+  });
+}
 
 describe("runDistributedFlight()", () => {
   it("runs the job once across callers sharing a store", async () => {
@@ -207,5 +252,199 @@ describe("runDistributedFlight()", () => {
     assert.deepEqual(outcome, { kind: "owned", result: "mine" });
     assert.deepEqual(failures, ["complete"]);
     await store.close();
+  });
+
+  describe("under store faults", () => {
+    // A memory store on a clock that never moves: a job it holds never
+    // times out, so nothing but the flight itself can end a wait.
+    const stalled = () =>
+      new MemoryDedupeStore<string>({ clock: new ManualClock() });
+
+    it("follows a complete() that fails with fail(), so that waiters elect a new owner at once", async () => {
+      const inner = stalled();
+      const calls: string[] = [];
+      const waiting = deferred();
+      const store = overriding(inner, {
+        complete: () => {
+          calls.push("complete");
+          return Promise.reject(new Error("connection lost"));
+        },
+        fail: (key: string, error: Error) => {
+          calls.push("fail");
+          return inner.fail(key, error);
+        },
+        waitFor: (key: string, options?: { signal?: AbortSignal }) => {
+          waiting.resolve();
+          return inner.waitFor(key, options);
+        },
+      });
+      const release = deferred();
+      const failures: string[] = [];
+      const owner = runDistributedFlight(store, "k", async () => {
+        await release.promise;
+        return { result: "first", share: "s" };
+      }, { onStoreError: (_, operation) => failures.push(operation) });
+      const waiter = runDistributedFlight(
+        store,
+        "k",
+        () => Promise.resolve({ result: "second", share: "s" }),
+      );
+      await waiting.promise;
+      release.resolve();
+      assert.deepEqual(await owner, { kind: "owned", result: "first" });
+      assert.deepEqual(await within(waiter), {
+        kind: "owned",
+        result: "second",
+      });
+      assert.deepEqual(calls.slice(0, 2), ["complete", "fail"]);
+      assert.deepEqual(failures, ["complete"]);
+      await inner.close();
+    });
+
+    it("does not wait for a job it owned whose complete() and fail() the store lost", async () => {
+      const inner = stalled();
+      const calls: string[] = [];
+      let lose = true;
+      const store = overriding(inner, {
+        registerOrJoin: (key: string) => {
+          calls.push("registerOrJoin");
+          return inner.registerOrJoin(key);
+        },
+        complete: (key: string, value: string) => {
+          calls.push("complete");
+          return lose
+            ? Promise.reject(new Error("connection lost"))
+            : inner.complete(key, value);
+        },
+        fail: (key: string, error: Error) => {
+          calls.push("fail");
+          return lose
+            ? Promise.reject(new Error("connection lost"))
+            : inner.fail(key, error);
+        },
+        waitFor: (key: string, options?: { signal?: AbortSignal }) => {
+          calls.push("waitFor");
+          return inner.waitFor(key, options);
+        },
+      });
+      const endedJobs = new EndedJobs();
+      const failures: string[] = [];
+      const options = {
+        endedJobs,
+        onStoreError: (_: unknown, operation: string) =>
+          failures.push(operation),
+      };
+      const first = await runDistributedFlight(
+        store,
+        "k",
+        () => Promise.resolve({ result: 1, share: "one" }),
+        options,
+      );
+      assert.deepEqual(first, { kind: "owned", result: 1 });
+      assert.deepEqual(failures, ["complete", "fail"]);
+      assert.equal(await inner.isInProgress("k"), true, "the store lost both");
+      // The store answers again; the job it still runs will never complete.
+      lose = false;
+      calls.length = 0;
+      const elections: boolean[] = [];
+      const second = await within(
+        runDistributedFlight(store, "k", (elected) => {
+          elections.push(elected);
+          return Promise.resolve({ result: 2, share: "two" });
+        }, options),
+      );
+      assert.deepEqual(second, { kind: "owned", result: 2 });
+      assert.deepEqual(elections, [true]);
+      assert.deepEqual(calls, [
+        "registerOrJoin",
+        "fail",
+        "registerOrJoin",
+        "complete",
+      ]);
+      await inner.close();
+    });
+
+    it("releases with fail() a registration that made it owner after storeTimeoutMs", async () => {
+      const inner = stalled();
+      const reply = deferred();
+      const failed = deferred();
+      const store = overriding(inner, {
+        registerOrJoin: async (key: string): Promise<DedupeRegistration> => {
+          await reply.promise;
+          return await inner.registerOrJoin(key);
+        },
+        fail: async (key: string, error: Error) => {
+          await inner.fail(key, error);
+          failed.resolve();
+        },
+      });
+      const failures: string[] = [];
+      const outcome = await runDistributedFlight(
+        store,
+        "k",
+        () => Promise.resolve({ result: "alone", share: "x" }),
+        {
+          storeTimeoutMs: 20,
+          onStoreError: (_, operation) => failures.push(operation),
+        },
+      );
+      assert.deepEqual(outcome, { kind: "owned", result: "alone" });
+      assert.deepEqual(failures, ["registerOrJoin"]);
+      // The store now makes the caller that went on without it the owner.
+      reply.resolve();
+      await within(failed.promise);
+      assert.equal(await inner.isInProgress("k"), false);
+      assert.equal((await inner.registerOrJoin("k")).isOwner, true);
+      await inner.close();
+    });
+
+    it("stops waiting after waitTimeoutMs for a store whose waitFor never settles, and runs the job itself", async () => {
+      const deaf = {
+        registerOrJoin: () => Promise.resolve({ jobId: "j", isOwner: false }),
+        waitFor: () => new Promise(() => {}),
+      } as unknown as DedupeStore<string>;
+      const failures: [unknown, string][] = [];
+      const outcome = await within(runDistributedFlight(
+        deaf,
+        "k",
+        (elected) =>
+          Promise.resolve({ result: elected ? "elected" : "alone", share: "" }),
+        {
+          waitTimeoutMs: 30,
+          onStoreError: (error, operation) => failures.push([error, operation]),
+        },
+      ));
+      assert.deepEqual(outcome, { kind: "owned", result: "alone" });
+      assert.equal(failures.length, 1);
+      const [error, operation] = failures[0]!;
+      assert.equal(operation, "waitFor");
+      assert.ok(error instanceof StoreError);
+      assert.equal(error.operation, "waitFor");
+    });
+
+    it("tells the elected job what the store says its job replaced", async () => {
+      const seen: unknown[] = [];
+      for (const previous of ["none", "completed", "failed", undefined]) {
+        const store = {
+          registerOrJoin: () =>
+            Promise.resolve({
+              jobId: "j",
+              isOwner: true,
+              ...(previous === undefined ? {} : { previous }),
+            }),
+          complete: () => Promise.resolve(),
+        } as unknown as DedupeStore<string>;
+        await runDistributedFlight(store, "k", (elected, replaced) => {
+          seen.push([elected, replaced]);
+          return Promise.resolve({ result: 0, share: "" });
+        });
+      }
+      assert.deepEqual(seen, [
+        [true, "none"],
+        [true, "completed"],
+        [true, "failed"],
+        [true, undefined],
+      ]);
+    });
   });
 });

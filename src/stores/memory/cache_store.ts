@@ -148,8 +148,10 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value, kept as given.
    * @param ttlSeconds `> 0` expires after that many (possibly fractional)
    * seconds, `0` never expires, `< 0` is already expired.
+   * @returns `false` when the value was not kept (too large, or a negative
+   * or NaN TTL), `true` when it was.
    */
-  async set(hash: string, value: T, ttlSeconds: number): Promise<void> {
+  async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
     if (this.#closed) throw closedError(COMPONENT, "set");
     const existing = this.#entries.get(hash);
     const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
@@ -157,7 +159,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     // expired; an oversized value is not stored either.
     if (!(ttlSeconds >= 0) || size > this.#maxBytes) {
       if (existing !== undefined) this.#remove(existing);
-      return;
+      return false;
     }
     const expiresAt = ttlSeconds === 0
       ? Infinity
@@ -183,6 +185,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     ) {
       this.#remove(this.#tail!);
     }
+    return true;
   }
 
   /**
