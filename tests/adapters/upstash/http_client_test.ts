@@ -52,7 +52,7 @@ describe("HttpClient with Upstash stores", () => {
     await env.close();
   });
 
-  it("keeps each client's keys under <keyPrefix><client name>:, so one SCAN pattern lists one client", async () => {
+  it("keeps each client's keys under <keyPrefix><kind>:<client name>:, so one SCAN pattern lists one client", async () => {
     prefix = env.prefix();
     stores = createUpstashStores({
       redis: env.client(),

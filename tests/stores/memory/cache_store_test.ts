@@ -10,6 +10,7 @@ testCacheStore(
   "MemoryCacheStore",
   ({ clock, options }) => new MemoryCacheStore({ clock, ...options }),
   {
+    sizeLimit: { options: { maxBytes: 4_096 }, bytes: 4_096 },
     invalidOptions: [
       { maxEntries: 0 },
       { maxEntries: -1 },
