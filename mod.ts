@@ -52,6 +52,8 @@ export type * from "./src/events.ts";
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";
 export type * from "./src/stores/types.ts";
+export type * from "./src/stores/lease.ts";
+export * from "./src/stores/lease_dedupe_store.ts";
 export * from "./src/stores/memory/cache_store.ts";
 export * from "./src/stores/memory/dedupe_store.ts";
 export * from "./src/stores/memory/rate_limit_store.ts";

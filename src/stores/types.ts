@@ -70,6 +70,46 @@ export interface DedupeRegistration {
 }
 
 /**
+ * Counts of a dedupe store's jobs by state, as its backend holds them
+ * (`getStats()` of every sluice dedupe store).
+ */
+export interface DedupeStoreStats {
+  /** Jobs the backend holds, in any state. */
+  totalJobs: number;
+  /** Jobs in progress within their owner's lease (the job timeout). */
+  pendingJobs: number;
+  /** Completed jobs not yet removed. */
+  completedJobs: number;
+  /** Failed jobs not yet removed. */
+  failedJobs: number;
+  /** Jobs still marked in progress after their lease ran out: their owner is gone. */
+  expiredJobs: number;
+}
+
+/**
+ * Something a dedupe store did on its own that its user may want to know:
+ * a result too large to share, or a stored result that could not be
+ * decoded. Both reach waiters as `undefined`.
+ */
+export type DedupeStoreEvent =
+  | {
+    /** A result was not shared because it is larger than the limit; waiters get `undefined`. */
+    type: "dedupe.skipped";
+    /** The job's key. */
+    key: string;
+    /** Its encoded size in bytes. */
+    bytes: number;
+    /** The store's `maxEntrySizeBytes`. */
+    limit: number;
+  }
+  | {
+    /** A stored result could not be decoded; waiters got `undefined`. */
+    type: "dedupe.corrupt";
+    /** The job's key. */
+    key: string;
+  };
+
+/**
  * A key-value cache with per-entry time to live.
  *
  * @typeParam T The type of the stored values.
