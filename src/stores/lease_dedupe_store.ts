@@ -564,8 +564,18 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
     );
   }
 
-  /** Bounds one backend call by the backend's own timeout. */
-  #bounded<R>(pending: Promise<R>): Promise<R> {
+  /**
+   * Bounds one backend call by the backend's own timeout. A call that has
+   * answered within a microtask (an in-memory backend) arms no timer.
+   */
+  async #bounded<R>(pending: Promise<R>): Promise<R> {
+    let settled = false;
+    const mark = (): void => {
+      settled = true;
+    };
+    pending.then(mark, mark);
+    await undefined;
+    if (settled) return pending;
     const { timeoutMs, backend } = this.#backend;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
