@@ -174,6 +174,49 @@ describe("UpstashDedupeStore", () => {
     await Promise.all([owner.close(), waiter.close()]);
   });
 
+  it("getStats() counts the jobs under its own prefix only, by state", async () => {
+    const prefix = env.prefix();
+    const store = open(prefix, { jobTimeoutMs: 200 });
+    const neighbour = open(env.prefix());
+    await neighbour.registerOrJoin("elsewhere");
+    await store.registerOrJoin("abandoned");
+    await store.registerOrJoin("done");
+    await store.complete("done", 1);
+    await store.registerOrJoin("failed");
+    await store.fail("failed", new Error("x"));
+    await sleep(250);
+    await store.registerOrJoin("running");
+    assert.deepEqual(await store.getStats(), {
+      totalJobs: 4,
+      pendingJobs: 1,
+      completedJobs: 1,
+      failedJobs: 1,
+      expiredJobs: 1,
+    });
+    assert.equal(await store.cleanup(), 0);
+    await Promise.all([store.close(), neighbour.close()]);
+  });
+
+  it("a check that Upstash does not answer within timeoutMs rejects the waiters with a StoreError", async () => {
+    const prefix = env.prefix();
+    const owner = open(prefix);
+    const waiter = open(prefix, { timeoutMs: 200 });
+    await owner.registerOrJoin("k");
+    env.bridge.delayMs = 1_000;
+    try {
+      const started = performance.now();
+      await assert.rejects(waiter.waitFor("k"), {
+        name: "StoreError",
+        operation: "waitFor",
+      });
+      const waited = performance.now() - started;
+      assert.ok(waited < 900, `rejected after ${waited} ms`);
+    } finally {
+      env.bridge.delayMs = 0;
+    }
+    await Promise.all([owner.close(), waiter.close()]);
+  });
+
   it("close() wakes its waiters with undefined and refuses later calls", async () => {
     const prefix = env.prefix();
     const owner = open(prefix);
