@@ -510,14 +510,20 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
 
   async #fail(hash: string): Promise<void> {
     const jobId = this.#owned.get(hash);
-    const changed = await this.#backend.settle(
-      hash,
-      jobId,
-      "failed",
-      undefined,
-      this.#retentionMs,
-    );
-    this.#release(hash, jobId);
+    let changed: boolean;
+    try {
+      changed = await this.#backend.settle(
+        hash,
+        jobId,
+        "failed",
+        undefined,
+        this.#retentionMs,
+      );
+    } finally {
+      // Whether or not the backend heard it, the job is given up: its lease
+      // ends it otherwise.
+      this.#release(hash, jobId);
+    }
     const watch = this.#watches.get(hash);
     if (changed && watch !== undefined) this.#deliver(hash, watch, undefined);
   }
