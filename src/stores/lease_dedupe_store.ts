@@ -88,11 +88,11 @@ export interface LeaseDedupeStoreOptions {
    * milliseconds. It trades cost for promptness: a waiter in another
    * process learns of a result on average half of it after the result
    * arrives, and a long wait costs `1000 / maxPollIntervalMs` checks per
-   * second and key (40 by default; raise it where each request is billed
+   * second and key (50 by default; raise it where each request is billed
    * and a few hundred milliseconds of delay do not matter). A positive
    * integer, at least `pollIntervalMs`.
    *
-   * @default {25}
+   * @default {20}
    */
   maxPollIntervalMs?: number;
   /**
@@ -141,7 +141,7 @@ const DEFAULTS: Required<Omit<LeaseDedupeStoreOptions, "onEvent">> = {
   jobTimeoutMs: 300_000,
   completedGraceMs: 1_000,
   pollIntervalMs: 2,
-  maxPollIntervalMs: 25,
+  maxPollIntervalMs: 20,
   maxEntrySizeBytes: 1_048_576,
 };
 
