@@ -77,6 +77,27 @@ describe("LibsqlDedupeStore", () => {
     inner.close();
   });
 
+  it("complete() wakes the waiters of its own store at once, without another check", async () => {
+    const path = files.path("local.db");
+    const { client, count, reset } = counting(fileClient(path));
+    const store = new LibsqlDedupeStore({
+      client,
+      pollIntervalMs: 60_000,
+      maxPollIntervalMs: 60_000,
+    });
+    await store.isInProgress("warm-up");
+    reset();
+    await store.registerOrJoin("h");
+    const waiting = Array.from({ length: 3 }, () => store.waitFor("h"));
+    await sleep(20);
+    await store.complete("h", { ok: true });
+    assert.deepEqual(await Promise.all(waiting), Array(3).fill({ ok: true }));
+    // registerOrJoin, the waiters' one check at once, complete.
+    assert.equal(count(), 3);
+    await store.close();
+    client.close();
+  });
+
   it("fail() by an owner that was taken over leaves the new owner's job running", async () => {
     const path = files.path("takeover.db");
     const clock = new ManualClock();

@@ -155,6 +155,24 @@ describe("UpstashDedupeStore", () => {
     await Promise.all([owner.close(), waiter.close()]);
   });
 
+  it("complete() and fail() wake the waiters of their own store at once, without another check", async () => {
+    const store = open(env.prefix(), {
+      pollIntervalMs: 60_000,
+      maxPollIntervalMs: 60_000,
+    });
+    await store.registerOrJoin("done");
+    await store.registerOrJoin("failed");
+    const done = store.waitFor("done");
+    const failed = store.waitFor("failed");
+    await sleep(20);
+    env.bridge.resetCounts();
+    await store.complete("done", "value");
+    await store.fail("failed", new Error("origin down"));
+    assert.deepEqual(await Promise.all([done, failed]), ["value", undefined]);
+    assert.equal(env.bridge.requests(), 2);
+    await store.close();
+  });
+
   it("fails the job for waiters when the result exceeds maxEntrySizeBytes, and reports dedupe.skipped", async () => {
     const prefix = env.prefix();
     const events: UpstashStoreEvent[] = [];
