@@ -9,7 +9,7 @@ import { StoreError } from "../../src/errors.ts";
 import type { LibsqlClient, LibsqlStatement } from "./client.ts";
 
 /** The schema version written by this release. */
-export const LIBSQL_SCHEMA_VERSION: number = 2;
+export const LIBSQL_SCHEMA_VERSION: number = 3;
 
 /** The table prefix used when none is given. */
 export const DEFAULT_TABLE_PREFIX = "sluice_";
@@ -91,7 +91,11 @@ export function libsqlSchema(prefix: string = DEFAULT_TABLE_PREFIX): string[] {
     `CREATE TABLE IF NOT EXISTS ${t.meta} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
     `CREATE TABLE IF NOT EXISTS ${t.cache} (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, size INTEGER NOT NULL DEFAULT 0, expires_at INTEGER, created_at INTEGER NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS ${t.cache}_expires_at ON ${t.cache} (expires_at) WHERE expires_at IS NOT NULL`,
-    `CREATE TABLE IF NOT EXISTS ${t.dedupe} (key TEXT PRIMARY KEY NOT NULL, job_id TEXT NOT NULL, status TEXT NOT NULL, result BLOB, error TEXT, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+    // A job's row: `expires_at` is when its lease runs out while it is
+    // pending, and when its outcome may be forgotten once it settled. The
+    // `prev_` columns keep the outcome of the settled job a new claim
+    // replaced, for the waiters that joined that job.
+    `CREATE TABLE IF NOT EXISTS ${t.dedupe} (key TEXT PRIMARY KEY NOT NULL, job_id TEXT NOT NULL, status TEXT NOT NULL, result BLOB, error TEXT, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER, prev_job_id TEXT, prev_status TEXT, prev_result BLOB)`,
     `CREATE INDEX IF NOT EXISTS ${t.dedupe}_updated_at ON ${t.dedupe} (updated_at)`,
     `CREATE TABLE IF NOT EXISTS ${t.rateLimit} (id INTEGER PRIMARY KEY, resource TEXT NOT NULL, at INTEGER NOT NULL, priority TEXT NOT NULL DEFAULT 'background')`,
     `CREATE INDEX IF NOT EXISTS ${t.rateLimit}_resource_at ON ${t.rateLimit} (resource, at)`,
@@ -124,13 +128,23 @@ export const LIBSQL_SCHEMA: readonly string[] = Object.freeze(libsqlSchema());
 /**
  * Upgrade steps: `UPGRADES[n]` turns version `n` into version `n + 1`.
  * Version 1 had neither the priority of admissions, the last user activity
- * of the adaptive split, nor the size of cache entries.
+ * of the adaptive split, nor the size of cache entries. Version 2 had no
+ * lease end on dedupe jobs, and kept no outcome of a replaced job.
  */
 const UPGRADES: Record<number, (t: LibsqlTableNames) => string[]> = {
   1: (t) => [
     `ALTER TABLE ${t.rateLimit} ADD COLUMN priority TEXT NOT NULL DEFAULT 'background'`,
     `ALTER TABLE ${t.cache} ADD COLUMN size INTEGER NOT NULL DEFAULT 0`,
     `UPDATE ${t.cache} SET size = length(value)`,
+  ],
+  2: (t) => [
+    `ALTER TABLE ${t.dedupe} ADD COLUMN expires_at INTEGER`,
+    `ALTER TABLE ${t.dedupe} ADD COLUMN prev_job_id TEXT`,
+    `ALTER TABLE ${t.dedupe} ADD COLUMN prev_status TEXT`,
+    `ALTER TABLE ${t.dedupe} ADD COLUMN prev_result BLOB`,
+    // Version 2 gave every job the default timeout and kept settled jobs
+    // for a minute.
+    `UPDATE ${t.dedupe} SET expires_at = CASE WHEN status = 'pending' THEN started_at + 300000 ELSE updated_at + 60000 END`,
   ],
 };
 

@@ -26,14 +26,6 @@ return {count, bytes}
 `);
 
 /**
- * Escapes the glob metacharacters of Redis `MATCH` patterns, so that a key
- * prefix matches only itself.
- */
-function _escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, "\\$&");
-}
-
-/**
  * Cache entries as Redis strings under `<keyPrefix>cache:<key>`, expiring
  * with Redis's own millisecond TTL (`SET … PX`), so nothing needs cleaning.
  */
@@ -92,25 +84,37 @@ export class _UpstashBlobs implements BlobBackend {
   }
 
   async removePrefix(prefix: string): Promise<void> {
-    await this.#scan("clear", prefix, async (keys) => {
-      await this.#connection.run("clear", (r) => r.unlink(...keys));
-    });
+    await this.#connection.scan(
+      "clear",
+      prefix,
+      "string",
+      this.#scanCount,
+      async (keys) => {
+        await this.#connection.run("clear", (r) => r.unlink(...keys));
+      },
+    );
   }
 
   async stats(): Promise<CacheStoreStats> {
     let totalItems = 0;
     let totalBytes = 0;
-    await this.#scan("getStats", "", async (keys) => {
-      const [count, bytes] = await this.#connection.script(
-        "getStats",
-        MEASURE,
-        keys,
-        [],
-        (reply) => _integers(reply, 2),
-      );
-      totalItems += count!;
-      totalBytes += bytes!;
-    });
+    await this.#connection.scan(
+      "getStats",
+      "",
+      "string",
+      this.#scanCount,
+      async (keys) => {
+        const [count, bytes] = await this.#connection.script(
+          "getStats",
+          MEASURE,
+          keys,
+          [],
+          (reply) => _integers(reply, 2),
+        );
+        totalItems += count!;
+        totalBytes += bytes!;
+      },
+    );
     return { totalItems, expiredItems: 0, totalBytes };
   }
 
@@ -121,24 +125,5 @@ export class _UpstashBlobs implements BlobBackend {
   close(): Promise<void> {
     this.#connection.close();
     return Promise.resolve();
-  }
-
-  /** Walks the entries under `prefix` with `SCAN`, a batch at a time. */
-  async #scan(
-    operation: string,
-    prefix: string,
-    each: (keys: string[]) => Promise<void>,
-  ): Promise<void> {
-    const match = _escapeGlob(this.#connection.key(prefix)) + "*";
-    let cursor: string | number = "0";
-    do {
-      const [next, keys] = await this.#connection.run(
-        operation,
-        (r) =>
-          r.scan(cursor, { match, count: this.#scanCount, type: "string" }),
-      );
-      if (keys.length > 0) await each(keys);
-      cursor = String(next);
-    } while (cursor !== "0");
   }
 }

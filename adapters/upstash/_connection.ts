@@ -223,6 +223,30 @@ export class _Connection {
   }
 
   /**
+   * Walks the keys of this store that start with `prefix` (every key of the
+   * store when it is empty) and hold a `type`, with `SCAN`, a batch of about
+   * `count` at a time; never `KEYS`.
+   */
+  async scan(
+    operation: string,
+    prefix: string,
+    type: string,
+    count: number,
+    each: (keys: string[]) => Promise<void>,
+  ): Promise<void> {
+    const match = _escapeGlob(this.key(prefix)) + "*";
+    let cursor: string | number = "0";
+    do {
+      const [next, keys] = await this.run(
+        operation,
+        (redis) => redis.scan(cursor, { match, count, type }),
+      );
+      if (keys.length > 0) await each(keys);
+      cursor = String(next);
+    } while (cursor !== "0");
+  }
+
+  /**
    * Runs a Lua script in one round trip once Redis has cached it, and
    * reads its reply with `parse` (a parse failure is a `StoreError` too).
    */
@@ -245,6 +269,14 @@ export class _Connection {
       return parse(reply);
     });
   }
+}
+
+/**
+ * Escapes the glob metacharacters of Redis `MATCH` patterns, so that a key
+ * prefix matches only itself.
+ */
+function _escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
 }
 
 /**

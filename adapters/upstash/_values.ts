@@ -2,6 +2,7 @@ import {
   decodePayload,
   encodePayload,
   oversize,
+  utf8Length,
 } from "../../src/stores/_payload.ts";
 import {
   _emitStoreEvent,
@@ -35,3 +36,6 @@ export function _decodeValue(stored: unknown): unknown {
 /** Whether `text` exceeds `limit` bytes once UTF-8 encoded; returns its size when it does. */
 export const _oversize: (text: string, limit: number) => number | undefined =
   oversize;
+
+/** The UTF-8 length of `text`, without encoding it. */
+export const _utf8Length: (text: string) => number = utf8Length;

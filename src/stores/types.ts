@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { StoreEvent } from "./store_events.ts";
+
 /** The priority of a request: interactive traffic or background work. */
 export type Priority = "user" | "background";
 
@@ -68,6 +70,30 @@ export interface DedupeRegistration {
    */
   previous?: "none" | "completed" | "failed";
 }
+
+/**
+ * Counts of a dedupe store's jobs by state, as its backend holds them
+ * (`getStats()` of every sluice dedupe store).
+ */
+export interface DedupeStoreStats {
+  /** Jobs the backend holds, in any state. */
+  totalJobs: number;
+  /** Jobs in progress within their owner's lease (the job timeout). */
+  pendingJobs: number;
+  /** Completed jobs not yet removed. */
+  completedJobs: number;
+  /** Failed jobs not yet removed. */
+  failedJobs: number;
+  /** Jobs still marked in progress after their lease ran out: their owner is gone. */
+  expiredJobs: number;
+}
+
+/**
+ * What a dedupe store reports through its `onEvent` option: a result too
+ * large to share (`dedupe.skipped`), or one that could not be decoded
+ * (`dedupe.corrupt`). Its shapes are those of every store's events.
+ */
+export type DedupeStoreEvent = StoreEvent;
 
 /**
  * A key-value cache with per-entry time to live.

@@ -28,6 +28,12 @@ export interface DedupeStoreFactoryContext {
    * {@linkcode DedupeStoreSuiteOptions.invalidOptions}.
    */
   options: Readonly<Record<string, unknown>>;
+  /**
+   * When set, the store to build shares this store's backend (its jobs) as
+   * a store in another process would: same database, same key prefix. Only
+   * passed when {@linkcode DedupeStoreSuiteOptions.peers} is `true`.
+   */
+  peerOf?: DedupeStore<unknown>;
 }
 
 /** Builds a fresh, isolated dedupe store for one test. */
@@ -44,6 +50,14 @@ export interface DedupeStoreSuiteOptions extends StoreSuiteOptions {
    * @default {[]}
    */
   invalidOptions?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * Whether the factory can build a second store on the backend of a first
+   * one (see {@linkcode DedupeStoreFactoryContext.peerOf}). The tests that
+   * need two processes' views of one backend run only then.
+   *
+   * @default {false}
+   */
+  peers?: boolean;
 }
 
 const JOB_TIMEOUT_MS = 400;
@@ -54,8 +68,12 @@ const PROMPT_MS = 2_000;
 /**
  * Runs the {@linkcode DedupeStore} conformance suite: atomic ownership under
  * concurrency, joiners receiving the owner's value, failure without
- * unhandled rejections, job timeout takeover, the completed-job grace,
- * aborting `waitFor`, and the configuration errors.
+ * unhandled rejections, job timeout takeover, the completed-job grace (a
+ * completed job is not a cache), late completion, a registration released
+ * by `fail`, `fail` after a failed `complete`, what an owner's job replaced
+ * (`previous`), aborting `waitFor`, and the configuration errors. With
+ * `peers`, also what a second store on the same backend sees: results,
+ * failures, and takeovers that a late `fail` must not undo.
  *
  * The factory is called with `jobTimeoutMs: 400` and `completedGraceMs:
  * 200`, so the suite stays fast in `"real"` time too.
@@ -78,7 +96,7 @@ export function testDedupeStore(
   factory: DedupeStoreFactory,
   options: DedupeStoreSuiteOptions = {},
 ): void {
-  const { time = "manual", invalidOptions = [] } = options;
+  const { time = "manual", invalidOptions = [], peers = false } = options;
   const open = (
     h: Harness,
     overrides: Partial<DedupeStoreFactoryContext> = {},
@@ -92,6 +110,10 @@ export function testDedupeStore(
         ...overrides,
       })
     );
+  const peer = (
+    h: Harness,
+    store: DedupeStore<unknown>,
+  ): Promise<DedupeStore<unknown>> => open(h, { peerOf: store });
 
   describe(`${name} (DedupeStore conformance, ${time} time)`, () => {
     storeTest(
@@ -338,6 +360,125 @@ export function testDedupeStore(
     );
 
     storeTest(
+      "a completed job is not a cache: past the grace, waitFor() is undefined and registerOrJoin() owns a new job",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const hash = `cache:${uid()}`;
+        const first = await store.registerOrJoin(hash);
+        await store.complete(hash, "done");
+        await h.advancePast(GRACE_MS);
+        assert.equal(
+          await within(store.waitFor(hash), PROMPT_MS, "waitFor()"),
+          undefined,
+        );
+        const next = await store.registerOrJoin(hash);
+        assert.equal(next.isOwner, true);
+        assert.notEqual(next.jobId, first.jobId);
+        const joined = await store.registerOrJoin(hash);
+        assert.equal(joined.isOwner, false);
+        assert.equal(joined.jobId, next.jobId);
+      },
+    );
+
+    storeTest(
+      "complete() after the owner's lease ran out still answers waitFor() within the grace",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const hash = `late-complete:${uid()}`;
+        await store.registerOrJoin(hash);
+        await h.advancePast(JOB_TIMEOUT_MS);
+        assert.equal(await store.isInProgress(hash), false);
+        await store.complete(hash, "late but fresh");
+        assert.equal(
+          await within(store.waitFor(hash), PROMPT_MS, "waitFor()"),
+          "late but fresh",
+        );
+      },
+    );
+
+    storeTest(
+      "a registration released with fail() right after it landed gives its waiters undefined and lets the next caller own",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const hash = `released:${uid()}`;
+        const late = await store.registerOrJoin(hash);
+        assert.equal(late.isOwner, true);
+        assert.equal((await store.registerOrJoin(hash)).isOwner, false);
+        const waiting = store.waitFor(hash);
+        await tick();
+        await store.fail(hash, new Error("the registration came too late"));
+        assert.equal(
+          await within(waiting, PROMPT_MS, "waitFor() after the release"),
+          undefined,
+        );
+        const next = await store.registerOrJoin(hash);
+        assert.equal(next.isOwner, true);
+        assert.notEqual(next.jobId, late.jobId);
+      },
+    );
+
+    storeTest(
+      "fail() after a complete() that rejected gives waiters undefined, and the next caller owns",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const hash = `complete-fail:${uid()}`;
+        await store.registerOrJoin(hash);
+        const waiting = store.waitFor(hash);
+        await tick();
+        // JSON has no BigInt: a store that encodes results cannot share it.
+        const value = { n: 10n };
+        let completed = true;
+        try {
+          await store.complete(hash, value);
+        } catch {
+          completed = false;
+        }
+        await store.fail(hash, new Error("complete() failed"));
+        const result = await within(waiting, PROMPT_MS, "waitFor()");
+        if (completed) {
+          // A store that keeps values as they are shared it; the fail came
+          // after the job had settled and changed nothing.
+          assert.equal(result, value);
+        } else {
+          assert.equal(result, undefined);
+        }
+        assert.equal((await store.registerOrJoin(hash)).isOwner, true);
+      },
+    );
+
+    storeTest(
+      "registerOrJoin() tells an owner what its job replaced: none, completed or failed",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const hash = `previous:${uid()}`;
+        const reported: (string | undefined)[] = [];
+        const own = async (): Promise<void> => {
+          const registration = await store.registerOrJoin(hash);
+          assert.equal(registration.isOwner, true);
+          reported.push(registration.previous);
+        };
+        await own();
+        await store.complete(hash, 1);
+        await own();
+        await store.fail(hash, new Error("boom"));
+        await own();
+        await h.advancePast(JOB_TIMEOUT_MS);
+        await own();
+        // A store need not know (absent means unknown); one that answers
+        // answers right.
+        const expected = ["none", "completed", "failed", "failed"];
+        reported.forEach((previous, i) => {
+          if (previous !== undefined) assert.equal(previous, expected[i]);
+        });
+      },
+    );
+
+    storeTest(
       "waitFor() rejects with the signal's reason when aborted, and other waiters still get the value",
       time,
       async (h) => {
@@ -396,6 +537,98 @@ export function testDedupeStore(
         await store.close();
       },
     );
+
+    if (peers) {
+      storeTest(
+        "a waiter on a second store receives the value completed through the first, promptly",
+        time,
+        async (h) => {
+          const owner = await open(h);
+          const other = await peer(h, owner);
+          const hash = `peer:${uid()}`;
+          const registration = await owner.registerOrJoin(hash);
+          const joined = await other.registerOrJoin(hash);
+          assert.deepStrictEqual(
+            { jobId: joined.jobId, isOwner: joined.isOwner },
+            { jobId: registration.jobId, isOwner: false },
+          );
+          const waiting = other.waitFor(hash);
+          await tick();
+          const value = { status: 200, body: new Uint8Array([7, 0, 255]) };
+          await owner.complete(hash, value);
+          assert.deepStrictEqual(
+            await within(waiting, PROMPT_MS, "waitFor() on the second store"),
+            value,
+          );
+        },
+      );
+
+      storeTest(
+        "after fail() through one store, waiters on a second store get undefined and its registerOrJoin() owns at once",
+        time,
+        async (h) => {
+          const owner = await open(h);
+          const other = await peer(h, owner);
+          const hash = `peer-fail:${uid()}`;
+          await owner.registerOrJoin(hash);
+          assert.equal((await other.registerOrJoin(hash)).isOwner, false);
+          const waiting = other.waitFor(hash);
+          await tick();
+          await owner.fail(hash, new Error("origin down"));
+          assert.equal(
+            await within(waiting, PROMPT_MS, "waitFor() after fail()"),
+            undefined,
+          );
+          assert.equal((await other.registerOrJoin(hash)).isOwner, true);
+        },
+      );
+
+      storeTest(
+        "fail() from an owner whose job another store took over leaves the new job running",
+        time,
+        async (h) => {
+          const slow = await open(h);
+          const other = await peer(h, slow);
+          const hash = `peer-takeover:${uid()}`;
+          const old = await slow.registerOrJoin(hash);
+          await h.advancePast(JOB_TIMEOUT_MS);
+          const next = await other.registerOrJoin(hash);
+          assert.equal(next.isOwner, true);
+          assert.notEqual(next.jobId, old.jobId);
+          await slow.fail(hash, new Error("the slow owner gave up"));
+          assert.equal(await other.isInProgress(hash), true);
+          const joined = await slow.registerOrJoin(hash);
+          assert.deepStrictEqual(
+            { jobId: joined.jobId, isOwner: joined.isOwner },
+            { jobId: next.jobId, isOwner: false },
+          );
+          const waiting = slow.waitFor(hash);
+          await tick();
+          await other.complete(hash, "from the new owner");
+          assert.equal(
+            await within(waiting, PROMPT_MS, "waitFor()"),
+            "from the new owner",
+          );
+        },
+      );
+
+      storeTest(
+        "a waiter on a second store receives the result of the job it joined even when a new job replaced it at once",
+        time,
+        async (h) => {
+          const owner = await open(h);
+          const other = await peer(h, owner);
+          const hash = `peer-replaced:${uid()}`;
+          await owner.registerOrJoin(hash);
+          assert.equal((await other.registerOrJoin(hash)).isOwner, false);
+          const waiting = other.waitFor(hash);
+          await tick();
+          await owner.complete(hash, "first");
+          assert.equal((await owner.registerOrJoin(hash)).isOwner, true);
+          assert.equal(await within(waiting, PROMPT_MS, "waitFor()"), "first");
+        },
+      );
+    }
 
     const badContexts: Partial<DedupeStoreFactoryContext>[] = [
       { jobTimeoutMs: 0 },

@@ -117,26 +117,35 @@ describe("libSQL stores against the conformance suites", () => {
         },
       );
 
+      // A second store on the same database sees what another process would.
+      const dedupeConnections = new WeakMap<object, Connection>();
       testDedupeStore(
         `LibsqlDedupeStore on ${backend.name}`,
-        async ({ clock, jobTimeoutMs, completedGraceMs, options }) => {
-          const connection = await backend.connect();
-          return tidy(
-            new LibsqlDedupeStore({
-              ...connection,
-              clock,
-              jobTimeoutMs,
-              completedGraceMs,
-              ...options,
-            }),
-            connection,
-          );
+        async ({ clock, jobTimeoutMs, completedGraceMs, options, peerOf }) => {
+          const shared = peerOf && dedupeConnections.get(peerOf);
+          const connection = shared ?? await backend.connect();
+          const store = new LibsqlDedupeStore({
+            ...connection,
+            clock,
+            jobTimeoutMs,
+            completedGraceMs,
+            ...options,
+          });
+          dedupeConnections.set(store, connection);
+          return shared ? store : tidy(store, connection);
         },
         {
+          // Each client of `:memory:` opens a database of its own.
+          peers: backend.name !== ":memory:",
           invalidOptions: [
             ...invalidConnection,
             { pollIntervalMs: 0 },
+            { pollIntervalMs: 1.5 },
             { pollIntervalMs: 50, maxPollIntervalMs: 10 },
+            { completedGraceMs: 600_000 },
+            { maxEntrySizeBytes: 0 },
+            { cleanupIntervalMs: -1 },
+            { onEvent: "not a function" },
           ],
         },
       );

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { LibsqlDedupeStore } from "../../../adapters/libsql/mod.ts";
+import {
+  type DedupeStoreEvent,
+  LibsqlDedupeStore,
+} from "../../../adapters/libsql/mod.ts";
 import { ManualClock } from "../../../src/testing/manual_clock.ts";
 import { counting, fileClient, sleep, tempDir } from "./_helpers.ts";
 
@@ -48,12 +51,16 @@ describe("LibsqlDedupeStore", () => {
     await waiter.close();
   });
 
-  it("waiters of one hash share a single poll loop", async () => {
+  it("waiters of one hash share one series of checks", async () => {
     const path = files.path("poll.db");
     const owner = new LibsqlDedupeStore({ url: `file:${path}` });
     const inner = fileClient(path);
     const { client, count, reset } = counting(inner);
-    const waiter = new LibsqlDedupeStore({ client, maxPollIntervalMs: 50 });
+    const waiter = new LibsqlDedupeStore({
+      client,
+      pollIntervalMs: 50,
+      maxPollIntervalMs: 50,
+    });
     await owner.registerOrJoin("shared");
     await waiter.isInProgress("shared");
     reset();
@@ -61,13 +68,34 @@ describe("LibsqlDedupeStore", () => {
     await sleep(300);
     await owner.complete("shared", "done");
     assert.deepEqual(await Promise.all(waiting), Array(20).fill("done"));
-    // One loop backs off 2, 4, 8 … ms up to 50 ms: about a dozen checks in
-    // 300 ms. Twenty separate loops would make twenty times as many.
+    // One check at once, then one every 50 ms: at most 7 in 300 ms. Twenty
+    // separate series would make twenty times as many.
     assert.ok(count() >= 3, `${count()} checks`);
-    assert.ok(count() <= 25, `${count()} checks`);
+    assert.ok(count() <= 8, `${count()} checks`);
     await owner.close();
     await waiter.close();
     inner.close();
+  });
+
+  it("complete() wakes the waiters of its own store at once, without another check", async () => {
+    const path = files.path("local.db");
+    const { client, count, reset } = counting(fileClient(path));
+    const store = new LibsqlDedupeStore({
+      client,
+      pollIntervalMs: 60_000,
+      maxPollIntervalMs: 60_000,
+    });
+    await store.isInProgress("warm-up");
+    reset();
+    await store.registerOrJoin("h");
+    const waiting = Array.from({ length: 3 }, () => store.waitFor("h"));
+    await sleep(20);
+    await store.complete("h", { ok: true });
+    assert.deepEqual(await Promise.all(waiting), Array(3).fill({ ok: true }));
+    // registerOrJoin, the waiters' one check at once, complete.
+    assert.equal(count(), 3);
+    await store.close();
+    client.close();
   });
 
   it("fail() by an owner that was taken over leaves the new owner's job running", async () => {
@@ -96,19 +124,76 @@ describe("LibsqlDedupeStore", () => {
     await second.close();
   });
 
-  it("a result that cannot be decoded reaches waiters as undefined", async () => {
+  it("a result that cannot be decoded reaches waiters as undefined, reported as dedupe.corrupt", async () => {
     const path = files.path("corrupt.db");
     const client = fileClient(path);
-    const store = new LibsqlDedupeStore({ client });
+    const events: DedupeStoreEvent[] = [];
+    const store = new LibsqlDedupeStore({
+      client,
+      onEvent: (event) => events.push(event),
+    });
     await store.registerOrJoin("h");
     await store.complete("h", "fine");
     await client.execute({
       sql: "UPDATE sluice_dedupe SET result = ? WHERE key = 'h'",
       args: [new Uint8Array([1, 2, 3])],
     });
-    assert.equal(await store.waitFor("h"), undefined);
+    assert.deepEqual(
+      await Promise.all([store.waitFor("h"), store.waitFor("h")]),
+      [undefined, undefined],
+    );
+    assert.deepEqual(events, [{ type: "dedupe.corrupt", key: "h" }]);
     await store.close();
     client.close();
+  });
+
+  it("a result over maxEntrySizeBytes fails the job for waiters in other processes, reported as dedupe.skipped", async () => {
+    const path = files.path("oversize.db");
+    const events: DedupeStoreEvent[] = [];
+    const owner = new LibsqlDedupeStore({
+      url: `file:${path}`,
+      maxEntrySizeBytes: 1_000,
+      onEvent: (event) => events.push(event),
+    });
+    const waiter = new LibsqlDedupeStore({ url: `file:${path}` });
+    await owner.registerOrJoin("h");
+    assert.equal((await waiter.registerOrJoin("h")).isOwner, false);
+    const waiting = waiter.waitFor("h");
+    await owner.complete("h", { body: new Uint8Array(2_000) });
+    assert.equal(await waiting, undefined);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.type, "dedupe.skipped");
+    const next = await waiter.registerOrJoin("h");
+    assert.equal(next.isOwner, true);
+    assert.equal(next.previous, "failed");
+    await owner.close();
+    await waiter.close();
+  });
+
+  it("a waiter receives the result of the job it joined although a newer job replaced it before the waiter's next check", async () => {
+    const path = files.path("replaced.db");
+    const owner = new LibsqlDedupeStore({ url: `file:${path}` });
+    const waiter = new LibsqlDedupeStore({
+      url: `file:${path}`,
+      pollIntervalMs: 60,
+      maxPollIntervalMs: 60,
+    });
+    await owner.registerOrJoin("h");
+    const waiting = waiter.waitFor("h");
+    // The waiter's first check (at once) sees the job running; its next
+    // comes 60 ms later, after the job completed and a new one began.
+    await sleep(20);
+    await owner.complete("h", "first result");
+    const next = await owner.registerOrJoin("h");
+    assert.deepEqual(next.previous, "completed");
+    assert.equal(await waiting, "first result");
+    // A caller that did not wait for the first job waits for the second.
+    const late = waiter.waitFor("h");
+    await sleep(20);
+    await owner.complete("h", "second result");
+    assert.equal(await late, "second result");
+    await owner.close();
+    await waiter.close();
   });
 
   it("getStats() counts jobs by state and cleanup() removes settled and abandoned jobs", async () => {
@@ -140,15 +225,18 @@ describe("LibsqlDedupeStore", () => {
     await store.close();
   });
 
-  it("rejects invalid polling options with ConfigError", () => {
+  it("rejects invalid polling options with ConfigError, as the other dedupe stores do", () => {
     for (
       const bad of [
         { pollIntervalMs: 0 },
         { pollIntervalMs: Number.NaN },
+        { pollIntervalMs: 1.5 },
         { maxPollIntervalMs: -1 },
         { pollIntervalMs: 20, maxPollIntervalMs: 10 },
         { cleanupIntervalMs: -1 },
         { completedGraceMs: Number.POSITIVE_INFINITY },
+        { completedGraceMs: 600_000 },
+        { jobTimeoutMs: 1.5 },
       ]
     ) {
       assert.throws(

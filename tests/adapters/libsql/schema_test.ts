@@ -115,6 +115,43 @@ describe("libSQL schema", () => {
     client.close();
   });
 
+  it("migrate() upgrades a version 2 database, and its running and completed jobs keep answering", async () => {
+    const client = fileClient(files.path("v2.db"));
+    await client.batch([
+      ...VERSION_1,
+      "ALTER TABLE sluice_rate_limit ADD COLUMN priority TEXT NOT NULL DEFAULT 'background'",
+      "ALTER TABLE sluice_cache ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
+      "CREATE TABLE sluice_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID",
+      "INSERT INTO sluice_meta VALUES ('schema_version', '2')",
+      // Jobs the way version 2 wrote them: a running one, a completed one.
+      "INSERT INTO sluice_dedupe VALUES ('running', 'job-1', 'pending', NULL, NULL, 1000, 1000)",
+      {
+        sql:
+          "INSERT INTO sluice_dedupe VALUES ('done', 'job-2', 'completed', ?, NULL, 1000, 1500)",
+        args: [
+          new Uint8Array([0x53, 1, 0, 0, 0, 5, 0x22, 0x6f, 0x6c, 0x64, 0x22]),
+        ],
+      },
+    ], "write");
+    assert.deepEqual(await migrate(client), {
+      from: 2,
+      to: LIBSQL_SCHEMA_VERSION,
+    });
+    const clock = new ManualClock(2_000);
+    const dedupe = new LibsqlDedupeStore({ client, clock });
+    assert.equal(await dedupe.isInProgress("running"), true);
+    assert.deepEqual(await dedupe.registerOrJoin("running"), {
+      jobId: "job-1",
+      isOwner: false,
+    });
+    assert.equal(await dedupe.waitFor("done"), "old");
+    const next = await dedupe.registerOrJoin("done");
+    assert.equal(next.isOwner, true);
+    assert.equal(next.previous, "completed");
+    await dedupe.close();
+    client.close();
+  });
+
   it("concurrent first use from several clients creates the schema once", async () => {
     const path = files.path("race.db");
     const clients = Array.from({ length: 5 }, () => fileClient(path));

@@ -64,24 +64,36 @@ describe("Upstash stores against redis-server", () => {
     },
   );
 
+  // A second store on the same prefix, with a client of its own, sees what
+  // another process would.
+  const dedupePrefixes = new WeakMap<object, string>();
   testDedupeStore(
     "UpstashDedupeStore",
-    ({ jobTimeoutMs, completedGraceMs, options }) =>
-      new UpstashDedupeStore({
+    ({ jobTimeoutMs, completedGraceMs, options, peerOf }) => {
+      const keyPrefix = (peerOf && dedupePrefixes.get(peerOf)) ??
+        env.prefix();
+      const store = new UpstashDedupeStore({
         redis: env.client(),
-        keyPrefix: env.prefix(),
+        keyPrefix,
         jobTimeoutMs,
         completedGraceMs,
         ...options,
-      }),
+      });
+      dedupePrefixes.set(store, keyPrefix);
+      return store;
+    },
     {
       time: "real",
+      peers: true,
       invalidOptions: [
         ...invalidConnection,
         { jobTimeoutMs: 0 },
         { completedGraceMs: 60_001 },
         { pollIntervalMs: 0 },
+        { pollIntervalMs: 1.5 },
         { pollIntervalMs: 50, maxPollIntervalMs: 10 },
+        { maxEntrySizeBytes: 0 },
+        { onEvent: "log" },
       ],
     },
   );

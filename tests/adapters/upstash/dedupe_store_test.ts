@@ -129,7 +129,7 @@ describe("UpstashDedupeStore", () => {
     await Promise.all([owner.close(), next.close(), waiter.close()]);
   });
 
-  it("polls with doubling delays capped at maxPollIntervalMs", async () => {
+  it("checks at once, then at delays that grow with the wait up to maxPollIntervalMs", async () => {
     const prefix = env.prefix();
     const owner = open(prefix);
     const waiter = open(prefix, { pollIntervalMs: 5, maxPollIntervalMs: 40 });
@@ -142,10 +142,35 @@ describe("UpstashDedupeStore", () => {
     const completedAt = performance.now();
     assert.equal(await wait, 1);
     const lag = performance.now() - completedAt;
-    // 5 + 10 + 20 + 40 ... ms: about 12 checks in 400 ms, not 80.
-    assert.ok(polls >= 8 && polls <= 14, `${polls} checks in 400 ms`);
+    // The documented schedule: a check at once, then after max(5, a quarter
+    // of the time waited) ms, at most 40 ms. A loaded machine can only
+    // stretch it, so this is the most checks 400 ms may hold.
+    let most = 1;
+    for (let waited = 0, delay = 5; waited + delay <= 400; most++) {
+      waited += delay;
+      delay = Math.min(40, Math.max(5, Math.round(waited / 4)));
+    }
+    assert.ok(polls >= 5 && polls <= most, `${polls} checks in 400 ms`);
     assert.ok(lag < 40 + 30, `result arrived ${lag} ms after completion`);
     await Promise.all([owner.close(), waiter.close()]);
+  });
+
+  it("complete() and fail() wake the waiters of their own store at once, without another check", async () => {
+    const store = open(env.prefix(), {
+      pollIntervalMs: 60_000,
+      maxPollIntervalMs: 60_000,
+    });
+    await store.registerOrJoin("done");
+    await store.registerOrJoin("failed");
+    const done = store.waitFor("done");
+    const failed = store.waitFor("failed");
+    await sleep(20);
+    env.bridge.resetCounts();
+    await store.complete("done", "value");
+    await store.fail("failed", new Error("origin down"));
+    assert.deepEqual(await Promise.all([done, failed]), ["value", undefined]);
+    assert.equal(env.bridge.requests(), 2);
+    await store.close();
   });
 
   it("fails the job for waiters when the result exceeds maxEntrySizeBytes, and reports dedupe.skipped", async () => {
@@ -164,6 +189,49 @@ describe("UpstashDedupeStore", () => {
     assert.equal(events.length, 1);
     assert.equal(events[0]!.type, "dedupe.skipped");
     assert.equal((await waiter.registerOrJoin("k")).isOwner, true);
+    await Promise.all([owner.close(), waiter.close()]);
+  });
+
+  it("getStats() counts the jobs under its own prefix only, by state", async () => {
+    const prefix = env.prefix();
+    const store = open(prefix, { jobTimeoutMs: 200 });
+    const neighbour = open(env.prefix());
+    await neighbour.registerOrJoin("elsewhere");
+    await store.registerOrJoin("abandoned");
+    await store.registerOrJoin("done");
+    await store.complete("done", 1);
+    await store.registerOrJoin("failed");
+    await store.fail("failed", new Error("x"));
+    await sleep(250);
+    await store.registerOrJoin("running");
+    assert.deepEqual(await store.getStats(), {
+      totalJobs: 4,
+      pendingJobs: 1,
+      completedJobs: 1,
+      failedJobs: 1,
+      expiredJobs: 1,
+    });
+    assert.equal(await store.cleanup(), 0);
+    await Promise.all([store.close(), neighbour.close()]);
+  });
+
+  it("a check that Upstash does not answer within timeoutMs rejects the waiters with a StoreError", async () => {
+    const prefix = env.prefix();
+    const owner = open(prefix);
+    const waiter = open(prefix, { timeoutMs: 200 });
+    await owner.registerOrJoin("k");
+    env.bridge.delayMs = 1_000;
+    try {
+      const started = performance.now();
+      await assert.rejects(waiter.waitFor("k"), {
+        name: "StoreError",
+        operation: "waitFor",
+      });
+      const waited = performance.now() - started;
+      assert.ok(waited < 900, `rejected after ${waited} ms`);
+    } finally {
+      env.bridge.delayMs = 0;
+    }
     await Promise.all([owner.close(), waiter.close()]);
   });
 
