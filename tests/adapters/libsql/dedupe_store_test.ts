@@ -142,7 +142,11 @@ describe("LibsqlDedupeStore", () => {
       await Promise.all([store.waitFor("h"), store.waitFor("h")]),
       [undefined, undefined],
     );
-    assert.deepEqual(events, [{ type: "dedupe.corrupt", key: "h" }]);
+    assert.deepEqual(
+      events.map(({ type, key }) => ({ type, key })),
+      [{ type: "dedupe.corrupt", key: "h" }],
+    );
+    assert.ok(events[0]?.type === "dedupe.corrupt" && events[0].reason !== "");
     await store.close();
     client.close();
   });
