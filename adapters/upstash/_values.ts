@@ -1,13 +1,9 @@
 import {
   decodePayload,
   encodePayload,
-  oversize,
   utf8Length,
 } from "../../src/stores/_payload.ts";
-import {
-  _emitStoreEvent,
-  type StoreEvent,
-} from "../../src/stores/store_events.ts";
+import type { StoreEvent } from "../../src/stores/store_events.ts";
 
 /**
  * Something an Upstash store did on its own that the caller may want to
@@ -15,9 +11,6 @@ import {
  * be decoded (and was deleted).
  */
 export type UpstashStoreEvent = StoreEvent;
-
-/** Calls a listener, ignoring anything it throws. */
-export const _emit = _emitStoreEvent;
 
 /** Encodes a store value as text for Redis. */
 export function _encodeValue(value: unknown): string {
@@ -32,10 +25,6 @@ export function _encodeValue(value: unknown): string {
 export function _decodeValue(stored: unknown): unknown {
   return decodePayload(stored, "text");
 }
-
-/** Whether `text` exceeds `limit` bytes once UTF-8 encoded; returns its size when it does. */
-export const _oversize: (text: string, limit: number) => number | undefined =
-  oversize;
 
 /** The UTF-8 length of `text`, without encoding it. */
 export const _utf8Length: (text: string) => number = utf8Length;

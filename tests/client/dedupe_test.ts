@@ -265,6 +265,17 @@ describe("HttpClient de-duplication", () => {
         ...options,
       });
 
+    // The shared dedupe store, not saying what an owner's job replaced, so
+    // that an elected owner always re-reads the cache.
+    const unsaying = (): DedupeStore<unknown> =>
+      overriding(shared, {
+        registerOrJoin: async (key: string) => {
+          const { previous: _, ...registration } = await shared
+            .registerOrJoin(key);
+          return registration;
+        },
+      });
+
     // A view of the cache whose first read sees the store as it is, but
     // answers only when released: the read happened before another
     // process stored its response.
@@ -444,7 +455,11 @@ describe("HttpClient de-duplication", () => {
         get: (key: string) =>
           ++reads === 1 ? cache.get(key) : new Promise<undefined>(() => {}),
       });
-      const c = process({ cache: { store: flaky }, storeTimeoutMs: 20 });
+      const c = process({
+        cache: { store: flaky },
+        dedupe: { store: unsaying() },
+        storeTimeoutMs: 20,
+      });
       assert.equal(await c.get("/recheck-hangs"), "ok");
       assert.equal(reads, 2);
       assert.equal(origin.calls("/recheck-hangs"), 1);
@@ -625,10 +640,13 @@ describe("HttpClient de-duplication", () => {
           },
         });
         const told = overriding(shared, {
-          registerOrJoin: async (key: string) => ({
-            ...await shared.registerOrJoin(key),
-            ...(previous === undefined ? {} : { previous }),
-          }),
+          registerOrJoin: async (key: string) => {
+            const { previous: _, ...registration } = await shared
+              .registerOrJoin(key);
+            return previous === undefined
+              ? registration
+              : { ...registration, previous };
+          },
         });
         const c = process({
           cache: { store: counted },
