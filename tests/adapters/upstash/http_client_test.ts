@@ -79,7 +79,7 @@ describe("HttpClient with Upstash stores", () => {
     );
     assert.ok(
       githubKeys.includes(
-        `${prefix}ratelimit:${github.rateLimitResource(`${origin.url}/doc`)}`,
+        `${prefix}ratelimit:w:${github.rateLimitResource(`${origin.url}/doc`)}`,
       ),
     );
     const gitlabKeys = await scan(`${prefix}*:gitlab:*`);
