@@ -27,7 +27,7 @@ export interface UpstashAdaptiveRateLimitStoreOptions
  * (`…:bg:<resource>`) and the user admissions of the monitoring horizon
  * (`…:u:<resource>`), all in the Redis server's clock. The split itself is
  * computed in the process, by the shared adaptive policy, at most every
- * `recalculationIntervalMs`, from the activity that a user admission's
+ * `recalculationIntervalMs` of its clock, from the activity that a user admission's
  * reply brings back (or, for a background request when the split is due, a
  * read of its own). The one-script acquire then admits atomically: total
  * below `limit`, and for background also below `backgroundMax`, not paused,
@@ -58,7 +58,8 @@ export class UpstashAdaptiveRateLimitStore
    * @param options The Upstash client (or URL and token), budgets and
    * adaptive settings.
    * @throws {ConfigError} When neither `redis` nor `url` and `token` are
-   * usable, or a budget, `marginMs` or an adaptive setting is invalid.
+   * usable, or a budget, `marginMs`, an adaptive setting or `clock` is
+   * invalid.
    */
   constructor(options: UpstashAdaptiveRateLimitStoreOptions) {
     super(new _UpstashRateWindow(COMPONENT, options), options, COMPONENT);

@@ -1,3 +1,4 @@
+import type { Clock } from "../../src/clock.ts";
 import {
   type RateLimitBudgetOptions,
   WindowRateLimitStore,
@@ -9,7 +10,16 @@ const COMPONENT = "UpstashRateLimitStore";
 
 /** Options for {@linkcode UpstashRateLimitStore}. */
 export interface UpstashRateLimitStoreOptions
-  extends UpstashConnectionOptions, RateLimitBudgetOptions {}
+  extends UpstashConnectionOptions, RateLimitBudgetOptions {
+  /**
+   * The clock of this process. Windows and cooldowns run on the Redis
+   * server's clock; this one times the adaptive split and turns the
+   * server's times into `Date`s (`getStatus().resetTime`).
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
 
 /**
  * A {@linkcode RateLimitStore} in Upstash Redis: one exact sliding window per
@@ -49,7 +59,7 @@ export class UpstashRateLimitStore extends WindowRateLimitStore {
    *
    * @param options The Upstash client (or URL and token) and the budgets.
    * @throws {ConfigError} When neither `redis` nor `url` and `token` are
-   * usable, or a budget or `marginMs` is invalid.
+   * usable, or a budget, `marginMs` or `clock` is invalid.
    */
   constructor(options: UpstashRateLimitStoreOptions) {
     super(new _UpstashRateWindow(COMPONENT, options), options, COMPONENT);

@@ -4,6 +4,7 @@ import {
   UpstashAdaptiveRateLimitStore,
   UpstashRateLimitStore,
 } from "../../../adapters/upstash/mod.ts";
+import { ManualClock } from "../../../src/testing/mod.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
 let env: UpstashEnv;
@@ -248,6 +249,34 @@ describe("UpstashAdaptiveRateLimitStore", () => {
       counts.push(env.bridge.requests());
     }
     assert.deepEqual(counts, [1, 1, 1]);
+    await store.close();
+  });
+
+  it("times its split by its clock option, not by Date.now(): a split is read again once recalculationIntervalMs passed on that clock", async () => {
+    const clock = new ManualClock(1_000_000);
+    const store = new UpstashAdaptiveRateLimitStore({
+      redis: env.client(),
+      keyPrefix: env.prefix(),
+      clock,
+      defaultConfig: { limit: 50, windowMs: 60_000 },
+      adaptiveConfig: { recalculationIntervalMs: 30_000 },
+    });
+    await store.acquire("warm", "background");
+    const requests = async (): Promise<number> => {
+      env.bridge.resetCounts();
+      await store.acquire("r", "background");
+      return env.bridge.requests();
+    };
+    assert.equal(await requests(), 2, "the first split is read");
+    const realNow = Date.now;
+    Date.now = () => realNow() + 3_600_000;
+    try {
+      assert.equal(await requests(), 1, "Date.now() moved, the clock did not");
+    } finally {
+      Date.now = realNow;
+    }
+    clock.advance(30_000);
+    assert.equal(await requests(), 2, "the clock moved past the interval");
     await store.close();
   });
 
