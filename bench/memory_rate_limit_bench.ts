@@ -11,6 +11,7 @@ import {
   MemoryAdaptiveRateLimitStore,
   MemoryDedupeStore,
   MemoryRateLimitStore,
+  type RateLimitConfig,
 } from "../mod.ts";
 import {
   activityCutoffs,
@@ -33,36 +34,47 @@ function settleBody<T>(closed: boolean, body: () => T): Promise<T> {
   }
 }
 
+/** The budgets of the previous stores: a default, overrides, a margin. */
+class PreviousBudgets {
+  readonly #default: RateLimitConfig;
+  readonly #overrides = new Map<string, RateLimitConfig>();
+  readonly #marginMs = 0;
+
+  constructor(config: RateLimitConfig) {
+    this.#default = config;
+  }
+
+  get(resource: string): RateLimitConfig {
+    return this.#overrides.get(resource) ?? this.#default;
+  }
+
+  windowMs(resource: string): number {
+    return this.get(resource).windowMs + this.#marginMs;
+  }
+}
+
 /** The acquire path of the previous `MemoryRateLimitStore`. */
 class PreviousMemoryRateLimitStore {
   readonly #clock: ManualClock;
-  readonly #limit: number;
-  readonly #windowMs: number;
-  readonly #configs = new Map<string, { limit: number; windowMs: number }>();
+  readonly #configs: PreviousBudgets;
   readonly #buckets: SweptMap<{ log: TimestampRing; cooldownUntil: number }>;
   #closed = false;
 
-  constructor(clock: ManualClock, limit: number, windowMs: number) {
+  constructor(clock: ManualClock, config: RateLimitConfig) {
     this.#clock = clock;
-    this.#limit = limit;
-    this.#windowMs = windowMs;
+    this.#configs = new PreviousBudgets(config);
     this.#buckets = new SweptMap(clock, () => false);
-  }
-
-  #config(resource: string): { limit: number; windowMs: number } {
-    return this.#configs.get(resource) ??
-      { limit: this.#limit, windowMs: this.#windowMs };
   }
 
   acquire(resource: string): Promise<boolean> {
     return settleBody(this.#closed, () => {
       const now = this.#clock.now();
-      const { limit } = this.#config(resource);
+      const { limit } = this.#configs.get(resource);
       const bucket = this.#buckets.getOrCreate(resource, () => ({
-        log: new TimestampRing(limit),
+        log: new TimestampRing(this.#configs.get(resource).limit),
         cooldownUntil: -Infinity,
       }));
-      bucket.log.dropThrough(now - this.#config(resource).windowMs);
+      bucket.log.dropThrough(now - this.#configs.windowMs(resource));
       if (bucket.log.size >= limit) return false;
       bucket.log.push(now);
       return true;
@@ -77,44 +89,47 @@ interface _PreviousBucket {
   lastUserAt: number;
   split: AdaptiveSplit | null;
   splitAt: number;
+  cooldownUntil: number;
 }
 
 /** The acquire path of the previous `MemoryAdaptiveRateLimitStore`. */
 class PreviousMemoryAdaptiveRateLimitStore {
   readonly #clock: ManualClock;
-  readonly #limit: number;
-  readonly #windowMs: number;
+  readonly #configs: PreviousBudgets;
   readonly #buckets: SweptMap<_PreviousBucket>;
   #closed = false;
 
-  constructor(clock: ManualClock, limit: number, windowMs: number) {
+  constructor(clock: ManualClock, config: RateLimitConfig) {
     this.#clock = clock;
-    this.#limit = limit;
-    this.#windowMs = windowMs;
+    this.#configs = new PreviousBudgets(config);
     this.#buckets = new SweptMap(clock, () => false);
   }
 
   acquire(resource: string, priority: "user" | "background"): Promise<boolean> {
     return settleBody(this.#closed, () => {
       const now = this.#clock.now();
-      const bucket = this.#buckets.getOrCreate(resource, () => ({
-        all: new TimestampRing(this.#limit),
-        background: new TimestampRing(this.#limit),
-        users: new TimestampRing(Infinity),
-        lastUserAt: -Infinity,
-        split: null,
-        splitAt: -Infinity,
-      }));
-      const since = now - this.#windowMs;
+      const bucket = this.#buckets.getOrCreate(resource, () => {
+        const { limit } = this.#configs.get(resource);
+        return {
+          all: new TimestampRing(limit),
+          background: new TimestampRing(limit),
+          users: new TimestampRing(Infinity),
+          lastUserAt: -Infinity,
+          split: null,
+          splitAt: -Infinity,
+          cooldownUntil: -Infinity,
+        };
+      });
+      const since = now - this.#configs.windowMs(resource);
       bucket.all.dropThrough(since);
       bucket.background.dropThrough(since);
       bucket.users.dropThrough(
         now - DEFAULT_ADAPTIVE_CONFIG.monitoringWindowMs,
       );
-      const split = this.#split(bucket, now);
+      const split = this.#split(bucket, resource, now);
       if (
         !admitsPriority(priority, {
-          limit: this.#limit,
+          limit: this.#configs.get(resource).limit,
           totalInWindow: bucket.all.size,
           backgroundInWindow: bucket.background.size,
           backgroundMax: split.backgroundMax,
@@ -135,7 +150,11 @@ class PreviousMemoryAdaptiveRateLimitStore {
     });
   }
 
-  #split(bucket: _PreviousBucket, now: number): AdaptiveSplit {
+  #split(
+    bucket: _PreviousBucket,
+    resource: string,
+    now: number,
+  ): AdaptiveSplit {
     const config = DEFAULT_ADAPTIVE_CONFIG;
     if (
       bucket.split !== null &&
@@ -146,7 +165,7 @@ class PreviousMemoryAdaptiveRateLimitStore {
     }
     const cutoffs = activityCutoffs(now, config);
     const lastThird = bucket.users.countAfter(cutoffs.lastThirdSince);
-    const split = computeAdaptiveSplit(this.#limit, {
+    const split = computeAdaptiveSplit(this.#configs.get(resource).limit, {
       recent: bucket.users.countAfter(cutoffs.monitoringSince),
       lastThird,
       previousThird: bucket.users.countAfter(cutoffs.previousThirdSince) -
@@ -207,7 +226,10 @@ for (const priority of ["user", "background"] as const) {
 // side by side: each new one against its predecessor.
 {
   const oldClock = new ManualClock(0);
-  const previous = new PreviousMemoryRateLimitStore(oldClock, 100, 100);
+  const previous = new PreviousMemoryRateLimitStore(oldClock, {
+    limit: 100,
+    windowMs: 100,
+  });
   Deno.bench({
     group: "acquire, previous implementation (plain)",
     name: "previous MemoryRateLimitStore, limit 100",
@@ -234,11 +256,10 @@ for (const priority of ["user", "background"] as const) {
 for (const priority of ["user", "background"] as const) {
   const group = `acquire, previous implementation (adaptive, ${priority})`;
   const oldClock = new ManualClock(0);
-  const previous = new PreviousMemoryAdaptiveRateLimitStore(
-    oldClock,
-    1_000,
-    1_000,
-  );
+  const previous = new PreviousMemoryAdaptiveRateLimitStore(oldClock, {
+    limit: 1_000,
+    windowMs: 1_000,
+  });
   Deno.bench({
     group,
     name: `previous MemoryAdaptiveRateLimitStore, ${priority}`,
@@ -280,7 +301,10 @@ for (const limit of [100, 100_000]) {
 }
 {
   const clock = new ManualClock(0);
-  const previous = new PreviousMemoryRateLimitStore(clock, 100, 3_600_000);
+  const previous = new PreviousMemoryRateLimitStore(clock, {
+    limit: 100,
+    windowMs: 3_600_000,
+  });
   for (let i = 0; i < 100; i++) await previous.acquire("r");
   Deno.bench({
     group: "acquire (refused, full window)",

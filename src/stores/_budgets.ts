@@ -19,9 +19,14 @@ export interface BudgetOptions {
 }
 
 /** A configured budget and the one the store enforces (margin included). */
-interface _Budget {
-  configured: Readonly<RateLimitConfig>;
-  enforced: Readonly<RateLimitConfig>;
+export interface Budget {
+  readonly configured: Readonly<RateLimitConfig>;
+  readonly enforced: Readonly<RateLimitConfig>;
+  /**
+   * What the store derives from this budget (the requests it sends its
+   * backend), kept with it and dropped when the budget is replaced.
+   */
+  derived: unknown;
 }
 
 /**
@@ -31,8 +36,8 @@ interface _Budget {
  */
 export class Budgets {
   readonly #component: string;
-  readonly #default: _Budget;
-  readonly #overrides = new Map<string, _Budget>();
+  readonly #default: Budget;
+  readonly #overrides = new Map<string, Budget>();
   readonly #marginMs: number;
 
   /**
@@ -66,9 +71,16 @@ export class Budgets {
     return this.#marginMs;
   }
 
+  /** The budget of `resource`, configured and enforced. */
+  budget(resource: string): Budget {
+    // Most stores configure no override: no lookup for them.
+    if (this.#overrides.size === 0) return this.#default;
+    return this.#overrides.get(resource) ?? this.#default;
+  }
+
   /** The budget of `resource` as configured. Do not change it. */
   get(resource: string): Readonly<RateLimitConfig> {
-    return (this.#overrides.get(resource) ?? this.#default).configured;
+    return this.budget(resource).configured;
   }
 
   /**
@@ -76,7 +88,7 @@ export class Budgets {
    * the margin. Do not change it.
    */
   effective(resource: string): Readonly<RateLimitConfig> {
-    return (this.#overrides.get(resource) ?? this.#default).enforced;
+    return this.budget(resource).enforced;
   }
 
   /** The enforced budget of resources without an override. */
@@ -120,11 +132,12 @@ export class Budgets {
     return budget.configured;
   }
 
-  #budget(config: RateLimitConfig): _Budget {
+  #budget(config: RateLimitConfig): Budget {
     const { limit, windowMs } = config;
     return {
       configured: Object.freeze({ limit, windowMs }),
       enforced: Object.freeze({ limit, windowMs: windowMs + this.#marginMs }),
+      derived: undefined,
     };
   }
 }

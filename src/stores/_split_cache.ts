@@ -1,4 +1,6 @@
 import type { AdaptiveSplit } from "../rate_limit/adaptive_policy.ts";
+import type { Priority } from "./types.ts";
+import type { RateWindowAdmitRequest } from "./rate_window.ts";
 
 /** The most resources whose split one store keeps. */
 export const MAX_CACHED_SPLITS = 10_000;
@@ -12,6 +14,10 @@ export interface CachedSplit {
   readonly at: number;
   /** When it was computed, in the store's clock. */
   readonly computedAt: number;
+  /** The requests of plain acquisitions under it, built on first use. */
+  readonly requests: {
+    [P in Priority]?: Readonly<RateWindowAdmitRequest>;
+  };
 }
 
 /**

@@ -194,7 +194,30 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     priority: Priority = "background",
   ): Promise<boolean> {
     try {
-      const reply = this.#admit(resource, _priority(priority), null, false);
+      const level = _priority(priority);
+      const budget = this.budget(resource);
+      const entry = this.#current(resource, budget.limit);
+      const fixed = entry?.requests[level];
+      let reply: Maybe<RateWindowAdmitReply>;
+      if (fixed === undefined) {
+        reply = this.#admit(resource, level, null, false);
+      } else {
+        // The common case, spelled out: the request of a current split.
+        const answer = this.#window.admit(resource, fixed);
+        reply = !isPromiseLike(answer) && !_returned(fixed.idleSince, answer)
+          ? answer
+          : this.#sent(
+            resource,
+            level,
+            null,
+            false,
+            budget,
+            entry,
+            true,
+            fixed.idleSince,
+            answer,
+          );
+      }
       return isPromiseLike(reply)
         ? Promise.resolve(reply).then(_admitted)
         : Promise.resolve(reply.admitted === true);
@@ -373,21 +396,53 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     retry: boolean,
   ): Maybe<RateWindowAdmitReply> {
     const idleSince = entry?.split.regime === "idle" ? entry.at : null;
-    const answer = this.#window.admit(resource, {
-      limit: budget.limit,
-      windowMs: budget.windowMs,
-      backgroundMax: entry?.split.backgroundMax ?? budget.limit,
-      users: this.#users,
-      // A user admitted under an idle split ends it: its reply brings the
-      // activity for the next one.
-      countUsers: entry === undefined ||
-        (idleSince !== null && priority === "user"),
+    // Plain acquisitions under a current split send the same request every
+    // time: it is built once, with the split.
+    const plain = entry !== undefined && cooldownResource === null && !force;
+    let request = plain ? entry.requests[priority] : undefined;
+    if (request === undefined) {
+      request = {
+        limit: budget.limit,
+        windowMs: budget.windowMs,
+        backgroundMax: entry?.split.backgroundMax ?? budget.limit,
+        users: this.#users,
+        // A user admitted under an idle split ends it: its reply brings the
+        // activity for the next one.
+        countUsers: entry === undefined ||
+          (idleSince !== null && priority === "user"),
+        priority,
+        backgroundPaused: entry?.split.backgroundPaused ?? false,
+        idleSince,
+        cooldownResource,
+        force,
+      };
+      if (plain) entry.requests[priority] = Object.freeze(request);
+    }
+    return this.#sent(
+      resource,
       priority,
-      backgroundPaused: entry?.split.backgroundPaused ?? false,
-      idleSince,
       cooldownResource,
       force,
-    });
+      budget,
+      entry,
+      retry,
+      idleSince,
+      this.#window.admit(resource, request),
+    );
+  }
+
+  /** Goes on with the backend's answer to an admission, now or once it settles. */
+  #sent(
+    resource: string,
+    priority: Priority,
+    cooldownResource: string | null,
+    force: boolean,
+    budget: Readonly<RateLimitConfig>,
+    entry: CachedSplit | undefined,
+    retry: boolean,
+    idleSince: number | null,
+    answer: Maybe<RateWindowAdmitReply>,
+  ): Maybe<RateWindowAdmitReply> {
     if (!isPromiseLike(answer)) {
       return this.#decide(
         resource,
@@ -532,7 +587,13 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
       },
       this.#adaptive,
     );
-    const entry = { split, limit, at: reply.now, computedAt: this.now() };
+    const entry = {
+      split,
+      limit,
+      at: reply.now,
+      computedAt: this.now(),
+      requests: {},
+    };
     this.#splits.set(resource, entry);
     return entry;
   }

@@ -11,7 +11,13 @@ import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
 import { Budgets } from "./_budgets.ts";
 import { cooldownDuration, validClock } from "./_validate.ts";
-import { localDate, type Maybe, millis, settle } from "./_window_values.ts";
+import {
+  isPromiseLike,
+  localDate,
+  type Maybe,
+  millis,
+  settle,
+} from "./_window_values.ts";
 import type {
   RateWindow,
   RateWindowAdmitReply,
@@ -78,6 +84,12 @@ export interface WindowRateLimitStoreOptions extends RateLimitBudgetOptions {
    * @default {systemClock}
    */
   clock?: Clock;
+}
+
+/** The requests of `acquire` and `record`, the same for every call on one budget. */
+interface _Fixed {
+  acquire: Readonly<RateWindowAdmitRequest>;
+  record: Readonly<RateWindowAdmitRequest>;
 }
 
 /** The budgets a store enforces, windows lengthened by its margin. */
@@ -196,10 +208,14 @@ export class WindowRateLimitStore implements RateLimitStore {
    * @throws {StoreError} When the backend fails.
    */
   acquire(resource: string): Promise<boolean> {
-    return settle(
-      () => this.#window.admit(resource, this.#request(resource, null, false)),
-      _admitted,
-    );
+    try {
+      const reply = this.#window.admit(resource, this.#fixed(resource).acquire);
+      return isPromiseLike(reply)
+        ? Promise.resolve(reply).then(_admitted)
+        : Promise.resolve(reply.admitted === true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -221,7 +237,7 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   record(resource: string): Promise<void> {
     return settle(
-      () => this.#window.admit(resource, this.#request(resource, null, true)),
+      () => this.#window.admit(resource, this.#fixed(resource).record),
       _nothing,
     );
   }
@@ -366,6 +382,23 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   protected now(): number {
     return this.#clock.now();
+  }
+
+  /**
+   * The requests of `acquire` and `record` for a resource's budget, built
+   * once per budget: they never change, and a backend must not change them.
+   */
+  #fixed(resource: string): _Fixed {
+    const budget = this.#budgets.budget(resource);
+    let fixed = budget.derived as _Fixed | undefined;
+    if (fixed === undefined) {
+      fixed = {
+        acquire: Object.freeze(this.#request(resource, null, false)),
+        record: Object.freeze(this.#request(resource, null, true)),
+      };
+      budget.derived = fixed;
+    }
+    return fixed;
   }
 
   #request(

@@ -25,6 +25,8 @@ interface _Bucket {
   lastUserAt: number;
   /** When the cooldown ends; `-Infinity` when none. */
   cooldownUntil: number;
+  /** The largest limit any call asked for: what the rings hold. */
+  capacity: number;
   /** The retention the last call asked for, for lazy sweeping. */
   windowMs: number;
   monitoringMs: number;
@@ -50,7 +52,8 @@ export class MemoryRateWindow implements RateWindow {
     this.#clock = clock;
     this.#buckets = new SweptMap(clock, (bucket, now) => {
       _prune(bucket, now);
-      return bucket.all.size === 0 && (bucket.users?.size ?? 0) === 0 &&
+      return bucket.all.size === 0 &&
+        (bucket.users === null || _users(bucket, now).size === 0) &&
         bucket.cooldownUntil <= now &&
         now - bucket.lastUserAt >= bucket.lastUserMs;
     });
@@ -87,7 +90,7 @@ export class MemoryRateWindow implements RateWindow {
       bucket.all.push(now);
       if (priority === "user") {
         if (users !== null) {
-          bucket.users!.push(now);
+          _users(bucket, now).push(now);
           if (now > bucket.lastUserAt) bucket.lastUserAt = now;
         }
       } else if (backgroundMax !== null) {
@@ -103,7 +106,7 @@ export class MemoryRateWindow implements RateWindow {
         : _wait(bucket.background!, backgroundMax, request.windowMs, now),
       cooldownMs,
       users: request.countUsers && users !== null
-        ? _count(bucket.users!, users, now)
+        ? _count(_users(bucket, now), users, now)
         : null,
       lastUserAt: users !== null && bucket.lastUserAt > -Infinity
         ? bucket.lastUserAt
@@ -147,7 +150,7 @@ export class MemoryRateWindow implements RateWindow {
       users: query.countUsers && users !== null
         ? bucket.users === null
           ? { recent: 0, lastThird: 0, previousThird: 0 }
-          : _count(bucket.users, users, now)
+          : _count(_users(bucket, now), users, now)
         : null,
       lastUserAt: users !== null && bucket.lastUserAt > -Infinity
         ? bucket.lastUserAt
@@ -191,15 +194,17 @@ export class MemoryRateWindow implements RateWindow {
     const { limit } = request;
     // Rings only grow: admissions already recorded keep counting against a
     // limit that is lowered and raised again.
-    if (bucket.all.capacity < limit) bucket.all.setCapacity(limit);
-    if (request.backgroundMax !== null) {
-      if (bucket.background === null) {
-        bucket.background = new TimestampRing(limit);
-      } else if (bucket.background.capacity < limit) {
-        bucket.background.setCapacity(limit);
-      }
+    if (limit > bucket.capacity) {
+      bucket.capacity = limit;
+      bucket.all.setCapacity(limit);
+      bucket.background?.setCapacity(limit);
     }
-    if (request.users !== null) bucket.users ??= new TimestampRing(Infinity);
+    if (request.backgroundMax !== null && bucket.background === null) {
+      bucket.background = new TimestampRing(bucket.capacity);
+    }
+    if (request.users !== null && bucket.users === null) {
+      bucket.users = new TimestampRing(Infinity);
+    }
     _retain(bucket, request);
     _prune(bucket, now);
     return bucket;
@@ -234,6 +239,7 @@ function _empty(): _Bucket {
     users: null,
     lastUserAt: -Infinity,
     cooldownUntil: -Infinity,
+    capacity: 1,
     windowMs: 0,
     monitoringMs: 0,
     lastUserMs: 0,
@@ -249,12 +255,21 @@ function _retain(bucket: _Bucket, query: RateWindowQuery): void {
   }
 }
 
-/** Drops what has left the windows the bucket was last asked to keep. */
+/**
+ * Drops what has left the windows the bucket was last asked to keep. User
+ * admissions are dropped where they are read or added.
+ */
 function _prune(bucket: _Bucket, now: number): void {
   const since = now - bucket.windowMs;
   bucket.all.dropThrough(since);
   bucket.background?.dropThrough(since);
-  bucket.users?.dropThrough(now - bucket.monitoringMs);
+}
+
+/** The user admissions of the monitoring window, pruned to it. */
+function _users(bucket: _Bucket, now: number): TimestampRing {
+  const users = bucket.users!;
+  users.dropThrough(now - bucket.monitoringMs);
+  return users;
 }
 
 /** How long until fewer than `max` of `ring` are younger than `windowMs`. */

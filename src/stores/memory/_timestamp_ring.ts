@@ -23,11 +23,6 @@ export class TimestampRing {
     return this.#size;
   }
 
-  /** The most timestamps it holds before a push drops the oldest. */
-  get capacity(): number {
-    return this.#capacity;
-  }
-
   /** The `index`-th oldest timestamp (0 is the oldest). */
   at(index: number): number {
     return this.#buffer[(this.#head + index) % this.#buffer.length]!;
