@@ -46,6 +46,9 @@ import {
 } from "./rate_limit_store.ts";
 
 export type * from "../../src/stores/types.ts";
+export type * from "../../src/stores/rate_window.ts";
+export type * from "../../src/stores/window_rate_limit_store.ts";
+export type * from "../../src/stores/window_adaptive_rate_limit_store.ts";
 export type { Clock } from "../../src/clock.ts";
 export type { AdaptiveConfig } from "../../src/rate_limit/adaptive_policy.ts";
 export * from "./adaptive_rate_limit_store.ts";

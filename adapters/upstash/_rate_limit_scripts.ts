@@ -2,172 +2,184 @@ import { _Script } from "./_connection.ts";
 import { SERVER_NOW as NOW } from "./_scripts.ts";
 
 // ---------------------------------------------------------------------------
-// Rate limiting: one sorted set per resource, scored by admission time.
+// Rate limiting. Per resource: a sorted set of every admission in the window
+// (`w:`), one of background admissions (`bg:`), one of user admissions kept
+// for the adaptive split (`u:`), and the end of the cooldown (`cd:`), all
+// scored or valued in the server's time. A cooldown that does not read as a
+// number is no cooldown.
 
-/**
- * Admits into the sliding window if it has room.
- *
- * KEYS: window. ARGV: limit, windowMs, member, force ("1" records even when
- * the window is full). Returns `{ 1, now }` when recorded, `{ 0, now }` when
- * refused, `now` being the server time of the decision.
- */
-export const ACQUIRE: _Script = new _Script(`${NOW}
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if ARGV[4] ~= '1' and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return {0, now}
+// Reads a cooldown's end; anything but a number (a corrupt value, a key of
+// another type) reads as nil.
+const COOLDOWN = `
+local function cooldown_end(key)
+  local value = redis.pcall('GET', key)
+  if type(value) ~= 'string' then return nil end
+  return tonumber(value)
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window)
-return {1, now}
-`);
+`;
 
-// Counts a window and finds how long until it has room for one more.
-const WINDOW_STATE = `
-local function window_state(key, since, limit, window, now)
-  local count = redis.call('ZCOUNT', key, '(' .. since, '+inf')
-  local oldest = -1
-  local wait = 0
-  if count > 0 then
-    local first = redis.call('ZRANGEBYSCORE', key, '(' .. since, '+inf',
-      'WITHSCORES', 'LIMIT', 0, 1)
-    oldest = tonumber(first[2])
-  end
-  if limit <= 0 then
-    wait = window
-  elseif count >= limit then
-    local nth = redis.call('ZRANGEBYSCORE', key, '(' .. since, '+inf',
-      'WITHSCORES', 'LIMIT', count - limit, 1)
-    wait = tonumber(nth[2]) + window - now
-  end
-  return count, oldest, wait
+// Counts user admissions against the ages the store sent: newer than
+// `now - recent`, newer than `now - last`, and between the two cutoffs
+// `now - previous` and `now - last`.
+const USERS = `
+local function users(key, recent, last, previous)
+  return redis.call('ZCOUNT', key, '(' .. (now - recent), '+inf'),
+    redis.call('ZCOUNT', key, '(' .. (now - last), '+inf'),
+    redis.call('ZCOUNT', key, '(' .. (now - previous), now - last)
 end
 `;
 
 /**
- * Reads a window without changing it.
+ * Admits into the window: see `RateWindow.admit`.
  *
- * KEYS: window. ARGV: limit, windowMs. Returns
- * `{ now, count, oldest (-1 when empty), wait }`.
+ * KEYS: window, background window, users, cooldown. ARGV: limit, windowMs,
+ * member, priority ("user" or "background"), backgroundMax ("" for a store
+ * without priorities), paused ("1"), idleSince ("" for none), check the
+ * cooldown ("1"), force ("1"), how long user admissions are kept ("" for
+ * none), count users ("1"), then the three ages of the user counts. Returns
+ * `{ admitted, now, wait, backgroundWait, cooldown, lastUser (-1 for none),
+ * recent, lastThird, previousThird (-1 when not counted) }`.
  */
-export const STATUS: _Script = new _Script(`${NOW}${WINDOW_STATE}
+export const ADMIT: _Script = new _Script(`${NOW}${COOLDOWN}${USERS}
+local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local count, oldest, wait = window_state(KEYS[1], now - window,
-  tonumber(ARGV[1]), window, now)
-return {now, count, oldest, wait}
+local user = ARGV[4] == 'user'
+local share = tonumber(ARGV[5])
+local keep = tonumber(ARGV[10])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if share then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window) end
+local last = -1
+if keep then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - keep)
+  local newest = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  if newest[2] then last = tonumber(newest[2]) end
+end
+local cooldown = 0
+if ARGV[8] == '1' then
+  local ends = cooldown_end(KEYS[4])
+  if ends and ends > now then cooldown = ends - now end
+end
+local total = redis.call('ZCARD', KEYS[1])
+local background = 0
+if share then background = redis.call('ZCARD', KEYS[2]) end
+local admitted = 0
+if ARGV[9] == '1' then
+  admitted = 1
+elseif cooldown == 0 and total < limit then
+  if user or not share then
+    admitted = 1
+  elseif ARGV[6] ~= '1' and background < share then
+    local idle = tonumber(ARGV[7])
+    if not idle or last < idle then admitted = 1 end
+  end
+end
+local wait = 0
+local background_wait = 0
+if admitted == 1 then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  if user then
+    if keep then
+      redis.call('ZADD', KEYS[3], now, ARGV[3])
+      redis.call('PEXPIRE', KEYS[3], keep)
+      if now > last then last = now end
+    end
+  elseif share then
+    redis.call('ZADD', KEYS[2], now, ARGV[3])
+    redis.call('PEXPIRE', KEYS[2], window)
+  end
+else
+  if total >= limit then
+    local nth = redis.call('ZRANGE', KEYS[1], total - limit, total - limit,
+      'WITHSCORES')
+    wait = tonumber(nth[2]) + window - now
+  end
+  if share and share > 0 and background >= share then
+    local nth = redis.call('ZRANGE', KEYS[2], background - share,
+      background - share, 'WITHSCORES')
+    background_wait = tonumber(nth[2]) + window - now
+  end
+end
+local recent, last_third, previous_third = -1, -1, -1
+if keep and ARGV[11] == '1' then
+  recent, last_third, previous_third = users(KEYS[3], tonumber(ARGV[12]),
+    tonumber(ARGV[13]), tonumber(ARGV[14]))
+end
+return {admitted, now, wait, background_wait, cooldown, last, recent,
+  last_third, previous_third}
+`);
+
+/**
+ * Reads the window without changing it: see `RateWindow.status`.
+ *
+ * KEYS: window, background window, users. ARGV: limit, windowMs,
+ * backgroundMax ("" for none), read users ("1"), count users ("1"), then
+ * the three ages of the user counts. Returns `{ now, total, background,
+ * oldest (-1 when empty), wait, backgroundWait, lastUser (-1 for none),
+ * recent, lastThird, previousThird (-1 when not counted) }`.
+ */
+export const STATUS: _Script = new _Script(`${NOW}${USERS}
+local window = tonumber(ARGV[2])
+local since = '(' .. (now - window)
+-- The count, the oldest admission and the wait until fewer than max remain.
+local function window_state(key, max)
+  local count = redis.call('ZCOUNT', key, since, '+inf')
+  local oldest = -1
+  local wait = 0
+  if count > 0 then
+    local first = redis.call('ZRANGEBYSCORE', key, since, '+inf',
+      'WITHSCORES', 'LIMIT', 0, 1)
+    oldest = tonumber(first[2])
+  end
+  if max > 0 and count >= max then
+    local nth = redis.call('ZRANGEBYSCORE', key, since, '+inf', 'WITHSCORES',
+      'LIMIT', count - max, 1)
+    wait = tonumber(nth[2]) + window - now
+  end
+  return count, oldest, wait
+end
+local total, oldest, wait = window_state(KEYS[1], tonumber(ARGV[1]))
+local background, background_wait = 0, 0
+local share = tonumber(ARGV[3])
+if share then
+  local _
+  background, _, background_wait = window_state(KEYS[2], share)
+end
+local last = -1
+local recent, last_third, previous_third = -1, -1, -1
+if ARGV[4] == '1' then
+  local newest = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  if newest[2] then last = tonumber(newest[2]) end
+  if ARGV[5] == '1' then
+    recent, last_third, previous_third = users(KEYS[3], tonumber(ARGV[6]),
+      tonumber(ARGV[7]), tonumber(ARGV[8]))
+  end
+end
+return {now, total, background, oldest, wait, background_wait, last, recent,
+  last_third, previous_third}
 `);
 
 /**
  * Extends a cooldown: stores `now + duration` unless a later end is stored.
  *
- * KEYS: cooldown hash. ARGV: durationMs. Returns the end in server time.
+ * KEYS: cooldown. ARGV: durationMs. Returns the end in server time.
  */
-export const SET_COOLDOWN: _Script = new _Script(`${NOW}
+export const SET_COOLDOWN: _Script = new _Script(`${NOW}${COOLDOWN}
 local ends = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-if ends > current then
-  redis.call('HSET', KEYS[1], 'until', ends)
-  redis.call('PEXPIREAT', KEYS[1], ends)
-  return ends
-end
-return current
+local current = cooldown_end(KEYS[1])
+if current and current >= ends then return current end
+redis.call('SET', KEYS[1], ends)
+redis.call('PEXPIREAT', KEYS[1], ends)
+return ends
 `);
 
 /**
  * Reads a cooldown.
  *
- * KEYS: cooldown hash. Returns the milliseconds left, or 0.
+ * KEYS: cooldown. Returns the milliseconds left, or 0.
  */
-export const GET_COOLDOWN: _Script = new _Script(`${NOW}
-local ends = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-if ends > now then return ends - now end
+export const GET_COOLDOWN: _Script = new _Script(`${NOW}${COOLDOWN}
+local ends = cooldown_end(KEYS[1])
+if ends and ends > now then return ends - now end
 return 0
 `);
-
-// ---------------------------------------------------------------------------
-// Adaptive rate limiting: the window of every admission, the window of
-// background admissions, and the user admissions of the monitoring horizon.
-
-// Counts user activity against the policy's cutoffs, which are passed as
-// offsets from now (see activityCutoffs in src/rate_limit/adaptive_policy.ts).
-const ACTIVITY = `
-local function activity(key, now, recent_off, last_off, previous_off)
-  local recent = redis.call('ZCOUNT', key, '(' .. (now + recent_off), '+inf')
-  local last_third = redis.call('ZCOUNT', key, '(' .. (now + last_off), '+inf')
-  local previous_third = redis.call('ZCOUNT', key,
-    '(' .. (now + previous_off), now + last_off)
-  local newest = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
-  local last = -1
-  if newest[2] then last = tonumber(newest[2]) end
-  return {recent, last_third, previous_third, last}
-end
-`;
-
-/**
- * Admits into the adaptive window if the total budget has room and, for
- * background traffic, the background share has room and is not paused.
- *
- * KEYS: window, background window, user activity. ARGV: limit, windowMs,
- * member, priority ("user" or "background"), backgroundMax, paused ("1"),
- * force ("1" records even when refused), user horizon ms, then the three
- * activity cutoff offsets. Returns
- * `{ admitted, now, recent, lastThird, previousThird, lastUser }`.
- */
-export const ADAPTIVE_ACQUIRE: _Script = new _Script(`${NOW}${ACTIVITY}
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local user = ARGV[4] == 'user'
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-local total = redis.call('ZCARD', KEYS[1])
-local admitted = 0
-if ARGV[7] == '1' then
-  admitted = 1
-elseif total < limit then
-  if user then
-    admitted = 1
-  elseif ARGV[6] ~= '1' and redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[5]) then
-    admitted = 1
-  end
-end
-if admitted == 1 then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  if user then
-    local horizon = tonumber(ARGV[8])
-    redis.call('ZADD', KEYS[3], now, ARGV[3])
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - horizon)
-    redis.call('PEXPIRE', KEYS[3], horizon)
-  else
-    redis.call('ZADD', KEYS[2], now, ARGV[3])
-    redis.call('PEXPIRE', KEYS[2], window)
-  end
-end
-local a = activity(KEYS[3], now, tonumber(ARGV[9]), tonumber(ARGV[10]),
-  tonumber(ARGV[11]))
-return {admitted, now, a[1], a[2], a[3], a[4]}
-`);
-
-/**
- * Reads the adaptive windows and the user activity without changing them.
- *
- * KEYS: window, background window, user activity. ARGV: limit, windowMs,
- * backgroundMax, then the three activity cutoff offsets. Returns
- * `{ now, total, oldest, totalWait, background, backgroundWait, recent,
- * lastThird, previousThird, lastUser }`, where `backgroundWait` is how long
- * until the background window has room under `backgroundMax`.
- */
-export const ADAPTIVE_STATUS: _Script = new _Script(
-  `${NOW}${WINDOW_STATE}${ACTIVITY}
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local since = now - window
-local total, oldest, wait = window_state(KEYS[1], since, limit, window, now)
-local background, _, background_wait = window_state(KEYS[2], since,
-  tonumber(ARGV[3]), window, now)
-local a = activity(KEYS[3], now, tonumber(ARGV[4]), tonumber(ARGV[5]),
-  tonumber(ARGV[6]))
-return {now, total, oldest, wait, background, background_wait,
-  a[1], a[2], a[3], a[4]}
-`,
-);

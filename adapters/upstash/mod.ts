@@ -49,6 +49,10 @@ import {
 } from "./rate_limit_store.ts";
 
 export type * from "../../src/stores/types.ts";
+export type { Clock } from "../../src/clock.ts";
+export type * from "../../src/stores/rate_window.ts";
+export type * from "../../src/stores/window_rate_limit_store.ts";
+export type * from "../../src/stores/window_adaptive_rate_limit_store.ts";
 export type {
   UpstashConnectionOptions,
   UpstashRedisLike,

@@ -35,6 +35,7 @@
 
 import { ConfigError } from "../errors.ts";
 import type { Priority } from "../stores/types.ts";
+import { MAX_WINDOW_MS, windowLength } from "../stores/_validate.ts";
 
 /** How the adaptive split reacts to user activity. */
 export interface AdaptiveConfig {
@@ -54,14 +55,15 @@ export interface AdaptiveConfig {
   moderateActivityThreshold: number;
   /**
    * How far back user activity is counted, in milliseconds. The trend
-   * compares its last third with the third before. A positive integer.
+   * compares its last third with the third before. A positive integer of
+   * at most 366 days.
    *
    * @default {900_000}
    */
   monitoringWindowMs: number;
   /**
    * How long without any user admission before background traffic gets the
-   * whole budget, in milliseconds. A positive integer.
+   * whole budget, in milliseconds. A positive integer of at most 366 days.
    *
    * @default {1_800_000}
    */
@@ -69,7 +71,7 @@ export interface AdaptiveConfig {
   /**
    * How often a store recomputes the split, in milliseconds. Between
    * recomputations the last split applies. `0` recomputes on every call.
-   * A non-negative number.
+   * A non-negative number of at most 366 days.
    *
    * @default {30_000}
    */
@@ -288,17 +290,22 @@ export function validateAdaptiveConfig(
       `at most highActivityThreshold (${high})`,
     );
   }
-  const monitoringWindowMs = positiveInt("monitoringWindowMs");
-  const sustainedInactivityThresholdMs = positiveInt(
+  const duration = (key: keyof AdaptiveConfig): number =>
+    windowLength(component, `adaptiveConfig.${key}`, pick(key));
+  const monitoringWindowMs = duration("monitoringWindowMs");
+  const sustainedInactivityThresholdMs = duration(
     "sustainedInactivityThresholdMs",
   );
   const recalc = pick("recalculationIntervalMs");
-  if (typeof recalc !== "number" || !Number.isFinite(recalc) || recalc < 0) {
+  if (
+    typeof recalc !== "number" || !Number.isFinite(recalc) || recalc < 0 ||
+    recalc > MAX_WINDOW_MS
+  ) {
     throw new ConfigError(
       component,
       "adaptiveConfig.recalculationIntervalMs",
       recalc,
-      "a non-negative number",
+      `a non-negative number of at most ${MAX_WINDOW_MS} (366 days)`,
     );
   }
   const scaling = pick("maxUserScaling");

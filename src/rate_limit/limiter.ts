@@ -1,8 +1,10 @@
 /**
  * Admission of one request attempt against a {@linkcode RateLimitStore}:
- * waits out a server cooldown, then takes one unit of budget with the
- * store's atomic `acquire`, sleeping while the budget is spent, or refuses
- * with {@linkcode RateLimitError}.
+ * waits out a server cooldown, then takes one unit of budget atomically,
+ * sleeping while the budget is spent, or refuses with
+ * {@linkcode RateLimitError}. A store with `admit` does all three in one
+ * call per try; others are asked `getCooldown`, `acquire` and
+ * `getWaitTime`.
  *
  * @module
  */
@@ -120,15 +122,38 @@ export class RateLimiter {
     const left = (): number => this.#maxWaitMs - (performance.now() - started);
     // Refusals in a row that the store could not put a wait on.
     let blind = 0;
+    const store = this.#store;
+    const admit = store.admit;
+    const level = (): Priority =>
+      typeof priority === "function" ? priority() : priority;
     for (;;) {
       signal?.throwIfAborted();
-      const cooldown = await this.#call(
-        "getCooldown",
-        () => this.#store.getCooldown(cooldownResource),
-        hooks,
-        signal,
-      );
-      if (cooldown !== FAILED && cooldown > 0) {
+      let cooldown: unknown;
+      let waitTime: unknown;
+      if (admit !== undefined) {
+        // One call checks the cooldown, admits, and tells the wait.
+        const answer = await this.#call(
+          "admit",
+          () =>
+            admit.call(store, resource, {
+              priority: level(),
+              cooldownResource,
+            }),
+          hooks,
+          signal,
+        );
+        if (answer === FAILED || answer?.admitted === true) return;
+        cooldown = answer?.cooldownMs;
+        waitTime = answer?.waitMs;
+      } else {
+        cooldown = await this.#call(
+          "getCooldown",
+          () => store.getCooldown(cooldownResource),
+          hooks,
+          signal,
+        );
+      }
+      if (typeof cooldown === "number" && cooldown > 0) {
         if (this.#throwOnLimit || cooldown > left()) {
           hooks.onRejected?.(cooldown, "cooldown");
           throw new RateLimitError(
@@ -144,39 +169,35 @@ export class RateLimiter {
         continue;
       }
 
-      const admitted = await this.#call(
-        "acquire",
-        () =>
-          this.#store.acquire(
-            resource,
-            typeof priority === "function" ? priority() : priority,
-          ),
-        hooks,
-        signal,
-      );
-      if (admitted === FAILED || admitted) return;
-
-      const waitTime = await this.#call(
-        "getWaitTime",
-        () =>
-          this.#store.getWaitTime(
-            resource,
-            typeof priority === "function" ? priority() : priority,
-          ),
-        hooks,
-        signal,
-      );
-      if (waitTime === FAILED) return;
+      if (admit === undefined) {
+        const admitted = await this.#call(
+          "acquire",
+          () => store.acquire(resource, level()),
+          hooks,
+          signal,
+        );
+        if (admitted === FAILED || admitted) return;
+        waitTime = await this.#call(
+          "getWaitTime",
+          () => store.getWaitTime(resource, level()),
+          hooks,
+          signal,
+        );
+        if (waitTime === FAILED) return;
+      }
       // A store may refuse without knowing for how long (0, or garbage):
       // poll it with a growing pause rather than spin on it.
-      const known = typeof waitTime === "number" && waitTime > 0 &&
-        Number.isFinite(waitTime);
+      const told = typeof waitTime === "number" && waitTime > 0 &&
+          Number.isFinite(waitTime)
+        ? waitTime
+        : undefined;
       const floor = Math.min(MIN_POLL_MS * 2 ** blind, MAX_POLL_MS);
-      blind = known && waitTime >= floor ? 0 : blind + 1;
-      const wait = Math.max(floor, known ? Math.ceil(waitTime) : 0);
+      blind = told !== undefined && told >= floor ? 0 : blind + 1;
+      const wait = Math.max(floor, told === undefined ? 0 : Math.ceil(told));
       const remaining = left();
       if (
-        this.#throwOnLimit || remaining <= 0 || (known && waitTime > remaining)
+        this.#throwOnLimit || remaining <= 0 ||
+        (told !== undefined && told > remaining)
       ) {
         hooks.onRejected?.(wait, "limit");
         throw new RateLimitError(

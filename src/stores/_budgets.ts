@@ -18,6 +18,17 @@ export interface BudgetOptions {
   marginMs?: unknown;
 }
 
+/** A configured budget and the one the store enforces (margin included). */
+export interface Budget {
+  readonly configured: Readonly<RateLimitConfig>;
+  readonly enforced: Readonly<RateLimitConfig>;
+  /**
+   * What the store derives from this budget (the requests it sends its
+   * backend), kept with it and dropped when the budget is replaced.
+   */
+  derived: unknown;
+}
+
 /**
  * The budgets of every resource, as configured in this process: a default,
  * per-resource overrides, and the safety margin that lengthens every window.
@@ -25,8 +36,8 @@ export interface BudgetOptions {
  */
 export class Budgets {
   readonly #component: string;
-  readonly #default: RateLimitConfig;
-  readonly #overrides: Map<string, RateLimitConfig>;
+  readonly #default: Budget;
+  readonly #overrides = new Map<string, Budget>();
   readonly #marginMs: number;
 
   /**
@@ -42,45 +53,67 @@ export class Budgets {
       marginMs,
     } = options;
     this.#component = component;
-    this.#default = rateLimitConfig(component, "defaultConfig", defaultConfig);
-    this.#overrides = resourceConfigs(component, overrides);
+    const configured = rateLimitConfig(
+      component,
+      "defaultConfig",
+      defaultConfig,
+    );
+    const valid = resourceConfigs(component, overrides);
     this.#marginMs = rateLimitMargin(component, marginMs);
+    this.#default = this.#budget(configured);
+    for (const [resource, config] of valid) {
+      this.#overrides.set(resource, this.#budget(config));
+    }
   }
 
-  /** The budget of `resource` as configured. */
-  get(resource: string): RateLimitConfig {
+  /** The safety margin added to every window. */
+  get marginMs(): number {
+    return this.#marginMs;
+  }
+
+  /** The budget of `resource`, configured and enforced. */
+  budget(resource: string): Budget {
+    // Most stores configure no override: no lookup for them.
+    if (this.#overrides.size === 0) return this.#default;
     return this.#overrides.get(resource) ?? this.#default;
   }
 
-  /** The window the store enforces for `resource`: `windowMs + marginMs`. */
-  windowMs(resource: string): number {
-    return this.get(resource).windowMs + this.#marginMs;
+  /** The budget of `resource` as configured. Do not change it. */
+  get(resource: string): Readonly<RateLimitConfig> {
+    return this.budget(resource).configured;
   }
 
-  /** The budget the store enforces: the window lengthened by the margin. */
-  effective(resource: string): RateLimitConfig {
-    return this.#lengthen(this.get(resource));
+  /**
+   * The budget the store enforces for `resource`: the window lengthened by
+   * the margin. Do not change it.
+   */
+  effective(resource: string): Readonly<RateLimitConfig> {
+    return this.budget(resource).enforced;
   }
 
   /** The enforced budget of resources without an override. */
-  get fallback(): RateLimitConfig {
-    return this.#lengthen(this.#default);
+  get fallback(): Readonly<RateLimitConfig> {
+    return this.#default.enforced;
   }
 
   /** The enforced budget of every resource with an override. */
-  *effectiveOverrides(): Generator<[string, RateLimitConfig], void, undefined> {
-    for (const [resource, config] of this.#overrides) {
-      yield [resource, this.#lengthen(config)];
+  *effectiveOverrides(): Generator<
+    [string, Readonly<RateLimitConfig>],
+    void,
+    undefined
+  > {
+    for (const [resource, { enforced }] of this.#overrides) {
+      yield [resource, enforced];
     }
   }
 
   /** The longest enforced window of any known budget. */
   longestWindowMs(): number {
-    let longest = this.#default.windowMs;
-    for (const { windowMs } of this.#overrides.values()) {
-      longest = Math.max(longest, windowMs);
+    let longest = this.#default.enforced.windowMs;
+    for (const { enforced } of this.#overrides.values()) {
+      longest = Math.max(longest, enforced.windowMs);
     }
-    return longest + this.#marginMs;
+    return longest;
   }
 
   /**
@@ -88,17 +121,23 @@ export class Budgets {
    *
    * @throws {ConfigError} When `config` is invalid.
    */
-  set(resource: string, config: unknown): RateLimitConfig {
+  set(resource: string, config: unknown): Readonly<RateLimitConfig> {
     const valid = rateLimitConfig(
       this.#component,
       `resourceConfigs.${resource}`,
       config,
     );
-    this.#overrides.set(resource, valid);
-    return valid;
+    const budget = this.#budget(valid);
+    this.#overrides.set(resource, budget);
+    return budget.configured;
   }
 
-  #lengthen({ limit, windowMs }: RateLimitConfig): RateLimitConfig {
-    return { limit, windowMs: windowMs + this.#marginMs };
+  #budget(config: RateLimitConfig): Budget {
+    const { limit, windowMs } = config;
+    return {
+      configured: Object.freeze({ limit, windowMs }),
+      enforced: Object.freeze({ limit, windowMs: windowMs + this.#marginMs }),
+      derived: undefined,
+    };
   }
 }

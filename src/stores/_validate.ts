@@ -1,5 +1,22 @@
+import type { Clock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
 import type { RateLimitConfig } from "./types.ts";
+
+/** Throws ConfigError unless `clock` has a `now()` method. */
+export function validClock(component: string, clock: unknown): Clock {
+  if (
+    typeof clock !== "object" || clock === null ||
+    typeof (clock as Clock).now !== "function"
+  ) {
+    throw new ConfigError(
+      component,
+      "clock",
+      clock,
+      "an object with a now() method",
+    );
+  }
+  return clock as Clock;
+}
 
 /** Throws ConfigError unless `value` is a positive safe integer. */
 export function positiveInteger(
@@ -9,6 +26,61 @@ export function positiveInteger(
 ): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigError(component, option, value, "a positive integer");
+  }
+  return value;
+}
+
+/**
+ * The longest window, margin and adaptive interval a rate-limit store
+ * accepts: 366 days, in milliseconds. Every time a store computes from them
+ * (reset times, expiries, cutoffs) stays a valid `Date` and a valid expiry on
+ * every backend.
+ */
+export const MAX_WINDOW_MS = 366 * 86_400_000;
+
+const WINDOW_BOUND = `of at most ${MAX_WINDOW_MS} (366 days)`;
+
+/**
+ * Throws ConfigError unless `value` is a positive safe integer of at most
+ * {@linkcode MAX_WINDOW_MS}.
+ */
+export function windowLength(
+  component: string,
+  option: string,
+  value: unknown,
+): number {
+  if (
+    typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0 ||
+    value > MAX_WINDOW_MS
+  ) {
+    throw new ConfigError(
+      component,
+      option,
+      value,
+      `a positive integer ${WINDOW_BOUND}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Validates the `marginMs` option that every rate-limit store takes: the
+ * milliseconds added to each window. Throws ConfigError naming `marginMs`
+ * unless it is a non-negative safe integer of at most
+ * {@linkcode MAX_WINDOW_MS}; `undefined` means no margin.
+ */
+export function rateLimitMargin(component: string, value: unknown): number {
+  if (value === undefined) return 0;
+  if (
+    typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 ||
+    value > MAX_WINDOW_MS
+  ) {
+    throw new ConfigError(
+      component,
+      "marginMs",
+      value,
+      `a non-negative integer ${WINDOW_BOUND}`,
+    );
   }
   return value;
 }
@@ -25,17 +97,6 @@ export function nonNegativeInteger(
   return value;
 }
 
-/**
- * Validates the `marginMs` option that every rate-limit store takes: the
- * milliseconds added to each window. Throws ConfigError naming `marginMs`
- * unless it is a non-negative safe integer; `undefined` means no margin.
- */
-export function rateLimitMargin(component: string, value: unknown): number {
-  return value === undefined
-    ? 0
-    : nonNegativeInteger(component, "marginMs", value);
-}
-
 /** Throws ConfigError unless `value` is a non-negative finite number. */
 export function nonNegativeNumber(
   component: string,
@@ -50,7 +111,9 @@ export function nonNegativeNumber(
 
 /**
  * Validates the `durationMs` that every rate-limit store's `setCooldown`
- * takes. Throws a RangeError (a bad argument, not a bad option) unless it is
+ * takes, and returns it as the whole milliseconds a backend stores: rounded
+ * up, and at most {@linkcode MAX_WINDOW_MS} (a longer cooldown is held that
+ * long). Throws a RangeError (a bad argument, not a bad option) unless it is
  * a non-negative finite number.
  */
 export function cooldownDuration(
@@ -67,7 +130,7 @@ export function cooldownDuration(
       }`,
     );
   }
-  return durationMs;
+  return Math.min(Math.ceil(durationMs), MAX_WINDOW_MS);
 }
 
 /** Throws ConfigError unless `config` is a valid rate budget; returns a copy. */
@@ -87,7 +150,7 @@ export function rateLimitConfig(
   const { limit, windowMs } = config as Record<string, unknown>;
   return {
     limit: positiveInteger(component, `${option}.limit`, limit),
-    windowMs: positiveInteger(component, `${option}.windowMs`, windowMs),
+    windowMs: windowLength(component, `${option}.windowMs`, windowMs),
   };
 }
 

@@ -19,7 +19,10 @@ export type Priority = "user" | "background";
 export interface RateLimitConfig {
   /** The most admissions allowed in any interval of `windowMs`. A positive integer. */
   limit: number;
-  /** The length of the sliding window, in milliseconds. A positive integer. */
+  /**
+   * The length of the sliding window, in milliseconds. A positive integer of
+   * at most 366 days (31 622 400 000).
+   */
   windowMs: number;
 }
 
@@ -45,6 +48,42 @@ export interface AdaptiveRateLimitStatus extends RateLimitStatus {
   recentUserActivity: number;
   /** A human-readable reason for the current split. */
   reason: string;
+}
+
+/** Options for {@linkcode RateLimitStore.admit}. */
+export interface AdmitOptions {
+  /**
+   * The traffic class. A store without priorities ignores it.
+   *
+   * @default {"background"}
+   */
+  priority?: Priority;
+  /**
+   * The resource whose cooldown holds this admission back, when cooldowns
+   * are shared more widely than the budget (the client keeps one cooldown
+   * for every scope of a resource).
+   *
+   * @default {resource}
+   */
+  cooldownResource?: string;
+}
+
+/** The answer of {@linkcode RateLimitStore.admit}. */
+export interface Admission {
+  /** Whether the admission was recorded. */
+  admitted: boolean;
+  /**
+   * `0` when admitted. Otherwise how long until an admission of this
+   * priority may succeed, in milliseconds, as
+   * {@linkcode RateLimitStore.getWaitTime} would tell at the same moment.
+   */
+  waitMs: number;
+  /**
+   * Milliseconds left of the cooldown of the cooldown resource, as
+   * {@linkcode RateLimitStore.getCooldown} would tell; `0` when none runs.
+   * While it runs, nothing is admitted.
+   */
+  cooldownMs: number;
 }
 
 /** Options for {@linkcode DedupeStore.waitFor}. */
@@ -234,6 +273,23 @@ export interface DedupeStore<T = unknown> {
  * is then `windowMs + marginMs` for admissions, waits and reset times alike.
  */
 export interface RateLimitStore {
+  /**
+   * Optional: the cooldown check, the admission and the wait in one atomic
+   * step (for a remote store, one round trip instead of up to three). While
+   * the cooldown of `options.cooldownResource` runs, nothing is recorded and
+   * `cooldownMs` tells how long it still runs; otherwise it admits exactly
+   * as {@linkcode RateLimitStore.acquire} would and, when it refuses, tells
+   * the wait of {@linkcode RateLimitStore.getWaitTime}.
+   *
+   * The client uses it when a store has it, and `getCooldown`, `acquire`
+   * and `getWaitTime` otherwise.
+   *
+   * @param resource The rate-limited resource.
+   * @param options The priority and the cooldown resource.
+   * @returns Whether it was admitted, the wait and the cooldown.
+   */
+  admit?(resource: string, options?: AdmitOptions): Promise<Admission>;
+
   /**
    * Atomically checks the budget of `resource` and, if it allows, records an
    * admission. Concurrent calls never admit more than the budget allows.

@@ -48,6 +48,13 @@ export interface AdaptiveRateLimitStoreFactoryContext {
    * {@linkcode AdaptiveRateLimitStoreSuiteOptions.invalidOptions}.
    */
   options: Readonly<Record<string, unknown>>;
+  /**
+   * When set, build a second store on the backend of this one (the same
+   * database, tables or key prefix), as another process would open it. Set
+   * only when {@linkcode AdaptiveRateLimitStoreSuiteOptions.sharedBackend}
+   * is `true`.
+   */
+  shareWith?: AdaptiveRateLimitStore;
 }
 
 /** Builds a fresh, isolated adaptive rate-limit store for one test. */
@@ -57,7 +64,18 @@ export type AdaptiveRateLimitStoreFactory = (
 
 /** Options for {@linkcode testAdaptiveRateLimitStore}. */
 export interface AdaptiveRateLimitStoreSuiteOptions
-  extends RateLimitStoreSuiteOptions {}
+  extends RateLimitStoreSuiteOptions {
+  /**
+   * Whether stores share user activity through their backend, and the
+   * factory honours
+   * {@linkcode AdaptiveRateLimitStoreFactoryContext.shareWith}: the suite
+   * then checks that a user admitted through one store ends the idle split
+   * of another at once.
+   *
+   * @default {false}
+   */
+  sharedBackend?: boolean;
+}
 
 /**
  * Short adaptive settings, so that every regime is reachable in a second of
@@ -87,7 +105,9 @@ type _Open = (
  * traffic never exceed the limit in any window; users keep a reserve under
  * activity; background gets the full budget when users are idle; rising user
  * traffic may pause background; waits are measured with `windowMs`, and
- * `marginMs` lengthens the window of both traffic classes.
+ * `marginMs` lengthens the window of both traffic classes; `admit` tells the
+ * wait of its priority; and, with `sharedBackend`, users returning through
+ * another store end an idle split at once.
  *
  * The factory is called with windows of 400 ms and an adaptive
  * configuration scaled down to fit in real time (monitoring window 1.2 s,
@@ -116,6 +136,8 @@ export function testAdaptiveRateLimitStore(
     time = "manual",
     invalidOptions = [],
     supportsMarginMs = true,
+    corruptCooldown,
+    sharedBackend = false,
   } = options;
   const open: _Open = (h, overrides = {}) =>
     h.open(() =>
@@ -178,7 +200,7 @@ export function testAdaptiveRateLimitStore(
       rateLimitCases(
         (h, overrides) => open(h, overrides),
         time,
-        { invalidOptions, supportsMarginMs },
+        { invalidOptions, supportsMarginMs, corruptCooldown },
       );
     });
 
@@ -371,6 +393,90 @@ export function testAdaptiveRateLimitStore(
         assert.equal(await store.getWaitTime(resource, "user"), 0);
       },
     );
+
+    storeTest(
+      "admit(resource, { priority }) admits like acquire() and tells the wait of getWaitTime() for that priority",
+      time,
+      async (h) => {
+        const store = await open(h, with10);
+        if (store.admit === undefined) return;
+        const resource = `admit-split:${uid()}`;
+        const user = { priority: "user" } as const;
+        const background = { priority: "background" } as const;
+        assert.equal((await store.admit(resource, user)).admitted, true);
+        await h.advancePast(WINDOW_MS + ADAPTIVE.recalculationIntervalMs);
+        const { backgroundMax } = await store.getStatus(resource);
+        assert.ok(backgroundMax > 0 && backgroundMax < 10);
+        for (let i = 0; i < backgroundMax; i++) {
+          assert.equal(
+            (await store.admit(resource, background)).admitted,
+            true,
+          );
+        }
+        await h.advance(30);
+        const refused = await store.admit(resource, background);
+        assert.equal(refused.admitted, false);
+        assert.equal(refused.cooldownMs, 0);
+        const wait = await store.getWaitTime(resource, "background");
+        if (h.exact) {
+          assert.equal(refused.waitMs, WINDOW_MS - 30);
+          assert.equal(refused.waitMs, wait);
+        } else {
+          assert.ok(
+            Math.abs(refused.waitMs - wait) <= h.slack && refused.waitMs > 0,
+            `admit() waits ${refused.waitMs}, getWaitTime() ${wait}`,
+          );
+        }
+        assert.deepStrictEqual(await store.admit(resource, user), {
+          admitted: true,
+          waitMs: 0,
+          cooldownMs: 0,
+        });
+      },
+    );
+
+    if (sharedBackend) {
+      storeTest(
+        "a user admitted through another store on the same backend ends this store's idle split at once: background keeps room for users",
+        time,
+        async (h) => {
+          const shared = {
+            defaultConfig: { limit: 10, windowMs: WINDOW_MS * 10 },
+            adaptiveConfig: { ...ADAPTIVE, recalculationIntervalMs: 600_000 },
+          };
+          const worker = await open(h, shared);
+          const web = await open(h, { ...shared, shareWith: worker });
+          const resource = `return:${uid()}`;
+          assert.equal(await worker.acquire(resource, "background"), true);
+          assert.equal(
+            (await worker.getStatus(resource, "background")).backgroundMax,
+            10,
+            "no user was ever seen: background may take everything",
+          );
+          await h.advance(1);
+          assert.equal(await web.acquire(resource, "user"), true);
+          let background = 1;
+          for (let i = 0; i < 9; i++) {
+            if (await worker.acquire(resource, "background")) background++;
+          }
+          const status = await worker.getStatus(resource, "background");
+          assert.ok(
+            status.userReserved > 0,
+            `the worker sees the user: ${status.reason}`,
+          );
+          assert.equal(
+            background,
+            status.backgroundMax,
+            "background stopped at its new share, although the idle split would still be current for ten minutes",
+          );
+          assert.equal(
+            await web.acquire(resource, "user"),
+            true,
+            "a user finds room",
+          );
+        },
+      );
+    }
 
     storeTest(
       "200 concurrent mixed acquires admit exactly limit in total",

@@ -53,6 +53,14 @@ export interface RateLimitStoreSuiteOptions extends StoreSuiteOptions {
    */
   invalidOptions?: readonly Readonly<Record<string, unknown>>[];
   /**
+   * Writes a cooldown that the backend cannot read as a time (text, a value
+   * of the wrong type) for `resource`, straight into the backend of `store`.
+   * When given, the suite checks that such a cooldown reads as none (`0`,
+   * never `NaN`), holds nothing back, and gives way to the next
+   * `setCooldown`. Leave it out for a backend that cannot hold one.
+   */
+  corruptCooldown?: (store: RateLimitStore, resource: string) => Promise<void>;
+  /**
    * Whether the store takes a `marginMs` option, as every sluice store does:
    * the factory passes the context's `marginMs` on, and the suite checks
    * that the margin lengthens every window and that an invalid one is a
@@ -82,13 +90,25 @@ type _Open = (
 interface _CaseOptions {
   invalidOptions: readonly Readonly<Record<string, unknown>>[];
   supportsMarginMs: boolean;
+  corruptCooldown:
+    | ((store: RateLimitStore, resource: string) => Promise<void>)
+    | undefined;
 }
+
+/** Windows too long for a `Date` once added to now, and a long one that is not. */
+const LONG_WINDOWS: readonly number[] = [
+  Number.MAX_SAFE_INTEGER,
+  8.64e15,
+  366 * 86_400_000,
+];
 
 /**
  * Runs the {@linkcode RateLimitStore} conformance suite: exact admission
  * under concurrency, the sliding window, `getWaitTime` and `getStatus`
- * consistency, `reset`, per-resource budgets, cooldowns, the safety margin
- * (`marginMs`), and the configuration errors.
+ * consistency, `reset`, per-resource budgets, cooldowns (also unreadable
+ * ones, when the backend can hold them), `admit` when the store has it,
+ * reset times that stay valid dates for the longest windows, the safety
+ * margin (`marginMs`), and the configuration errors.
  *
  * The factory is called with windows of 400 ms, so the suite stays fast in
  * `"real"` time too.
@@ -116,6 +136,7 @@ export function testRateLimitStore(
     time = "manual",
     invalidOptions = [],
     supportsMarginMs = true,
+    corruptCooldown,
   } = options;
   const open: _Open = (h, overrides = {}) =>
     h.open(() =>
@@ -129,7 +150,11 @@ export function testRateLimitStore(
       })
     );
   describe(`${name} (RateLimitStore conformance, ${time} time)`, () => {
-    rateLimitCases(open, time, { invalidOptions, supportsMarginMs });
+    rateLimitCases(open, time, {
+      invalidOptions,
+      supportsMarginMs,
+      corruptCooldown,
+    });
   });
 }
 
@@ -141,7 +166,7 @@ export function testRateLimitStore(
 export function rateLimitCases(
   open: _Open,
   time: SuiteTime,
-  { invalidOptions, supportsMarginMs }: _CaseOptions,
+  { invalidOptions, supportsMarginMs, corruptCooldown }: _CaseOptions,
 ): void {
   storeTest(
     "acquire() admits up to limit, then refuses",
@@ -546,6 +571,20 @@ export function rateLimitCases(
     },
   );
 
+  storeTest(
+    "setCooldown() takes any finite duration: a huge one holds the resource and reads back as a finite wait",
+    time,
+    async (h) => {
+      const store = await open(h);
+      const resource = `cool-huge:${uid()}`;
+      await store.setCooldown(resource, Number.MAX_VALUE);
+      const left = await store.getCooldown(resource);
+      assert.ok(left > 86_400_000 && Number.isFinite(left), `${left} ms left`);
+      await store.setCooldown(resource, 10);
+      assert.equal(await store.getCooldown(resource) > 86_400_000, true);
+    },
+  );
+
   storeTest("reset() clears a cooldown", time, async (h) => {
     const store = await open(h);
     const resource = `cool-reset:${uid()}`;
@@ -554,6 +593,157 @@ export function rateLimitCases(
     await store.reset(resource);
     assert.equal(await store.getCooldown(resource), 0);
   });
+
+  storeTest(
+    "admit() admits like acquire(), tells the wait of getWaitTime() when refused, and while a cooldown runs tells it and records nothing",
+    time,
+    async (h) => {
+      const store = await open(h, {
+        defaultConfig: { limit: 2, windowMs: WINDOW_MS },
+      });
+      // admit() is optional: a store without it has nothing to check here.
+      if (store.admit === undefined) return;
+      const resource = `admit:${uid()}`;
+      const near = (actual: number, expected: number, what: string): void => {
+        if (h.exact) assert.equal(actual, expected, what);
+        else {
+          assert.ok(
+            Math.abs(actual - expected) <= h.slack,
+            `${what}: ${actual} is about ${expected}`,
+          );
+        }
+      };
+      assert.deepStrictEqual(await store.admit(resource), {
+        admitted: true,
+        waitMs: 0,
+        cooldownMs: 0,
+      });
+      await h.advance(100);
+      assert.equal((await store.admit(resource)).admitted, true);
+      await h.advance(50);
+      const refused = await store.admit(resource);
+      assert.equal(refused.admitted, false);
+      assert.equal(refused.cooldownMs, 0);
+      assert.ok(refused.waitMs > 0, `wait ${refused.waitMs}`);
+      near(refused.waitMs, await store.getWaitTime(resource), "the wait");
+      if (h.exact) assert.equal(refused.waitMs, WINDOW_MS - 150);
+      assert.equal(await store.acquire(resource), false);
+
+      const held = `admit-held:${uid()}`;
+      await store.setCooldown(held, 300);
+      const cooling = await store.admit(held);
+      assert.equal(cooling.admitted, false);
+      near(cooling.cooldownMs, await store.getCooldown(held), "the cooldown");
+      assert.ok(cooling.cooldownMs > 0);
+      assert.equal(
+        (await store.getStatus(held)).remaining,
+        2,
+        "nothing was recorded during the cooldown",
+      );
+      const scoped = `admit-scoped:${uid()}`;
+      const elsewhere = await store.admit(scoped, { cooldownResource: held });
+      assert.equal(elsewhere.admitted, false, "held by another's cooldown");
+      assert.ok(elsewhere.cooldownMs > 0);
+      assert.equal((await store.admit(scoped)).admitted, true);
+      await h.advancePast(300);
+      assert.deepStrictEqual(await store.admit(held), {
+        admitted: true,
+        waitMs: 0,
+        cooldownMs: 0,
+      });
+    },
+  );
+
+  storeTest(
+    "admit() admits exactly limit among 200 concurrent calls",
+    time,
+    async (h) => {
+      const store = await open(h, {
+        defaultConfig: { limit: 10, windowMs: WINDOW_MS * 10 },
+      });
+      if (store.admit === undefined) return;
+      const resource = `admit-burst:${uid()}`;
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () => store.admit!(resource)),
+      );
+      assert.equal(results.filter((r) => r.admitted).length, 10);
+      assert.ok(results.every((r) => r.admitted || r.waitMs > 0));
+    },
+  );
+
+  storeTest(
+    "a window too long for a Date is refused with a ConfigError, or every reset time stays a valid Date",
+    time,
+    async (h) => {
+      const cases: Partial<RateLimitStoreFactoryContext>[] = LONG_WINDOWS.map(
+        (windowMs) => ({ defaultConfig: { limit: 1, windowMs } }),
+      );
+      if (supportsMarginMs) {
+        cases.push({
+          defaultConfig: { limit: 1, windowMs: WINDOW_MS },
+          marginMs: Number.MAX_SAFE_INTEGER,
+        });
+      }
+      for (const overrides of cases) {
+        const label = describeOptions(overrides);
+        let store: RateLimitStore;
+        try {
+          store = await open(h, overrides);
+        } catch (error) {
+          if ((error as { code?: unknown })?.code === "ERR_CONFIG") continue;
+          throw error;
+        }
+        const resource = `long:${uid()}`;
+        const valid = (date: Date, what: string): void => {
+          assert.ok(
+            date instanceof Date && Number.isFinite(date.getTime()),
+            `${label}, ${what}: resetTime ${String(date)} is a valid Date`,
+          );
+        };
+        valid((await store.getStatus(resource)).resetTime, "empty");
+        assert.equal(await store.acquire(resource), true, label);
+        valid((await store.getStatus(resource)).resetTime, "after one");
+        assert.equal(await store.acquire(resource), false, label);
+        const full = await store.getStatus(resource);
+        valid(full.resetTime, "full");
+        assert.equal(full.remaining, 0, label);
+        const wait = await store.getWaitTime(resource);
+        assert.ok(Number.isFinite(wait) && wait > 0, `${label}: wait ${wait}`);
+      }
+    },
+  );
+
+  if (corruptCooldown !== undefined) {
+    storeTest(
+      "a cooldown the backend cannot read as a time is no cooldown, holds nothing back, and gives way to the next setCooldown()",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const resource = `corrupt:${uid()}`;
+        await corruptCooldown(store, resource);
+        assert.equal(await store.getCooldown(resource), 0);
+        assert.equal(await store.acquire(resource), true);
+        if (store.admit !== undefined) {
+          assert.deepStrictEqual(await store.admit(resource), {
+            admitted: true,
+            waitMs: 0,
+            cooldownMs: 0,
+          });
+        }
+        await store.setCooldown(resource, 300);
+        const left = await store.getCooldown(resource);
+        assert.ok(
+          left > 300 - h.slack - 1 && left <= 300,
+          `the new cooldown runs: ${left} ms left`,
+        );
+        if (store.admit !== undefined) {
+          const held = await store.admit(resource);
+          assert.equal(held.admitted, false);
+          assert.ok(held.cooldownMs > 0);
+        }
+      },
+    );
+  }
 
   storeTest("close() may be called twice", time, async (h) => {
     const store = await open(h);

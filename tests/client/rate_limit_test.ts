@@ -2,6 +2,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   type AdaptiveRateLimitStore,
+  type AdmitOptions,
   HttpClient,
   type HttpClientOptions,
   MemoryAdaptiveRateLimitStore,
@@ -253,9 +254,9 @@ describe("HttpClient rate limiting", () => {
     const store: AdaptiveRateLimitStore = Object.assign(
       Object.create(inner) as AdaptiveRateLimitStore,
       {
-        acquire: (resource: string, priority?: "user" | "background") => {
-          seen.push([resource, priority]);
-          return inner.acquire(resource, priority);
+        admit: (resource: string, options: AdmitOptions = {}) => {
+          seen.push([resource, options.priority]);
+          return inner.admit(resource, options);
         },
       },
     );
@@ -277,12 +278,10 @@ describe("HttpClient rate limiting", () => {
     const store: AdaptiveRateLimitStore = Object.assign(
       Object.create(inner) as AdaptiveRateLimitStore,
       {
-        acquire: (resource: string, priority?: "user" | "background") =>
-          priority === "user"
-            ? inner.acquire(resource, priority)
-            : Promise.resolve(false),
-        getWaitTime: () => Promise.resolve(20),
-        getCooldown: () => Promise.resolve(0),
+        admit: (resource: string, options: AdmitOptions = {}) =>
+          options.priority === "user"
+            ? inner.admit(resource, options)
+            : Promise.resolve({ admitted: false, waitMs: 20, cooldownMs: 0 }),
       },
     );
     origin.route("/shared", { body: "ok", delayMs: 10 });

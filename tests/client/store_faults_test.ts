@@ -118,6 +118,7 @@ describe("HttpClient with a store that stops answering", () => {
 
   it("fails open, or closed when asked, on a rate-limit store that never answers", async () => {
     const store = hang(new MemoryRateLimitStore(), [
+      "admit",
       "acquire",
       "getCooldown",
     ]) as RateLimitStore;
@@ -130,7 +131,7 @@ describe("HttpClient with a store that stops answering", () => {
     const closed = client({ rateLimit: { store, failOpen: false } });
     await assert.rejects(closed.get("/data"), (error: unknown) => {
       assert.ok(error instanceof StoreError);
-      assert.equal(error.operation, "getCooldown");
+      assert.equal(error.operation, "admit");
       return true;
     });
     assert.equal(origin.calls("/data"), 1);
@@ -138,6 +139,7 @@ describe("HttpClient with a store that stops answering", () => {
 
   it("rejects with the caller's reason while a rate-limit store hangs", async () => {
     const store = hang(new MemoryRateLimitStore(), [
+      "admit",
       "acquire",
       "getCooldown",
     ]) as RateLimitStore;

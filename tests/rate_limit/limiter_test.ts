@@ -9,6 +9,20 @@ import {
 import { RateLimiter, sleep } from "../../src/rate_limit/limiter.ts";
 import { ManualClock } from "../../src/testing/mod.ts";
 
+/** `store`, with the name of every method called pushed onto `calls`. */
+function counted<S extends object>(store: S, calls: string[]): S {
+  return new Proxy(store, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.push(String(name));
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
 describe("RateLimiter", () => {
   it("admits up to the limit and refuses with the store's wait time", async () => {
     const clock = new ManualClock(0);
@@ -83,6 +97,78 @@ describe("RateLimiter", () => {
     );
     // Recording a cooldown never throws.
     await new RateLimiter({ store: down }).cooldown("r", 10);
+  });
+
+  it("asks a store with admit() once per try: the cooldown, the admission and the wait come in one call", async () => {
+    const memory = new MemoryRateLimitStore({
+      defaultConfig: { limit: 2, windowMs: 60_000 },
+    });
+    const calls: string[] = [];
+    const store = counted(memory, calls);
+    const limiter = new RateLimiter({ store, maxWaitMs: 1_000 });
+    await limiter.admit("r", "user");
+    assert.deepEqual(calls, ["admit"]);
+    // The cooldown is kept for every scope of the resource.
+    await memory.setCooldown("shared", 40);
+    const cooldowns: number[] = [];
+    await limiter.admit(
+      "r",
+      "user",
+      undefined,
+      { onCooldown: (ms) => cooldowns.push(ms) },
+      "shared",
+    );
+    assert.equal(cooldowns.length, 1);
+    assert.ok(cooldowns[0]! > 0 && cooldowns[0]! <= 40, `${cooldowns[0]}`);
+    assert.deepEqual(calls, ["admit", "admit", "admit"]);
+    await assert.rejects(
+      new RateLimiter({ store, throwOnLimit: true }).admit("r", "user"),
+      (error: unknown) => {
+        assert.ok(error instanceof RateLimitError);
+        assert.ok(error.retryAfterMs > 59_000, `${error.retryAfterMs}`);
+        return true;
+      },
+    );
+    assert.deepEqual(calls, ["admit", "admit", "admit", "admit"]);
+    await memory.close();
+  });
+
+  it("asks a store without admit() getCooldown, acquire and getWaitTime", async () => {
+    const memory = new MemoryRateLimitStore({
+      defaultConfig: { limit: 1, windowMs: 60_000 },
+    });
+    const calls: string[] = [];
+    const all = counted(memory, calls);
+    const seed = {
+      getCooldown: all.getCooldown.bind(all),
+      acquire: all.acquire.bind(all),
+      getWaitTime: all.getWaitTime.bind(all),
+      setCooldown: all.setCooldown.bind(all),
+    } as unknown as RateLimitStore;
+    const limiter = new RateLimiter({ store: seed, throwOnLimit: true });
+    await limiter.admit("r", "background");
+    assert.deepEqual(calls, ["getCooldown", "acquire"]);
+    calls.length = 0;
+    await assert.rejects(limiter.admit("r", "background"), RateLimitError);
+    assert.deepEqual(calls, ["getCooldown", "acquire", "getWaitTime"]);
+    await memory.close();
+  });
+
+  it("takes a malformed admit() answer for a refusal without a wait: polled with a growing pause, never admitted", async () => {
+    let admits = 0;
+    const odd = {
+      admit: () => {
+        admits++;
+        return Promise.resolve({
+          admitted: "yes",
+          waitMs: Number.NaN,
+          cooldownMs: "soon",
+        });
+      },
+    } as unknown as RateLimitStore;
+    const limiter = new RateLimiter({ store: odd, maxWaitMs: 300 });
+    await assert.rejects(limiter.admit("r", "user"), RateLimitError);
+    assert.ok(admits >= 2 && admits <= 10, `${admits} admit() calls`);
   });
 
   it("sleep() rejects with the signal's reason as soon as it aborts", async () => {

@@ -4,12 +4,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe } from "node:test";
+import { createClient as createNativeClient } from "@libsql/client";
 import { createClient } from "@libsql/client/web";
 import {
   LibsqlAdaptiveRateLimitStore,
   LibsqlCacheStore,
+  type LibsqlClient,
   LibsqlDedupeStore,
   LibsqlRateLimitStore,
+  type RateLimitStore,
   tableNames,
 } from "../../../adapters/libsql/mod.ts";
 import {
@@ -26,7 +29,8 @@ let prefixes = 0;
 let sqld: Promise<SqldServer> | undefined;
 
 interface Connection {
-  url: string;
+  url?: string;
+  client?: LibsqlClient;
   tablePrefix?: string;
 }
 
@@ -36,20 +40,33 @@ interface Backend {
   connect(): Promise<Connection>;
 }
 
+/** The connection each store was opened with, for a second store on it. */
+const connections = new WeakMap<object, Connection>();
+
 /**
  * On a shared server, a closed store's tables are dropped: hundreds of
- * leftover tables would slow every later statement (the schema grows).
+ * leftover tables would slow every later statement (the schema grows). A
+ * client made for one test is closed with its store.
  */
 function tidy<S extends { close(): Promise<void> }>(
   store: S,
   connection: Connection,
 ): S {
+  connections.set(store, connection);
   const prefix = connection.tablePrefix;
-  if (prefix === undefined) return store;
   const close = store.close.bind(store);
+  if (prefix === undefined) {
+    const own = connection.client;
+    if (own === undefined) return store;
+    store.close = async () => {
+      await close();
+      if (!own.closed) own.close();
+    };
+    return store;
+  }
   store.close = async () => {
     await close();
-    const client = createClient({ url: connection.url });
+    const client = createClient({ url: connection.url! });
     try {
       await client.batch(
         Object.values(tableNames(prefix)).map((table) => ({
@@ -65,8 +82,30 @@ function tidy<S extends { close(): Promise<void> }>(
   return store;
 }
 
+/**
+ * Builds a store on `connection` and tidies up after it; a client made for
+ * a store that fails to build is closed at once.
+ */
+function opened<S extends { close(): Promise<void> }>(
+  connection: Connection,
+  build: () => S,
+): S {
+  try {
+    return tidy(build(), connection);
+  } catch (error) {
+    const own = connection.client;
+    if (own !== undefined && !own.closed) own.close();
+    throw error;
+  }
+}
+
 const backends: Backend[] = [
-  { name: ":memory:", connect: () => Promise.resolve({ url: ":memory:" }) },
+  {
+    name: ":memory:",
+    // One client per test, so that a second store can share its database.
+    connect: () =>
+      Promise.resolve({ client: createNativeClient({ url: ":memory:" }) }),
+  },
   {
     name: "file",
     connect: () =>
@@ -82,6 +121,31 @@ const backends: Backend[] = [
     },
   },
 ];
+
+/** Writes a cooldown end of text, which no clock reading can be compared with. */
+async function corruptCooldown(
+  store: RateLimitStore,
+  resource: string,
+): Promise<void> {
+  // The store creates its tables on first use.
+  await store.getCooldown(resource);
+  const connection = connections.get(store)!;
+  const url = connection.url!;
+  const client = connection.client ??
+    (url.startsWith("file:")
+      ? createNativeClient({ url, timeout: 5_000 })
+      : createClient({ url }));
+  try {
+    await client.execute({
+      sql: `INSERT INTO ${
+        tableNames(connection.tablePrefix).cooldown
+      } (resource, until) VALUES (?1, 'soon') ON CONFLICT (resource) DO UPDATE SET until = 'soon'`,
+      args: [resource],
+    });
+  } finally {
+    if (connection.client === undefined) client.close();
+  }
+}
 
 const invalidConnection = [
   { tablePrefix: "bad-prefix" },
@@ -101,9 +165,9 @@ describe("libSQL stores against the conformance suites", () => {
         `LibsqlCacheStore on ${backend.name}`,
         async ({ clock, options }) => {
           const connection = await backend.connect();
-          return tidy(
-            new LibsqlCacheStore({ ...connection, clock, ...options }),
+          return opened(
             connection,
+            () => new LibsqlCacheStore({ ...connection, clock, ...options }),
           );
         },
         {
@@ -124,15 +188,17 @@ describe("libSQL stores against the conformance suites", () => {
         async ({ clock, jobTimeoutMs, completedGraceMs, options, peerOf }) => {
           const shared = peerOf && dedupeConnections.get(peerOf);
           const connection = shared ?? await backend.connect();
-          const store = new LibsqlDedupeStore({
-            ...connection,
-            clock,
-            jobTimeoutMs,
-            completedGraceMs,
-            ...options,
-          });
+          const build = () =>
+            new LibsqlDedupeStore({
+              ...connection,
+              clock,
+              jobTimeoutMs,
+              completedGraceMs,
+              ...options,
+            });
+          const store = shared ? build() : opened(connection, build);
           dedupeConnections.set(store, connection);
-          return shared ? store : tidy(store, connection);
+          return store;
         },
         {
           // Each client of `:memory:` opens a database of its own.
@@ -156,7 +222,7 @@ describe("libSQL stores against the conformance suites", () => {
           { clock, defaultConfig, resourceConfigs, marginMs, options },
         ) => {
           const connection = await backend.connect();
-          return tidy(
+          return opened(connection, () =>
             new LibsqlRateLimitStore({
               ...connection,
               clock,
@@ -164,11 +230,9 @@ describe("libSQL stores against the conformance suites", () => {
               resourceConfigs,
               marginMs,
               ...options,
-            }),
-            connection,
-          );
+            }));
         },
-        { invalidOptions: invalidConnection },
+        { invalidOptions: invalidConnection, corruptCooldown },
       );
 
       testAdaptiveRateLimitStore(
@@ -181,10 +245,13 @@ describe("libSQL stores against the conformance suites", () => {
             adaptiveConfig,
             marginMs,
             options,
+            shareWith,
           },
         ) => {
-          const connection = await backend.connect();
-          return tidy(
+          const connection = shareWith === undefined
+            ? await backend.connect()
+            : { ...connections.get(shareWith)! };
+          return opened(connection, () =>
             new LibsqlAdaptiveRateLimitStore({
               ...connection,
               clock,
@@ -193,11 +260,13 @@ describe("libSQL stores against the conformance suites", () => {
               adaptiveConfig,
               marginMs,
               ...options,
-            }),
-            connection,
-          );
+            }));
         },
-        { invalidOptions: invalidConnection },
+        {
+          invalidOptions: invalidConnection,
+          corruptCooldown,
+          sharedBackend: true,
+        },
       );
     });
   }

@@ -8,6 +8,7 @@ import {
   UpstashDedupeStore,
   UpstashRateLimitStore,
 } from "../../../adapters/upstash/mod.ts";
+import type { RateLimitStore } from "../../../src/stores/types.ts";
 import {
   testAdaptiveRateLimitStore,
   testCacheStore,
@@ -17,6 +18,23 @@ import {
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
 let env: UpstashEnv;
+
+/** The key prefix each rate-limit store was opened with. */
+const prefixes = new WeakMap<object, string>();
+
+function remember<S extends object>(store: S, prefix: string): S {
+  prefixes.set(store, prefix);
+  return store;
+}
+
+/** Writes a cooldown end that is not a number. */
+async function corruptCooldown(
+  store: RateLimitStore,
+  resource: string,
+): Promise<void> {
+  const key = `${prefixes.get(store)}ratelimit:cd:${resource}`;
+  await env.client().set(key, "soon");
+}
 
 describe("Upstash stores against redis-server", () => {
   before(async () => {
@@ -100,30 +118,56 @@ describe("Upstash stores against redis-server", () => {
 
   testRateLimitStore(
     "UpstashRateLimitStore",
-    ({ defaultConfig, resourceConfigs, marginMs, options }) =>
-      new UpstashRateLimitStore({
-        redis: env.client(),
-        keyPrefix: env.prefix(),
-        defaultConfig,
-        resourceConfigs,
-        marginMs,
-        ...options,
-      }),
-    { time: "real", invalidOptions: invalidConnection },
+    ({ defaultConfig, resourceConfigs, marginMs, options }) => {
+      const keyPrefix = env.prefix();
+      return remember(
+        new UpstashRateLimitStore({
+          redis: env.client(),
+          keyPrefix,
+          defaultConfig,
+          resourceConfigs,
+          marginMs,
+          ...options,
+        }),
+        keyPrefix,
+      );
+    },
+    { time: "real", invalidOptions: invalidConnection, corruptCooldown },
   );
 
   testAdaptiveRateLimitStore(
     "UpstashAdaptiveRateLimitStore",
-    ({ defaultConfig, resourceConfigs, adaptiveConfig, marginMs, options }) =>
-      new UpstashAdaptiveRateLimitStore({
-        redis: env.client(),
-        keyPrefix: env.prefix(),
+    (
+      {
         defaultConfig,
         resourceConfigs,
         adaptiveConfig,
         marginMs,
-        ...options,
-      }),
-    { time: "real", invalidOptions: invalidConnection },
+        options,
+        shareWith,
+      },
+    ) => {
+      const keyPrefix = shareWith === undefined
+        ? env.prefix()
+        : prefixes.get(shareWith)!;
+      return remember(
+        new UpstashAdaptiveRateLimitStore({
+          redis: env.client(),
+          keyPrefix,
+          defaultConfig,
+          resourceConfigs,
+          adaptiveConfig,
+          marginMs,
+          ...options,
+        }),
+        keyPrefix,
+      );
+    },
+    {
+      time: "real",
+      invalidOptions: [...invalidConnection, { clock: { now: "later" } }],
+      corruptCooldown,
+      sharedBackend: true,
+    },
   );
 });

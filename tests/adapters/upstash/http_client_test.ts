@@ -1,12 +1,15 @@
-// HttpClient with the Upstash stores: the key layout users inspect, and the
-// isolation between clients and scopes sharing one database.
+// HttpClient with the Upstash stores: the key layout users inspect, the
+// isolation between clients and scopes sharing one database, and the HTTP
+// requests one admission costs.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   createUpstashStores,
+  UpstashAdaptiveRateLimitStore,
+  UpstashRateLimitStore,
   type UpstashStores,
 } from "../../../adapters/upstash/mod.ts";
-import { HttpClient } from "../../../mod.ts";
+import { HttpClient, RateLimitError } from "../../../mod.ts";
 import { type Origin, startOrigin } from "../../fixtures/origin.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
@@ -79,7 +82,7 @@ describe("HttpClient with Upstash stores", () => {
     );
     assert.ok(
       githubKeys.includes(
-        `${prefix}ratelimit:${github.rateLimitResource(`${origin.url}/doc`)}`,
+        `${prefix}ratelimit:w:${github.rateLimitResource(`${origin.url}/doc`)}`,
       ),
     );
     const gitlabKeys = await scan(`${prefix}*:gitlab:*`);
@@ -91,6 +94,53 @@ describe("HttpClient with Upstash stores", () => {
     await github.close();
     await gitlab.close();
   });
+
+  for (const adaptive of [false, true]) {
+    const name = adaptive
+      ? "UpstashAdaptiveRateLimitStore"
+      : "UpstashRateLimitStore";
+    it(`with ${name}, the cooldown check and the admission cost one HTTP request, and so does a refusal`, async () => {
+      const options = {
+        redis: env.client(),
+        keyPrefix: env.prefix(),
+        defaultConfig: { limit: 2, windowMs: 60_000 },
+      };
+      const store = adaptive
+        ? new UpstashAdaptiveRateLimitStore(options)
+        : new UpstashRateLimitStore(options);
+      const client = new HttpClient({
+        name: "counted",
+        rateLimit: { store, throwOnLimit: true },
+        retry: false,
+      });
+      const url = `${origin.url}/doc`;
+      // Loads the script, and for the adaptive store computes the split.
+      await store.admit("warm");
+      const requests: number[] = [];
+      for (const priority of ["user", "background"] as const) {
+        env.bridge.resetCounts();
+        await (await client.fetch(url, { priority })).text();
+        requests.push(env.bridge.requests());
+      }
+      env.bridge.resetCounts();
+      await assert.rejects(
+        client.fetch(url, { priority: "background" }),
+        RateLimitError,
+      );
+      requests.push(env.bridge.requests());
+      await store.setCooldown(client.rateLimitResource(url), 30_000);
+      env.bridge.resetCounts();
+      await assert.rejects(client.fetch(url), (error: unknown) => {
+        assert.ok(error instanceof RateLimitError);
+        assert.ok(error.retryAfterMs > 29_000, `${error.retryAfterMs}`);
+        return true;
+      });
+      requests.push(env.bridge.requests());
+      assert.deepEqual(requests, [1, 1, 1, 1]);
+      await client.close();
+      await store.close();
+    });
+  }
 
   it("clients with different names never read each other's cached responses", async () => {
     origin.resetCounts();

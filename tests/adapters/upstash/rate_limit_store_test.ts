@@ -4,6 +4,7 @@ import {
   UpstashAdaptiveRateLimitStore,
   UpstashRateLimitStore,
 } from "../../../adapters/upstash/mod.ts";
+import { ManualClock } from "../../../src/testing/mod.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
 let env: UpstashEnv;
@@ -86,7 +87,7 @@ describe("UpstashRateLimitStore", () => {
     await store.close();
   });
 
-  it("keeps the window in a sorted set at sluice:ratelimit:<resource>, scored by server time, expiring with the window", async () => {
+  it("keeps the window in a sorted set at sluice:ratelimit:w:<resource>, scored by server time, expiring with the window, and the cooldown at sluice:ratelimit:cd:<resource>", async () => {
     const raw = env.client();
     const store = new UpstashRateLimitStore({
       redis: raw,
@@ -96,20 +97,50 @@ describe("UpstashRateLimitStore", () => {
     await store.acquire(resource);
     await store.setCooldown(resource, 1_000);
     const [seconds] = await raw.time();
-    assert.equal(await raw.type(`sluice:ratelimit:${resource}`), "zset");
-    assert.equal(
-      await raw.type(`sluice:ratelimit:${resource}:cooldown`),
-      "hash",
-    );
-    const scores = await raw.zrange(`sluice:ratelimit:${resource}`, 0, -1, {
-      withScores: true,
-    });
+    const window = `sluice:ratelimit:w:${resource}`;
+    const cooldown = `sluice:ratelimit:cd:${resource}`;
+    assert.equal(await raw.type(window), "zset");
+    assert.equal(await raw.type(cooldown), "string");
+    const scores = await raw.zrange(window, 0, -1, { withScores: true });
     const score = Number(scores[1]);
     assert.ok(Math.abs(score - seconds * 1000) < 2_000, `score ${score}`);
-    const pttl = await raw.pttl(`sluice:ratelimit:${resource}`);
+    const pttl = await raw.pttl(window);
     assert.ok(pttl > 1_000 && pttl <= 2_000, `PTTL ${pttl}`);
+    const cooldownTtl = await raw.pttl(cooldown);
+    assert.ok(cooldownTtl > 0 && cooldownTtl <= 1_000, `PTTL ${cooldownTtl}`);
     await store.reset(resource);
-    assert.equal(await raw.exists(`sluice:ratelimit:${resource}`), 0);
+    assert.equal(await raw.exists(window, cooldown), 0);
+    await store.close();
+  });
+
+  it("keeps resources apart whose names look like another's keys (':cooldown', ':user', ':background' suffixes)", async () => {
+    const prefix = env.prefix();
+    const store = new UpstashAdaptiveRateLimitStore({
+      redis: env.client(),
+      keyPrefix: prefix,
+      defaultConfig: { limit: 2, windowMs: 60_000 },
+    });
+    const names = ["api", "api:cooldown", "api:user", "api:background"];
+    for (const name of names) {
+      assert.equal(await store.acquire(name, "user"), true, name);
+      assert.equal(await store.acquire(name, "user"), true, name);
+    }
+    await store.setCooldown("api", 30_000);
+    for (const name of names) {
+      assert.equal(await store.acquire(name, "user"), false, name);
+      const status = await store.getStatus(name, "user");
+      assert.equal(status.remaining, 0, name);
+      assert.equal(status.recentUserActivity, 2, name);
+      assert.equal(
+        (await store.getCooldown(name)) > 0,
+        name === "api",
+        `${name}'s cooldown`,
+      );
+    }
+    await store.reset("api:cooldown");
+    assert.equal((await store.getStatus("api:cooldown")).remaining, 2);
+    assert.equal((await store.getStatus("api")).remaining, 0);
+    assert.ok((await store.getCooldown("api")) > 0);
     await store.close();
   });
 
@@ -218,6 +249,34 @@ describe("UpstashAdaptiveRateLimitStore", () => {
       counts.push(env.bridge.requests());
     }
     assert.deepEqual(counts, [1, 1, 1]);
+    await store.close();
+  });
+
+  it("times its split by its clock option, not by Date.now(): a split is read again once recalculationIntervalMs passed on that clock", async () => {
+    const clock = new ManualClock(1_000_000);
+    const store = new UpstashAdaptiveRateLimitStore({
+      redis: env.client(),
+      keyPrefix: env.prefix(),
+      clock,
+      defaultConfig: { limit: 50, windowMs: 60_000 },
+      adaptiveConfig: { recalculationIntervalMs: 30_000 },
+    });
+    await store.acquire("warm", "background");
+    const requests = async (): Promise<number> => {
+      env.bridge.resetCounts();
+      await store.acquire("r", "background");
+      return env.bridge.requests();
+    };
+    assert.equal(await requests(), 2, "the first split is read");
+    const realNow = Date.now;
+    Date.now = () => realNow() + 3_600_000;
+    try {
+      assert.equal(await requests(), 1, "Date.now() moved, the clock did not");
+    } finally {
+      Date.now = realNow;
+    }
+    clock.advance(30_000);
+    assert.equal(await requests(), 2, "the clock moved past the interval");
     await store.close();
   });
 

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MemoryAdaptiveRateLimitStore, StoreError } from "../../../mod.ts";
+import {
+  MemoryAdaptiveRateLimitStore,
+  StoreError,
+  WindowAdaptiveRateLimitStore,
+} from "../../../mod.ts";
+import { MemoryRateWindow } from "../../../src/stores/memory/_rate_window.ts";
 import {
   ManualClock,
   testAdaptiveRateLimitStore,
@@ -32,6 +37,39 @@ testAdaptiveRateLimitStore(
       { adaptiveConfig: "fast" },
     ],
   },
+);
+
+// Two stores over one memory window stand for two processes over one
+// backend: each has its own split, the activity is shared.
+const windows = new WeakMap<object, MemoryRateWindow>();
+testAdaptiveRateLimitStore(
+  "WindowAdaptiveRateLimitStore over a shared MemoryRateWindow",
+  (
+    {
+      clock,
+      defaultConfig,
+      resourceConfigs,
+      adaptiveConfig,
+      marginMs,
+      options,
+      shareWith,
+    },
+  ) => {
+    const window = shareWith === undefined
+      ? new MemoryRateWindow("MemoryRateWindow", clock)
+      : windows.get(shareWith)!;
+    const store = new WindowAdaptiveRateLimitStore(window, {
+      clock,
+      defaultConfig,
+      resourceConfigs,
+      adaptiveConfig,
+      marginMs,
+      ...options,
+    });
+    windows.set(store, window);
+    return store;
+  },
+  { sharedBackend: true, invalidOptions: [{ clock: {} }] },
 );
 
 describe("MemoryAdaptiveRateLimitStore", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryRateLimitStore, StoreError } from "../../../mod.ts";
-import { SweptMap } from "../../../src/stores/memory/_rate_limit_common.ts";
+import { SweptMap } from "../../../src/stores/memory/_swept_map.ts";
 import { ManualClock, testRateLimitStore } from "../../../src/testing/mod.ts";
 
 testRateLimitStore(
@@ -40,8 +40,9 @@ describe("MemoryRateLimitStore", () => {
     store.setResourceConfig("r", { limit: 3, windowMs: 1_000 });
     assert.equal(await store.getWaitTime("r"), 20 + 1_000 - 50);
     assert.equal((await store.getStatus("r")).remaining, 0);
+    // Raised again, every admission still in the window counts.
     store.setResourceConfig("r", { limit: 8, windowMs: 1_000 });
-    assert.equal((await store.getStatus("r")).remaining, 5);
+    assert.equal((await store.getStatus("r")).remaining, 3);
     assert.equal(await store.acquire("r"), true);
     await store.close();
   });

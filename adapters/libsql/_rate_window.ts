@@ -1,0 +1,385 @@
+import type { Clock } from "../../src/clock.ts";
+import type {
+  RateWindow,
+  RateWindowAdmitReply,
+  RateWindowAdmitRequest,
+  RateWindowQuery,
+  RateWindowStatus,
+  RateWindowUserCounts,
+  RateWindowUsers,
+} from "../../src/stores/rate_window.ts";
+import type { EnforcedBudgets } from "../../src/stores/window_rate_limit_store.ts";
+import {
+  _Connection,
+  _int,
+  type LibsqlConnectionOptions,
+} from "./_connection.ts";
+import type { LibsqlRow, LibsqlStatement, LibsqlValue } from "./client.ts";
+
+/** Statistics of a rate-limit store. */
+export interface LibsqlRateLimitStats {
+  /** Admissions currently kept in the log, all resources together. */
+  totalRequests: number;
+  /** Resources with at least one admission in the log. */
+  uniqueResources: number;
+  /**
+   * Resources whose budget, as this store configures it, is spent right
+   * now; at most 100, in order.
+   */
+  rateLimitedResources: string[];
+  /** Resources with a cooldown that still runs. */
+  coolingDownResources: string[];
+}
+
+/** How long an adaptive store keeps user activity. */
+export interface _UserRetention {
+  monitoringMs: number;
+  lastUserMs: number;
+}
+
+/** A cooldown end that is a number: anything else a hand or a bug wrote counts as none. */
+const VALID_UNTIL = "typeof(until) IN ('integer', 'real')";
+
+/**
+ * The {@linkcode RateWindow} of the libSQL stores, on the tables of
+ * `schema.ts`: every admission a row of `<prefix>rate_limit` (resource, time,
+ * priority), the newest user admission per resource in
+ * `<prefix>rate_activity` (kept by a trigger), cooldown ends in
+ * `<prefix>cooldown`. `admit` is one write batch (one round trip, one
+ * transaction): trim, a conditional insert, and one read of what the reply
+ * needs. `status` is one read.
+ */
+export class _LibsqlRateWindow implements RateWindow {
+  readonly #db: _Connection;
+  readonly #log: string;
+  readonly #activity: string;
+  readonly #cooldown: string;
+
+  constructor(component: string, options: LibsqlConnectionOptions) {
+    this.#db = new _Connection(component, options);
+    const { rateLimit, activity, cooldown } = this.#db.tables;
+    this.#log = rateLimit;
+    this.#activity = activity;
+    this.#cooldown = cooldown;
+  }
+
+  /** The clock the times are read from. */
+  get clock(): Clock {
+    return this.#db.clock;
+  }
+
+  async admit(
+    resource: string,
+    request: RateWindowAdmitRequest,
+  ): Promise<RateWindowAdmitReply> {
+    const now = this.#db.now();
+    const { limit, windowMs, backgroundMax, users } = request;
+    const log = this.#log;
+    const statements: LibsqlStatement[] = [{
+      sql:
+        `DELETE FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at <= ?2`,
+      args: [resource, now - windowMs],
+    }];
+    if (users !== null) {
+      statements.push({
+        sql:
+          `DELETE FROM ${log} WHERE resource = ?1 AND priority = 'user' AND at <= ?2`,
+        args: [resource, now - Math.max(windowMs, users.monitoringMs)],
+      });
+    }
+    // The admission is recorded at the writer's clock, but never before the
+    // latest admission of the resource: a writer that read its clock and
+    // then waited for the lock never lands behind admissions another one
+    // already counted and trimmed, so the log stays ordered whatever order
+    // transactions commit in.
+    statements.push({
+      sql:
+        `WITH t(at) AS (SELECT max(?2, coalesce((SELECT max(at) FROM ${log} WHERE resource = ?1), ?2))) INSERT INTO ${log} (resource, at, priority) SELECT ?1, t.at, ?3 FROM t WHERE ?4 = 1 OR ((?5 IS NULL OR NOT EXISTS (SELECT 1 FROM ${this.#cooldown} WHERE resource = ?5 AND ${VALID_UNTIL} AND until > ?2)) AND (SELECT count(*) FROM ${log} WHERE resource = ?1 AND at > t.at - ?6) < ?7 AND (?3 = 'user' OR ?8 IS NULL OR (?9 = 0 AND (SELECT count(*) FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > t.at - ?6) < ?8 AND (?10 IS NULL OR coalesce((SELECT last_user_at FROM ${this.#activity} WHERE resource = ?1), ?10 - 1) < ?10)))) RETURNING id`,
+      args: [
+        resource,
+        now,
+        request.priority === "user" ? "user" : "background",
+        request.force ? 1 : 0,
+        request.cooldownResource,
+        windowMs,
+        limit,
+        backgroundMax,
+        request.backgroundPaused ? 1 : 0,
+        request.idleSince,
+      ],
+    });
+    // Waits matter only when refused: `changes()` is the insert's row count.
+    statements.push({
+      sql:
+        `SELECT CASE WHEN ?4 IS NULL THEN NULL ELSE (SELECT until FROM ${this.#cooldown} WHERE resource = ?4) END AS until, CASE WHEN changes() = 0 THEN (SELECT at FROM ${log} WHERE resource = ?1 AND at > ?2 - ?3 ORDER BY at DESC LIMIT 1 OFFSET ?5 - 1) END AS release_at, CASE WHEN changes() = 0 AND ?6 > 0 THEN (SELECT at FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > ?2 - ?3 ORDER BY at DESC LIMIT 1 OFFSET ?6 - 1) END AS background_release_at, ${
+          this.#usersColumns(7)
+        }`,
+      args: [
+        resource,
+        now,
+        windowMs,
+        request.cooldownResource,
+        limit,
+        backgroundMax,
+        ...this.#usersArgs(now, users, request.countUsers),
+      ],
+    });
+    const results = await this.#db.batch(
+      request.force ? "record" : "acquire",
+      request.force
+        ? "record a rate-limit admission"
+        : "acquire a rate-limit slot",
+      statements,
+    );
+    const admitted = (results[statements.length - 2]?.rows.length ?? 0) > 0;
+    const row = results[statements.length - 1]?.rows[0];
+    const until = _int(row?.until);
+    return {
+      admitted,
+      now,
+      waitMs: _wait(row?.release_at, windowMs, now),
+      backgroundWaitMs: _wait(row?.background_release_at, windowMs, now),
+      cooldownMs: until === undefined ? 0 : Math.max(0, until - now),
+      users: _users(row, users, request.countUsers),
+      lastUserAt: users === null ? null : _int(row?.last_user_at) ?? null,
+    };
+  }
+
+  async status(
+    resource: string,
+    query: RateWindowQuery,
+  ): Promise<RateWindowStatus> {
+    const now = this.#db.now();
+    const { limit, windowMs, backgroundMax, users } = query;
+    const log = this.#log;
+    const result = await this.#db.execute(
+      "status",
+      "read a rate-limit window",
+      {
+        sql:
+          `SELECT (SELECT count(*) FROM ${log} WHERE resource = ?1 AND at > ?2) AS total, CASE WHEN ?4 IS NULL THEN 0 ELSE (SELECT count(*) FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > ?2) END AS background, (SELECT min(at) FROM ${log} WHERE resource = ?1 AND at > ?2) AS oldest, (SELECT at FROM ${log} WHERE resource = ?1 AND at > ?2 ORDER BY at DESC LIMIT 1 OFFSET ?3 - 1) AS release_at, CASE WHEN ?4 > 0 THEN (SELECT at FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > ?2 ORDER BY at DESC LIMIT 1 OFFSET ?4 - 1) END AS background_release_at, ${
+            this.#usersColumns(5)
+          }`,
+        args: [
+          resource,
+          now - windowMs,
+          limit,
+          backgroundMax,
+          ...this.#usersArgs(now, users, query.countUsers),
+        ],
+      },
+    );
+    const row = result.rows[0];
+    return {
+      now,
+      total: _int(row?.total) ?? 0,
+      background: _int(row?.background) ?? 0,
+      oldestAt: _int(row?.oldest) ?? null,
+      waitMs: _wait(row?.release_at, windowMs, now),
+      backgroundWaitMs: _wait(row?.background_release_at, windowMs, now),
+      users: _users(row, users, query.countUsers),
+      lastUserAt: users === null ? null : _int(row?.last_user_at) ?? null,
+    };
+  }
+
+  async reset(resource: string): Promise<void> {
+    await this.#db.batch(
+      "reset",
+      "reset a rate-limited resource",
+      [this.#log, this.#activity, this.#cooldown].map((table) => ({
+        sql: `DELETE FROM ${table} WHERE resource = ?1`,
+        args: [resource],
+      })),
+    );
+  }
+
+  async setCooldown(resource: string, durationMs: number): Promise<void> {
+    await this.#db.execute("setCooldown", "set a cooldown", {
+      sql:
+        `INSERT INTO ${this.#cooldown} (resource, until) VALUES (?1, ?2) ON CONFLICT (resource) DO UPDATE SET until = CASE WHEN ${VALID_UNTIL} AND until > excluded.until THEN until ELSE excluded.until END`,
+      args: [resource, this.#db.now() + durationMs],
+    });
+  }
+
+  async getCooldown(resource: string): Promise<number> {
+    const result = await this.#db.execute("getCooldown", "read a cooldown", {
+      sql: `SELECT until FROM ${this.#cooldown} WHERE resource = ?1`,
+      args: [resource],
+    });
+    const until = _int(result.rows[0]?.until);
+    return until === undefined ? 0 : Math.max(0, until - this.#db.now());
+  }
+
+  close(): Promise<void> {
+    return this.#db.close();
+  }
+
+  /**
+   * Removes admissions older than the longest window (and, with `users`,
+   * user admissions past the monitoring window and activity past the
+   * inactivity threshold), and cooldowns that ended or cannot be read.
+   */
+  async cleanup(
+    budgets: EnforcedBudgets,
+    users: _UserRetention | null,
+  ): Promise<void> {
+    const now = this.#db.now();
+    const longest = budgets.longestWindowMs;
+    const statements: LibsqlStatement[] = [
+      users === null
+        ? {
+          sql:
+            `DELETE FROM ${this.#log} WHERE priority = 'background' AND at <= ?1`,
+          args: [now - longest],
+        }
+        : {
+          sql:
+            `DELETE FROM ${this.#log} WHERE (priority = 'background' AND at <= ?1) OR at <= ?2`,
+          args: [now - longest, now - Math.max(longest, users.monitoringMs)],
+        },
+    ];
+    if (users !== null) {
+      statements.push({
+        sql: `DELETE FROM ${this.#activity} WHERE last_user_at <= ?1`,
+        args: [now - users.lastUserMs],
+      });
+    }
+    statements.push({
+      sql:
+        `DELETE FROM ${this.#cooldown} WHERE NOT (${VALID_UNTIL}) OR until <= ?1`,
+      args: [now],
+    });
+    await this.#db.batch(
+      "cleanup",
+      "remove old rate-limit admissions",
+      statements,
+    );
+  }
+
+  /**
+   * Reads statistics in one round trip: totals, the resources whose budget
+   * is spent, running cooldowns, and with `users` the user admissions of
+   * the monitoring window.
+   */
+  async stats(
+    budgets: EnforcedBudgets,
+    users: _UserRetention | null,
+  ): Promise<
+    LibsqlRateLimitStats & { recentUsers?: { n: number; resources: number } }
+  > {
+    const now = this.#db.now();
+    const { fallback } = budgets;
+    // The enforced overrides as JSON: `{ resource: [limit, windowMs] }`.
+    const overrides: Record<string, [number, number]> = {};
+    for (const [resource, { limit, windowMs }] of budgets.overrides) {
+      overrides[resource] = [limit, windowMs];
+    }
+    const log = this.#log;
+    const statements: LibsqlStatement[] = [
+      {
+        sql:
+          `SELECT count(*) AS n, count(DISTINCT resource) AS resources FROM ${log}`,
+        args: [],
+      },
+      {
+        sql:
+          `WITH b AS (SELECT key AS resource, json_extract(value, '$[0]') AS lim, json_extract(value, '$[1]') AS win FROM json_each(?1)), r AS (SELECT DISTINCT resource FROM ${log} WHERE at > ?2) SELECT r.resource AS resource FROM r LEFT JOIN b ON b.resource = r.resource WHERE (SELECT count(*) FROM ${log} x WHERE x.resource = r.resource AND x.at > ?3 - coalesce(b.win, ?4)) >= coalesce(b.lim, ?5) ORDER BY r.resource LIMIT 100`,
+        args: [
+          JSON.stringify(overrides),
+          now - budgets.longestWindowMs,
+          now,
+          fallback.windowMs,
+          fallback.limit,
+        ],
+      },
+      {
+        sql:
+          `SELECT resource FROM ${this.#cooldown} WHERE ${VALID_UNTIL} AND until > ?1 ORDER BY resource LIMIT 100`,
+        args: [now],
+      },
+    ];
+    if (users !== null) {
+      statements.push({
+        sql:
+          `SELECT count(*) AS n, count(DISTINCT resource) AS resources FROM ${log} WHERE priority = 'user' AND at > ?1`,
+        args: [now - users.monitoringMs],
+      });
+    }
+    const [totals, limited, cooling, recent] = await this.#db.batch(
+      "getStats",
+      "read rate-limit statistics",
+      statements,
+    );
+    const recentRow = recent?.rows[0];
+    return {
+      totalRequests: _int(totals?.rows[0]?.n) ?? 0,
+      uniqueResources: _int(totals?.rows[0]?.resources) ?? 0,
+      rateLimitedResources: (limited?.rows ?? []).map((row) =>
+        String(row.resource)
+      ),
+      coolingDownResources: (cooling?.rows ?? []).map((row) =>
+        String(row.resource)
+      ),
+      ...(recentRow === undefined ? {} : {
+        recentUsers: {
+          n: _int(recentRow.n) ?? 0,
+          resources: _int(recentRow.resources) ?? 0,
+        },
+      }),
+    };
+  }
+
+  /**
+   * The columns of the newest user admission and, when asked, the user
+   * counts, reading parameters `?from` (whether to read) onwards.
+   */
+  #usersColumns(from: number): string {
+    const [read, count, recent, last, previous] = [0, 1, 2, 3, 4].map((i) =>
+      `?${from + i}`
+    );
+    const users = (since: string, until = "") =>
+      `(SELECT count(*) FROM ${this.#log} WHERE resource = ?1 AND priority = 'user' AND at > ${since}${
+        until === "" ? "" : ` AND at <= ${until}`
+      })`;
+    return `CASE WHEN ${read} = 1 THEN (SELECT last_user_at FROM ${this.#activity} WHERE resource = ?1) END AS last_user_at, CASE WHEN ${count} = 1 THEN ${
+      users(recent!)
+    } END AS recent, CASE WHEN ${count} = 1 THEN ${
+      users(last!)
+    } END AS last_third, CASE WHEN ${count} = 1 THEN ${
+      users(previous!, last!)
+    } END AS previous_third`;
+  }
+
+  #usersArgs(
+    now: number,
+    users: RateWindowUsers | null,
+    countUsers: boolean,
+  ): LibsqlValue[] {
+    return users === null ? [0, 0, null, null, null] : [
+      1,
+      countUsers ? 1 : 0,
+      now - users.monitoringMs,
+      now - users.lastThirdMs,
+      now - users.previousThirdMs,
+    ];
+  }
+}
+
+/** The wait until an admission made at `releaseAt` leaves the window. */
+function _wait(releaseAt: unknown, windowMs: number, now: number): number {
+  const at = _int(releaseAt);
+  return at === undefined ? 0 : Math.max(0, at + windowMs - now);
+}
+
+function _users(
+  row: LibsqlRow | undefined,
+  users: RateWindowUsers | null,
+  countUsers: boolean,
+): RateWindowUserCounts | null {
+  if (users === null || !countUsers) return null;
+  return {
+    recent: _int(row?.recent) ?? 0,
+    lastThird: _int(row?.last_third) ?? 0,
+    previousThird: _int(row?.previous_third) ?? 0,
+  };
+}

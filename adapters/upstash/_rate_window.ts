@@ -1,0 +1,185 @@
+import type {
+  RateWindow,
+  RateWindowAdmitReply,
+  RateWindowAdmitRequest,
+  RateWindowQuery,
+  RateWindowStatus,
+  RateWindowUserCounts,
+  RateWindowUsers,
+} from "../../src/stores/rate_window.ts";
+import {
+  _Connection,
+  _integers,
+  type UpstashConnectionOptions,
+} from "./_connection.ts";
+import {
+  ADMIT,
+  GET_COOLDOWN,
+  SET_COOLDOWN,
+  STATUS,
+} from "./_rate_limit_scripts.ts";
+
+/** The kinds of key of one resource; the kind comes before the resource. */
+type _Kind = "w" | "bg" | "u" | "cd";
+
+/**
+ * The {@linkcode RateWindow} of the Upstash stores: one Lua script per
+ * operation, every time the Redis server's. Per resource, under
+ * `<keyPrefix>ratelimit:`: `w:<resource>` (every admission in the window),
+ * `bg:<resource>` (background admissions), `u:<resource>` (user admissions
+ * of the monitoring window) and `cd:<resource>` (the cooldown's end). The
+ * kind before the resource keeps the keys of two resources apart whatever
+ * their names hold.
+ */
+export class _UpstashRateWindow implements RateWindow {
+  readonly #connection: _Connection;
+  #members: string | undefined;
+  #next = 0;
+
+  constructor(component: string, options: UpstashConnectionOptions) {
+    this.#connection = new _Connection(component, "ratelimit", options);
+  }
+
+  admit(
+    resource: string,
+    request: RateWindowAdmitRequest,
+  ): Promise<RateWindowAdmitReply> {
+    const { users, backgroundMax } = request;
+    return this.#connection.script(
+      request.force ? "record" : "acquire",
+      ADMIT,
+      [
+        this.#key("w", resource),
+        this.#key("bg", resource),
+        this.#key("u", resource),
+        this.#key("cd", request.cooldownResource ?? resource),
+      ],
+      [
+        String(request.limit),
+        String(request.windowMs),
+        this.#member(),
+        request.priority === "user" ? "user" : "background",
+        backgroundMax === null ? "" : String(backgroundMax),
+        request.backgroundPaused ? "1" : "0",
+        request.idleSince === null ? "" : String(request.idleSince),
+        request.cooldownResource === null ? "0" : "1",
+        request.force ? "1" : "0",
+        users === null
+          ? ""
+          : String(Math.ceil(Math.max(users.monitoringMs, users.lastUserMs))),
+        request.countUsers ? "1" : "0",
+        ..._ages(users),
+      ],
+      (reply) => {
+        const [admitted, now, wait, backgroundWait, cooldown, ...activity] =
+          _integers(reply, 9);
+        return {
+          admitted: admitted === 1,
+          now: now!,
+          waitMs: Math.max(0, wait!),
+          backgroundWaitMs: Math.max(0, backgroundWait!),
+          cooldownMs: cooldown!,
+          ..._activity(activity, users),
+        };
+      },
+    );
+  }
+
+  status(resource: string, query: RateWindowQuery): Promise<RateWindowStatus> {
+    const { users, backgroundMax } = query;
+    return this.#connection.script(
+      "status",
+      STATUS,
+      [
+        this.#key("w", resource),
+        this.#key("bg", resource),
+        this.#key("u", resource),
+      ],
+      [
+        String(query.limit),
+        String(query.windowMs),
+        backgroundMax === null ? "" : String(backgroundMax),
+        users === null ? "0" : "1",
+        query.countUsers ? "1" : "0",
+        ..._ages(users),
+      ],
+      (reply) => {
+        const [now, total, background, oldest, wait, backgroundWait, ...rest] =
+          _integers(reply, 10);
+        return {
+          now: now!,
+          total: total!,
+          background: background!,
+          oldestAt: oldest! < 0 ? null : oldest!,
+          waitMs: Math.max(0, wait!),
+          backgroundWaitMs: Math.max(0, backgroundWait!),
+          ..._activity(rest, users),
+        };
+      },
+    );
+  }
+
+  async reset(resource: string): Promise<void> {
+    const keys = (["w", "bg", "u", "cd"] as const).map((kind) =>
+      this.#key(kind, resource)
+    );
+    await this.#connection.run("reset", (redis) => redis.del(...keys));
+  }
+
+  async setCooldown(resource: string, durationMs: number): Promise<void> {
+    await this.#connection.script(
+      "setCooldown",
+      SET_COOLDOWN,
+      [this.#key("cd", resource)],
+      [String(durationMs)],
+    );
+  }
+
+  getCooldown(resource: string): Promise<number> {
+    return this.#connection.script(
+      "getCooldown",
+      GET_COOLDOWN,
+      [this.#key("cd", resource)],
+      [],
+      (reply) => Math.max(0, _integers(reply, 1)[0]!),
+    );
+  }
+
+  close(): Promise<void> {
+    this.#connection.close();
+    return Promise.resolve();
+  }
+
+  #key(kind: _Kind, resource: string): string {
+    return this.#connection.key(`${kind}:${resource}`);
+  }
+
+  /** A sorted-set member no other admission of any process uses. */
+  #member(): string {
+    this.#members ??= crypto.randomUUID().slice(0, 13);
+    return `${this.#members}:${(this.#next++).toString(36)}`;
+  }
+}
+
+/**
+ * The ages of the user counts as whole milliseconds: admission times are
+ * whole, so `t > now - age` holds for the same `t` with the age rounded up.
+ */
+function _ages(users: RateWindowUsers | null): string[] {
+  return users === null ? ["0", "0", "0"] : [
+    String(Math.ceil(users.monitoringMs)),
+    String(Math.ceil(users.lastThirdMs)),
+    String(Math.ceil(users.previousThirdMs)),
+  ];
+}
+
+/** The last user and the user counts at the end of a script's reply. */
+function _activity(
+  [last = -1, recent = -1, lastThird = -1, previousThird = -1]: number[],
+  users: RateWindowUsers | null,
+): { users: RateWindowUserCounts | null; lastUserAt: number | null } {
+  return {
+    users: recent < 0 ? null : { recent, lastThird, previousThird },
+    lastUserAt: users === null || last < 0 ? null : last,
+  };
+}
