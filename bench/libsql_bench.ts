@@ -6,8 +6,8 @@
 //   node scripts/bench.mjs bench/libsql_bench.ts
 //
 // Before the benchmarks run, the file prints the round trips per operation
-// (calls of the client's `execute` and `batch`), counted over many
-// operations once the schema exists. The bench starts its own sqld on a
+// (calls of the client's `execute` and `batch`) and the statements they
+// carry, counted over many operations once the schema exists. The bench starts its own sqld on a
 // loopback port and stops it when it exits.
 import { createClient as createNativeClient } from "@libsql/client";
 import { createClient as createWebClient } from "@libsql/client/web";
@@ -32,16 +32,19 @@ globalThis.addEventListener("unload", () => {
 });
 
 let roundTrips = 0;
-/** Counts every round trip a store makes through `inner`. */
+let statements = 0;
+/** Counts every round trip a store makes through `inner`, and its statements. */
 function counted(inner: LibsqlClient): LibsqlClient {
   return {
     execute: (statement) => {
       roundTrips++;
+      statements++;
       return inner.execute(statement);
     },
-    batch: (statements, mode) => {
+    batch: (batch, mode) => {
       roundTrips++;
-      return inner.batch(statements, mode);
+      statements += batch.length;
+      return inner.batch(batch, mode);
     },
     transaction: (mode) => inner.transaction(mode),
     close: () => inner.close(),
@@ -70,6 +73,11 @@ function operations(client: LibsqlClient): Record<string, () => Promise<void>> {
     client,
     defaultConfig: budget,
   });
+  // A spent budget: every admission is refused, and says how long to wait.
+  const spent = new LibsqlRateLimitStore({
+    client,
+    defaultConfig: { limit: 1, windowMs: 3_600_000 },
+  });
   let job = 0;
   let key = 0;
   return {
@@ -82,6 +90,18 @@ function operations(client: LibsqlClient): Record<string, () => Promise<void>> {
     "acquire": async () => void await limits.acquire("resource"),
     "acquire (adaptive, user)": async () =>
       void await adaptive.acquire("resource", "user"),
+    "admit (cooldown check + admission)": async () =>
+      void await limits.admit("resource"),
+    "getCooldown + acquire (as before admit)": async () => {
+      await limits.getCooldown("resource");
+      await limits.acquire("resource");
+    },
+    "admit (refused, with the wait)": async () =>
+      void await spent.admit("spent"),
+    "acquire + getWaitTime (refused, as before admit)": async () => {
+      await spent.acquire("spent");
+      await spent.getWaitTime("spent");
+    },
     "registerOrJoin + complete": async () => {
       const hash = `job:${job++}`;
       await dedupe.registerOrJoin(hash);
@@ -111,8 +131,10 @@ for (const [backend, client] of Object.entries(backends)) {
   for (const [name, operation] of Object.entries(ops)) {
     await operation();
     roundTrips = 0;
+    statements = 0;
     for (let i = 0; i < runs; i++) await operation();
     (table[name] ??= {})[backend] = roundTrips / runs;
+    (table[name] ??= {})[`${backend} statements`] = statements / runs;
   }
   const group = `libsql ${backend}`;
   for (const [name, operation] of Object.entries(ops)) {
@@ -130,5 +152,7 @@ for (const [backend, client] of Object.entries(backends)) {
   });
 }
 
-console.log("Round trips per operation (execute + batch calls):");
+console.log(
+  "Round trips per operation (execute + batch calls), and statements:",
+);
 console.table(table);

@@ -45,6 +45,12 @@ const adaptive = new UpstashAdaptiveRateLimitStore({
   keyPrefix,
   defaultConfig: { limit: 1_000_000_000, windowMs: 1_000 },
 });
+// A spent budget: every admission is refused, and says how long to wait.
+const spent = new UpstashRateLimitStore({
+  redis,
+  keyPrefix,
+  defaultConfig: { limit: 1, windowMs: 3_600_000 },
+});
 
 const entry = {
   status: 200,
@@ -66,6 +72,16 @@ const operations: Record<string, () => Promise<void>> = {
   "acquire": async () => void await limits.acquire("resource"),
   "acquire (adaptive, user)": async () =>
     void await adaptive.acquire("resource", "user"),
+  "admit": async () => void await limits.admit("resource"),
+  "getCooldown + acquire": async () => {
+    await limits.getCooldown("resource");
+    await limits.acquire("resource");
+  },
+  "admit (refused)": async () => void await spent.admit("spent"),
+  "acquire + getWaitTime (refused)": async () => {
+    await spent.acquire("spent");
+    await spent.getWaitTime("spent");
+  },
   "registerOrJoin + complete": async () => {
     const key = `job:${job++}`;
     await dedupe.registerOrJoin(key);
@@ -84,7 +100,7 @@ for (const [name, operation] of Object.entries(operations)) {
 }
 console.log("HTTP requests per operation:");
 for (const [name, perOperation] of Object.entries(table)) {
-  console.log(`  ${name.padEnd(28)} ${perOperation}`);
+  console.log(`  ${name.padEnd(32)} ${perOperation}`);
 }
 
 // Deno.bench awaits only functions declared `async`: every operation is one.
@@ -93,6 +109,10 @@ const groups: Array<[string, string[]]> = [
   ["upstash cache get", ["cache get (hit, 1 KiB)", "cache get (miss)"]],
   ["upstash cache set", ["cache set (1 KiB)", "cache set (64 KiB binary)"]],
   ["upstash acquire", ["acquire", "acquire (adaptive, user)"]],
+  // What the client's limiter asks per try: one admit, where it used to ask
+  // getCooldown and acquire (and getWaitTime when refused).
+  ["upstash admission", ["admit", "getCooldown + acquire"]],
+  ["upstash refusal", ["admit (refused)", "acquire + getWaitTime (refused)"]],
   ["upstash dedupe", ["registerOrJoin + complete"]],
 ];
 for (const [group, names] of groups) {

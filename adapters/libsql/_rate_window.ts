@@ -73,7 +73,8 @@ export class _LibsqlRateWindow implements RateWindow {
     request: RateWindowAdmitRequest,
   ): Promise<RateWindowAdmitReply> {
     const now = this.#db.now();
-    const { limit, windowMs, backgroundMax, users } = request;
+    const { limit, windowMs, backgroundMax, users, force } = request;
+    const { cooldownResource, priority } = request;
     const log = this.#log;
     const statements: LibsqlStatement[] = [{
       sql:
@@ -87,6 +88,42 @@ export class _LibsqlRateWindow implements RateWindow {
         args: [resource, now - Math.max(windowMs, users.monitoringMs)],
       });
     }
+    // Only the checks this request needs are in the statement, so that the
+    // common one (no cooldown, no share) stays short to prepare and to run.
+    const insert = new _Params();
+    const r = insert.add(resource);
+    const at = insert.add(now);
+    const level = insert.add(priority);
+    const checks: string[] = [];
+    if (!force) {
+      if (cooldownResource !== null) {
+        checks.push(
+          `NOT EXISTS (SELECT 1 FROM ${this.#cooldown} WHERE resource = ${
+            insert.add(cooldownResource)
+          } AND ${VALID_UNTIL} AND until > ${at})`,
+        );
+      }
+      const span = insert.add(windowMs);
+      checks.push(
+        `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND at > t.at - ${span}) < ${
+          insert.add(limit)
+        }`,
+      );
+      if (priority === "background" && backgroundMax !== null) {
+        if (request.backgroundPaused) checks.push("0");
+        checks.push(
+          `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND priority = 'background' AND at > t.at - ${span}) < ${
+            insert.add(backgroundMax)
+          }`,
+        );
+        if (request.idleSince !== null) {
+          const idle = insert.add(request.idleSince);
+          checks.push(
+            `coalesce((SELECT last_user_at FROM ${this.#activity} WHERE resource = ${r}), ${idle} - 1) < ${idle}`,
+          );
+        }
+      }
+    }
     // The admission is recorded at the writer's clock, but never before the
     // latest admission of the resource: a writer that read its clock and
     // then waited for the lock never lands behind admissions another one
@@ -94,48 +131,65 @@ export class _LibsqlRateWindow implements RateWindow {
     // transactions commit in.
     statements.push({
       sql:
-        `WITH t(at) AS (SELECT max(?2, coalesce((SELECT max(at) FROM ${log} WHERE resource = ?1), ?2))) INSERT INTO ${log} (resource, at, priority) SELECT ?1, t.at, ?3 FROM t WHERE ?4 = 1 OR ((?5 IS NULL OR NOT EXISTS (SELECT 1 FROM ${this.#cooldown} WHERE resource = ?5 AND ${VALID_UNTIL} AND until > ?2)) AND (SELECT count(*) FROM ${log} WHERE resource = ?1 AND at > t.at - ?6) < ?7 AND (?3 = 'user' OR ?8 IS NULL OR (?9 = 0 AND (SELECT count(*) FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > t.at - ?6) < ?8 AND (?10 IS NULL OR coalesce((SELECT last_user_at FROM ${this.#activity} WHERE resource = ?1), ?10 - 1) < ?10)))) RETURNING id`,
-      args: [
-        resource,
-        now,
-        request.priority === "user" ? "user" : "background",
-        request.force ? 1 : 0,
-        request.cooldownResource,
-        windowMs,
-        limit,
-        backgroundMax,
-        request.backgroundPaused ? 1 : 0,
-        request.idleSince,
-      ],
+        `WITH t(at) AS (SELECT max(${at}, coalesce((SELECT max(at) FROM ${log} WHERE resource = ${r}), ${at}))) INSERT INTO ${log} (resource, at, priority) SELECT ${r}, t.at, ${level} FROM t${
+          checks.length === 0 ? "" : ` WHERE ${checks.join(" AND ")}`
+        } RETURNING id`,
+      args: insert.args,
     });
-    // Waits matter only when refused: `changes()` is the insert's row count.
-    statements.push({
-      sql:
-        `SELECT CASE WHEN ?4 IS NULL THEN NULL ELSE (SELECT until FROM ${this.#cooldown} WHERE resource = ?4) END AS until, CASE WHEN changes() = 0 THEN (SELECT at FROM ${log} WHERE resource = ?1 AND at > ?2 - ?3 ORDER BY at DESC LIMIT 1 OFFSET ?5 - 1) END AS release_at, CASE WHEN changes() = 0 AND ?6 > 0 THEN (SELECT at FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > ?2 - ?3 ORDER BY at DESC LIMIT 1 OFFSET ?6 - 1) END AS background_release_at, ${
-          this.#usersColumns(7)
-        }`,
-      args: [
-        resource,
-        now,
-        windowMs,
-        request.cooldownResource,
-        limit,
-        backgroundMax,
-        ...this.#usersArgs(now, users, request.countUsers),
-      ],
-    });
+    // What the reply needs besides the admission; the waits only when it
+    // was refused (`changes()` is the insert's row count).
+    const read = new _Params();
+    const rr = read.add(resource);
+    let since: string | undefined;
+    const inWindow = (): string => since ??= read.add(now - windowMs);
+    const columns: string[] = [];
+    if (cooldownResource !== null && !force) {
+      columns.push(
+        `CASE WHEN changes() = 0 THEN (SELECT until FROM ${this.#cooldown} WHERE resource = ${
+          read.add(cooldownResource)
+        }) END AS until`,
+      );
+    }
+    if (request.measureWaits && !force) {
+      columns.push(
+        `CASE WHEN changes() = 0 THEN (SELECT at FROM ${log} WHERE resource = ${rr} AND at > ${inWindow()} ORDER BY at DESC LIMIT 1 OFFSET ${
+          read.add(limit - 1)
+        }) END AS release_at`,
+      );
+      if (
+        priority === "background" && backgroundMax !== null &&
+        backgroundMax > 0
+      ) {
+        columns.push(
+          `CASE WHEN changes() = 0 THEN (SELECT at FROM ${log} WHERE resource = ${rr} AND priority = 'background' AND at > ${inWindow()} ORDER BY at DESC LIMIT 1 OFFSET ${
+            read.add(backgroundMax - 1)
+          }) END AS background_release_at`,
+        );
+      }
+    }
+    if (
+      users !== null && (request.countUsers || request.idleSince !== null)
+    ) {
+      columns.push(...this.#usersColumns(read, rr, now, users, request));
+    }
+    if (columns.length > 0) {
+      statements.push({
+        sql: `SELECT ${columns.join(", ")}`,
+        args: read.args,
+      });
+    }
     const results = await this.#db.batch(
-      request.force ? "record" : "acquire",
-      request.force
-        ? "record a rate-limit admission"
-        : "acquire a rate-limit slot",
+      force ? "record" : "acquire",
+      force ? "record a rate-limit admission" : "acquire a rate-limit slot",
       statements,
     );
-    const admitted = (results[statements.length - 2]?.rows.length ?? 0) > 0;
-    const row = results[statements.length - 1]?.rows[0];
+    const inserted = results[statements.length - (columns.length > 0 ? 2 : 1)];
+    const row = columns.length > 0
+      ? results[statements.length - 1]?.rows[0]
+      : undefined;
     const until = _int(row?.until);
     return {
-      admitted,
+      admitted: (inserted?.rows.length ?? 0) > 0,
       now,
       waitMs: _wait(row?.release_at, windowMs, now),
       backgroundWaitMs: _wait(row?.background_release_at, windowMs, now),
@@ -152,22 +206,35 @@ export class _LibsqlRateWindow implements RateWindow {
     const now = this.#db.now();
     const { limit, windowMs, backgroundMax, users } = query;
     const log = this.#log;
+    const read = new _Params();
+    const r = read.add(resource);
+    const since = read.add(now - windowMs);
+    const columns = [
+      `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND at > ${since}) AS total`,
+      `(SELECT min(at) FROM ${log} WHERE resource = ${r} AND at > ${since}) AS oldest`,
+      `(SELECT at FROM ${log} WHERE resource = ${r} AND at > ${since} ORDER BY at DESC LIMIT 1 OFFSET ${
+        read.add(limit - 1)
+      }) AS release_at`,
+    ];
+    if (backgroundMax !== null) {
+      columns.push(
+        `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND priority = 'background' AND at > ${since}) AS background`,
+      );
+      if (backgroundMax > 0) {
+        columns.push(
+          `(SELECT at FROM ${log} WHERE resource = ${r} AND priority = 'background' AND at > ${since} ORDER BY at DESC LIMIT 1 OFFSET ${
+            read.add(backgroundMax - 1)
+          }) AS background_release_at`,
+        );
+      }
+    }
+    if (users !== null) {
+      columns.push(...this.#usersColumns(read, r, now, users, query));
+    }
     const result = await this.#db.execute(
       "status",
       "read a rate-limit window",
-      {
-        sql:
-          `SELECT (SELECT count(*) FROM ${log} WHERE resource = ?1 AND at > ?2) AS total, CASE WHEN ?4 IS NULL THEN 0 ELSE (SELECT count(*) FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > ?2) END AS background, (SELECT min(at) FROM ${log} WHERE resource = ?1 AND at > ?2) AS oldest, (SELECT at FROM ${log} WHERE resource = ?1 AND at > ?2 ORDER BY at DESC LIMIT 1 OFFSET ?3 - 1) AS release_at, CASE WHEN ?4 > 0 THEN (SELECT at FROM ${log} WHERE resource = ?1 AND priority = 'background' AND at > ?2 ORDER BY at DESC LIMIT 1 OFFSET ?4 - 1) END AS background_release_at, ${
-            this.#usersColumns(5)
-          }`,
-        args: [
-          resource,
-          now - windowMs,
-          limit,
-          backgroundMax,
-          ...this.#usersArgs(now, users, query.countUsers),
-        ],
-      },
+      { sql: `SELECT ${columns.join(", ")}`, args: read.args },
     );
     const row = result.rows[0];
     return {
@@ -329,39 +396,42 @@ export class _LibsqlRateWindow implements RateWindow {
     };
   }
 
-  /**
-   * The columns of the newest user admission and, when asked, the user
-   * counts, reading parameters `?from` (whether to read) onwards.
-   */
-  #usersColumns(from: number): string {
-    const [read, count, recent, last, previous] = [0, 1, 2, 3, 4].map((i) =>
-      `?${from + i}`
-    );
-    const users = (since: string, until = "") =>
-      `(SELECT count(*) FROM ${this.#log} WHERE resource = ?1 AND priority = 'user' AND at > ${since}${
-        until === "" ? "" : ` AND at <= ${until}`
-      })`;
-    return `CASE WHEN ${read} = 1 THEN (SELECT last_user_at FROM ${this.#activity} WHERE resource = ?1) END AS last_user_at, CASE WHEN ${count} = 1 THEN ${
-      users(recent!)
-    } END AS recent, CASE WHEN ${count} = 1 THEN ${
-      users(last!)
-    } END AS last_third, CASE WHEN ${count} = 1 THEN ${
-      users(previous!, last!)
-    } END AS previous_third`;
-  }
-
-  #usersArgs(
+  /** The columns of the newest user admission and, when asked, the user counts. */
+  #usersColumns(
+    read: _Params,
+    r: string,
     now: number,
-    users: RateWindowUsers | null,
-    countUsers: boolean,
-  ): LibsqlValue[] {
-    return users === null ? [0, 0, null, null, null] : [
-      1,
-      countUsers ? 1 : 0,
-      now - users.monitoringMs,
-      now - users.lastThirdMs,
-      now - users.previousThirdMs,
+    users: RateWindowUsers,
+    query: RateWindowQuery,
+  ): string[] {
+    const columns = [
+      `(SELECT last_user_at FROM ${this.#activity} WHERE resource = ${r}) AS last_user_at`,
     ];
+    if (query.countUsers) {
+      const recent = read.add(now - users.monitoringMs);
+      const last = read.add(now - users.lastThirdMs);
+      const previous = read.add(now - users.previousThirdMs);
+      const count = (since: string, until?: string) =>
+        `(SELECT count(*) FROM ${this.#log} WHERE resource = ${r} AND priority = 'user' AND at > ${since}${
+          until === undefined ? "" : ` AND at <= ${until}`
+        })`;
+      columns.push(
+        `${count(recent)} AS recent`,
+        `${count(last)} AS last_third`,
+        `${count(previous, last)} AS previous_third`,
+      );
+    }
+    return columns;
+  }
+}
+
+/** The arguments of one statement, each added once and named `?n`. */
+class _Params {
+  readonly args: LibsqlValue[] = [];
+
+  /** Adds a value; returns its placeholder. */
+  add(value: LibsqlValue): string {
+    return `?${this.args.push(value)}`;
   }
 }
 

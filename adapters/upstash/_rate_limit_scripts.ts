@@ -32,11 +32,12 @@ end
 /**
  * Admits into the window: see `RateWindow.admit`.
  *
- * KEYS: window, background window, users, cooldown. ARGV: limit, windowMs,
- * member, priority ("user" or "background"), backgroundMax ("" for a store
- * without priorities), paused ("1"), idleSince ("" for none), check the
- * cooldown ("1"), force ("1"), how long user admissions are kept ("" for
- * none), count users ("1"), then the three ages of the user counts. Returns
+ * KEYS: window, background window, users, cooldown (the last three only
+ * when used). ARGV: limit, windowMs, member, priority ("user" or
+ * "background"), backgroundMax ("" for a store without priorities), paused
+ * ("1"), idleSince ("" for none), check the cooldown ("1"), force ("1"),
+ * then, for a store that keeps user activity, how long user admissions are
+ * kept, count users ("1"), and the three ages of the user counts. Returns
  * `{ admitted, now, wait, backgroundWait, cooldown, lastUser (-1 for none),
  * recent, lastThird, previousThird (-1 when not counted) }`.
  */

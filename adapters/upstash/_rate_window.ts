@@ -44,32 +44,37 @@ export class _UpstashRateWindow implements RateWindow {
     resource: string,
     request: RateWindowAdmitRequest,
   ): Promise<RateWindowAdmitReply> {
-    const { users, backgroundMax } = request;
+    const { users, backgroundMax, cooldownResource } = request;
+    // Keys and arguments a request does not use are left off the end, so
+    // that the common one (no share, no cooldown) travels light.
+    const keys = [this.#key("w", resource)];
+    if (backgroundMax !== null || users !== null || cooldownResource !== null) {
+      keys.push(this.#key("bg", resource), this.#key("u", resource));
+    }
+    if (cooldownResource !== null) keys.push(this.#key("cd", cooldownResource));
+    const args = [
+      String(request.limit),
+      String(request.windowMs),
+      this.#member(),
+      request.priority === "user" ? "user" : "background",
+      backgroundMax === null ? "" : String(backgroundMax),
+      request.backgroundPaused ? "1" : "0",
+      request.idleSince === null ? "" : String(request.idleSince),
+      cooldownResource === null ? "0" : "1",
+      request.force ? "1" : "0",
+    ];
+    if (users !== null) {
+      args.push(
+        String(Math.ceil(Math.max(users.monitoringMs, users.lastUserMs))),
+        request.countUsers ? "1" : "0",
+        ..._ages(users),
+      );
+    }
     return this.#connection.script(
       request.force ? "record" : "acquire",
       ADMIT,
-      [
-        this.#key("w", resource),
-        this.#key("bg", resource),
-        this.#key("u", resource),
-        this.#key("cd", request.cooldownResource ?? resource),
-      ],
-      [
-        String(request.limit),
-        String(request.windowMs),
-        this.#member(),
-        request.priority === "user" ? "user" : "background",
-        backgroundMax === null ? "" : String(backgroundMax),
-        request.backgroundPaused ? "1" : "0",
-        request.idleSince === null ? "" : String(request.idleSince),
-        request.cooldownResource === null ? "0" : "1",
-        request.force ? "1" : "0",
-        users === null
-          ? ""
-          : String(Math.ceil(Math.max(users.monitoringMs, users.lastUserMs))),
-        request.countUsers ? "1" : "0",
-        ..._ages(users),
-      ],
+      keys,
+      args,
       (reply) => {
         const [admitted, now, wait, backgroundWait, cooldown, ...activity] =
           _integers(reply, 9);

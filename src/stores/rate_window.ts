@@ -122,6 +122,12 @@ export interface RateWindowAdmitRequest extends RateWindowQuery {
    * say (`record()`).
    */
   force: boolean;
+  /**
+   * Whether a refusal must tell its waits (`waitMs`, `backgroundWaitMs`).
+   * `acquire()` needs none, and a backend may then spare itself the reads
+   * and report `0`.
+   */
+  measureWaits: boolean;
 }
 
 /** What both {@linkcode RateWindow.admit} and {@linkcode RateWindow.status} report. */
@@ -131,7 +137,8 @@ export interface RateWindowTimes {
   /**
    * Milliseconds until fewer than `limit` admissions are in the window: the
    * time until the admission that must leave for one more to fit is
-   * `windowMs` old. `0` when there is room now (and after an admission).
+   * `windowMs` old. `0` when there is room now, after an admission, and
+   * when `measureWaits` was not set.
    */
   waitMs: number;
   /**
@@ -144,7 +151,8 @@ export interface RateWindowTimes {
   users: RateWindowUserCounts | null;
   /**
    * The time of the newest user admission, in the backend's clock; `null`
-   * when none is known or `users` was not given.
+   * when none is known or `users` was not given. An admission may leave it
+   * `null` unless `countUsers` was set or `idleSince` given.
    */
   lastUserAt: number | null;
 }

@@ -415,6 +415,8 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
         idleSince,
         cooldownResource,
         force,
+        // Only admit() tells a wait; it is the one that names a cooldown.
+        measureWaits: cooldownResource !== null,
       };
       if (plain) entry.requests[priority] = Object.freeze(request);
     }

@@ -418,6 +418,8 @@ export class WindowRateLimitStore implements RateLimitStore {
       idleSince: null,
       cooldownResource,
       force,
+      // Only admit() tells a wait; it is the one that names a cooldown.
+      measureWaits: cooldownResource !== null,
     };
   }
 
