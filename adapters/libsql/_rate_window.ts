@@ -4,10 +4,13 @@ import type {
   RateWindowAdmitReply,
   RateWindowAdmitRequest,
   RateWindowQuery,
+  RateWindowRetention,
+  RateWindowStats,
   RateWindowStatus,
   RateWindowUserCounts,
   RateWindowUsers,
 } from "../../src/stores/rate_window.ts";
+import type { RateLimitStoreStats } from "../../src/stores/types.ts";
 import type { EnforcedBudgets } from "../../src/stores/window_rate_limit_store.ts";
 import {
   _Connection,
@@ -16,26 +19,8 @@ import {
 } from "./_connection.ts";
 import type { LibsqlRow, LibsqlStatement, LibsqlValue } from "./client.ts";
 
-/** Statistics of a rate-limit store. */
-export interface LibsqlRateLimitStats {
-  /** Admissions currently kept in the log, all resources together. */
-  totalRequests: number;
-  /** Resources with at least one admission in the log. */
-  uniqueResources: number;
-  /**
-   * Resources whose budget, as this store configures it, is spent right
-   * now; at most 100, in order.
-   */
-  rateLimitedResources: string[];
-  /** Resources with a cooldown that still runs. */
-  coolingDownResources: string[];
-}
-
-/** How long an adaptive store keeps user activity. */
-export interface _UserRetention {
-  monitoringMs: number;
-  lastUserMs: number;
-}
+/** Statistics of a libSQL rate-limit store. */
+export type LibsqlRateLimitStats = RateLimitStoreStats;
 
 /** A cooldown end that is a number: anything else a hand or a bug wrote counts as none. */
 const VALID_UNTIL = "typeof(until) IN ('integer', 'real')";
@@ -288,8 +273,8 @@ export class _LibsqlRateWindow implements RateWindow {
    */
   async cleanup(
     budgets: EnforcedBudgets,
-    users: _UserRetention | null,
-  ): Promise<void> {
+    users: RateWindowRetention | null,
+  ): Promise<number> {
     const now = this.#db.now();
     const longest = budgets.longestWindowMs;
     const statements: LibsqlStatement[] = [
@@ -316,11 +301,15 @@ export class _LibsqlRateWindow implements RateWindow {
         `DELETE FROM ${this.#cooldown} WHERE NOT (${VALID_UNTIL}) OR until <= ?1`,
       args: [now],
     });
-    await this.#db.batch(
+    // The rows removed: the change count after the deletions, less before.
+    const count = { sql: "SELECT total_changes() AS n", args: [] };
+    const results = await this.#db.batch(
       "cleanup",
       "remove old rate-limit admissions",
-      statements,
+      [count, ...statements, count],
     );
+    return (_int(results.at(-1)?.rows[0]?.n) ?? 0) -
+      (_int(results[0]?.rows[0]?.n) ?? 0);
   }
 
   /**
@@ -330,10 +319,8 @@ export class _LibsqlRateWindow implements RateWindow {
    */
   async stats(
     budgets: EnforcedBudgets,
-    users: _UserRetention | null,
-  ): Promise<
-    LibsqlRateLimitStats & { recentUsers?: { n: number; resources: number } }
-  > {
+    users: RateWindowRetention | null,
+  ): Promise<RateWindowStats> {
     const now = this.#db.now();
     const { fallback } = budgets;
     // The enforced overrides as JSON: `{ resource: [limit, windowMs] }`.

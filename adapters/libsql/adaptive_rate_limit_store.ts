@@ -8,10 +8,8 @@
 
 import type { AdaptiveConfig } from "../../src/rate_limit/adaptive_policy.ts";
 import { WindowAdaptiveRateLimitStore } from "../../src/stores/window_adaptive_rate_limit_store.ts";
-import {
-  _LibsqlRateWindow,
-  type LibsqlRateLimitStats,
-} from "./_rate_window.ts";
+import type { AdaptiveRateLimitStoreStats } from "../../src/stores/types.ts";
+import { _LibsqlRateWindow } from "./_rate_window.ts";
 import type { LibsqlRateLimitStoreOptions } from "./rate_limit_store.ts";
 
 /** Options for {@linkcode LibsqlAdaptiveRateLimitStore}. */
@@ -27,16 +25,8 @@ export interface LibsqlAdaptiveRateLimitStoreOptions
   adaptiveConfig?: Partial<AdaptiveConfig>;
 }
 
-/** Statistics of an adaptive rate-limit store. */
-export interface LibsqlAdaptiveRateLimitStats extends LibsqlRateLimitStats {
-  /** User activity across all resources. */
-  adaptiveMetrics: {
-    /** User admissions within the monitoring window, all resources together. */
-    recentUserRequests: number;
-    /** Resources with a user admission within the monitoring window. */
-    resourcesWithRecentUsers: number;
-  };
-}
+/** Statistics of an adaptive libSQL rate-limit store. */
+export type LibsqlAdaptiveRateLimitStats = AdaptiveRateLimitStoreStats;
 
 const COMPONENT = "LibsqlAdaptiveRateLimitStore";
 
@@ -75,8 +65,6 @@ const COMPONENT = "LibsqlAdaptiveRateLimitStore";
  * ```
  */
 export class LibsqlAdaptiveRateLimitStore extends WindowAdaptiveRateLimitStore {
-  readonly #window: _LibsqlRateWindow;
-
   /**
    * Creates a store. No connection is made until the first operation.
    *
@@ -87,50 +75,5 @@ export class LibsqlAdaptiveRateLimitStore extends WindowAdaptiveRateLimitStore {
   constructor(options: LibsqlAdaptiveRateLimitStoreOptions) {
     const window = new _LibsqlRateWindow(COMPONENT, options);
     super(window, { ...options, clock: window.clock }, COMPONENT);
-    this.#window = window;
-  }
-
-  /**
-   * Removes admissions and activity too old to matter, and cooldowns that
-   * ended, for every resource.
-   *
-   * @throws {StoreError} When the database fails.
-   */
-  cleanup(): Promise<void> {
-    return this.#window.cleanup(this.enforcedBudgets(), this.#retention());
-  }
-
-  /**
-   * Counts admissions, spent budgets and user activity across resources:
-   * one round trip.
-   *
-   * @returns The counts.
-   * @throws {StoreError} When the database fails.
-   */
-  async getStats(): Promise<LibsqlAdaptiveRateLimitStats> {
-    const { recentUsers, ...stats } = await this.#window.stats(
-      this.enforcedBudgets(),
-      this.#retention(),
-    );
-    return {
-      ...stats,
-      adaptiveMetrics: {
-        recentUserRequests: recentUsers?.n ?? 0,
-        resourcesWithRecentUsers: recentUsers?.resources ?? 0,
-      },
-    };
-  }
-
-  /** Same as {@linkcode LibsqlAdaptiveRateLimitStore.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  #retention(): { monitoringMs: number; lastUserMs: number } {
-    const config = this.adaptiveConfig;
-    return {
-      monitoringMs: config.monitoringWindowMs,
-      lastUserMs: config.sustainedInactivityThresholdMs,
-    };
   }
 }

@@ -10,10 +10,7 @@ import {
   WindowRateLimitStore,
 } from "../../src/stores/window_rate_limit_store.ts";
 import type { LibsqlConnectionOptions } from "./_connection.ts";
-import {
-  _LibsqlRateWindow,
-  type LibsqlRateLimitStats,
-} from "./_rate_window.ts";
+import { _LibsqlRateWindow } from "./_rate_window.ts";
 
 export type { LibsqlRateLimitStats } from "./_rate_window.ts";
 
@@ -52,8 +49,6 @@ const COMPONENT = "LibsqlRateLimitStore";
  * ```
  */
 export class LibsqlRateLimitStore extends WindowRateLimitStore {
-  readonly #window: _LibsqlRateWindow;
-
   /**
    * Creates a store. No connection is made until the first operation.
    *
@@ -63,36 +58,5 @@ export class LibsqlRateLimitStore extends WindowRateLimitStore {
   constructor(options: LibsqlRateLimitStoreOptions) {
     const window = new _LibsqlRateWindow(COMPONENT, options);
     super(window, { ...options, clock: window.clock }, COMPONENT);
-    this.#window = window;
-  }
-
-  /**
-   * Removes admissions older than the longest configured window and
-   * cooldowns that ended, for every resource. `acquire` already trims the
-   * resource it touches; this also clears resources nobody touches any more.
-   *
-   * @throws {StoreError} When the database fails.
-   */
-  cleanup(): Promise<void> {
-    return this.#window.cleanup(this.enforcedBudgets(), null);
-  }
-
-  /**
-   * Counts admissions and spent budgets across resources: one round trip.
-   *
-   * @returns The counts.
-   * @throws {StoreError} When the database fails.
-   */
-  async getStats(): Promise<LibsqlRateLimitStats> {
-    const { recentUsers: _, ...stats } = await this.#window.stats(
-      this.enforcedBudgets(),
-      null,
-    );
-    return stats;
-  }
-
-  /** Same as {@linkcode LibsqlRateLimitStore.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

@@ -184,3 +184,32 @@ local ends = cooldown_end(KEYS[1])
 if ends and ends > now then return ends - now end
 return 0
 `);
+
+/**
+ * Counts the recent members of sorted sets, for statistics.
+ *
+ * KEYS: windows. ARGV: for each key, the age in ms below which a member
+ * counts. Returns one count per key.
+ */
+export const COUNT_RECENT: _Script = new _Script(`${NOW}
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('ZCOUNT', key, '(' .. (now - tonumber(ARGV[i])),
+    '+inf')
+end
+return counts
+`);
+
+/**
+ * Tells which cooldowns still run, for statistics.
+ *
+ * KEYS: cooldowns. Returns 1 for each that runs, else 0.
+ */
+export const RUNNING: _Script = new _Script(`${NOW}${COOLDOWN}
+local running = {}
+for i, key in ipairs(KEYS) do
+  local ends = cooldown_end(key)
+  if ends and ends > now then running[i] = 1 else running[i] = 0 end
+end
+return running
+`);

@@ -3,21 +3,30 @@ import type {
   RateWindowAdmitReply,
   RateWindowAdmitRequest,
   RateWindowQuery,
+  RateWindowRetention,
+  RateWindowStats,
   RateWindowStatus,
   RateWindowUserCounts,
   RateWindowUsers,
 } from "../../src/stores/rate_window.ts";
+import type { EnforcedBudgets } from "../../src/stores/window_rate_limit_store.ts";
 import {
   _Connection,
   _integers,
+  type _Script,
   type UpstashConnectionOptions,
 } from "./_connection.ts";
 import {
   ADMIT,
+  COUNT_RECENT,
   GET_COOLDOWN,
+  RUNNING,
   SET_COOLDOWN,
   STATUS,
 } from "./_rate_limit_scripts.ts";
+
+/** Keys asked for per `SCAN` step, and counted per script, in `stats()`. */
+const SCAN_COUNT = 1_000;
 
 /** The kinds of key of one resource; the kind comes before the resource. */
 type _Kind = "w" | "bg" | "u" | "cd";
@@ -150,9 +159,95 @@ export class _UpstashRateWindow implements RateWindow {
     );
   }
 
+  /**
+   * Walks the windows, the cooldowns and (with `users`) the user activity
+   * with `SCAN`, counting each batch with one script: two round trips per
+   * thousand keys of each kind.
+   */
+  async stats(
+    budgets: EnforcedBudgets,
+    users: RateWindowRetention | null,
+  ): Promise<RateWindowStats> {
+    let totalRequests = 0;
+    let uniqueResources = 0;
+    const rateLimited: string[] = [];
+    await this.#each("w", "zset", async (resources, keys) => {
+      const budget = resources.map((resource) =>
+        budgets.overrides.get(resource) ?? budgets.fallback
+      );
+      const counts = await this.#counts(
+        COUNT_RECENT,
+        keys,
+        budget.map(({ windowMs }) => String(windowMs)),
+      );
+      counts.forEach((count, i) => {
+        totalRequests += count;
+        if (count > 0) uniqueResources++;
+        if (count >= budget[i]!.limit) rateLimited.push(resources[i]!);
+      });
+    });
+    const coolingDown: string[] = [];
+    await this.#each("cd", "string", async (resources, keys) => {
+      const running = await this.#counts(RUNNING, keys, []);
+      running.forEach((on, i) => on === 1 && coolingDown.push(resources[i]!));
+    });
+    const stats: RateWindowStats = {
+      totalRequests,
+      uniqueResources,
+      rateLimitedResources: rateLimited.sort().slice(0, 100),
+      coolingDownResources: coolingDown.sort().slice(0, 100),
+    };
+    if (users === null) return stats;
+    const recentUsers = { n: 0, resources: 0 };
+    await this.#each("u", "zset", async (_, keys) => {
+      const age = String(users.monitoringMs);
+      const counts = await this.#counts(
+        COUNT_RECENT,
+        keys,
+        keys.map(() => age),
+      );
+      for (const count of counts) {
+        recentUsers.n += count;
+        if (count > 0) recentUsers.resources++;
+      }
+    });
+    return { ...stats, recentUsers };
+  }
+
+  /** Redis expires windows, activity and cooldowns by itself. */
+  cleanup(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
   close(): Promise<void> {
     this.#connection.close();
     return Promise.resolve();
+  }
+
+  /** Every key of one kind, a batch at a time, with the resources they belong to. */
+  #each(
+    kind: _Kind,
+    type: string,
+    each: (resources: string[], keys: string[]) => Promise<void>,
+  ): Promise<void> {
+    const skip = this.#key(kind, "").length;
+    return this.#connection.scan(
+      "getStats",
+      `${kind}:`,
+      type,
+      SCAN_COUNT,
+      (keys) => each(keys.map((key) => key.slice(skip)), keys),
+    );
+  }
+
+  #counts(script: _Script, keys: string[], args: string[]): Promise<number[]> {
+    return this.#connection.script(
+      "getStats",
+      script,
+      keys,
+      args,
+      (reply) => _integers(reply, keys.length),
+    );
   }
 
   #key(kind: _Kind, resource: string): string {

@@ -25,7 +25,8 @@
  * @module
  */
 
-import type { Priority } from "./types.ts";
+import type { Priority, RateLimitStoreStats } from "./types.ts";
+import type { EnforcedBudgets } from "./window_rate_limit_store.ts";
 
 /**
  * How a backend keeps and counts the user admissions of a resource, for the
@@ -261,6 +262,50 @@ export interface RateWindow {
    */
   getCooldown(resource: string): Promise<number>;
 
+  /**
+   * Counts what the backend holds across resources.
+   *
+   * @param budgets The budgets the store enforces, to tell which resources
+   * have spent theirs.
+   * @param users With an adaptive store, how long user admissions count as
+   * recent; `null` otherwise.
+   * @returns The counts, and with `users` the recent user admissions.
+   */
+  stats(
+    budgets: EnforcedBudgets,
+    users: RateWindowRetention | null,
+  ): Promise<RateWindowStats>;
+
+  /**
+   * Removes, for every resource, admissions older than the longest window
+   * (with `users`, user admissions past the monitoring window and activity
+   * past the inactivity threshold) and cooldowns that ended.
+   *
+   * @param budgets The budgets the store enforces.
+   * @param users With an adaptive store, how long user activity matters;
+   * `null` otherwise.
+   * @returns How many records were removed; `0` where the backend expires
+   * them itself.
+   */
+  cleanup(
+    budgets: EnforcedBudgets,
+    users: RateWindowRetention | null,
+  ): Promise<number>;
+
   /** Releases the backend's resources. Later calls reject. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** How long an adaptive store keeps user activity, for stats and clean-up. */
+export interface RateWindowRetention {
+  /** User admissions within this many milliseconds count as recent. */
+  monitoringMs: number;
+  /** The last user admission matters for this many milliseconds. */
+  lastUserMs: number;
+}
+
+/** What {@linkcode RateWindow.stats} reports. */
+export interface RateWindowStats extends RateLimitStoreStats {
+  /** With a retention: user admissions within `monitoringMs`, and over how many resources. */
+  recentUsers?: { n: number; resources: number };
 }

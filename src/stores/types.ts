@@ -445,3 +445,29 @@ export interface CacheStoreStats {
   /** The summed size of the entries as the store keeps them, in bytes. */
   totalBytes: number;
 }
+
+/** Counts a rate-limit store reports from `getStats()`, on every backend. */
+export interface RateLimitStoreStats {
+  /** Admissions the store holds, all resources together. */
+  totalRequests: number;
+  /** Resources with at least one admission held. */
+  uniqueResources: number;
+  /**
+   * Resources whose budget, as this store configures it, is spent right
+   * now; at most 100, in order.
+   */
+  rateLimitedResources: string[];
+  /** Resources with a cooldown that still runs; at most 100, in order. */
+  coolingDownResources: string[];
+}
+
+/** Counts an adaptive rate-limit store reports from `getStats()`. */
+export interface AdaptiveRateLimitStoreStats extends RateLimitStoreStats {
+  /** User activity across all resources. */
+  adaptiveMetrics: {
+    /** User admissions within the monitoring window, all resources together. */
+    recentUserRequests: number;
+    /** Resources with a user admission within the monitoring window. */
+    resourcesWithRecentUsers: number;
+  };
+}

@@ -30,6 +30,7 @@ import {
 import type {
   RateWindow,
   RateWindowAdmitReply,
+  RateWindowRetention,
   RateWindowStatus,
   RateWindowTimes,
   RateWindowUsers,
@@ -37,6 +38,7 @@ import type {
 import type {
   AdaptiveRateLimitStatus,
   AdaptiveRateLimitStore,
+  AdaptiveRateLimitStoreStats,
   Admission,
   AdmitOptions,
   Priority,
@@ -138,6 +140,46 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
   /** The adaptive settings in force, defaults filled in. */
   get adaptiveConfig(): Readonly<AdaptiveConfig> {
     return this.#adaptive;
+  }
+
+  /**
+   * Counts admissions, spent budgets, running cooldowns and recent user
+   * activity across resources.
+   *
+   * @returns The counts.
+   * @throws {StoreError} When the backend fails.
+   */
+  override async getStats(): Promise<AdaptiveRateLimitStoreStats> {
+    const { recentUsers, ...stats } = await this.#window.stats(
+      this.enforcedBudgets(),
+      this.#retention(),
+    );
+    return {
+      ...stats,
+      adaptiveMetrics: {
+        recentUserRequests: recentUsers?.n ?? 0,
+        resourcesWithRecentUsers: recentUsers?.resources ?? 0,
+      },
+    };
+  }
+
+  /**
+   * Removes admissions older than the longest window, user activity too old
+   * to matter, and cooldowns that ended, for every resource.
+   *
+   * @returns How many records were removed (`0` where the backend expires
+   * them itself).
+   * @throws {StoreError} When the backend fails.
+   */
+  override cleanup(): Promise<number> {
+    return this.#window.cleanup(this.enforcedBudgets(), this.#retention());
+  }
+
+  #retention(): RateWindowRetention {
+    return {
+      monitoringMs: this.#adaptive.monitoringWindowMs,
+      lastUserMs: this.#adaptive.sustainedInactivityThresholdMs,
+    };
   }
 
   /**

@@ -30,6 +30,7 @@ import type {
   RateLimitConfig,
   RateLimitStatus,
   RateLimitStore,
+  RateLimitStoreStats,
 } from "./types.ts";
 
 /** The budget options of every rate-limit store. */
@@ -108,6 +109,8 @@ const METHODS = [
   "reset",
   "setCooldown",
   "getCooldown",
+  "stats",
+  "cleanup",
   "close",
 ] as const;
 
@@ -344,9 +347,41 @@ export class WindowRateLimitStore implements RateLimitStore {
     return settle(() => this.#window.getCooldown(resource), millis);
   }
 
+  /**
+   * Counts admissions, spent budgets and running cooldowns across
+   * resources.
+   *
+   * @returns The counts.
+   * @throws {StoreError} When the backend fails.
+   */
+  async getStats(): Promise<RateLimitStoreStats> {
+    const { recentUsers: _, ...stats } = await this.#window.stats(
+      this.enforcedBudgets(),
+      null,
+    );
+    return stats;
+  }
+
+  /**
+   * Removes admissions older than the longest window and cooldowns that
+   * ended, for every resource, including those nobody touches any more.
+   *
+   * @returns How many records were removed (`0` where the backend expires
+   * them itself).
+   * @throws {StoreError} When the backend fails.
+   */
+  cleanup(): Promise<number> {
+    return this.#window.cleanup(this.enforcedBudgets(), null);
+  }
+
   /** Releases the backend. Later calls reject with a `StoreError`. Safe to call twice. */
   close(): Promise<void> {
     return settle(() => this.#window.close(), _nothing);
+  }
+
+  /** Same as {@linkcode WindowRateLimitStore.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import type { Clock } from "../clock.ts";
-import type { RateLimitConfig, RateLimitStore } from "../stores/types.ts";
+import type {
+  RateLimitConfig,
+  RateLimitStore,
+  RateLimitStoreStats,
+} from "../stores/types.ts";
 import {
   type Awaitable,
   describeOptions,
@@ -185,6 +189,42 @@ export function rateLimitCases(
         false,
         false,
       ]);
+    },
+  );
+
+  storeTest(
+    "getStats() counts admissions, spent budgets and running cooldowns, when the store has it",
+    time,
+    async (h) => {
+      const store = await open(h) as RateLimitStore & {
+        getStats?: () => Promise<RateLimitStoreStats>;
+        cleanup?: () => Promise<unknown>;
+      };
+      if (typeof store.getStats !== "function") return;
+      const spent = `stats-spent:${uid()}`;
+      const used = `stats-used:${uid()}`;
+      const cooling = `stats-cooling:${uid()}`;
+      while (await store.acquire(spent));
+      await store.acquire(used);
+      await store.setCooldown(cooling, 60_000);
+      const stats = await store.getStats();
+      assert.ok(
+        stats.totalRequests >= 6,
+        `totalRequests ${stats.totalRequests}`,
+      );
+      assert.ok(stats.uniqueResources >= 2);
+      assert.ok(stats.rateLimitedResources.includes(spent));
+      assert.ok(!stats.rateLimitedResources.includes(used));
+      assert.ok(stats.coolingDownResources.includes(cooling));
+      assert.ok(!stats.coolingDownResources.includes(spent));
+      if (typeof store.cleanup === "function") {
+        await store.cleanup();
+        const after = await store.getStats();
+        assert.ok(
+          after.rateLimitedResources.includes(spent),
+          "cleanup() keeps what a window still holds",
+        );
+      }
     },
   );
 

@@ -17,6 +17,8 @@ function counting(clock: ManualClock): { window: RateWindow; reads(): number } {
     reset: (resource) => inner.reset(resource),
     setCooldown: (resource, ms) => inner.setCooldown(resource, ms),
     getCooldown: (resource) => inner.getCooldown(resource),
+    stats: (budgets, users) => inner.stats(budgets, users),
+    cleanup: () => inner.cleanup(),
     close: () => inner.close(),
   };
   return { window, reads: () => reads };

@@ -6,10 +6,13 @@ import type {
   RateWindowAdmitReply,
   RateWindowAdmitRequest,
   RateWindowQuery,
+  RateWindowRetention,
+  RateWindowStats,
   RateWindowStatus,
   RateWindowUserCounts,
   RateWindowUsers,
 } from "../rate_window.ts";
+import type { EnforcedBudgets } from "../window_rate_limit_store.ts";
 import { closedError } from "./_options.ts";
 import { SweptMap } from "./_swept_map.ts";
 import { TimestampRing } from "./_timestamp_ring.ts";
@@ -176,6 +179,50 @@ export class MemoryRateWindow implements RateWindow {
     if (this.#closed) return this.#rejectClosed("getCooldown");
     const until = this.#buckets.get(resource)?.cooldownUntil ?? -Infinity;
     return Promise.resolve(Math.max(0, until - this.#clock.now()));
+  }
+
+  stats(
+    budgets: EnforcedBudgets,
+    users: RateWindowRetention | null,
+  ): Promise<RateWindowStats> {
+    if (this.#closed) return this.#rejectClosed("getStats");
+    const now = this.#clock.now();
+    let totalRequests = 0;
+    let uniqueResources = 0;
+    const rateLimited: string[] = [];
+    const coolingDown: string[] = [];
+    let recentUsers = 0;
+    let usersResources = 0;
+    for (const [resource, bucket] of this.#buckets.entries()) {
+      const { limit, windowMs } = budgets.overrides.get(resource) ??
+        budgets.fallback;
+      const held = bucket.all.countAfter(now - windowMs);
+      totalRequests += held;
+      if (held > 0) uniqueResources++;
+      if (held >= limit) rateLimited.push(resource);
+      if (bucket.cooldownUntil > now) coolingDown.push(resource);
+      if (users !== null && bucket.users !== null) {
+        const recent = bucket.users.countAfter(now - users.monitoringMs);
+        recentUsers += recent;
+        if (recent > 0) usersResources++;
+      }
+    }
+    const first100 = (names: string[]): string[] => names.sort().slice(0, 100);
+    return Promise.resolve({
+      totalRequests,
+      uniqueResources,
+      rateLimitedResources: first100(rateLimited),
+      coolingDownResources: first100(coolingDown),
+      ...(users === null
+        ? {}
+        : { recentUsers: { n: recentUsers, resources: usersResources } }),
+    });
+  }
+
+  /** Drops the resources that hold nothing any more; returns how many. */
+  cleanup(): Promise<number> {
+    if (this.#closed) return this.#rejectClosed("cleanup");
+    return Promise.resolve(this.#buckets.sweep());
   }
 
   close(): Promise<void> {

@@ -45,6 +45,22 @@ export class SweptMap<V> {
     return this.#entries.size;
   }
 
+  /** Every entry, in insertion order. */
+  entries(): IterableIterator<[string, V]> {
+    return this.#entries.entries();
+  }
+
+  /**
+   * Drops every idle entry now.
+   *
+   * @returns How many were dropped.
+   */
+  sweep(): number {
+    const before = this.#entries.size;
+    this.#sweep();
+    return before - this.#entries.size;
+  }
+
   #sweep(): void {
     const now = this.#clock.now();
     for (const [key, value] of this.#entries) {
