@@ -36,7 +36,7 @@ export function positiveInteger(
  * (reset times, expiries, cutoffs) stays a valid `Date` and a valid expiry on
  * every backend.
  */
-export const MAX_WINDOW_MS = 366 * 86_400_000;
+export const MAX_WINDOW_MS: number = 366 * 86_400_000;
 
 const WINDOW_BOUND = `of at most ${MAX_WINDOW_MS} (366 days)`;
 
