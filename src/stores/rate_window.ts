@@ -139,13 +139,13 @@ export interface RateWindowTimes {
    * Milliseconds until fewer than `limit` admissions are in the window: the
    * time until the admission that must leave for one more to fit is
    * `windowMs` old. `0` when there is room now, after an admission, and
-   * when `measureWaits` was not set.
+   * for an admission that did not ask to `measureWaits`.
    */
   waitMs: number;
   /**
    * The same against `backgroundMax` and the background admissions. `0`
-   * when there is room, when `backgroundMax` is `0` or `null`, and after an
-   * admission.
+   * when there is room, when `backgroundMax` is `0` or `null`, after an
+   * admission, and for one that did not ask to `measureWaits`.
    */
   backgroundWaitMs: number;
   /** User activity, when `countUsers` was set and `users` given; else `null`. */

@@ -212,11 +212,9 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
           ? { admitted: true, waitMs: 0, cooldownMs: 0 }
           : {
             admitted: false,
-            waitMs: this.#wait(
-              priority,
-              reply,
-              this.#current(resource, this.budget(resource).limit),
-            ),
+            // The split the admission was decided under, even if it is
+            // due for recomputation by now.
+            waitMs: this.#wait(priority, reply, this.#splits.get(resource)),
             cooldownMs: millis(reply.cooldownMs),
           },
     );

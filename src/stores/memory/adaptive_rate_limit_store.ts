@@ -1,3 +1,4 @@
+import type { Clock } from "../../clock.ts";
 import {
   WindowAdaptiveRateLimitStore,
   type WindowAdaptiveRateLimitStoreOptions,
@@ -8,7 +9,14 @@ const COMPONENT = "MemoryAdaptiveRateLimitStore";
 
 /** Options for {@linkcode MemoryAdaptiveRateLimitStore}. */
 export interface MemoryAdaptiveRateLimitStoreOptions
-  extends WindowAdaptiveRateLimitStoreOptions {}
+  extends WindowAdaptiveRateLimitStoreOptions {
+  /**
+   * The time source for windows, activity, cooldowns and the split.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
 
 /**
  * An {@linkcode AdaptiveRateLimitStore} held in process memory. It keeps an

@@ -1,3 +1,4 @@
+import type { Clock } from "../../clock.ts";
 import {
   WindowRateLimitStore,
   type WindowRateLimitStoreOptions,
@@ -8,7 +9,14 @@ const COMPONENT = "MemoryRateLimitStore";
 
 /** Options for {@linkcode MemoryRateLimitStore}. */
 export interface MemoryRateLimitStoreOptions
-  extends WindowRateLimitStoreOptions {}
+  extends WindowRateLimitStoreOptions {
+  /**
+   * The time source for windows and cooldowns.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
 
 /**
  * A {@linkcode RateLimitStore} held in process memory, with an exact sliding
