@@ -11,10 +11,8 @@ import { createClient } from "@libsql/client";
 import { Redis } from "@upstash/redis";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import {
-  type LibsqlClient,
-  LibsqlDedupeStore,
-} from "../adapters/libsql/mod.ts";
+import { LibsqlDedupeStore } from "../adapters/libsql/mod.ts";
+import { counting } from "../tests/adapters/libsql/_helpers.ts";
 import { UpstashDedupeStore } from "../adapters/upstash/mod.ts";
 import type { DedupeStore } from "../mod.ts";
 
@@ -31,32 +29,13 @@ const send = (message: Record<string, unknown>): void => {
 };
 
 /** Round trips of the libSQL client: one per poll once the job is joined. */
-let roundTrips = 0;
-
-function countingClient(inner: LibsqlClient): LibsqlClient {
-  return {
-    execute: (statement) => {
-      roundTrips++;
-      return inner.execute(statement);
-    },
-    batch: (statements, mode) => {
-      roundTrips++;
-      return inner.batch(statements, mode);
-    },
-    transaction: (mode) => inner.transaction(mode),
-    close: () => inner.close(),
-    get closed() {
-      return inner.closed;
-    },
-    get protocol() {
-      return inner.protocol;
-    },
-  };
-}
+const libsql = config.backend === "libsql"
+  ? counting(createClient({ url: config.url, timeout: 5_000 }))
+  : undefined;
 
 const store: DedupeStore<unknown> = config.backend === "libsql"
   ? new LibsqlDedupeStore({
-    client: countingClient(createClient({ url: config.url, timeout: 5_000 })),
+    client: libsql!.client,
   })
   : new UpstashDedupeStore({
     redis: new Redis({
@@ -76,7 +55,7 @@ const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
   const { key } = JSON.parse(line) as { key: string };
   const { isOwner } = await store.registerOrJoin(key);
-  roundTrips = 0;
+  libsql?.reset();
   const started = performance.now();
   const waiting = store.waitFor(key);
   send({ waiting: true, isOwner });
@@ -85,7 +64,7 @@ for await (const line of lines) {
   send({
     resolvedAt: performance.timeOrigin + now,
     waitedMs: now - started,
-    polls: roundTrips,
+    polls: libsql?.count() ?? 0,
     ok: value !== undefined,
   });
 }

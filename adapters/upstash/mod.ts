@@ -10,7 +10,9 @@
  * first time Redis sees a script). Scripts read the Redis server's clock,
  * so processes with skewed clocks share one notion of time.
  *
- * Keys are `sluice:<key given by the client>`; the client escapes its name
+ * Keys are `sluice:<kind>:<key given by the client>`, the kind being
+ * `cache`, `dedupe` or `ratelimit` (then `w`, `bg`, `u` or `cd`), so that
+ * stores of different kinds never share a key; the client escapes its name
  * and scopes into its keys, so no client or scope can reach another's keys.
  *
  * @example Sharing everything through Upstash
