@@ -14,6 +14,25 @@ import { StoreError } from "./errors.ts";
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
 
 /**
+ * The longest delay a timer honours (2^31 - 1 ms, about 24.8 days). A longer
+ * one fires at once on every runtime, so a deadline past it must be clamped,
+ * never passed on.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A deadline as a timer delay: clamped to what timers honour, so that a sum
+ * of long options (waits, attempts, store timeouts) waits at least as long
+ * as timers can instead of not at all.
+ *
+ * @param ms The deadline in milliseconds.
+ * @returns The delay to pass to `setTimeout`.
+ */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
+
+/**
  * Runs a store operation within `timeoutMs`.
  *
  * @param operation The store method, for the error.
@@ -69,7 +88,7 @@ function _bounded<T>(
           operation,
         ),
       );
-    }, timeoutMs);
+    }, timerDelay(timeoutMs));
     signal?.addEventListener("abort", onAbort, { once: true });
     pending.then(
       (value) => {

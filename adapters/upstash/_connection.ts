@@ -1,4 +1,5 @@
 import { ConfigError, StoreError } from "../../src/errors.ts";
+import { timerDelay } from "../../src/_store_deadline.ts";
 import { positiveInteger } from "../../src/stores/_validate.ts";
 import { _UpstashRestClient } from "./_rest_client.ts";
 
@@ -205,7 +206,7 @@ export class _Connection {
             operation,
           ),
         );
-      }, this.#timeoutMs);
+      }, timerDelay(this.#timeoutMs));
     });
     try {
       return await Promise.race([body(this.#redis), deadline]);

@@ -24,7 +24,11 @@
  * @module
  */
 
-import { DEFAULT_STORE_TIMEOUT_MS, storeCall } from "../_store_deadline.ts";
+import {
+  DEFAULT_STORE_TIMEOUT_MS,
+  storeCall,
+  timerDelay,
+} from "../_store_deadline.ts";
 import { StoreError } from "../errors.ts";
 import type { DedupeRegistration, DedupeStore } from "../stores/types.ts";
 
@@ -315,7 +319,7 @@ async function _wait<T>(
         "waitFor",
       ),
     );
-  }, waitTimeoutMs);
+  }, timerDelay(waitTimeoutMs));
   const waitSignal = signal === undefined
     ? bound.signal
     : AbortSignal.any([signal, bound.signal]);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { timerDelay } from "../_store_deadline.ts";
 import { _emitStoreEvent } from "./store_events.ts";
 import { ConfigError, StoreError } from "../errors.ts";
 import { validCompletedGraceMs } from "./_dedupe_grace.ts";
@@ -594,7 +595,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
             "waitFor",
           ),
         );
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
     });
     return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
   }

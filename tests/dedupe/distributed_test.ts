@@ -398,6 +398,30 @@ describe("runDistributedFlight()", () => {
       await inner.close();
     });
 
+    it("keeps waiting for the owner when waitTimeoutMs is longer than a timer can hold", async () => {
+      const store = new MemoryDedupeStore<string>();
+      await store.registerOrJoin("k");
+      const failures: string[] = [];
+      const joining = runDistributedFlight(
+        store,
+        "k",
+        () => Promise.resolve({ result: "alone", share: "" }),
+        {
+          // A sum of long options, as the client builds it.
+          waitTimeoutMs: 2 ** 31 - 1 + 60_000,
+          onStoreError: (_, operation) => failures.push(operation),
+        },
+      );
+      await delay(20);
+      await store.complete("k", "from the owner");
+      assert.deepEqual(await within(joining), {
+        kind: "joined",
+        value: "from the owner",
+      });
+      assert.deepEqual(failures, []);
+      await store.close();
+    });
+
     it("stops waiting after waitTimeoutMs for a store whose waitFor never settles, and runs the job itself", async () => {
       const deaf = {
         registerOrJoin: () => Promise.resolve({ jobId: "j", isOwner: false }),
