@@ -245,7 +245,13 @@ export async function runDistributedFlight<R, T>(
     }
     let value: T | undefined;
     try {
-      value = await _wait(store, key, waitTimeoutMs, signal);
+      value = await _wait(
+        store,
+        key,
+        registration.jobId,
+        waitTimeoutMs,
+        signal,
+      );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       options.onStoreError?.(error, "waitFor");
@@ -302,11 +308,13 @@ async function _register<T>(
   }
 }
 
-// Waits for the owner's job, at most `waitTimeoutMs`. The store's wait is
-// aborted then too, so that a store that honours the signal lets go of it.
+// Waits for the owner's job `jobId`, at most `waitTimeoutMs`. The store's
+// wait is aborted then too, so that a store that honours the signal lets go
+// of it.
 async function _wait<T>(
   store: DedupeStore<T>,
   key: string,
+  jobId: string,
   waitTimeoutMs: number,
   signal: AbortSignal | undefined,
 ): Promise<T | undefined> {
@@ -327,7 +335,7 @@ async function _wait<T>(
     // A store that ignores the signal must not keep this caller.
     return await storeCall(
       "waitFor",
-      () => store.waitFor(key, { signal: waitSignal }),
+      () => store.waitFor(key, { signal: waitSignal, jobId }),
       undefined,
       waitSignal,
     );

@@ -336,7 +336,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
    * fails or outlasts the backend's timeout.
    */
   waitFor(hash: string, options: WaitForOptions = {}): Promise<T | undefined> {
-    const { signal } = options;
+    const { signal, jobId } = options;
     if (this.#closed) return Promise.reject(this.#closedError("waitFor"));
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<T | undefined>((resolve, reject) => {
@@ -350,6 +350,11 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
           waited: 0,
         };
         this.#watches.set(hash, watch);
+      }
+      // A caller that names the job it joined follows that job from the
+      // first check, so its result is its answer even past the grace.
+      if (typeof jobId === "string" && watch.followed === undefined) {
+        watch.followed = jobId;
       }
       const current = watch;
       const waiter: _Waiter<T> = {

@@ -90,6 +90,13 @@ export interface Admission {
 export interface WaitForOptions {
   /** Stops waiting when aborted; `waitFor` then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The job the caller joined, as {@linkcode DedupeStore.registerOrJoin}
+   * answered it. Its result then answers the caller however soon after the
+   * job completed the first check comes, grace or not, as long as the store
+   * still holds the job (every sluice store does, for at least a second).
+   */
+  jobId?: string;
 }
 
 /** The answer of {@linkcode DedupeStore.registerOrJoin}. */

@@ -382,6 +382,28 @@ export function testDedupeStore(
     );
 
     storeTest(
+      "waitFor() naming the joined job answers its result even when it first looks after the grace",
+      time,
+      async (h) => {
+        const store = await open(h);
+        const hash = `joined:${uid()}`;
+        await store.registerOrJoin(hash);
+        const joined = await store.registerOrJoin(hash);
+        assert.equal(joined.isOwner, false);
+        await store.complete(hash, "for the joiner");
+        await h.advancePast(GRACE_MS);
+        assert.equal(
+          await within(
+            store.waitFor(hash, { jobId: joined.jobId }),
+            PROMPT_MS,
+            "waitFor()",
+          ),
+          "for the joiner",
+        );
+      },
+    );
+
+    storeTest(
       "complete() after the owner's lease ran out still answers waitFor() within the grace",
       time,
       async (h) => {
