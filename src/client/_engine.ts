@@ -767,7 +767,9 @@ export class Engine {
       key,
       async (elected, previous) => {
         let current = stale;
-        // After "none" no earlier job can have left a response behind.
+        // After "none" the store knows of no job for the key within its
+        // retention (a second at least), so none stored a response since
+        // this request read the cache a moment ago.
         if (elected && previous !== "none") {
           const recheck = await this.#recheck(call, hash, signal);
           if (recheck !== undefined && "outcome" in recheck) {

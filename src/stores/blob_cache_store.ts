@@ -142,7 +142,11 @@ export class BlobCacheStore<
         reason: error.message,
       });
       // A miss is the answer whether or not the removal succeeds.
-      await this.#backend.removeIfUnchanged(hash, stored).catch(() => {});
+      try {
+        await this.#backend.removeIfUnchanged(hash, stored);
+      } catch {
+        // Ignored on purpose.
+      }
       return undefined;
     }
   }
@@ -199,8 +203,8 @@ export class BlobCacheStore<
    * @param hash The entry's key.
    * @throws {StoreError} When the backend fails.
    */
-  delete(hash: string): Promise<void> {
-    return this.#backend.remove(hash);
+  async delete(hash: string): Promise<void> {
+    await this.#backend.remove(hash);
   }
 
   /**
@@ -209,8 +213,8 @@ export class BlobCacheStore<
    * @param prefix Clears only one client's or scope's keys.
    * @throws {StoreError} When the backend fails.
    */
-  clear(prefix?: string): Promise<void> {
-    return this.#backend.removePrefix(prefix ?? "");
+  async clear(prefix?: string): Promise<void> {
+    await this.#backend.removePrefix(prefix ?? "");
   }
 
   /**
@@ -219,8 +223,8 @@ export class BlobCacheStore<
    * @returns The backend's statistics.
    * @throws {StoreError} When the backend fails.
    */
-  getStats(): Promise<S> {
-    return this.#backend.stats();
+  async getStats(): Promise<S> {
+    return await this.#backend.stats();
   }
 
   /**
@@ -230,13 +234,13 @@ export class BlobCacheStore<
    * themselves).
    * @throws {StoreError} When the backend fails.
    */
-  cleanup(): Promise<number> {
-    return this.#backend.cleanup();
+  async cleanup(): Promise<number> {
+    return await this.#backend.cleanup();
   }
 
   /** Releases the backend; later calls fail. Safe to call twice. */
-  close(): Promise<void> {
-    return this.#backend.close();
+  async close(): Promise<void> {
+    await this.#backend.close();
   }
 
   /** Same as {@linkcode BlobCacheStore.close}. */

@@ -445,9 +445,9 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
    * @param hash The job's key.
    * @throws {StoreError} When the store is closed or the backend fails.
    */
-  isInProgress(hash: string): Promise<boolean> {
-    if (this.#closed) return Promise.reject(this.#closedError("isInProgress"));
-    return this.#backend.inProgress(hash);
+  async isInProgress(hash: string): Promise<boolean> {
+    this.#assertOpen("isInProgress");
+    return await this.#backend.inProgress(hash);
   }
 
   /**
@@ -456,9 +456,9 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
    * @returns The counts.
    * @throws {StoreError} When the store is closed or the backend fails.
    */
-  getStats(): Promise<DedupeStoreStats> {
-    if (this.#closed) return Promise.reject(this.#closedError("getStats"));
-    return this.#backend.stats();
+  async getStats(): Promise<DedupeStoreStats> {
+    this.#assertOpen("getStats");
+    return await this.#backend.stats();
   }
 
   /**
@@ -468,9 +468,9 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
    * @returns How many jobs were removed.
    * @throws {StoreError} When the store is closed or the backend fails.
    */
-  cleanup(): Promise<number> {
-    if (this.#closed) return Promise.reject(this.#closedError("cleanup"));
-    return this.#backend.cleanup();
+  async cleanup(): Promise<number> {
+    this.#assertOpen("cleanup");
+    return await this.#backend.cleanup();
   }
 
   /**

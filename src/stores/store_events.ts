@@ -19,7 +19,11 @@ export interface StoreSkippedEvent {
   limit: number;
 }
 
-/** A stored value that could not be decoded: it counted as a miss and was deleted. */
+/**
+ * A stored value that could not be decoded. A cache entry counts as a miss
+ * and is deleted unless another writer replaced it meanwhile; a flight's
+ * result reaches its waiters as no result, so that they elect a new owner.
+ */
 export interface StoreCorruptEvent {
   /** `"cache.corrupt"` for a cache entry, `"dedupe.corrupt"` for a flight's result. */
   type: "cache.corrupt" | "dedupe.corrupt";

@@ -171,8 +171,11 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
    * them itself).
    * @throws {StoreError} When the backend fails.
    */
-  override cleanup(): Promise<number> {
-    return this.#window.cleanup(this.enforcedBudgets(), this.#retention());
+  override async cleanup(): Promise<number> {
+    return await this.#window.cleanup(
+      this.enforcedBudgets(),
+      this.#retention(),
+    );
   }
 
   #retention(): RateWindowRetention {

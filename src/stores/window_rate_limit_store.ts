@@ -370,8 +370,8 @@ export class WindowRateLimitStore implements RateLimitStore {
    * them itself).
    * @throws {StoreError} When the backend fails.
    */
-  cleanup(): Promise<number> {
-    return this.#window.cleanup(this.enforcedBudgets(), null);
+  async cleanup(): Promise<number> {
+    return await this.#window.cleanup(this.enforcedBudgets(), null);
   }
 
   /** Releases the backend. Later calls reject with a `StoreError`. Safe to call twice. */

@@ -30,8 +30,8 @@ export interface MemoryRateLimitStoreOptions
  * runs.
  *
  * Cooldowns (`setCooldown`) are kept and reported; they do not block
- * `acquire`, which the client calls only after waiting out the cooldown.
- * `admit` checks the cooldown and the window in one step.
+ * `acquire`. `admit`, which the client calls, checks the cooldown and the
+ * window in one step.
  *
  * @example Ten requests a second
  * ```ts
