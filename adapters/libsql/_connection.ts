@@ -435,13 +435,3 @@ export function _int(value: unknown): number | undefined {
   }
   return undefined;
 }
-
-/** Reads a BLOB column as bytes, or `undefined` when it holds something else. */
-export function _bytes(value: unknown): Uint8Array | undefined {
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) {
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  }
-  return undefined;
-}

@@ -5,7 +5,8 @@ import type {
   LeasePeek,
 } from "../../src/stores/lease.ts";
 import type { DedupeStoreStats } from "../../src/stores/types.ts";
-import { _bytes, type _Connection, _int } from "./_connection.ts";
+import { _asBytes } from "../../src/stores/_payload.ts";
+import { type _Connection, _int } from "./_connection.ts";
 import type { LibsqlStatement } from "./client.ts";
 
 /**
@@ -140,7 +141,7 @@ export class _LibsqlLeaseBackend implements LeaseBackend<Uint8Array> {
         ? {
           state: "completed",
           jobId,
-          value: _bytes(row.prev_result) as Uint8Array,
+          value: _asBytes(row.prev_result) as Uint8Array,
           settledAgoMs: Number.POSITIVE_INFINITY,
         }
         : { state: "failed", jobId, settledAgoMs: Number.POSITIVE_INFINITY };
@@ -156,7 +157,7 @@ export class _LibsqlLeaseBackend implements LeaseBackend<Uint8Array> {
       ? {
         state: "completed",
         jobId: id,
-        value: _bytes(row.result) as Uint8Array,
+        value: _asBytes(row.result) as Uint8Array,
         settledAgoMs,
       }
       : { state: "failed", jobId: id, settledAgoMs };

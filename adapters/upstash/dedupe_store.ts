@@ -7,20 +7,20 @@ import type { DedupeStore, DedupeStoreStats } from "../../src/stores/types.ts";
 import { _Connection, type UpstashConnectionOptions } from "./_connection.ts";
 import { _UpstashLeaseBackend } from "./_lease_backend.ts";
 import {
-  _decodeValue,
-  _encodeValue,
-  _utf8Length,
-  type UpstashStoreEvent,
-} from "./_values.ts";
+  decodePayload,
+  encodePayload,
+  utf8Length,
+} from "../../src/stores/_payload.ts";
+import type { UpstashStoreEvent } from "./_values.ts";
 
 const COMPONENT = "UpstashDedupeStore";
 /** A waiter's check outlasts the connection's own deadline by this much before the policy drops it. */
 const CHECK_SLACK_MS = 1_000;
 
 const TEXT: LeaseCodec<string> = {
-  encode: _encodeValue,
-  decode: _decodeValue,
-  size: _utf8Length,
+  encode: (value) => encodePayload(value, "text") as string,
+  decode: (stored) => decodePayload(stored, "text"),
+  size: utf8Length,
 };
 
 /** Options for {@linkcode UpstashDedupeStore}. */
