@@ -1404,7 +1404,9 @@ export class Engine {
       }
       // Waiting for budget, a cooldown or a backoff: close() may cut it short.
       call.sending = false;
-      await this.#admit(call, signal);
+      // Tells the store when the admitted request was answered: the store
+      // learns from it how late requests reach the origin.
+      const answered = await this.#admit(call, signal);
       call.sending = true;
       const attempt = new AbortController();
       const attemptMs = call.attemptMs;
@@ -1432,6 +1434,7 @@ export class Engine {
           this.#init(call, conditional, attemptSignal),
         );
       } catch (error) {
+        answered?.();
         done();
         const mapped = mapError(error);
         if (this.#canRetry(call, retries, { error: mapped }, signal)) {
@@ -1445,6 +1448,7 @@ export class Engine {
         }
         throw mapped;
       }
+      answered?.();
       const responseTime = this.config.clock.now();
       await this.#learn(call, response, responseTime);
       if (this.#canRetry(call, retries, { status: response.status }, signal)) {
@@ -1549,11 +1553,14 @@ export class Engine {
     return call.resource;
   }
 
-  async #admit(call: Call, signal: AbortSignal): Promise<void> {
+  async #admit(
+    call: Call,
+    signal: AbortSignal,
+  ): Promise<(() => void) | undefined> {
     const limiter = this.config.limiter;
-    if (limiter === undefined) return;
+    if (limiter === undefined) return undefined;
     const resource = this.#resource(call);
-    await limiter.admit(
+    return await limiter.admit(
       resource,
       () => call.priority,
       signal,

@@ -6,6 +6,13 @@
  * call per try; others are asked `getCooldown`, `acquire` and
  * `getWaitTime`.
  *
+ * Requests that must wait for the same resource and priority wait in line:
+ * the first sleeps the exact wait the store tells and asks again, the
+ * others wait for their turn without asking, and each admission hands the
+ * turn to the next at once. A spent budget then costs one store call per
+ * admission, however many requests wait, and short windows are used to the
+ * full instead of being polled by every waiter at every wake-up.
+ *
  * @module
  */
 
@@ -17,7 +24,7 @@ import type {
   RateLimitStore,
 } from "../stores/types.ts";
 
-/** The shortest sleep between two refused acquisitions, in ms. */
+/** The first pause between polls of a store that cannot tell a wait, in ms. */
 const MIN_POLL_MS = 5;
 /** The longest pause between polls of a store that cannot tell a wait. */
 const MAX_POLL_MS = 1_000;
@@ -69,6 +76,27 @@ export interface AdmitHooks {
   onStoreError?: (error: unknown, failedOpen: boolean) => void;
 }
 
+/** One request waiting for its turn in a {@linkcode _Line}. */
+interface _Waiter {
+  /** Gives it the turn (`false`), or sends it to ask again (`true`). */
+  wake(moved: boolean): void;
+  /** Its priority now. */
+  level: () => Priority;
+}
+
+/**
+ * The requests waiting for the same resource at the same priority. One of
+ * them, the head, asks the store; the others queue.
+ */
+interface _Line {
+  /** The resource they wait for. */
+  readonly resource: string;
+  /** The queued requests, first come first served. */
+  readonly queue: _Waiter[];
+  /** The wait the store told the head last, in ms. */
+  waitMs: number;
+}
+
 /** Admits request attempts against a rate-limit store. */
 export class RateLimiter {
   // A plain RateLimitStore ignores the priority argument.
@@ -77,6 +105,8 @@ export class RateLimiter {
   readonly #throwOnLimit: boolean;
   readonly #failOpen: boolean;
   readonly #storeTimeoutMs: number;
+  /** Lines of waiting requests, by priority and resource. */
+  readonly #lines = new Map<string, _Line>();
 
   /**
    * Creates a limiter. Options are expected to be validated by the caller.
@@ -108,6 +138,8 @@ export class RateLimiter {
    * @param hooks Event callbacks.
    * @param cooldownResource Where server cooldowns of `resource` are kept,
    * when they are shared more widely than its budget.
+   * @returns When the store tracks the admission, the function to call
+   * once the request is answered or has failed (see `Admission.done`).
    * @throws {RateLimitError} When waiting is not allowed or would take too long.
    * @throws {StoreError} When the store fails and `failOpen` is off.
    */
@@ -117,7 +149,7 @@ export class RateLimiter {
     signal?: AbortSignal,
     hooks: AdmitHooks = {},
     cooldownResource: string = resource,
-  ): Promise<void> {
+  ): Promise<(() => void) | undefined> {
     const started = performance.now();
     const left = (): number => this.#maxWaitMs - (performance.now() - started);
     // Refusals in a row that the store could not put a wait on.
@@ -126,91 +158,187 @@ export class RateLimiter {
     const admit = store.admit;
     const level = (): Priority =>
       typeof priority === "function" ? priority() : priority;
-    for (;;) {
-      signal?.throwIfAborted();
-      let cooldown: unknown;
-      let waitTime: unknown;
-      if (admit !== undefined) {
-        // One call checks the cooldown, admits, and tells the wait.
-        const answer = await this.#call(
-          "admit",
-          () =>
-            admit.call(store, resource, {
-              priority: level(),
-              cooldownResource,
-            }),
-          hooks,
-          signal,
-        );
-        if (answer === FAILED || answer?.admitted === true) return;
-        cooldown = answer?.cooldownMs;
-        waitTime = answer?.waitMs;
-      } else {
-        cooldown = await this.#call(
-          "getCooldown",
-          () => store.getCooldown(cooldownResource),
-          hooks,
-          signal,
-        );
-      }
-      if (typeof cooldown === "number" && cooldown > 0) {
-        if (this.#throwOnLimit || cooldown > left()) {
-          hooks.onRejected?.(cooldown, "cooldown");
-          throw new RateLimitError(
-            `Cannot send a request to '${cooldownResource}': the server asked to hold back for ${
-              Math.ceil(cooldown)
-            } ms`,
-            cooldownResource,
-            cooldown,
+    // The line this request heads, once it had to wait.
+    let line: string | undefined;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        if (line !== undefined && !line.startsWith(`${level()}\n`)) {
+          // Raised to another priority: it waits in that one's line.
+          this.#handOver(line);
+          line = undefined;
+        }
+        let cooldown: unknown;
+        let waitTime: unknown;
+        if (admit !== undefined) {
+          // One call checks the cooldown, admits, and tells the wait.
+          const answer = await this.#call(
+            "admit",
+            () =>
+              admit.call(store, resource, {
+                priority: level(),
+                cooldownResource,
+                track: true,
+              }),
+            hooks,
+            signal,
+          );
+          if (answer === FAILED) return undefined;
+          if (answer?.admitted === true) {
+            return typeof answer.done === "function" ? answer.done : undefined;
+          }
+          cooldown = answer?.cooldownMs;
+          waitTime = answer?.waitMs;
+        } else {
+          cooldown = await this.#call(
+            "getCooldown",
+            () => store.getCooldown(cooldownResource),
+            hooks,
+            signal,
           );
         }
-        hooks.onCooldown?.(cooldown);
-        await sleep(cooldown, signal);
-        continue;
+        let wait: number;
+        let told: number | undefined;
+        if (typeof cooldown === "number" && cooldown > 0) {
+          if (this.#throwOnLimit || cooldown > left()) {
+            hooks.onRejected?.(cooldown, "cooldown");
+            throw new RateLimitError(
+              `Cannot send a request to '${cooldownResource}': the server asked to hold back for ${
+                Math.ceil(cooldown)
+              } ms`,
+              cooldownResource,
+              cooldown,
+            );
+          }
+          hooks.onCooldown?.(cooldown);
+          wait = cooldown;
+        } else {
+          if (admit === undefined) {
+            const admitted = await this.#call(
+              "acquire",
+              () => store.acquire(resource, level()),
+              hooks,
+              signal,
+            );
+            if (admitted === FAILED || admitted) return undefined;
+            waitTime = await this.#call(
+              "getWaitTime",
+              () => store.getWaitTime(resource, level()),
+              hooks,
+              signal,
+            );
+            if (waitTime === FAILED) return undefined;
+          }
+          // The exact wait when the store tells one. A store may refuse
+          // without knowing for how long (0, or garbage): poll it with a
+          // growing pause rather than spin on it.
+          told = typeof waitTime === "number" && waitTime > 0 &&
+              Number.isFinite(waitTime)
+            ? waitTime
+            : undefined;
+          blind = told === undefined ? blind + 1 : 0;
+          wait = told === undefined
+            ? Math.min(MIN_POLL_MS * 2 ** (blind - 1), MAX_POLL_MS)
+            : Math.max(1, Math.ceil(told));
+          const remaining = left();
+          if (
+            this.#throwOnLimit || remaining <= 0 ||
+            (told !== undefined && told > remaining)
+          ) {
+            hooks.onRejected?.(wait, "limit");
+            throw this.#spent(resource, wait);
+          }
+          // Never sleep past maxWaitMs: one last try at the end of it.
+          wait = Math.min(wait, Math.ceil(remaining));
+          hooks.onWait?.(wait);
+        }
+        if (line === undefined) {
+          const key = `${level()}\n${resource}`;
+          const ahead = this.#lines.get(key);
+          if (ahead !== undefined) {
+            // Others wait already: take a place behind them, and ask again
+            // when it is this request's turn (or its priority changed).
+            const moved = await this.#queue(ahead, level, left, signal, hooks);
+            if (!moved) line = key;
+            blind = 0;
+            continue;
+          }
+          line = key;
+          this.#lines.set(key, { resource, queue: [], waitMs: wait });
+        }
+        const head = this.#lines.get(line)!;
+        head.waitMs = wait;
+        this.#moveRaised(line, head);
+        await sleep(wait, signal);
       }
-
-      if (admit === undefined) {
-        const admitted = await this.#call(
-          "acquire",
-          () => store.acquire(resource, level()),
-          hooks,
-          signal,
-        );
-        if (admitted === FAILED || admitted) return;
-        waitTime = await this.#call(
-          "getWaitTime",
-          () => store.getWaitTime(resource, level()),
-          hooks,
-          signal,
-        );
-        if (waitTime === FAILED) return;
-      }
-      // A store may refuse without knowing for how long (0, or garbage):
-      // poll it with a growing pause rather than spin on it.
-      const told = typeof waitTime === "number" && waitTime > 0 &&
-          Number.isFinite(waitTime)
-        ? waitTime
-        : undefined;
-      const floor = Math.min(MIN_POLL_MS * 2 ** blind, MAX_POLL_MS);
-      blind = told !== undefined && told >= floor ? 0 : blind + 1;
-      const wait = Math.max(floor, told === undefined ? 0 : Math.ceil(told));
-      const remaining = left();
-      if (
-        this.#throwOnLimit || remaining <= 0 ||
-        (told !== undefined && told > remaining)
-      ) {
-        hooks.onRejected?.(wait, "limit");
-        throw new RateLimitError(
-          `Cannot send a request to '${resource}': its rate limit is spent for the next ${wait} ms`,
-          resource,
-          wait,
-        );
-      }
-      // Never sleep past maxWaitMs: one last try at the end of it.
-      const nap = Math.min(wait, Math.ceil(remaining));
-      hooks.onWait?.(nap);
-      await sleep(nap, signal);
+    } finally {
+      if (line !== undefined) this.#handOver(line);
     }
+  }
+
+  // Queues behind the head of `line` until it is this request's turn
+  // (resolves `false`) or its priority changes (`true`); rejects on abort or
+  // when maxWaitMs runs out first.
+  #queue(
+    line: _Line,
+    level: () => Priority,
+    left: () => number,
+    signal: AbortSignal | undefined,
+    hooks: AdmitHooks,
+  ): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        const at = line.queue.indexOf(waiter);
+        if (at >= 0) line.queue.splice(at, 1);
+      };
+      const waiter: _Waiter = {
+        wake: (moved) => {
+          settle();
+          resolve(moved);
+        },
+        level,
+      };
+      const onAbort = (): void => {
+        settle();
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        settle();
+        hooks.onRejected?.(line.waitMs, "limit");
+        reject(this.#spent(line.resource, line.waitMs));
+      }, Math.max(0, Math.ceil(left())));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      line.queue.push(waiter);
+    });
+  }
+
+  // Gives the turn in `line` to the next request, or closes the line.
+  #handOver(key: string): void {
+    const line = this.#lines.get(key);
+    if (line === undefined) return;
+    const next = line.queue.shift();
+    if (next === undefined) this.#lines.delete(key);
+    else next.wake(false);
+  }
+
+  // Sends the queued requests whose priority changed to ask again, each
+  // under its new priority.
+  #moveRaised(key: string, line: _Line): void {
+    if (line.queue.length === 0) return;
+    const own = key.slice(0, key.indexOf("\n"));
+    for (const waiter of [...line.queue]) {
+      if (waiter.level() !== own) waiter.wake(true);
+    }
+  }
+
+  #spent(resource: string, waitMs: number): RateLimitError {
+    return new RateLimitError(
+      `Cannot send a request to '${resource}': its rate limit is spent for the next ${waitMs} ms`,
+      resource,
+      waitMs,
+    );
   }
 
   /**

@@ -1,3 +1,4 @@
+import { learntMarginCap } from "./_arrival_margin.ts";
 import {
   rateLimitConfig,
   rateLimitMargin,
@@ -39,6 +40,7 @@ export class Budgets {
   readonly #default: Budget;
   readonly #overrides = new Map<string, Budget>();
   readonly #marginMs: number;
+  readonly #learns: boolean;
 
   /**
    * Validates `defaultConfig` (which defaults to
@@ -60,15 +62,24 @@ export class Budgets {
     );
     const valid = resourceConfigs(component, overrides);
     this.#marginMs = rateLimitMargin(component, marginMs);
+    this.#learns = marginMs === undefined;
     this.#default = this.#budget(configured);
     for (const [resource, config] of valid) {
       this.#overrides.set(resource, this.#budget(config));
     }
   }
 
-  /** The safety margin added to every window. */
+  /** The fixed safety margin added to every window (`0` while learning). */
   get marginMs(): number {
     return this.#marginMs;
+  }
+
+  /**
+   * Whether the store learns its margin (no `marginMs` was given): windows
+   * may then be lengthened by up to `learntMarginCap(windowMs)`.
+   */
+  get learns(): boolean {
+    return this.#learns;
   }
 
   /** The budget of `resource`, configured and enforced. */
@@ -107,13 +118,16 @@ export class Budgets {
     }
   }
 
-  /** The longest enforced window of any known budget. */
+  /**
+   * The longest window the store may enforce for any known budget: a
+   * learnt margin included at its largest.
+   */
   longestWindowMs(): number {
     let longest = this.#default.enforced.windowMs;
     for (const { enforced } of this.#overrides.values()) {
       longest = Math.max(longest, enforced.windowMs);
     }
-    return longest;
+    return this.#learns ? longest + learntMarginCap(longest) : longest;
   }
 
   /**

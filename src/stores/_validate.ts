@@ -133,6 +133,16 @@ export function cooldownDuration(
   return Math.min(Math.ceil(durationMs), MAX_WINDOW_MS);
 }
 
+/**
+ * The shortest window a rate budget may have, in milliseconds. Waiting
+ * requests wake on timers of millisecond grain, and requests take
+ * milliseconds to reach an origin: a shorter window could be neither
+ * filled (a 1 ms window used about a third of its budget) nor held at the
+ * origin. The same rate fits a longer window: `{ limit: 50, windowMs: 50 }`
+ * for one request per millisecond.
+ */
+export const MIN_WINDOW_MS: number = 50;
+
 /** Throws ConfigError unless `config` is a valid rate budget; returns a copy. */
 export function rateLimitConfig(
   component: string,
@@ -148,10 +158,21 @@ export function rateLimitConfig(
     );
   }
   const { limit, windowMs } = config as Record<string, unknown>;
-  return {
+  const valid = {
     limit: positiveInteger(component, `${option}.limit`, limit),
     windowMs: windowLength(component, `${option}.windowMs`, windowMs),
   };
+  if (valid.windowMs < MIN_WINDOW_MS) {
+    throw new ConfigError(
+      component,
+      `${option}.windowMs`,
+      windowMs,
+      `at least ${MIN_WINDOW_MS} ms: waiting requests wake at millisecond grain and take milliseconds to reach the origin, so a shorter window can be neither filled nor held there; give the same rate over a longer window (${
+        Math.ceil(valid.limit * MIN_WINDOW_MS / valid.windowMs)
+      } per ${MIN_WINDOW_MS} ms)`,
+    );
+  }
+  return valid;
 }
 
 /** Validates `resourceConfigs` given as a Map or a plain record; returns a Map. */

@@ -66,6 +66,15 @@ export interface AdmitOptions {
    * @default {resource}
    */
   cooldownResource?: string;
+  /**
+   * Track the admitted request: the answer then carries `done`, to call
+   * once the request is answered or has failed. A store that learns its
+   * safety margin learns it from these delays (the client tracks every
+   * request it sends).
+   *
+   * @default {false}
+   */
+  track?: boolean;
 }
 
 /** The answer of {@linkcode RateLimitStore.admit}. */
@@ -84,6 +93,13 @@ export interface Admission {
    * While it runs, nothing is admitted.
    */
   cooldownMs: number;
+  /**
+   * For an admission asked for with `track`, when the store learns from
+   * it: call it once the request was answered (its response headers
+   * arrived) or failed. Later calls do nothing. A tracked request never
+   * answered keeps the store's margin at its largest for a while.
+   */
+  done?: () => void;
 }
 
 /** Options for {@linkcode DedupeStore.waitFor}. */
@@ -276,8 +292,10 @@ export interface DedupeStore<T = unknown> {
  *
  * A store may lengthen its windows by a safety margin, so that the origin,
  * which counts arrivals rather than admissions, never sees more than `limit`
- * either: sluice's stores take a `marginMs` option (default `0`). The window
- * is then `windowMs + marginMs` for admissions, waits and reset times alike.
+ * either. sluice's stores learn that margin from the requests the client
+ * tracks (see {@linkcode AdmitOptions.track}), or take a fixed `marginMs`.
+ * The window is then `windowMs` plus the margin for admissions, waits and
+ * reset times alike.
  */
 export interface RateLimitStore {
   /**

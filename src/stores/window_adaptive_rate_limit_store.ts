@@ -202,6 +202,7 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     options: AdmitOptions = {},
   ): Promise<Admission> {
     const priority = _priority(options.priority);
+    const since = options.track === true ? this.now() : undefined;
     return settle(
       () =>
         this.#admit(
@@ -212,7 +213,11 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
         ),
       (reply): Admission =>
         reply.admitted === true
-          ? { admitted: true, waitMs: 0, cooldownMs: 0 }
+          ? this.tracked(resource, since, {
+            admitted: true,
+            waitMs: 0,
+            cooldownMs: 0,
+          })
           : {
             admitted: false,
             // The split the admission was decided under, even if it is
@@ -242,7 +247,7 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
       const entry = this.#current(resource, budget.limit);
       const fixed = entry?.requests[level];
       let reply: Maybe<RateWindowAdmitReply>;
-      if (fixed === undefined) {
+      if (fixed === undefined || fixed.windowMs !== budget.windowMs) {
         reply = this.#admit(resource, level, null, false);
       } else {
         // The common case, spelled out: the request of a current split.
@@ -443,7 +448,8 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     // time: it is built once, with the split.
     const plain = entry !== undefined && cooldownResource === null && !force;
     let request = plain ? entry.requests[priority] : undefined;
-    if (request === undefined) {
+    // A learnt margin that changed since makes the kept request stale.
+    if (request === undefined || request.windowMs !== budget.windowMs) {
       request = {
         limit: budget.limit,
         windowMs: budget.windowMs,

@@ -9,6 +9,7 @@
 
 import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
+import { ArrivalMargins, learntMarginCap } from "./_arrival_margin.ts";
 import { Budgets } from "./_budgets.ts";
 import { cooldownDuration, validClock } from "./_validate.ts";
 import {
@@ -141,6 +142,7 @@ export class WindowRateLimitStore implements RateLimitStore {
   readonly #budgets: Budgets;
   readonly #clock: Clock;
   readonly #component: string;
+  readonly #margins: ArrivalMargins | undefined;
 
   /**
    * Creates a store over a backend.
@@ -178,6 +180,7 @@ export class WindowRateLimitStore implements RateLimitStore {
     this.#component = component;
     this.#budgets = new Budgets(component, options);
     this.#clock = validClock(component, options.clock ?? systemClock);
+    this.#margins = this.#budgets.learns ? new ArrivalMargins() : undefined;
   }
 
   /**
@@ -192,13 +195,14 @@ export class WindowRateLimitStore implements RateLimitStore {
    * @throws {StoreError} When the backend fails.
    */
   admit(resource: string, options: AdmitOptions = {}): Promise<Admission> {
+    const since = options.track === true ? this.now() : undefined;
     return settle(
       () =>
         this.#window.admit(
           resource,
           this.#request(resource, options.cooldownResource ?? resource, false),
         ),
-      _admission,
+      (reply) => this.tracked(resource, since, _admission(reply)),
     );
   }
 
@@ -212,7 +216,7 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   acquire(resource: string): Promise<boolean> {
     try {
-      const reply = this.#window.admit(resource, this.#fixed(resource).acquire);
+      const reply = this.#window.admit(resource, this.#fixed(resource, false));
       return isPromiseLike(reply)
         ? Promise.resolve(reply).then(_admitted)
         : Promise.resolve(reply.admitted === true);
@@ -240,7 +244,7 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   record(resource: string): Promise<void> {
     return settle(
-      () => this.#window.admit(resource, this.#fixed(resource).record),
+      () => this.#window.admit(resource, this.#fixed(resource, true)),
       _nothing,
     );
   }
@@ -376,6 +380,7 @@ export class WindowRateLimitStore implements RateLimitStore {
 
   /** Releases the backend. Later calls reject with a `StoreError`. Safe to call twice. */
   close(): Promise<void> {
+    this.#margins?.forget();
     return settle(() => this.#window.close(), _nothing);
   }
 
@@ -385,14 +390,48 @@ export class WindowRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * The budget the store enforces for a resource: its window lengthened by
-   * the margin.
+   * The budget the store enforces for a resource now: its window lengthened
+   * by the fixed margin, or by the margin learnt so far.
    *
    * @param resource The rate-limited resource.
    * @returns The limit and the window, margin included.
    */
   protected budget(resource: string): Readonly<RateLimitConfig> {
-    return this.#budgets.effective(resource);
+    const enforced = this.#budgets.effective(resource);
+    const margins = this.#margins;
+    if (margins === undefined) return enforced;
+    const marginMs = margins.marginMs(resource, enforced.windowMs, this.now());
+    return marginMs === 0 ? enforced : {
+      limit: enforced.limit,
+      windowMs: enforced.windowMs + marginMs,
+    };
+  }
+
+  /**
+   * Hands an admission asked for with `track` the function that reports its
+   * answer, from which a store without a fixed margin learns its margin.
+   *
+   * @param resource The rate-limited resource.
+   * @param since The store's time when the admission was asked for;
+   * `undefined` when it was not asked to track.
+   * @param admission The store's answer; changed in place when admitted.
+   * @returns The answer.
+   */
+  protected tracked(
+    resource: string,
+    since: number | undefined,
+    admission: Admission,
+  ): Admission {
+    const margins = this.#margins;
+    if (since !== undefined && margins !== undefined && admission.admitted) {
+      admission.done = margins.track(
+        resource,
+        this.#budgets.effective(resource).windowMs,
+        since,
+        () => this.now(),
+      );
+    }
+    return admission;
   }
 
   /**
@@ -403,10 +442,24 @@ export class WindowRateLimitStore implements RateLimitStore {
    * included.
    */
   protected enforcedBudgets(): EnforcedBudgets {
+    const budgets = this.#budgets;
+    // A learnt margin may lengthen a window up to its cap: nothing younger
+    // than that may be dropped.
+    const widest = (budget: Readonly<RateLimitConfig>) =>
+      budgets.learns
+        ? {
+          limit: budget.limit,
+          windowMs: budget.windowMs + learntMarginCap(budget.windowMs),
+        }
+        : budget;
+    const overrides = new Map<string, Readonly<RateLimitConfig>>();
+    for (const [resource, budget] of budgets.effectiveOverrides()) {
+      overrides.set(resource, widest(budget));
+    }
     return {
-      fallback: this.#budgets.fallback,
-      overrides: new Map(this.#budgets.effectiveOverrides()),
-      longestWindowMs: this.#budgets.longestWindowMs(),
+      fallback: widest(budgets.fallback),
+      overrides,
+      longestWindowMs: budgets.longestWindowMs(),
     };
   }
 
@@ -420,28 +473,34 @@ export class WindowRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * The requests of `acquire` and `record` for a resource's budget, built
-   * once per budget: they never change, and a backend must not change them.
+   * The request of `acquire` (or of `record`, when `force`) for a resource's
+   * budget. Built once per budget while no learnt margin lengthens it: it
+   * never changes then, and a backend must not change it.
    */
-  #fixed(resource: string): _Fixed {
+  #fixed(resource: string, force: boolean): Readonly<RateWindowAdmitRequest> {
     const budget = this.#budgets.budget(resource);
+    const enforced = this.budget(resource);
+    if (enforced !== budget.enforced) {
+      return this.#request(resource, null, force, enforced);
+    }
     let fixed = budget.derived as _Fixed | undefined;
     if (fixed === undefined) {
       fixed = {
-        acquire: Object.freeze(this.#request(resource, null, false)),
-        record: Object.freeze(this.#request(resource, null, true)),
+        acquire: Object.freeze(this.#request(resource, null, false, enforced)),
+        record: Object.freeze(this.#request(resource, null, true, enforced)),
       };
       budget.derived = fixed;
     }
-    return fixed;
+    return force ? fixed.record : fixed.acquire;
   }
 
   #request(
     resource: string,
     cooldownResource: string | null,
     force: boolean,
+    budget: Readonly<RateLimitConfig> = this.budget(resource),
   ): RateWindowAdmitRequest {
-    const { limit, windowMs } = this.#budgets.effective(resource);
+    const { limit, windowMs } = budget;
     return {
       limit,
       windowMs,
@@ -459,7 +518,7 @@ export class WindowRateLimitStore implements RateLimitStore {
   }
 
   #status(resource: string): Maybe<RateWindowStatus> {
-    const { limit, windowMs } = this.#budgets.effective(resource);
+    const { limit, windowMs } = this.budget(resource);
     return this.#window.status(resource, {
       limit,
       windowMs,
