@@ -1,6 +1,7 @@
 // Real OS processes sharing one libSQL database file through HttpClient:
-// one origin call for 4 × 50 identical requests, a rate budget that holds
-// across processes, and a killed owner taken over by another process.
+// one origin call for 4 × 50 identical requests, a rate budget (plain and
+// adaptive) that holds at the origin across processes, and a killed owner
+// taken over by another process.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,9 +11,13 @@ import { createClient } from "@libsql/client";
 import { migrate } from "../../../adapters/libsql/mod.ts";
 import { type Origin, startOrigin } from "../../fixtures/origin.ts";
 import {
+  BURST_ADAPTIVE_CONFIG,
+  routeDelayed,
+} from "../../fixtures/mixed_burst.ts";
+import {
   assertWithinLimit,
   reportTiming,
-  tightestSpan,
+  timingLine,
 } from "../../fixtures/rate_window.ts";
 import { children, startWorker } from "./_worker.ts";
 
@@ -65,20 +70,23 @@ describe("libSQL stores across processes sharing one database file", () => {
     assert.equal(joined.length, 3, "three processes joined the owner's flight");
   });
 
-  it("4 processes hammering for 3.5 s never get more than 20 requests into any 1 s at the origin", async () => {
-    origin.route("/limited", { body: "ok" });
-    const limit = 20;
-    const windowMs = 1_000;
-    // The store admits at most 20 per 1400 ms. A request reaches the origin
-    // some time after its admission, and that delay varies: the native
-    // client waits for the file's write lock synchronously, so one process
-    // waiting to admit holds back the requests it already admitted, and a
-    // busy machine stretches those waits. The margin absorbs that spread,
-    // so the origin's own log holds the limit exactly, with no tolerance in
-    // the check below. On a loaded 2-core machine the spread used up to
-    // about 270 ms of it (and mostly under 75 ms).
-    const marginMs = 400;
-    const durationMs = 3_500;
+  // Four processes, four request loops each, for 3.5 s, on one budget of 20
+  // per 1000 ms, with the store's default options: no margin is passed. A
+  // request reaches the origin some time after its admission, and that
+  // delay varies: the native client waits for the file's write lock
+  // synchronously, so one process waiting to admit holds back the requests
+  // it already admitted, and a busy machine stretches those waits. Whatever
+  // the store does about that, the origin's own log must hold the limit
+  // exactly, with no tolerance in the check.
+  const limit = 20;
+  const windowMs = 1_000;
+  const durationMs = 3_500;
+
+  async function hammer(
+    scenario: "ratelimit" | "adaptive",
+    extra: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>[]> {
+    origin.resetCounts();
     const url = freshUrl();
     // An audit trigger copies every admission the store records, with the
     // time the store recorded it, so the window is also checked exactly.
@@ -90,15 +98,15 @@ describe("libSQL stores across processes sharing one database file", () => {
     ], "write");
     const workers = Array.from({ length: 4 }, (_, id) =>
       startWorker({
-        scenario: "ratelimit",
+        scenario,
         url,
         origin: origin.url,
         id,
         limit,
         windowMs,
-        marginMs,
         durationMs,
         concurrency: 4,
+        ...extra,
       }));
     await Promise.all(workers.map((w) => w.ready));
     for (const worker of workers) worker.go();
@@ -112,29 +120,20 @@ describe("libSQL stores across processes sharing one database file", () => {
     const recorded = (await audit.execute("SELECT at FROM audit ORDER BY at"))
       .rows.map((row) => Number(row.at));
     audit.close();
-    // The store: any 21 consecutive admissions span windowMs + marginMs.
-    assertWithinLimit(recorded, limit, windowMs + marginMs, "admissions");
-    const arrivals = origin.requests("/limited").map((r) => r.at).sort((a, b) =>
-      a - b
-    );
-    // How much of the margin the delays to the origin used up, and how
-    // those delays varied: the k-th arrival against the k-th admission, on
-    // the wall clock of this machine. Reported before the checks, so that a
-    // failing run shows them too.
-    const wall = Date.now() - performance.now();
-    const delays = arrivals.map((at, k) => at + wall - recorded[k]!);
-    const tightest = tightestSpan(arrivals, limit);
+    const arrivals = origin.requests("/limited").map((r) => r.at);
+    // Reported before the checks, so that a failing run shows it too.
     reportTiming(
-      `libsql ${arrivals.length} arrivals; margin ${marginMs} ms, used ${
-        (windowMs + marginMs - tightest).toFixed(1)
-      } ms (tightest ${limit + 1} arrivals span ${
-        tightest.toFixed(1)
-      } ms, admissions ${
-        tightestSpan(recorded, limit)
-      } ms); admission-to-arrival delay ${Math.min(...delays).toFixed(1)}..${
-        Math.max(...delays).toFixed(1)
-      } ms`,
+      timingLine(
+        `libsql 4 processes, ${scenario}`,
+        arrivals,
+        recorded,
+        limit,
+        windowMs,
+      ),
     );
+    // The store: any 21 consecutive admissions span at least windowMs (a
+    // store may keep a longer window, never a shorter one).
+    assertWithinLimit(recorded, limit, windowMs, "admissions");
     // The origin, by its own clock: no interval of 1 s holds more than 20.
     assertWithinLimit(arrivals, limit, windowMs, "arrivals");
     const admitted = results.reduce((n, r) => n + Number(r.admitted), 0);
@@ -142,9 +141,33 @@ describe("libSQL stores across processes sharing one database file", () => {
     // A request admitted just before the deadline may be cancelled before
     // it is sent; nothing reaches the origin without an admission.
     assert.ok(recorded.length >= admitted);
-    // Three windows of budget were on offer, and the processes used them.
-    assert.ok(arrivals.length >= 2 * limit, `only ${arrivals.length} admitted`);
-    assert.ok(arrivals.length <= 4 * limit, `${arrivals.length} admitted`);
+    // Four windows of budget were on offer, and the processes used more
+    // than two of them, even with a margin of 15 % of the window.
+    assert.ok(arrivals.length > 2 * limit, `only ${arrivals.length} admitted`);
+    return results;
+  }
+
+  it("4 processes hammering for 3.5 s never get more than 20 requests into any 1 s at the origin", async () => {
+    origin.route("/limited", { body: "ok" });
+    await hammer("ratelimit");
+  });
+
+  it("4 processes hammering the adaptive store with user and background requests for 3.5 s never get more than 20 into any 1 s at an origin that answers in 0-90 ms", async () => {
+    routeDelayed(origin, "/limited");
+    const results = await hammer("adaptive", {
+      adaptiveConfig: BURST_ADAPTIVE_CONFIG,
+    });
+    const admitted = { user: 0, background: 0 };
+    for (const result of results) {
+      const counts = result.byPriority as typeof admitted;
+      admitted.user += counts.user;
+      admitted.background += counts.background;
+    }
+    // Both classes got through: the split holds background back, never out.
+    assert.ok(
+      admitted.user > 0 && admitted.background > 0,
+      JSON.stringify(admitted),
+    );
   });
 
   it("an owner killed with SIGKILL is taken over by a waiter in another process after jobTimeoutMs", async () => {

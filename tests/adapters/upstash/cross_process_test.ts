@@ -6,9 +6,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { type Origin, startOrigin } from "../../fixtures/origin.ts";
 import {
+  BURST_ADAPTIVE_CONFIG,
+  routeDelayed,
+} from "../../fixtures/mixed_burst.ts";
+import {
   assertWithinLimit,
   reportTiming,
-  tightestSpan,
+  timingLine,
 } from "../../fixtures/rate_window.ts";
 import { scriptCommand } from "../../fixtures/runtime.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
@@ -161,27 +165,33 @@ describe("Upstash stores across four OS processes", () => {
     assert.deepEqual([...bodies], ['{"report":"quarterly","call":1}']);
   });
 
-  it("limit 20 per 1000 ms holds at the origin: no 1 s interval of a 3 s hammer from 4 processes sees more than 20 requests", async () => {
-    origin.route("/limited", { body: "ok" });
-    const limit = 20;
-    const windowMs = 1_000;
-    // Admissions are exact; the margin absorbs the spread of the delay
-    // between admission and arrival at the origin (round trips to Redis and
-    // the event loops of busy processes), which the origin's log includes.
-    // On a loaded 2-core machine that spread used up to about 45 ms of it.
-    const marginMs = 250;
+  // Four processes, six request loops each, for 3 s, on one budget of 20 per
+  // 1000 ms, with the store's default options: no margin is passed.
+  // Admissions are exact, in the Redis server's clock; a request reaches the
+  // origin some time after its admission (round trips to Redis, the event
+  // loops of busy processes), and that delay varies. Whatever the store does
+  // about that, the origin's own log must hold the limit exactly, with no
+  // tolerance in the check.
+  const limit = 20;
+  const windowMs = 1_000;
+
+  async function hammer(
+    kind: "hammer" | "adaptive-hammer",
+    extra: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>[]> {
+    origin.resetCounts();
     const shared = base();
     const results = await Promise.all(
       workers.map((w) =>
         w.run({
           ...shared,
-          kind: "hammer",
+          kind,
           path: "/limited",
           durationMs: 3_000,
           concurrency: 6,
           limit,
           windowMs,
-          marginMs,
+          ...extra,
         })
       ),
     );
@@ -189,40 +199,57 @@ describe("Upstash stores across four OS processes", () => {
       assert.equal(result.failed, 0, JSON.stringify(result.errors));
     }
     // The store: the server times of the admissions, as the acquire script
-    // returned them. Any 21 consecutive admissions span windowMs + marginMs.
-    const admissions = results.flatMap((r) => r.admissions as number[]).sort((
-      a,
-      b,
-    ) => a - b);
-    assertWithinLimit(admissions, limit, windowMs + marginMs, "admissions");
-    const arrivals = origin.requests("/limited").map((r) => r.at).sort((
-      a,
-      b,
-    ) => a - b);
-    // How much of the margin the delays to the origin used up, and how
-    // those delays varied: the k-th arrival against the k-th admission, on
-    // the wall clock of this machine. Reported before the checks, so that a
-    // failing run shows them too.
-    const wall = Date.now() - performance.now();
-    const delays = arrivals.map((at, k) => at + wall - admissions[k]!);
-    const tightest = tightestSpan(arrivals, limit);
+    // returned them.
+    const admissions = results.flatMap((r) => r.admissions as number[]);
+    const arrivals = origin.requests("/limited").map((r) => r.at);
+    // Reported before the checks, so that a failing run shows it too.
     reportTiming(
-      `upstash ${arrivals.length} arrivals; margin ${marginMs} ms, used ${
-        (windowMs + marginMs - tightest).toFixed(1)
-      } ms (tightest ${limit + 1} arrivals span ${
-        tightest.toFixed(1)
-      } ms, admissions ${
-        tightestSpan(admissions, limit)
-      } ms); admission-to-arrival delay ${Math.min(...delays).toFixed(1)}..${
-        Math.max(...delays).toFixed(1)
-      } ms`,
+      timingLine(
+        `upstash 4 processes, ${kind}`,
+        arrivals,
+        admissions,
+        limit,
+        windowMs,
+      ),
     );
+    // Any 21 consecutive admissions span at least windowMs (a store may keep
+    // a longer window, never a shorter one).
+    assertWithinLimit(admissions, limit, windowMs, "admissions");
     // The origin, by its own clock: no interval of 1 s holds more than 20.
     assertWithinLimit(arrivals, limit, windowMs, "arrivals");
     // Nothing reaches the origin without an admission.
     assert.ok(arrivals.length <= admissions.length);
-    // The budget was used, not just respected: about 20 per window.
-    assert.ok(arrivals.length >= 55, `${arrivals.length} requests in 3 s`);
+    // The budget was used, not just respected: three windows were on offer,
+    // and more than two of them were used, even with a margin of 15 % of
+    // the window.
+    assert.ok(
+      arrivals.length > 2 * limit,
+      `${arrivals.length} requests in 3 s`,
+    );
+    return results;
+  }
+
+  it("limit 20 per 1000 ms holds at the origin: no 1 s interval of a 3 s hammer from 4 processes sees more than 20 requests", async () => {
+    origin.route("/limited", { body: "ok" });
+    await hammer("hammer");
+  });
+
+  it("the adaptive store holds 20 per 1000 ms at an origin answering in 0-90 ms, under user and background requests from 4 processes for 3 s", async () => {
+    routeDelayed(origin, "/limited");
+    const results = await hammer("adaptive-hammer", {
+      adaptiveConfig: BURST_ADAPTIVE_CONFIG,
+    });
+    const admitted = { user: 0, background: 0 };
+    for (const result of results) {
+      const counts = result.byPriority as typeof admitted;
+      admitted.user += counts.user;
+      admitted.background += counts.background;
+    }
+    // Both classes got through: the split holds background back, never out.
+    assert.ok(
+      admitted.user > 0 && admitted.background > 0,
+      JSON.stringify(admitted),
+    );
   });
 
   it("a flight whose owner process is killed is taken over after jobTimeoutMs, by one new owner", async () => {
