@@ -1,29 +1,36 @@
 /**
- * The safety margin a rate-limit store learns, per resource, from how long
- * the requests it admitted took to be answered.
+ * What a rate-limit store learns from the requests it admitted, per
+ * resource, so that the origin's own count holds and not just the store's.
  *
  * An origin counts arrivals, and a request arrives some time after its
  * admission: a first request may spend milliseconds connecting while a
- * later one goes out at once over a warm connection. Two admissions exactly
- * `windowMs` apart may then arrive closer together than `windowMs`. A
- * window lengthened by the longest admission-to-arrival delay of the
- * requests still in it cannot be crossed that way.
+ * later one goes out at once over a warm connection, so two admissions
+ * exactly `windowMs` apart may arrive closer together than that. Arrival
+ * cannot be observed from the client, but it happens before the answer: a
+ * request answered (response headers, or an error) at `r` arrived before
+ * `r`, and one not yet answered may still arrive.
  *
- * Arrival is not observable from the client, but it happens before the
- * answer: the time from asking for an admission to receiving the response
- * headers (or the error) bounds the delay from above. The margin is the
- * longest such time seen recently, and at least the age of the oldest
- * admitted request still unanswered: a request that has not been answered
- * may not have arrived yet, so its admission must stay in the window. Both
- * are capped at {@linkcode MAX_LEARNT_MARGIN_SHARE} of the window, which
- * keeps at least 87% of the budget usable when the answers are slow.
+ * Two rules follow, one exact and one learnt:
+ *
+ * - **Held slots.** An admission of this process keeps its slot until its
+ *   request was answered at least `windowMs` ago. The backend counts an
+ *   admission for `windowMs` (plus the margin) after it was made; the
+ *   store counts its own slow requests beyond that itself, and admits that
+ *   many fewer. Within one process the origin then never sees more than
+ *   `limit` arrivals in any window, however late requests leave.
+ * - **Learnt margin.** Admissions of other processes are known only to the
+ *   backend. Every window is lengthened by the longest time from asking for
+ *   an admission to the answer that this process saw recently, capped at
+ *   {@linkcode MAX_LEARNT_MARGIN_SHARE} of the window: requests of other
+ *   processes on the same network are assumed to leave as late as this
+ *   process's own, within that cap.
  *
  * @module
  */
 
 /**
  * The largest share of its window that a learnt margin adds: a burst is
- * then admitted at `limit` per `1.15 × windowMs` at worst.
+ * then admitted at no less than `limit` per `1.15 × windowMs`.
  */
 export const MAX_LEARNT_MARGIN_SHARE = 0.15;
 
@@ -41,6 +48,14 @@ const MAX_RESOURCES = 10_000;
 const MIN_PERIOD_MS = 1_000;
 const MAX_PERIOD_MS = 600_000;
 
+/**
+ * How long a tracked request never answered keeps its slot at most: ten
+ * windows, and at least five minutes (longer than any attempt's timeout).
+ */
+function pendingLimitMs(windowMs: number): number {
+  return Math.max(10 * windowMs, 300_000);
+}
+
 /** How long a delay is remembered: ten windows, within the bounds above. */
 function periodMs(windowMs: number): number {
   return Math.min(MAX_PERIOD_MS, Math.max(MIN_PERIOD_MS, 10 * windowMs));
@@ -51,61 +66,119 @@ export function learntMarginCap(windowMs: number): number {
   return Math.floor(windowMs * MAX_LEARNT_MARGIN_SHARE);
 }
 
-/** What is known of one resource's delays. */
-interface _Delays {
+/** One tracked admission. */
+interface _Admission {
+  /** When the admission was asked for, in the store's clock. */
+  readonly since: number;
+  /** When its request was answered; `undefined` while it is not. */
+  answered: number | undefined;
+}
+
+/** What is known of one resource. */
+interface _Resource {
   /** The longest delay of the current period, in ms. */
   longest: number;
   /** The longest delay of the period before. */
   previous: number;
   /** When the current period began. */
   since: number;
-  /** Unanswered admissions: ticket → when the admission was asked for. */
-  pending: Map<number, number>;
+  /** Tracked admissions that may still hold a slot, oldest first. */
+  admissions: _Admission[];
 }
+
+/** Slots held by this process's own late requests. */
+export interface HeldSlots {
+  /** How many admissions the backend no longer counts but must be. */
+  count: number;
+  /**
+   * Milliseconds until the first of them frees its slot; `windowMs` when
+   * none was answered yet (none can free sooner than that after its
+   * answer). `0` when `count` is `0`.
+   */
+  releaseMs: number;
+}
+
+const NONE_HELD: Readonly<HeldSlots> = Object.freeze({
+  count: 0,
+  releaseMs: 0,
+});
 
 /** Does nothing: what {@linkcode ArrivalMargins.track} returns when it need not learn. */
 function _ignore(): void {}
 
 /**
- * The learnt margins of every resource of one store, in that store's clock.
+ * The learnt margins and held slots of every resource of one store, in
+ * that store's clock.
  */
 export class ArrivalMargins {
-  readonly #delays = new Map<string, _Delays>();
-  #tickets = 0;
+  readonly #resources = new Map<string, _Resource>();
 
   /**
    * The margin to add to `windowMs` for `resource` at `now`: whole
-   * milliseconds, `0` until a request on it was tracked, and at most
-   * {@linkcode learntMarginCap}.
+   * milliseconds, `0` until a tracked request on it was answered, and at
+   * most {@linkcode learntMarginCap}.
    */
   marginMs(resource: string, windowMs: number, now: number): number {
-    const delays = this.#delays.get(resource);
-    if (delays === undefined) return 0;
+    const known = this.#resources.get(resource);
+    if (known === undefined) return 0;
     const cap = learntMarginCap(windowMs);
     if (cap === 0) return 0;
-    this.#roll(delays, windowMs, now);
-    let delay = Math.max(delays.longest, delays.previous);
-    for (const [ticket, since] of delays.pending) {
-      const age = now - since;
-      if (age > periodMs(windowMs)) {
-        // Never answered (or answered without telling): what it could
-        // still do to the origin is at most the cap.
-        delays.pending.delete(ticket);
-        delays.longest = Math.max(delays.longest, cap);
-        delay = cap;
-        continue;
+    _roll(known, windowMs, now);
+    const delay = Math.max(known.longest, known.previous);
+    return delay === 0 && known.admissions.length === 0
+      ? 0
+      : Math.min(cap, Math.ceil(delay) + CLOCK_GRAIN_MS);
+  }
+
+  /**
+   * The admissions of `resource` that a backend counting the last
+   * `enforcedMs` at `now` no longer counts, although their requests were
+   * answered less than `windowMs` ago or not at all.
+   */
+  held(
+    resource: string,
+    windowMs: number,
+    enforcedMs: number,
+    now: number,
+  ): Readonly<HeldSlots> {
+    const known = this.#resources.get(resource);
+    if (known === undefined || known.admissions.length === 0) return NONE_HELD;
+    const admissions = known.admissions;
+    const counted = now - enforcedMs;
+    const freed = now - windowMs;
+    const abandoned = now - pendingLimitMs(windowMs);
+    let count = 0;
+    let release = Infinity;
+    let kept = 0;
+    for (let i = 0; i < admissions.length; i++) {
+      const admission = admissions[i]!;
+      const answered = admission.answered;
+      if (answered === undefined && admission.since <= abandoned) continue;
+      if (answered !== undefined && answered <= freed) {
+        // Answered a window ago: it can no longer share a window with
+        // anything sent from now on.
+        if (admission.since <= counted) continue;
+      } else if (admission.since <= counted) {
+        count++;
+        if (answered !== undefined) {
+          release = Math.min(release, answered - freed);
+        }
       }
-      // Tickets are in the order of admission: the first is the oldest.
-      delay = Math.max(delay, age);
-      break;
+      admissions[kept++] = admission;
     }
-    return Math.min(cap, Math.ceil(delay) + CLOCK_GRAIN_MS);
+    admissions.length = kept;
+    if (count === 0) return NONE_HELD;
+    return {
+      count,
+      releaseMs: release === Infinity ? windowMs : Math.max(1, release),
+    };
   }
 
   /**
    * Starts tracking a request admitted on `resource`, whose admission was
    * asked for at `since`. The returned function, called once the request
-   * is answered or has failed (later calls do nothing), learns its delay.
+   * is answered or has failed (later calls do nothing), frees its slot a
+   * window later and learns its delay.
    *
    * @param now Reads the store's clock when the request is answered.
    */
@@ -116,42 +189,40 @@ export class ArrivalMargins {
     now: () => number,
   ): () => void {
     if (learntMarginCap(windowMs) === 0) return _ignore;
-    let delays = this.#delays.get(resource);
-    if (delays === undefined) {
-      if (this.#delays.size >= MAX_RESOURCES) {
-        const oldest = this.#delays.keys().next().value as string;
-        this.#delays.delete(oldest);
+    let known = this.#resources.get(resource);
+    if (known === undefined) {
+      if (this.#resources.size >= MAX_RESOURCES) {
+        const oldest = this.#resources.keys().next().value as string;
+        this.#resources.delete(oldest);
       }
-      delays = { longest: 0, previous: 0, since, pending: new Map() };
-      this.#delays.set(resource, delays);
+      known = { longest: 0, previous: 0, since, admissions: [] };
+      this.#resources.set(resource, known);
     }
-    const ticket = ++this.#tickets;
-    delays.pending.set(ticket, since);
-    const tracked = delays;
+    const admission: _Admission = { since, answered: undefined };
+    known.admissions.push(admission);
+    const tracked = known;
     return () => {
-      if (!tracked.pending.delete(ticket)) return;
+      if (admission.answered !== undefined) return;
       const at = now();
-      this.#roll(tracked, windowMs, at);
+      admission.answered = Math.max(at, since);
+      _roll(tracked, windowMs, at);
       tracked.longest = Math.max(tracked.longest, at - since);
     };
   }
 
-  /** Forgets what was learnt of `resource`, or of every resource. */
-  forget(resource?: string): void {
-    if (resource === undefined) this.#delays.clear();
-    else this.#delays.delete(resource);
+  /** Forgets every resource. */
+  clear(): void {
+    this.#resources.clear();
   }
+}
 
-  /** Starts a new period when the current one is over. */
-  #roll(delays: _Delays, windowMs: number, now: number): void {
-    const period = periodMs(windowMs);
-    const elapsed = now - delays.since;
-    if (elapsed < period && elapsed >= 0) return;
-    // A clock that went back starts afresh, as does a long silence.
-    delays.previous = elapsed >= 0 && elapsed < 2 * period
-      ? delays.longest
-      : 0;
-    delays.longest = 0;
-    delays.since = now;
-  }
+/** Starts a new period when the current one is over. */
+function _roll(known: _Resource, windowMs: number, now: number): void {
+  const period = periodMs(windowMs);
+  const elapsed = now - known.since;
+  if (elapsed < period && elapsed >= 0) return;
+  // A clock that went back starts afresh, as does a long silence.
+  known.previous = elapsed >= 0 && elapsed < 2 * period ? known.longest : 0;
+  known.longest = 0;
+  known.since = now;
 }

@@ -129,6 +129,14 @@ export interface RateWindowAdmitRequest extends RateWindowQuery {
    * and report `0`.
    */
   measureWaits: boolean;
+  /**
+   * How long an admission must be kept, at least: `windowMs`, or more when
+   * a store's margin may lengthen later windows. A backend whose records
+   * expire on their own (a key's time to live) sets their lifetime from
+   * it; others may ignore it. A positive integer of at least `windowMs`;
+   * `windowMs` when absent.
+   */
+  keepMs?: number;
 }
 
 /** What both {@linkcode RateWindow.admit} and {@linkcode RateWindow.status} report. */

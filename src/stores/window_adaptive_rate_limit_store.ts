@@ -203,6 +203,16 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
   ): Promise<Admission> {
     const priority = _priority(options.priority);
     const since = options.track === true ? this.now() : undefined;
+    const budget = this.budget(resource);
+    const held = this.held(resource, budget);
+    if (held.count >= budget.limit) {
+      // Every slot is held by this process's own unanswered requests.
+      return Promise.resolve({
+        admitted: false,
+        waitMs: held.releaseMs,
+        cooldownMs: 0,
+      });
+    }
     return settle(
       () =>
         this.#admit(
@@ -210,21 +220,28 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
           priority,
           options.cooldownResource ?? resource,
           false,
+          held.count === 0 ? budget : {
+            limit: budget.limit - held.count,
+            windowMs: budget.windowMs,
+          },
         ),
-      (reply): Admission =>
-        reply.admitted === true
-          ? this.tracked(resource, since, {
+      (reply): Admission => {
+        if (reply.admitted === true) {
+          return this.tracked(resource, since, {
             admitted: true,
             waitMs: 0,
             cooldownMs: 0,
-          })
-          : {
-            admitted: false,
-            // The split the admission was decided under, even if it is
-            // due for recomputation by now.
-            waitMs: this.#wait(priority, reply, this.#splits.get(resource)),
-            cooldownMs: millis(reply.cooldownMs),
-          },
+          });
+        }
+        // The split the admission was decided under, even if it is due
+        // for recomputation by now.
+        const waitMs = this.#wait(priority, reply, this.#splits.get(resource));
+        return {
+          admitted: false,
+          waitMs: held.count > 0 ? Math.min(waitMs, held.releaseMs) : waitMs,
+          cooldownMs: millis(reply.cooldownMs),
+        };
+      },
     );
   }
 
@@ -402,8 +419,8 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     priority: Priority,
     cooldownResource: string | null,
     force: boolean,
+    budget: Readonly<RateLimitConfig> = this.budget(resource),
   ): Maybe<RateWindowAdmitReply> {
-    const budget = this.budget(resource);
     const entry = this.#current(resource, budget.limit);
     if (entry === undefined && priority === "background" && !force) {
       return this.#read(resource, true, false, true).then((read) =>
@@ -466,6 +483,7 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
         force,
         // Only admit() tells a wait; it is the one that names a cooldown.
         measureWaits: cooldownResource !== null,
+        keepMs: this.keepMs(resource),
       };
       if (plain) entry.requests[priority] = Object.freeze(request);
     }

@@ -9,7 +9,11 @@
 
 import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
-import { ArrivalMargins, learntMarginCap } from "./_arrival_margin.ts";
+import {
+  ArrivalMargins,
+  type HeldSlots,
+  learntMarginCap,
+} from "./_arrival_margin.ts";
 import { Budgets } from "./_budgets.ts";
 import { cooldownDuration, validClock } from "./_validate.ts";
 import {
@@ -142,7 +146,7 @@ export class WindowRateLimitStore implements RateLimitStore {
   readonly #budgets: Budgets;
   readonly #clock: Clock;
   readonly #component: string;
-  readonly #margins: ArrivalMargins | undefined;
+  readonly #margins: ArrivalMargins = new ArrivalMargins();
 
   /**
    * Creates a store over a backend.
@@ -180,7 +184,6 @@ export class WindowRateLimitStore implements RateLimitStore {
     this.#component = component;
     this.#budgets = new Budgets(component, options);
     this.#clock = validClock(component, options.clock ?? systemClock);
-    this.#margins = this.#budgets.learns ? new ArrivalMargins() : undefined;
   }
 
   /**
@@ -196,13 +199,38 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   admit(resource: string, options: AdmitOptions = {}): Promise<Admission> {
     const since = options.track === true ? this.now() : undefined;
+    const budget = this.budget(resource);
+    const held = this.held(resource, budget);
+    if (held.count >= budget.limit) {
+      // Every slot is held by this process's own unanswered requests.
+      return Promise.resolve({
+        admitted: false,
+        waitMs: held.releaseMs,
+        cooldownMs: 0,
+      });
+    }
+    const enforced = held.count === 0 ? budget : {
+      limit: budget.limit - held.count,
+      windowMs: budget.windowMs,
+    };
     return settle(
       () =>
         this.#window.admit(
           resource,
-          this.#request(resource, options.cooldownResource ?? resource, false),
+          this.#request(
+            resource,
+            options.cooldownResource ?? resource,
+            false,
+            enforced,
+          ),
         ),
-      (reply) => this.tracked(resource, since, _admission(reply)),
+      (reply) => {
+        const admission = _admission(reply);
+        if (!admission.admitted && held.count > 0) {
+          admission.waitMs = Math.min(admission.waitMs, held.releaseMs);
+        }
+        return this.tracked(resource, since, admission);
+      },
     );
   }
 
@@ -380,7 +408,7 @@ export class WindowRateLimitStore implements RateLimitStore {
 
   /** Releases the backend. Later calls reject with a `StoreError`. Safe to call twice. */
   close(): Promise<void> {
-    this.#margins?.forget();
+    this.#margins.clear();
     return settle(() => this.#window.close(), _nothing);
   }
 
@@ -398,9 +426,12 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   protected budget(resource: string): Readonly<RateLimitConfig> {
     const enforced = this.#budgets.effective(resource);
-    const margins = this.#margins;
-    if (margins === undefined) return enforced;
-    const marginMs = margins.marginMs(resource, enforced.windowMs, this.now());
+    if (!this.#budgets.learns) return enforced;
+    const marginMs = this.#margins.marginMs(
+      resource,
+      enforced.windowMs,
+      this.now(),
+    );
     return marginMs === 0 ? enforced : {
       limit: enforced.limit,
       windowMs: enforced.windowMs + marginMs,
@@ -408,8 +439,42 @@ export class WindowRateLimitStore implements RateLimitStore {
   }
 
   /**
+   * How long the backend must keep an admission of a resource: its window,
+   * with a learnt margin at the most it may reach.
+   *
+   * @param resource The rate-limited resource.
+   * @returns Milliseconds.
+   */
+  protected keepMs(resource: string): number {
+    const { windowMs } = this.#budgets.effective(resource);
+    return this.#budgets.learns ? windowMs + learntMarginCap(windowMs) : windowMs;
+  }
+
+  /**
+   * The slots of a resource held by this process's own tracked requests
+   * that the backend no longer counts under `budget`: requests not
+   * answered yet, or answered less than a window ago.
+   *
+   * @param resource The rate-limited resource.
+   * @param budget The budget the backend is asked to enforce now.
+   * @returns How many, and how soon the first frees.
+   */
+  protected held(
+    resource: string,
+    budget: Readonly<RateLimitConfig>,
+  ): Readonly<HeldSlots> {
+    return this.#margins.held(
+      resource,
+      this.#budgets.get(resource).windowMs,
+      budget.windowMs,
+      this.now(),
+    );
+  }
+
+  /**
    * Hands an admission asked for with `track` the function that reports its
-   * answer, from which a store without a fixed margin learns its margin.
+   * answer: its slot is held until a window after it, and a store without
+   * a fixed margin learns its margin from the delay.
    *
    * @param resource The rate-limited resource.
    * @param since The store's time when the admission was asked for;
@@ -422,11 +487,10 @@ export class WindowRateLimitStore implements RateLimitStore {
     since: number | undefined,
     admission: Admission,
   ): Admission {
-    const margins = this.#margins;
-    if (since !== undefined && margins !== undefined && admission.admitted) {
-      admission.done = margins.track(
+    if (since !== undefined && admission.admitted) {
+      admission.done = this.#margins.track(
         resource,
-        this.#budgets.effective(resource).windowMs,
+        this.#budgets.get(resource).windowMs,
         since,
         () => this.now(),
       );
@@ -514,6 +578,7 @@ export class WindowRateLimitStore implements RateLimitStore {
       force,
       // Only admit() tells a wait; it is the one that names a cooldown.
       measureWaits: cooldownResource !== null,
+      keepMs: this.keepMs(resource),
     };
   }
 

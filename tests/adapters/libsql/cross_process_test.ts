@@ -137,10 +137,11 @@ describe("libSQL stores across processes sharing one database file", () => {
     // The origin, by its own clock: no interval of 1 s holds more than 20.
     assertWithinLimit(arrivals, limit, windowMs, "arrivals");
     const admitted = results.reduce((n, r) => n + Number(r.admitted), 0);
-    assert.equal(arrivals.length, admitted);
-    // A request admitted just before the deadline may be cancelled before
-    // it is sent; nothing reaches the origin without an admission.
-    assert.ok(recorded.length >= admitted);
+    // A request still waiting for its answer at the deadline is cancelled
+    // after it arrived, or before it was sent; nothing reaches the origin
+    // without an admission.
+    assert.ok(arrivals.length >= admitted, `${arrivals.length} < ${admitted}`);
+    assert.ok(recorded.length >= arrivals.length);
     // Four windows of budget were on offer, and the processes used more
     // than two of them, even with a margin of 15 % of the window.
     assert.ok(arrivals.length > 2 * limit, `only ${arrivals.length} admitted`);
