@@ -21,7 +21,8 @@
 //   (30 s by default), longer than any `maxWaitMs` here.
 //
 // The bursts at 20 per 1000 ms and 5 per 2000 ms go to a loopback origin
-// that answers each request after 0-90 ms at random. The bursts at 1 per
+// that answers each request after 0-90 ms at random, with `maxWaitMs:
+// 15000` (a perfect limiter needs 9 and 10 s). The bursts at 1 per
 // 1 ms and 5 per 5 ms (ideal time about 500 ms) go to an in-process
 // transport that answers at once, with `maxWaitMs: 3000`: a limiter that
 // cannot wait such short waits refuses what it could not send by then. The
@@ -70,7 +71,7 @@ interface Burst {
   requests: number;
   /** A loopback origin answering after 0-90 ms, or an instant transport. */
   to: "origin" | "instant";
-  maxWaitMs?: number;
+  maxWaitMs: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-origin-bench-"));
@@ -117,12 +118,24 @@ const libsqlAdaptive: StoreKind = {
 };
 
 const plan: Array<[Burst, StoreKind[]]> = [
-  [{ limit: 20, windowMs: 1_000, requests: 200, to: "origin" }, [
+  [{
+    limit: 20,
+    windowMs: 1_000,
+    requests: 200,
+    to: "origin",
+    maxWaitMs: 15_000,
+  }, [
     memory,
     memoryAdaptive,
     libsqlFile,
   ]],
-  [{ limit: 5, windowMs: 2_000, requests: 30, to: "origin" }, [
+  [{
+    limit: 5,
+    windowMs: 2_000,
+    requests: 30,
+    to: "origin",
+    maxWaitMs: 15_000,
+  }, [
     memory,
     libsqlFile,
   ]],
@@ -159,9 +172,7 @@ async function measure(
     ...(burst.to === "origin"
       ? { baseUrl: origin.url }
       : { baseUrl: "http://instant.test", fetch: transport.fetch }),
-    rateLimit: burst.maxWaitMs === undefined
-      ? { store }
-      : { store, maxWaitMs: burst.maxWaitMs },
+    rateLimit: { store, maxWaitMs: burst.maxWaitMs },
   });
   const priorities: Priority[] = ["user", "background"];
   try {
