@@ -447,7 +447,9 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   protected keepMs(resource: string): number {
     const { windowMs } = this.#budgets.effective(resource);
-    return this.#budgets.learns ? windowMs + learntMarginCap(windowMs) : windowMs;
+    return this.#budgets.learns
+      ? windowMs + learntMarginCap(windowMs)
+      : windowMs;
   }
 
   /**

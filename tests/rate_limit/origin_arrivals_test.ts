@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
+  ConfigError,
   HttpClient,
   type HttpClientOptions,
   MemoryAdaptiveRateLimitStore,
@@ -135,11 +136,37 @@ describe("rate limits at the origin with memory stores and default options", () 
     assert.ok(result.budgetUse > 0.5, `budget use ${result.budgetUse}`);
   });
 
-  // At 1 ms windows the arrival check says nothing a loopback server's
-  // jitter would not drown, so these answer from an in-process transport.
-  // A perfect limiter needs about 500 ms for 500 requests: maxWaitMs
-  // leaves a sixfold margin for a slow machine.
-  for (const [limit, windowMs] of [[1, 1], [5, 5]] as const) {
+  // Windows of a few milliseconds can be neither filled (waiting requests
+  // wake on timers of millisecond grain) nor held at an origin (requests
+  // take milliseconds to get there): the stores refuse them and say how to
+  // state the same rate.
+  for (const [limit, windowMs, instead] of [[1, 1, 50], [5, 5, 50]] as const) {
+    it(`MemoryRateLimitStore refuses ${limit} per ${windowMs} ms with a ConfigError that names the same rate over 50 ms`, () => {
+      assert.throws(
+        () => new MemoryRateLimitStore({ defaultConfig: { limit, windowMs } }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.option, "defaultConfig.windowMs");
+          assert.match(error.message, /at least 50 ms/);
+          assert.match(error.message, new RegExp(`${instead} per 50 ms`));
+          return true;
+        },
+      );
+      assert.throws(
+        () =>
+          new MemoryAdaptiveRateLimitStore({
+            resourceConfigs: { r: { limit, windowMs } },
+          }),
+        ConfigError,
+      );
+    });
+  }
+
+  // The shortest windows accepted do not starve. These answer from an
+  // in-process transport: at 50 ms the arrival check would measure a
+  // loopback server's jitter. A perfect limiter needs 450 and 950 ms for
+  // 500 requests: maxWaitMs leaves a threefold margin for a slow machine.
+  for (const [limit, windowMs] of [[50, 50], [25, 50]] as const) {
     it(`MemoryRateLimitStore at ${limit} per ${windowMs} ms does not starve: 500 concurrent requests all pass within maxWaitMs 3000`, async () => {
       const transport = instantTransport();
       const store = new MemoryRateLimitStore({
@@ -166,6 +193,8 @@ describe("rate limits at the origin with memory stores and default options", () 
       assert.deepEqual(result.errors, [], figures);
       assert.equal(result.refused, 0, figures);
       assert.equal(result.succeeded, 500, figures);
+      // Never more than the limit in a window, by the transport's clock.
+      assertWithinLimit(result.arrivals, limit, windowMs, figures);
     });
   }
 });
