@@ -25,7 +25,7 @@ const COMPONENT = "LibsqlRateLimitStore";
  * times per resource.
  *
  * `acquire` (and `admit`, which also checks the cooldown) counts the
- * admissions of the last `windowMs` (plus `marginMs`) and records a new one
+ * admissions of the last `windowMs` (plus the margin) and records a new one
  * in one write transaction (one round trip), so any number of processes on
  * the same database never admit more than `limit` in any interval of that
  * length. A refused `admit` brings the exact wait back in the same round

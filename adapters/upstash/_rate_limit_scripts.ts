@@ -36,7 +36,6 @@ end
  * when used). ARGV: limit, windowMs, member, priority ("user" or
  * "background"), backgroundMax ("" for a store without priorities), paused
  * ("1"), idleSince ("" for none), check the cooldown ("1"), force ("1"),
- * how long the window keys live after an admission (at least windowMs),
  * then, for a store that keeps user activity, how long user admissions are
  * kept, count users ("1"), and the three ages of the user counts. Returns
  * `{ admitted, now, wait, backgroundWait, cooldown, lastUser (-1 for none),
@@ -47,8 +46,7 @@ local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local user = ARGV[4] == 'user'
 local share = tonumber(ARGV[5])
-local lifetime = tonumber(ARGV[10])
-local keep = tonumber(ARGV[11])
+local keep = tonumber(ARGV[10])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if share then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window) end
 local last = -1
@@ -80,7 +78,7 @@ local wait = 0
 local background_wait = 0
 if admitted == 1 then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], lifetime)
+  redis.call('PEXPIRE', KEYS[1], window)
   if user then
     if keep then
       redis.call('ZADD', KEYS[3], now, ARGV[3])
@@ -89,7 +87,7 @@ if admitted == 1 then
     end
   elseif share then
     redis.call('ZADD', KEYS[2], now, ARGV[3])
-    redis.call('PEXPIRE', KEYS[2], lifetime)
+    redis.call('PEXPIRE', KEYS[2], window)
   end
 else
   if total >= limit then
@@ -104,9 +102,9 @@ else
   end
 end
 local recent, last_third, previous_third = -1, -1, -1
-if keep and ARGV[12] == '1' then
-  recent, last_third, previous_third = users(KEYS[3], tonumber(ARGV[13]),
-    tonumber(ARGV[14]), tonumber(ARGV[15]))
+if keep and ARGV[11] == '1' then
+  recent, last_third, previous_third = users(KEYS[3], tonumber(ARGV[12]),
+    tonumber(ARGV[13]), tonumber(ARGV[14]))
 end
 return {admitted, now, wait, background_wait, cooldown, last, recent,
   last_third, previous_third}

@@ -71,7 +71,6 @@ export class _UpstashRateWindow implements RateWindow {
       request.idleSince === null ? "" : String(request.idleSince),
       cooldownResource === null ? "0" : "1",
       request.force ? "1" : "0",
-      String(Math.max(request.windowMs, request.keepMs ?? 0)),
     ];
     if (users !== null) {
       args.push(

@@ -28,7 +28,7 @@ export interface UpstashRateLimitStoreOptions
  * Each resource is a sorted set of admission times under
  * `sluice:ratelimit:w:<resource>`. `acquire` is one Lua script (one round
  * trip) that trims the window, counts it and records the admission
- * atomically, so that no interval of `windowMs` (plus `marginMs`) ever holds
+ * atomically, so that no interval of `windowMs` (plus the margin) ever holds
  * more than `limit` admissions across all processes. `admit` does the same
  * after checking the cooldown, and a refusal carries the exact wait: the
  * client's cooldown check and admission cost one request, refused or not.

@@ -1404,8 +1404,8 @@ export class Engine {
       }
       // Waiting for budget, a cooldown or a backoff: close() may cut it short.
       call.sending = false;
-      // Tells the store when the admitted request was answered: the store
-      // learns from it how late requests reach the origin.
+      // Tells the store when the admitted request was answered: until a
+      // window after that, it may still share a window at the origin.
       const answered = await this.#admit(call, signal);
       call.sending = true;
       const attempt = new AbortController();

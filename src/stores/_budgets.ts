@@ -1,4 +1,3 @@
-import { learntMarginCap } from "./_arrival_margin.ts";
 import {
   rateLimitConfig,
   rateLimitMargin,
@@ -11,6 +10,19 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({
   limit: 60,
   windowMs: 60_000,
 });
+
+/**
+ * The share of its window that the default margin of a shared store adds:
+ * a burst is then admitted at `limit` per `1.15 × windowMs`, 87% of the
+ * budget, and requests of other processes may reach the origin up to
+ * `0.15 × windowMs` later than their admission.
+ */
+export const DEFAULT_MARGIN_SHARE = 0.15;
+
+/** The default margin of a window that other processes share. */
+export function defaultMarginMs(windowMs: number): number {
+  return Math.floor(windowMs * DEFAULT_MARGIN_SHARE);
+}
 
 /** The budget options every rate-limit store takes, not yet validated. */
 export interface BudgetOptions {
@@ -39,16 +51,19 @@ export class Budgets {
   readonly #component: string;
   readonly #default: Budget;
   readonly #overrides = new Map<string, Budget>();
-  readonly #marginMs: number;
-  readonly #learns: boolean;
+  /** The fixed margin; `undefined` for the default of each window. */
+  readonly #marginMs: number | undefined;
+  readonly #shared: boolean;
 
   /**
    * Validates `defaultConfig` (which defaults to
    * {@linkcode DEFAULT_RATE_LIMIT}), then `resourceConfigs`, then `marginMs`.
+   * Without `marginMs`, a `shared` window gets {@linkcode defaultMarginMs}
+   * and a local one none.
    *
    * @throws {ConfigError} When one is invalid, naming `component`.
    */
-  constructor(component: string, options: BudgetOptions) {
+  constructor(component: string, options: BudgetOptions, shared = true) {
     const {
       defaultConfig = DEFAULT_RATE_LIMIT,
       resourceConfigs: overrides,
@@ -61,25 +76,14 @@ export class Budgets {
       defaultConfig,
     );
     const valid = resourceConfigs(component, overrides);
-    this.#marginMs = rateLimitMargin(component, marginMs);
-    this.#learns = marginMs === undefined;
+    this.#marginMs = marginMs === undefined
+      ? undefined
+      : rateLimitMargin(component, marginMs);
+    this.#shared = shared;
     this.#default = this.#budget(configured);
     for (const [resource, config] of valid) {
       this.#overrides.set(resource, this.#budget(config));
     }
-  }
-
-  /** The fixed safety margin added to every window (`0` while learning). */
-  get marginMs(): number {
-    return this.#marginMs;
-  }
-
-  /**
-   * Whether the store learns its margin (no `marginMs` was given): windows
-   * may then be lengthened by up to `learntMarginCap(windowMs)`.
-   */
-  get learns(): boolean {
-    return this.#learns;
   }
 
   /** The budget of `resource`, configured and enforced. */
@@ -118,16 +122,13 @@ export class Budgets {
     }
   }
 
-  /**
-   * The longest window the store may enforce for any known budget: a
-   * learnt margin included at its largest.
-   */
+  /** The longest enforced window of any known budget. */
   longestWindowMs(): number {
     let longest = this.#default.enforced.windowMs;
     for (const { enforced } of this.#overrides.values()) {
       longest = Math.max(longest, enforced.windowMs);
     }
-    return this.#learns ? longest + learntMarginCap(longest) : longest;
+    return longest;
   }
 
   /**
@@ -150,8 +151,16 @@ export class Budgets {
     const { limit, windowMs } = config;
     return {
       configured: Object.freeze({ limit, windowMs }),
-      enforced: Object.freeze({ limit, windowMs: windowMs + this.#marginMs }),
+      enforced: Object.freeze({
+        limit,
+        windowMs: windowMs + this.#margin(windowMs),
+      }),
       derived: undefined,
     };
+  }
+
+  #margin(windowMs: number): number {
+    if (this.#marginMs !== undefined) return this.#marginMs;
+    return this.#shared ? defaultMarginMs(windowMs) : 0;
   }
 }

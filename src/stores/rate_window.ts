@@ -129,14 +129,6 @@ export interface RateWindowAdmitRequest extends RateWindowQuery {
    * and report `0`.
    */
   measureWaits: boolean;
-  /**
-   * How long an admission must be kept, at least: `windowMs`, or more when
-   * a store's margin may lengthen later windows. A backend whose records
-   * expire on their own (a key's time to live) sets their lifetime from
-   * it; others may ignore it. A positive integer of at least `windowMs`;
-   * `windowMs` when absent.
-   */
-  keepMs?: number;
 }
 
 /** What both {@linkcode RateWindow.admit} and {@linkcode RateWindow.status} report. */
@@ -210,6 +202,14 @@ export interface RateWindowStatus extends RateWindowTimes {
  * ```
  */
 export interface RateWindow {
+  /**
+   * `true` when only this process sees the window (one in process memory).
+   * A store over a window that other processes share lengthens its windows
+   * by a default margin, for the requests of those processes that reach the
+   * origin late; over a local one it needs none. Absent means shared.
+   */
+  readonly local?: boolean;
+
   /**
    * Atomically, in one step: drops what has left the window; refuses while
    * the cooldown of `cooldownResource` runs; otherwise admits when fewer

@@ -20,8 +20,9 @@ export interface RateLimitConfig {
   /** The most admissions allowed in any interval of `windowMs`. A positive integer. */
   limit: number;
   /**
-   * The length of the sliding window, in milliseconds. A positive integer of
-   * at most 366 days (31 622 400 000).
+   * The length of the sliding window, in milliseconds. An integer from 50
+   * (a shorter window can be neither filled nor held at the origin) to 366
+   * days (31 622 400 000).
    */
   windowMs: number;
 }
@@ -68,9 +69,9 @@ export interface AdmitOptions {
   cooldownResource?: string;
   /**
    * Track the admitted request: the answer then carries `done`, to call
-   * once the request is answered or has failed. A store that learns its
-   * safety margin learns it from these delays (the client tracks every
-   * request it sends).
+   * once the request is answered or has failed. The admission keeps its
+   * slot until a window after that, since the request may reach the origin
+   * until then (the client tracks every request it sends).
    *
    * @default {false}
    */
@@ -94,10 +95,11 @@ export interface Admission {
    */
   cooldownMs: number;
   /**
-   * For an admission asked for with `track`, when the store learns from
-   * it: call it once the request was answered (its response headers
-   * arrived) or failed. Later calls do nothing. A tracked request never
-   * answered keeps the store's margin at its largest for a while.
+   * For an admission asked for with `track`, when the store tracks it:
+   * call it once the request was answered (its response headers arrived)
+   * or failed; the slot frees a window later. Later calls do nothing. A
+   * tracked request never answered holds its slot for five minutes (ten
+   * windows when longer).
    */
   done?: () => void;
 }
@@ -292,10 +294,11 @@ export interface DedupeStore<T = unknown> {
  *
  * A store may lengthen its windows by a safety margin, so that the origin,
  * which counts arrivals rather than admissions, never sees more than `limit`
- * either. sluice's stores learn that margin from the requests the client
- * tracks (see {@linkcode AdmitOptions.track}), or take a fixed `marginMs`.
- * The window is then `windowMs` plus the margin for admissions, waits and
- * reset times alike.
+ * either: sluice's stores take a `marginMs` option (by default 15% of the
+ * window over a backend that processes share, none in memory). The window
+ * is then `windowMs` plus the margin for admissions, waits and reset times
+ * alike. Admissions the client tracks (see {@linkcode AdmitOptions.track})
+ * also keep their slots until a window after their requests' answers.
  */
 export interface RateLimitStore {
   /**

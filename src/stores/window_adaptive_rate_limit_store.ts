@@ -202,9 +202,9 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     options: AdmitOptions = {},
   ): Promise<Admission> {
     const priority = _priority(options.priority);
-    const since = options.track === true ? this.now() : undefined;
+    const askedAt = this.now();
     const budget = this.budget(resource);
-    const held = this.held(resource, budget);
+    const held = this.held(resource, budget, askedAt);
     if (held.count >= budget.limit) {
       // Every slot is held by this process's own unanswered requests.
       return Promise.resolve({
@@ -227,12 +227,15 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
         ),
       (reply): Admission => {
         if (reply.admitted === true) {
-          return this.tracked(resource, since, {
-            admitted: true,
-            waitMs: 0,
-            cooldownMs: 0,
-          });
+          return this.tracked(
+            resource,
+            askedAt,
+            reply.now,
+            options.track === true,
+            { admitted: true, waitMs: 0, cooldownMs: 0 },
+          );
         }
+        this.tracked(resource, askedAt, reply.now, false, _REFUSED);
         // The split the admission was decided under, even if it is due
         // for recomputation by now.
         const waitMs = this.#wait(priority, reply, this.#splits.get(resource));
@@ -264,7 +267,7 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
       const entry = this.#current(resource, budget.limit);
       const fixed = entry?.requests[level];
       let reply: Maybe<RateWindowAdmitReply>;
-      if (fixed === undefined || fixed.windowMs !== budget.windowMs) {
+      if (fixed === undefined) {
         reply = this.#admit(resource, level, null, false);
       } else {
         // The common case, spelled out: the request of a current split.
@@ -465,8 +468,7 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     // time: it is built once, with the split.
     const plain = entry !== undefined && cooldownResource === null && !force;
     let request = plain ? entry.requests[priority] : undefined;
-    // A learnt margin that changed since makes the kept request stale.
-    if (request === undefined || request.windowMs !== budget.windowMs) {
+    if (request === undefined) {
       request = {
         limit: budget.limit,
         windowMs: budget.windowMs,
@@ -483,7 +485,6 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
         force,
         // Only admit() tells a wait; it is the one that names a cooldown.
         measureWaits: cooldownResource !== null,
-        keepMs: this.keepMs(resource),
       };
       if (plain) entry.requests[priority] = Object.freeze(request);
     }
@@ -731,3 +732,10 @@ function _admitted(reply: RateWindowAdmitReply): boolean {
 }
 
 function _nothing(): void {}
+
+/** A refusal, for noting a backend's lag without tracking anything. */
+const _REFUSED: Admission = Object.freeze({
+  admitted: false,
+  waitMs: 0,
+  cooldownMs: 0,
+}) as Admission;

@@ -9,11 +9,7 @@
 
 import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
-import {
-  ArrivalMargins,
-  type HeldSlots,
-  learntMarginCap,
-} from "./_arrival_margin.ts";
+import { HeldSlots } from "./_held_slots.ts";
 import { Budgets } from "./_budgets.ts";
 import { cooldownDuration, validClock } from "./_validate.ts";
 import {
@@ -64,19 +60,17 @@ export interface RateLimitBudgetOptions {
    * against that longer window; `getResourceConfig` still reports the
    * configured `windowMs`.
    *
-   * The origin counts arrivals, not admissions. A request reaches it some
-   * time after the store admitted it, and that delay varies from request to
-   * request (event loop, lock waits, network), so two admissions exactly
-   * `windowMs` apart can arrive closer together than that. When the origin
-   * enforces its limit strictly, set the margin to the spread of that delay
-   * (slowest minus fastest, not the delay itself): tens of milliseconds
-   * within one process, 250–400 ms across processes on a busy machine (the
-   * most when they wait for one lock, as on a shared libSQL file). A backend
-   * without a server clock also needs the clock skew between its processes.
-   * The price is a little throughput: `limit` per `windowMs + marginMs`. A
+   * The origin counts arrivals, not admissions, and a request arrives some
+   * time after its admission. The store holds the slot of each admission
+   * the client tracks (`admit` with `track`) until a window after its
+   * answer, which keeps this process's own requests within the limit at the
+   * origin whatever the margin. The margin is for other processes sharing
+   * the backend: by default 15% of each window over a backend that other
+   * processes can share (`RateWindow.local` not set), and none over one only
+   * this process sees (the memory stores). Set it higher when processes may
+   * send later than that after their admission, or to cover the clock skew
+   * between processes of a backend without a server clock; `0` for none. A
    * non-negative integer of at most 366 days.
-   *
-   * @default {0}
    */
   marginMs?: number;
 }
@@ -146,7 +140,7 @@ export class WindowRateLimitStore implements RateLimitStore {
   readonly #budgets: Budgets;
   readonly #clock: Clock;
   readonly #component: string;
-  readonly #margins: ArrivalMargins = new ArrivalMargins();
+  readonly #held: HeldSlots = new HeldSlots();
 
   /**
    * Creates a store over a backend.
@@ -156,8 +150,8 @@ export class WindowRateLimitStore implements RateLimitStore {
    * @param component The name errors give the store, for example
    * `"MyRateLimitStore"`.
    * @throws {ConfigError} When `window` is not a {@linkcode RateWindow}, a
-   * budget's `limit` is not a positive integer or its `windowMs` not a
-   * positive integer of at most 366 days, `resourceConfigs` is malformed,
+   * budget's `limit` is not a positive integer or its `windowMs` not an
+   * integer from 50 ms to 366 days, `resourceConfigs` is malformed,
    * `marginMs` is not a non-negative integer of at most 366 days, or `clock`
    * has no `now()`.
    */
@@ -182,7 +176,7 @@ export class WindowRateLimitStore implements RateLimitStore {
     }
     this.#window = window;
     this.#component = component;
-    this.#budgets = new Budgets(component, options);
+    this.#budgets = new Budgets(component, options, window.local !== true);
     this.#clock = validClock(component, options.clock ?? systemClock);
   }
 
@@ -198,9 +192,9 @@ export class WindowRateLimitStore implements RateLimitStore {
    * @throws {StoreError} When the backend fails.
    */
   admit(resource: string, options: AdmitOptions = {}): Promise<Admission> {
-    const since = options.track === true ? this.now() : undefined;
+    const askedAt = this.now();
     const budget = this.budget(resource);
-    const held = this.held(resource, budget);
+    const held = this.held(resource, budget, askedAt);
     if (held.count >= budget.limit) {
       // Every slot is held by this process's own unanswered requests.
       return Promise.resolve({
@@ -229,7 +223,13 @@ export class WindowRateLimitStore implements RateLimitStore {
         if (!admission.admitted && held.count > 0) {
           admission.waitMs = Math.min(admission.waitMs, held.releaseMs);
         }
-        return this.tracked(resource, since, admission);
+        return this.tracked(
+          resource,
+          askedAt,
+          reply.now,
+          options.track === true,
+          admission,
+        );
       },
     );
   }
@@ -408,7 +408,7 @@ export class WindowRateLimitStore implements RateLimitStore {
 
   /** Releases the backend. Later calls reject with a `StoreError`. Safe to call twice. */
   close(): Promise<void> {
-    this.#margins.clear();
+    this.#held.clear();
     return settle(() => this.#window.close(), _nothing);
   }
 
@@ -418,82 +418,66 @@ export class WindowRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * The budget the store enforces for a resource now: its window lengthened
-   * by the fixed margin, or by the margin learnt so far.
+   * The budget the store enforces for a resource: its window lengthened by
+   * the margin.
    *
    * @param resource The rate-limited resource.
    * @returns The limit and the window, margin included.
    */
   protected budget(resource: string): Readonly<RateLimitConfig> {
-    const enforced = this.#budgets.effective(resource);
-    if (!this.#budgets.learns) return enforced;
-    const marginMs = this.#margins.marginMs(
-      resource,
-      enforced.windowMs,
-      this.now(),
-    );
-    return marginMs === 0 ? enforced : {
-      limit: enforced.limit,
-      windowMs: enforced.windowMs + marginMs,
-    };
-  }
-
-  /**
-   * How long the backend must keep an admission of a resource: its window,
-   * with a learnt margin at the most it may reach.
-   *
-   * @param resource The rate-limited resource.
-   * @returns Milliseconds.
-   */
-  protected keepMs(resource: string): number {
-    const { windowMs } = this.#budgets.effective(resource);
-    return this.#budgets.learns
-      ? windowMs + learntMarginCap(windowMs)
-      : windowMs;
+    return this.#budgets.effective(resource);
   }
 
   /**
    * The slots of a resource held by this process's own tracked requests
-   * that the backend no longer counts under `budget`: requests not
-   * answered yet, or answered less than a window ago.
+   * that the backend may no longer count under `budget` when it decides on
+   * a call begun at `askedAt`: requests not answered yet, or answered less
+   * than a window ago.
    *
    * @param resource The rate-limited resource.
    * @param budget The budget the backend is asked to enforce now.
+   * @param askedAt When the call began, in the store's clock.
    * @returns How many, and how soon the first frees.
    */
   protected held(
     resource: string,
     budget: Readonly<RateLimitConfig>,
-  ): Readonly<HeldSlots> {
-    return this.#margins.held(
+    askedAt: number,
+  ): Readonly<{ count: number; releaseMs: number }> {
+    return this.#held.held(
       resource,
       this.#budgets.get(resource).windowMs,
       budget.windowMs,
-      this.now(),
+      askedAt,
     );
   }
 
   /**
-   * Hands an admission asked for with `track` the function that reports its
-   * answer: its slot is held until a window after it, and a store without
-   * a fixed margin learns its margin from the delay.
+   * Takes a backend's answer to an admission: notes how far ahead of the
+   * call the backend decided and, for an admission asked for with `track`,
+   * hands it the function that reports its answer, so that its slot is
+   * held until a window after it.
    *
    * @param resource The rate-limited resource.
-   * @param since The store's time when the admission was asked for;
-   * `undefined` when it was not asked to track.
+   * @param askedAt When the call began, in the store's clock.
+   * @param decidedAt The backend's `now` in its reply.
+   * @param track Whether the admission was asked for with `track`.
    * @param admission The store's answer; changed in place when admitted.
    * @returns The answer.
    */
   protected tracked(
     resource: string,
-    since: number | undefined,
+    askedAt: number,
+    decidedAt: number,
+    track: boolean,
     admission: Admission,
   ): Admission {
-    if (since !== undefined && admission.admitted) {
-      admission.done = this.#margins.track(
+    this.#held.observe(askedAt, decidedAt);
+    if (track && admission.admitted) {
+      admission.done = this.#held.track(
         resource,
-        this.#budgets.get(resource).windowMs,
-        since,
+        askedAt,
+        decidedAt,
         () => this.now(),
       );
     }
@@ -508,24 +492,10 @@ export class WindowRateLimitStore implements RateLimitStore {
    * included.
    */
   protected enforcedBudgets(): EnforcedBudgets {
-    const budgets = this.#budgets;
-    // A learnt margin may lengthen a window up to its cap: nothing younger
-    // than that may be dropped.
-    const widest = (budget: Readonly<RateLimitConfig>) =>
-      budgets.learns
-        ? {
-          limit: budget.limit,
-          windowMs: budget.windowMs + learntMarginCap(budget.windowMs),
-        }
-        : budget;
-    const overrides = new Map<string, Readonly<RateLimitConfig>>();
-    for (const [resource, budget] of budgets.effectiveOverrides()) {
-      overrides.set(resource, widest(budget));
-    }
     return {
-      fallback: widest(budgets.fallback),
-      overrides,
-      longestWindowMs: budgets.longestWindowMs(),
+      fallback: this.#budgets.fallback,
+      overrides: new Map(this.#budgets.effectiveOverrides()),
+      longestWindowMs: this.#budgets.longestWindowMs(),
     };
   }
 
@@ -540,20 +510,16 @@ export class WindowRateLimitStore implements RateLimitStore {
 
   /**
    * The request of `acquire` (or of `record`, when `force`) for a resource's
-   * budget. Built once per budget while no learnt margin lengthens it: it
-   * never changes then, and a backend must not change it.
+   * budget, built once per budget: it never changes, and a backend must not
+   * change it.
    */
   #fixed(resource: string, force: boolean): Readonly<RateWindowAdmitRequest> {
     const budget = this.#budgets.budget(resource);
-    const enforced = this.budget(resource);
-    if (enforced !== budget.enforced) {
-      return this.#request(resource, null, force, enforced);
-    }
     let fixed = budget.derived as _Fixed | undefined;
     if (fixed === undefined) {
       fixed = {
-        acquire: Object.freeze(this.#request(resource, null, false, enforced)),
-        record: Object.freeze(this.#request(resource, null, true, enforced)),
+        acquire: Object.freeze(this.#request(resource, null, false)),
+        record: Object.freeze(this.#request(resource, null, true)),
       };
       budget.derived = fixed;
     }
@@ -580,7 +546,6 @@ export class WindowRateLimitStore implements RateLimitStore {
       force,
       // Only admit() tells a wait; it is the one that names a cooldown.
       measureWaits: cooldownResource !== null,
-      keepMs: this.keepMs(resource),
     };
   }
 

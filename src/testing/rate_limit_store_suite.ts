@@ -695,6 +695,35 @@ export function rateLimitCases(
   );
 
   storeTest(
+    "admit() with track: an admitted request's slot stays taken past the window until a window after its answer",
+    time,
+    async (h) => {
+      const store = await open(h, {
+        defaultConfig: { limit: 1, windowMs: WINDOW_MS },
+      });
+      if (store.admit === undefined) return;
+      const resource = `track:${uid()}`;
+      const first = await store.admit(resource, { track: true });
+      assert.equal(first.admitted, true);
+      // Tracking is optional: a store that answers without done holds no
+      // slots of its own.
+      if (first.done === undefined) return;
+      const refused = await store.admit(resource, { track: true });
+      assert.equal(refused.admitted, false);
+      assert.equal(refused.done, undefined, "only an admission is tracked");
+      await h.advancePast(WINDOW_MS);
+      const held = await store.admit(resource);
+      assert.equal(held.admitted, false, "unanswered, it may still arrive");
+      assert.ok(held.waitMs > 0, `wait ${held.waitMs}`);
+      first.done();
+      first.done();
+      assert.equal((await store.admit(resource)).admitted, false);
+      await h.advancePast(WINDOW_MS);
+      assert.equal((await store.admit(resource)).admitted, true);
+    },
+  );
+
+  storeTest(
     "admit() admits exactly limit among 200 concurrent calls",
     time,
     async (h) => {

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   MemoryRateLimitStore,
+  type Priority,
   RateLimitError,
   type RateLimitStore,
   StoreError,
@@ -32,9 +33,8 @@ describe("RateLimiter", () => {
     });
     const limiter = new RateLimiter({ store, throwOnLimit: true });
     for (let i = 0; i < 3; i++) await limiter.admit("r", "background");
-    // The window, and the margin the store learns from tracked admissions.
     const waitMs = await store.getWaitTime("r");
-    assert.ok(waitMs >= 1_000 && waitMs <= 1_150, `${waitMs}`);
+    assert.equal(waitMs, 1_000);
     const rejected: number[] = [];
     await assert.rejects(
       limiter.admit("r", "background", undefined, {
@@ -259,5 +259,94 @@ describe("RateLimiter", () => {
       "r",
       10,
     );
+  });
+
+  describe("requests waiting for the same resource and priority", () => {
+    /**
+     * A store that admits while it has tokens of the asked priority and
+     * otherwise tells a 10 ms wait; it notes who asked.
+     */
+    function gated() {
+      const tokens = { user: 0, background: 0 };
+      const asked: string[] = [];
+      const store = {
+        admit(_resource: string, options: { priority?: Priority } = {}) {
+          const priority = options.priority ?? "background";
+          asked.push(priority);
+          if (tokens[priority] > 0) {
+            tokens[priority]--;
+            return Promise.resolve({
+              admitted: true,
+              waitMs: 0,
+              cooldownMs: 0,
+            });
+          }
+          return Promise.resolve({
+            admitted: false,
+            waitMs: 10,
+            cooldownMs: 0,
+          });
+        },
+        setCooldown: () => Promise.resolve(),
+      } as unknown as RateLimitStore;
+      return { store, tokens, asked };
+    }
+
+    it("wait in line: only the first asks the store while the budget is spent, and they are admitted first come, first served", async () => {
+      const { store, tokens, asked } = gated();
+      const limiter = new RateLimiter({ store, maxWaitMs: 5_000 });
+      const order: number[] = [];
+      const waiting = Array.from(
+        { length: 5 },
+        (_, i) => limiter.admit("r", "user").then(() => order.push(i)),
+      );
+      await sleep(100);
+      // Five first refusals, then the head alone: about one ask per 10 ms.
+      assert.ok(asked.length >= 6, `${asked.length} asks`);
+      assert.ok(asked.length <= 5 + 12, `${asked.length} asks in 100 ms`);
+      assert.deepEqual(order, []);
+      tokens.user = 5;
+      await Promise.all(waiting);
+      assert.deepEqual(order, [0, 1, 2, 3, 4]);
+    });
+
+    it("a queued request raised to another priority leaves the line at the head's next ask", async () => {
+      const { store, tokens } = gated();
+      const limiter = new RateLimiter({ store, maxWaitMs: 5_000 });
+      let level: Priority = "background";
+      const head = limiter.admit("r", "background");
+      await sleep(5);
+      const raised = limiter.admit("r", () => level);
+      await sleep(5);
+      level = "user";
+      tokens.user = 1;
+      await raised;
+      tokens.background = 1;
+      await head;
+    });
+
+    it("a queued request stops at its signal or at maxWaitMs, and the line goes on", async () => {
+      const { store, tokens } = gated();
+      const limiter = new RateLimiter({ store, maxWaitMs: 150 });
+      const head = limiter.admit("r", "user");
+      await sleep(5);
+      const controller = new AbortController();
+      const aborted = limiter.admit("r", "user", controller.signal);
+      const timedOut = limiter.admit("r", "user");
+      const rejected: number[] = [];
+      const last = limiter.admit("r", "user", undefined, {
+        onRejected: (ms) => rejected.push(ms),
+      });
+      const outcomes = Promise.all([
+        assert.rejects(aborted, /gone/),
+        assert.rejects(timedOut, RateLimitError),
+        assert.rejects(last, RateLimitError),
+      ]);
+      controller.abort(new Error("gone"));
+      tokens.user = 1;
+      await head;
+      await outcomes;
+      assert.equal(rejected.length, 1);
+    });
   });
 });

@@ -30,10 +30,8 @@ interface _Bucket {
   cooldownUntil: number;
   /** The largest limit any call asked for: what the rings hold. */
   capacity: number;
-  /** The window the last call asked for. */
+  /** The retention the last call asked for, for lazy sweeping. */
   windowMs: number;
-  /** How long the last admission asked its records to be kept, for lazy sweeping. */
-  keepMs: number;
   monitoringMs: number;
   lastUserMs: number;
 }
@@ -47,6 +45,8 @@ interface _Bucket {
  * timer runs.
  */
 export class MemoryRateWindow implements RateWindow {
+  /** Only this process sees it. */
+  readonly local = true;
   readonly #component: string;
   readonly #clock: Clock;
   readonly #buckets: SweptMap<_Bucket>;
@@ -56,7 +56,7 @@ export class MemoryRateWindow implements RateWindow {
     this.#component = component;
     this.#clock = clock;
     this.#buckets = new SweptMap(clock, (bucket, now) => {
-      _prune(bucket, now, bucket.keepMs);
+      _prune(bucket, now);
       return bucket.all.size === 0 &&
         (bucket.users === null || _users(bucket, now).size === 0) &&
         bucket.cooldownUntil <= now &&
@@ -290,19 +290,14 @@ function _empty(): _Bucket {
     cooldownUntil: -Infinity,
     capacity: 1,
     windowMs: 0,
-    keepMs: 0,
     monitoringMs: 0,
     lastUserMs: 0,
   };
 }
 
 /** Notes what a call asks the bucket to keep. */
-function _retain(
-  bucket: _Bucket,
-  query: RateWindowQuery & { keepMs?: number },
-): void {
+function _retain(bucket: _Bucket, query: RateWindowQuery): void {
   bucket.windowMs = query.windowMs;
-  bucket.keepMs = Math.max(query.windowMs, query.keepMs ?? bucket.keepMs);
   if (query.users !== null) {
     bucket.monitoringMs = query.users.monitoringMs;
     bucket.lastUserMs = query.users.lastUserMs;
@@ -313,12 +308,8 @@ function _retain(
  * Drops what has left the windows the bucket was last asked to keep. User
  * admissions are dropped where they are read or added.
  */
-function _prune(
-  bucket: _Bucket,
-  now: number,
-  windowMs: number = bucket.windowMs,
-): void {
-  const since = now - windowMs;
+function _prune(bucket: _Bucket, now: number): void {
+  const since = now - bucket.windowMs;
   bucket.all.dropThrough(since);
   bucket.background?.dropThrough(since);
 }

@@ -54,7 +54,7 @@ export class MemoryRateLimitStore extends WindowRateLimitStore {
    *
    * @param options Budgets, margin and clock.
    * @throws {ConfigError} When a budget's `limit` is not a positive integer
-   * or its `windowMs` not a positive integer of at most 366 days,
+   * or its `windowMs` not an integer from 50 ms to 366 days,
    * `resourceConfigs` is malformed, `marginMs` is not a non-negative integer
    * of at most 366 days, or `clock` has no `now()`.
    */

@@ -1,0 +1,183 @@
+/**
+ * The slots a rate-limit store's own requests still hold at the origin.
+ *
+ * An origin counts arrivals, and a request arrives some time after its
+ * admission: a first request may spend milliseconds connecting while a
+ * later one leaves at once over a warm connection, so two admissions
+ * exactly `windowMs` apart may arrive closer together than that. Arrival
+ * cannot be observed from the client, but it happens before the answer (the
+ * response headers, or the error): a request answered at `r` arrived before
+ * `r`, and one not yet answered may still arrive.
+ *
+ * So each admission the client tracks keeps its slot until its request was
+ * answered at least `windowMs` ago. The backend counts an admission for
+ * `windowMs` (plus the store's margin) after the time it recorded it; the
+ * store counts its own requests beyond that here, and admits that many
+ * fewer. Within one process the origin then never sees more than `limit`
+ * arrivals in any window, however late requests leave, and a slow request
+ * costs only its own slot.
+ *
+ * The backend decides a little after the store counted: after a read, a
+ * queue, a round trip, and in its own clock. The store notes how far ahead
+ * of its own clock backend decisions came (the lag), and counts as held
+ * every own admission that may have left the backend's window by then. An
+ * admission counted twice costs a slot for a moment; one missed would let
+ * one request too many through.
+ *
+ * @module
+ */
+
+/**
+ * Milliseconds added to a window for the whole-millisecond clocks that stamp
+ * both the answer and the next admission: each may be up to 1 ms early.
+ */
+const CLOCK_GRAIN_MS = 2;
+
+/** How many resources are remembered at most; the oldest is forgotten first. */
+const MAX_RESOURCES = 10_000;
+
+/**
+ * How long a tracked request never answered keeps its slot at most: ten
+ * windows, and at least five minutes (longer than any attempt's timeout).
+ */
+function pendingLimitMs(windowMs: number): number {
+  return Math.max(10 * windowMs, 300_000);
+}
+
+/** How long the longest lag is remembered, in ms. */
+const LAG_PERIOD_MS = 10_000;
+
+/** One tracked admission. */
+interface _Admission {
+  /** When the backend recorded it, in the backend's clock. */
+  readonly at: number;
+  /** When the store asked for it, in its own clock. */
+  readonly since: number;
+  /** When its request was answered; `undefined` while it is not. */
+  answered: number | undefined;
+}
+
+/** Slots held by a store's own requests beyond what its backend counts. */
+export interface Held {
+  /** How many admissions the backend no longer counts but must be. */
+  count: number;
+  /**
+   * Milliseconds until the first of them frees its slot; `windowMs` when
+   * none was answered yet (none can free sooner than that after its
+   * answer). `0` when `count` is `0`.
+   */
+  releaseMs: number;
+}
+
+const NONE_HELD: Readonly<Held> = Object.freeze({ count: 0, releaseMs: 0 });
+
+/** The tracked admissions of every resource of one store, in its clock. */
+export class HeldSlots {
+  readonly #resources = new Map<string, _Admission[]>();
+  /** The longest lag of the current and of the previous period. */
+  #lag = 0;
+  #previousLag = 0;
+  #lagSince = -Infinity;
+
+  /**
+   * Notes a backend decision made at `decidedAt` (the backend's clock) for
+   * a call the store began at `askedAt` (its own clock).
+   */
+  observe(askedAt: number, decidedAt: number): void {
+    const lag = decidedAt - askedAt;
+    if (!Number.isFinite(lag)) return;
+    if (askedAt - this.#lagSince >= LAG_PERIOD_MS || askedAt < this.#lagSince) {
+      this.#previousLag = this.#lag;
+      this.#lag = -Infinity;
+      this.#lagSince = askedAt;
+    }
+    this.#lag = Math.max(this.#lag, lag);
+  }
+
+  /**
+   * The admissions of `resource` that a backend counting the last
+   * `countedMs` may no longer count when it decides on a call begun at
+   * `now` (the store's clock), although their requests were answered less
+   * than `windowMs` ago or not at all.
+   */
+  held(
+    resource: string,
+    windowMs: number,
+    countedMs: number,
+    now: number,
+  ): Readonly<Held> {
+    const admissions = this.#resources.get(resource);
+    if (admissions === undefined) return NONE_HELD;
+    // The latest the backend is expected to decide, in its clock.
+    const lag = Math.max(this.#lag, this.#previousLag);
+    const counted = now + (Number.isFinite(lag) ? lag : 0) + CLOCK_GRAIN_MS -
+      countedMs;
+    const freed = now - windowMs - CLOCK_GRAIN_MS;
+    const abandoned = now - pendingLimitMs(windowMs);
+    let count = 0;
+    let release = Infinity;
+    let kept = 0;
+    for (let i = 0; i < admissions.length; i++) {
+      const admission = admissions[i]!;
+      const { at, since, answered } = admission;
+      if (at <= counted) {
+        // Answered a window ago, or given up on: it can no longer share a
+        // window with anything sent from now on.
+        if (answered === undefined ? since <= abandoned : answered <= freed) {
+          continue;
+        }
+        count++;
+        if (answered !== undefined) {
+          release = Math.min(release, answered - freed);
+        }
+      }
+      admissions[kept++] = admission;
+    }
+    admissions.length = kept;
+    if (kept === 0) this.#resources.delete(resource);
+    if (count === 0) return NONE_HELD;
+    return {
+      count,
+      releaseMs: release === Infinity ? windowMs : Math.max(1, release),
+    };
+  }
+
+  /**
+   * Starts tracking a request admitted on `resource`, asked for at `since`
+   * (the store's clock) and recorded by the backend at `at` (its clock).
+   * The returned function, called once the request is answered or has
+   * failed (later calls do nothing), frees its slot a window later.
+   *
+   * @param now Reads the store's clock when the request is answered.
+   */
+  track(
+    resource: string,
+    since: number,
+    at: number,
+    now: () => number,
+  ): () => void {
+    let admissions = this.#resources.get(resource);
+    if (admissions === undefined) {
+      if (this.#resources.size >= MAX_RESOURCES) {
+        const oldest = this.#resources.keys().next().value as string;
+        this.#resources.delete(oldest);
+      }
+      admissions = [];
+      this.#resources.set(resource, admissions);
+    }
+    const admission: _Admission = {
+      at: Number.isFinite(at) ? at : since,
+      since,
+      answered: undefined,
+    };
+    admissions.push(admission);
+    return () => {
+      if (admission.answered === undefined) admission.answered = now();
+    };
+  }
+
+  /** Forgets every resource. */
+  clear(): void {
+    this.#resources.clear();
+  }
+}
