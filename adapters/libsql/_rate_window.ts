@@ -118,7 +118,7 @@ export class _LibsqlRateWindow implements RateWindow {
       sql:
         `WITH t(at) AS (SELECT max(${at}, coalesce((SELECT max(at) FROM ${log} WHERE resource = ${r}), ${at}))) INSERT INTO ${log} (resource, at, priority) SELECT ${r}, t.at, ${level} FROM t${
           checks.length === 0 ? "" : ` WHERE ${checks.join(" AND ")}`
-        } RETURNING id`,
+        } RETURNING id, at`,
       args: insert.args,
     });
     // What the reply needs besides the admission; the waits only when it
@@ -173,9 +173,12 @@ export class _LibsqlRateWindow implements RateWindow {
       ? results[statements.length - 1]?.rows[0]
       : undefined;
     const until = _int(row?.until);
+    const admitted = (inserted?.rows.length ?? 0) > 0;
+    // An admission recorded after a later one decided at that later time.
+    const recordedAt = admitted ? _int(inserted?.rows[0]?.at) : undefined;
     return {
-      admitted: (inserted?.rows.length ?? 0) > 0,
-      now,
+      admitted,
+      now: recordedAt === undefined ? now : Math.max(now, recordedAt),
       waitMs: _wait(row?.release_at, windowMs, now),
       backgroundWaitMs: _wait(row?.background_release_at, windowMs, now),
       cooldownMs: until === undefined ? 0 : Math.max(0, until - now),

@@ -20,7 +20,9 @@
  * The backend decides a little after the store counted: after a read, a
  * queue, a round trip, and in its own clock. The store notes how far ahead
  * of its own clock backend decisions came (the lag), and counts as held
- * every own admission that may have left the backend's window by then. An
+ * every own admission that may have left the backend's window by twice the
+ * longest recent lag (and 5 ms) later, and every one older than the
+ * configured window, whatever margin the backend's window adds. An
  * admission counted twice costs a slot for a moment; one missed would let
  * one request too many through.
  *
@@ -43,6 +45,12 @@ const MAX_RESOURCES = 10_000;
 function pendingLimitMs(windowMs: number): number {
   return Math.max(10 * windowMs, 300_000);
 }
+
+/**
+ * Milliseconds by which a backend may decide later than twice its longest
+ * recent lag, on top of the whole-millisecond clocks.
+ */
+const LAG_SLACK_MS = CLOCK_GRAIN_MS + 3;
 
 /** How long the longest lag is remembered, in ms. */
 const LAG_PERIOD_MS = 10_000;
@@ -108,10 +116,16 @@ export class HeldSlots {
   ): Readonly<Held> {
     const admissions = this.#resources.get(resource);
     if (admissions === undefined) return NONE_HELD;
-    // The latest the backend is expected to decide, in its clock.
+    // The latest the backend is expected to decide, in its clock: twice the
+    // longest lag seen lately, for a backend that is slower this time.
     const lag = Math.max(this.#lag, this.#previousLag);
-    const counted = now + (Number.isFinite(lag) ? lag : 0) + CLOCK_GRAIN_MS -
-      countedMs;
+    // An own admission older than the configured window counts here
+    // whatever margin the backend adds: the margin is for other processes.
+    const ahead = Math.max(
+      (Number.isFinite(lag) ? lag + Math.max(lag, 0) : 0) + LAG_SLACK_MS,
+      countedMs - windowMs,
+    );
+    const counted = now + ahead - countedMs;
     const freed = now - windowMs - CLOCK_GRAIN_MS;
     const abandoned = now - pendingLimitMs(windowMs);
     let count = 0;

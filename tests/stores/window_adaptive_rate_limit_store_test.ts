@@ -87,6 +87,7 @@ describe("WindowAdaptiveRateLimitStore", () => {
     const store = new WindowAdaptiveRateLimitStore(odd, {
       clock,
       defaultConfig: { limit: 1, windowMs: 1_000 },
+      marginMs: 0,
     });
     assert.equal(await store.getCooldown("r"), 0);
     assert.equal((await store.admit("r", { priority: "user" })).admitted, true);

@@ -70,11 +70,13 @@ describe("LibsqlRateLimitStore and LibsqlAdaptiveRateLimitStore", () => {
       url: path,
       clock: fastClock,
       defaultConfig: config,
+      marginMs: 0,
     });
     const slow = new LibsqlRateLimitStore({
       url: path,
       clock: slowClock,
       defaultConfig: config,
+      marginMs: 0,
     });
     fastClock.set(1_000_950);
     assert.equal(await fast.acquire("r"), true);

@@ -79,8 +79,9 @@ describe("UpstashRateLimitStore", () => {
     Date.now = () => realNow() + 3_600_000;
     try {
       assert.equal(await store.acquire("r"), false);
+      // The window and the default margin of a shared store (15%).
       const wait = await store.getWaitTime("r");
-      assert.ok(wait > 59_000 && wait <= 60_000, `wait ${wait}`);
+      assert.ok(wait > 68_000 && wait <= 69_000, `wait ${wait}`);
     } finally {
       Date.now = realNow;
     }
@@ -104,8 +105,9 @@ describe("UpstashRateLimitStore", () => {
     const scores = await raw.zrange(window, 0, -1, { withScores: true });
     const score = Number(scores[1]);
     assert.ok(Math.abs(score - seconds * 1000) < 2_000, `score ${score}`);
+    // The window, 2000 ms plus the default margin of a shared store (15%).
     const pttl = await raw.pttl(window);
-    assert.ok(pttl > 1_000 && pttl <= 2_000, `PTTL ${pttl}`);
+    assert.ok(pttl > 1_300 && pttl <= 2_300, `PTTL ${pttl}`);
     const cooldownTtl = await raw.pttl(cooldown);
     assert.ok(cooldownTtl > 0 && cooldownTtl <= 1_000, `PTTL ${cooldownTtl}`);
     await store.reset(resource);
