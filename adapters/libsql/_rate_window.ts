@@ -90,14 +90,14 @@ export class _LibsqlRateWindow implements RateWindow {
       }
       const span = insert.add(windowMs);
       checks.push(
-        `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND at > t.at - ${span}) < ${
+        `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND at > ${at} - ${span}) < ${
           insert.add(limit)
         }`,
       );
       if (priority === "background" && backgroundMax !== null) {
         if (request.backgroundPaused) checks.push("0");
         checks.push(
-          `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND priority = 'background' AND at > t.at - ${span}) < ${
+          `(SELECT count(*) FROM ${log} WHERE resource = ${r} AND priority = 'background' AND at > ${at} - ${span}) < ${
             insert.add(backgroundMax)
           }`,
         );
@@ -113,12 +113,15 @@ export class _LibsqlRateWindow implements RateWindow {
     // latest admission of the resource: a writer that read its clock and
     // then waited for the lock never lands behind admissions another one
     // already counted and trimmed, so the log stays ordered whatever order
-    // transactions commit in.
+    // transactions commit in. It counts from its own reading, though: every
+    // admission younger than `windowMs` then, later ones included. That is
+    // a superset of the window that ends where it is recorded, and it
+    // decides as of the time the store asked, however late it runs.
     statements.push({
       sql:
         `WITH t(at) AS (SELECT max(${at}, coalesce((SELECT max(at) FROM ${log} WHERE resource = ${r}), ${at}))) INSERT INTO ${log} (resource, at, priority) SELECT ${r}, t.at, ${level} FROM t${
           checks.length === 0 ? "" : ` WHERE ${checks.join(" AND ")}`
-        } RETURNING id, at`,
+        } RETURNING id`,
       args: insert.args,
     });
     // What the reply needs besides the admission; the waits only when it
@@ -173,12 +176,9 @@ export class _LibsqlRateWindow implements RateWindow {
       ? results[statements.length - 1]?.rows[0]
       : undefined;
     const until = _int(row?.until);
-    const admitted = (inserted?.rows.length ?? 0) > 0;
-    // An admission recorded after a later one decided at that later time.
-    const recordedAt = admitted ? _int(inserted?.rows[0]?.at) : undefined;
     return {
-      admitted,
-      now: recordedAt === undefined ? now : Math.max(now, recordedAt),
+      admitted: (inserted?.rows.length ?? 0) > 0,
+      now,
       waitMs: _wait(row?.release_at, windowMs, now),
       backgroundWaitMs: _wait(row?.background_release_at, windowMs, now),
       cooldownMs: until === undefined ? 0 : Math.max(0, until - now),
