@@ -203,16 +203,6 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
   ): Promise<Admission> {
     const priority = _priority(options.priority);
     const askedAt = this.now();
-    const budget = this.budget(resource);
-    const held = this.held(resource, budget, askedAt);
-    if (held.count >= budget.limit) {
-      // Every slot is held by this process's own unanswered requests.
-      return Promise.resolve({
-        admitted: false,
-        waitMs: held.releaseMs,
-        cooldownMs: 0,
-      });
-    }
     return settle(
       () =>
         this.#admit(
@@ -220,10 +210,6 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
           priority,
           options.cooldownResource ?? resource,
           false,
-          held.count === 0 ? budget : {
-            limit: budget.limit - held.count,
-            windowMs: budget.windowMs,
-          },
         ),
       (reply): Admission => {
         if (reply.admitted === true) {
@@ -237,8 +223,10 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
         }
         this.tracked(resource, askedAt, reply.now, false, _REFUSED);
         // The split the admission was decided under, even if it is due
-        // for recomputation by now.
+        // for recomputation by now; sooner when one of this process's held
+        // slots frees first.
         const waitMs = this.#wait(priority, reply, this.#splits.get(resource));
+        const held = this.held(resource, this.budget(resource), this.now());
         return {
           admitted: false,
           waitMs: held.count > 0 ? Math.min(waitMs, held.releaseMs) : waitMs,
@@ -422,8 +410,8 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     priority: Priority,
     cooldownResource: string | null,
     force: boolean,
-    budget: Readonly<RateLimitConfig> = this.budget(resource),
   ): Maybe<RateWindowAdmitReply> {
+    const budget = this.budget(resource);
     const entry = this.#current(resource, budget.limit);
     if (entry === undefined && priority === "background" && !force) {
       return this.#read(resource, true, false, true).then((read) =>
@@ -464,13 +452,33 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     retry: boolean,
   ): Maybe<RateWindowAdmitReply> {
     const idleSince = entry?.split.regime === "idle" ? entry.at : null;
+    // admit() (the one call that names a cooldown) leaves out the slots
+    // this process's own requests still hold, counted now, just before the
+    // backend is asked: a read or a retry before it takes time.
+    let limit = budget.limit;
+    if (cooldownResource !== null && !force) {
+      const now = this.now();
+      const held = this.held(resource, budget, now);
+      if (held.count >= limit) {
+        return {
+          admitted: false,
+          now,
+          waitMs: held.releaseMs,
+          backgroundWaitMs: 0,
+          cooldownMs: 0,
+          users: null,
+          lastUserAt: null,
+        };
+      }
+      limit -= held.count;
+    }
     // Plain acquisitions under a current split send the same request every
     // time: it is built once, with the split.
     const plain = entry !== undefined && cooldownResource === null && !force;
     let request = plain ? entry.requests[priority] : undefined;
     if (request === undefined) {
       request = {
-        limit: budget.limit,
+        limit,
         windowMs: budget.windowMs,
         backgroundMax: entry?.split.backgroundMax ?? budget.limit,
         users: this.#users,
