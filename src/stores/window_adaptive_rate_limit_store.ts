@@ -211,28 +211,16 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
           options.cooldownResource ?? resource,
           false,
         ),
-      (reply): Admission => {
-        if (reply.admitted === true) {
-          return this.tracked(
-            resource,
-            askedAt,
-            reply.now,
-            options.track === true,
-            { admitted: true, waitMs: 0, cooldownMs: 0 },
-          );
-        }
-        this.tracked(resource, askedAt, reply.now, false, _REFUSED);
-        // The split the admission was decided under, even if it is due
-        // for recomputation by now; sooner when one of this process's held
-        // slots frees first.
-        const waitMs = this.#wait(priority, reply, this.#splits.get(resource));
-        const held = this.held(resource, this.budget(resource), this.now());
-        return {
-          admitted: false,
-          waitMs: held.count > 0 ? Math.min(waitMs, held.releaseMs) : waitMs,
-          cooldownMs: millis(reply.cooldownMs),
-        };
-      },
+      (reply): Admission =>
+        this.tracked(
+          resource,
+          askedAt,
+          reply.now,
+          options.track === true,
+          reply.admitted === true
+            ? { admitted: true, waitMs: 0, cooldownMs: 0 }
+            : this.#refusal(resource, priority, reply),
+        ),
     );
   }
 
@@ -398,6 +386,25 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
   override close(): Promise<void> {
     this.#splits.clear();
     return super.close();
+  }
+
+  /**
+   * The answer to a refused `admit()`: the wait of the split it was decided
+   * under, even if that is due for recomputation by now, or sooner when one
+   * of this process's held slots frees first.
+   */
+  #refusal(
+    resource: string,
+    priority: Priority,
+    reply: RateWindowAdmitReply,
+  ): Admission {
+    const waitMs = this.#wait(priority, reply, this.#splits.get(resource));
+    const held = this.held(resource, this.budget(resource), this.now());
+    return {
+      admitted: false,
+      waitMs: held.count > 0 ? Math.min(waitMs, held.releaseMs) : waitMs,
+      cooldownMs: millis(reply.cooldownMs),
+    };
   }
 
   /**
@@ -740,10 +747,3 @@ function _admitted(reply: RateWindowAdmitReply): boolean {
 }
 
 function _nothing(): void {}
-
-/** A refusal, for noting a backend's lag without tracking anything. */
-const _REFUSED: Admission = Object.freeze({
-  admitted: false,
-  waitMs: 0,
-  cooldownMs: 0,
-}) as Admission;

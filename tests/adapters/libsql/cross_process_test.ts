@@ -11,6 +11,7 @@ import { createClient } from "@libsql/client";
 import { migrate } from "../../../adapters/libsql/mod.ts";
 import { type Origin, startOrigin } from "../../fixtures/origin.ts";
 import {
+  assertBothPriorities,
   BURST_ADAPTIVE_CONFIG,
   routeDelayed,
 } from "../../fixtures/mixed_burst.ts";
@@ -158,17 +159,7 @@ describe("libSQL stores across processes sharing one database file", () => {
     const results = await hammer("adaptive", {
       adaptiveConfig: BURST_ADAPTIVE_CONFIG,
     });
-    const admitted = { user: 0, background: 0 };
-    for (const result of results) {
-      const counts = result.byPriority as typeof admitted;
-      admitted.user += counts.user;
-      admitted.background += counts.background;
-    }
-    // Both classes got through: the split holds background back, never out.
-    assert.ok(
-      admitted.user > 0 && admitted.background > 0,
-      JSON.stringify(admitted),
-    );
+    assertBothPriorities(results);
   });
 
   it("an owner killed with SIGKILL is taken over by a waiter in another process after jobTimeoutMs", async () => {
