@@ -63,6 +63,8 @@ interface _Admission {
   readonly since: number;
   /** When its request was answered; `undefined` while it is not. */
   answered: number | undefined;
+  /** Its place in the order admissions were tracked in. */
+  readonly seq: number;
 }
 
 /** Slots held by a store's own requests beyond what its backend counts. */
@@ -75,31 +77,66 @@ export interface Held {
    * answer). `0` when `count` is `0`.
    */
   releaseMs: number;
+  /**
+   * The backend time up to which admissions were counted: those recorded
+   * at or before it. A backend deciding later than expected may no longer
+   * count some recorded after it (see {@linkcode HeldSlots.late}).
+   */
+  before: number;
+  /**
+   * How many admissions had been tracked when they were counted: those
+   * tracked since were not, whenever the backend recorded them.
+   */
+  seen: number;
 }
 
-const NONE_HELD: Readonly<Held> = Object.freeze({ count: 0, releaseMs: 0 });
+const NONE_HELD: Readonly<{ count: number; releaseMs: number }> = Object
+  .freeze({ count: 0, releaseMs: 0 });
 
 /** The tracked admissions of every resource of one store, in its clock. */
 export class HeldSlots {
   readonly #resources = new Map<string, _Admission[]>();
+  /** How many admissions were tracked so far. */
+  #tracked = 0;
   /** The longest lag of the current and of the previous period. */
   #lag = 0;
   #previousLag = 0;
   #lagSince = -Infinity;
+  /** The shortest round trip of the current and of the previous period. */
+  #trip = Infinity;
+  #previousTrip = Infinity;
 
   /**
    * Notes a backend decision made at `decidedAt` (the backend's clock) for
-   * a call the store began at `askedAt` (its own clock).
+   * a call the store began at `askedAt` and had the answer of at
+   * `answeredAt` (its own clock).
    */
-  observe(askedAt: number, decidedAt: number): void {
-    const lag = decidedAt - askedAt;
-    if (!Number.isFinite(lag)) return;
+  observe(askedAt: number, decidedAt: number, answeredAt: number): void {
     if (askedAt - this.#lagSince >= LAG_PERIOD_MS || askedAt < this.#lagSince) {
       this.#previousLag = this.#lag;
       this.#lag = -Infinity;
+      this.#previousTrip = this.#trip;
+      this.#trip = Infinity;
       this.#lagSince = askedAt;
     }
-    this.#lag = Math.max(this.#lag, lag);
+    const lag = decidedAt - askedAt;
+    if (Number.isFinite(lag)) this.#lag = Math.max(this.#lag, lag);
+    const trip = answeredAt - askedAt;
+    if (Number.isFinite(trip)) this.#trip = Math.min(this.#trip, trip);
+  }
+
+  /**
+   * Whether the answer to a call begun at `askedAt` came back at `now` (the
+   * store's clock) more than half of `marginMs` later than the shortest
+   * recent round trip allows: the process stalled, or the call waited in a
+   * queue. Its admission was recorded when the backend decided, and other
+   * processes count it for the margin beyond the window only: a request
+   * sent this late may reach the origin after they stopped counting it.
+   */
+  stale(askedAt: number, now: number, marginMs: number): boolean {
+    if (!(marginMs > 0)) return false;
+    const shortest = Math.min(this.#trip, this.#previousTrip);
+    return now - askedAt - shortest > marginMs / 2;
   }
 
   /**
@@ -114,8 +151,6 @@ export class HeldSlots {
     countedMs: number,
     now: number,
   ): Readonly<Held> {
-    const admissions = this.#resources.get(resource);
-    if (admissions === undefined) return NONE_HELD;
     // The latest the backend is expected to decide, in its clock: twice the
     // longest lag seen lately, for a backend that is slower this time.
     const lag = Math.max(this.#lag, this.#previousLag);
@@ -125,7 +160,54 @@ export class HeldSlots {
       (Number.isFinite(lag) ? lag + Math.max(lag, 0) : 0) + LAG_SLACK_MS,
       countedMs - windowMs,
     );
-    const counted = now + ahead - countedMs;
+    const before = now + ahead - countedMs;
+    return {
+      ...this.#count(resource, windowMs, before, -Infinity, Infinity, now),
+      before,
+      seen: this.#tracked,
+    };
+  }
+
+  /**
+   * The admissions of `resource` that a backend counting the last
+   * `countedMs` no longer counted when it decided at `decidedAt` (its
+   * clock), that {@linkcode HeldSlots.held} did not count either, and whose
+   * requests may still share a window with one sent from `now` (the
+   * store's clock). `held` missed those recorded after its `before`, and
+   * those tracked after it counted (their calls were still under way).
+   * When there are any, an admission the backend made at `decidedAt` may
+   * be one too many: it decided later than the store expected, or behind
+   * calls made before it.
+   */
+  late(
+    resource: string,
+    windowMs: number,
+    countedMs: number,
+    held: Readonly<{ before: number; seen: number }>,
+    decidedAt: number,
+    now: number,
+  ): Readonly<{ count: number; releaseMs: number }> {
+    const after = decidedAt - countedMs;
+    if (!(after > held.before) && held.seen === this.#tracked) {
+      return NONE_HELD;
+    }
+    return this.#count(resource, windowMs, after, held.before, held.seen, now);
+  }
+
+  // Counts the admissions of `resource` recorded at or before `to` and
+  // either recorded after `from` or tracked as the `seen`th or later, whose
+  // requests may still share a window with one sent from `now`; forgets
+  // those that no longer can.
+  #count(
+    resource: string,
+    windowMs: number,
+    to: number,
+    from: number,
+    seen: number,
+    now: number,
+  ): Readonly<{ count: number; releaseMs: number }> {
+    const admissions = this.#resources.get(resource);
+    if (admissions === undefined) return NONE_HELD;
     const freed = now - windowMs - CLOCK_GRAIN_MS;
     const abandoned = now - pendingLimitMs(windowMs);
     let count = 0;
@@ -134,12 +216,12 @@ export class HeldSlots {
     for (let i = 0; i < admissions.length; i++) {
       const admission = admissions[i]!;
       const { at, since, answered } = admission;
-      if (at <= counted) {
-        // Answered a window ago, or given up on: it can no longer share a
-        // window with anything sent from now on.
-        if (answered === undefined ? since <= abandoned : answered <= freed) {
-          continue;
-        }
+      // Answered a window ago, or given up on: it can no longer share a
+      // window with anything sent from now on.
+      if (answered === undefined ? since <= abandoned : answered <= freed) {
+        continue;
+      }
+      if (at <= to && (at > from || admission.seq >= seen)) {
         count++;
         if (answered !== undefined) {
           release = Math.min(release, answered - freed);
@@ -183,6 +265,7 @@ export class HeldSlots {
       at: Number.isFinite(at) ? at : since,
       since,
       answered: undefined,
+      seq: this.#tracked++,
     };
     admissions.push(admission);
     return () => {

@@ -463,9 +463,15 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     // this process's own requests still hold, counted now, just before the
     // backend is asked: a read or a retry before it takes time.
     let limit = budget.limit;
+    let held:
+      | Readonly<
+        { count: number; releaseMs: number; before: number; seen: number }
+      >
+      | undefined;
+    let askedAt = 0;
     if (cooldownResource !== null && !force) {
-      const now = this.now();
-      const held = this.held(resource, budget, now);
+      const now = askedAt = this.now();
+      held = this.held(resource, budget, now);
       if (held.count >= limit) {
         return {
           admitted: false,
@@ -512,8 +518,52 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
       entry,
       retry,
       idleSince,
-      this.#window.admit(resource, request),
+      held === undefined
+        ? this.#window.admit(resource, request)
+        : this.#checked(
+          resource,
+          budget,
+          held,
+          askedAt,
+          this.#window.admit(resource, request),
+        ),
     );
+  }
+
+  /**
+   * Turns an admission into a refusal when own admissions that neither
+   * the backend nor the held slots counted may still reach the origin
+   * (see `late()`), or when its answer came back too late for other
+   * processes to count it until its request arrives (see `stale()`). The
+   * admission stays recorded, unused.
+   */
+  #checked(
+    resource: string,
+    budget: Readonly<RateLimitConfig>,
+    held: Readonly<{ before: number; seen: number }>,
+    askedAt: number,
+    answer: Maybe<RateWindowAdmitReply>,
+  ): Maybe<RateWindowAdmitReply> {
+    const check = (reply: RateWindowAdmitReply): RateWindowAdmitReply => {
+      if (reply.admitted !== true) return reply;
+      const late = this.late(resource, budget, held, reply.now);
+      const waitMs = late.count > 0
+        ? late.releaseMs
+        : this.stale(resource, budget, askedAt)
+        ? 1
+        : 0;
+      if (waitMs === 0) return reply;
+      return {
+        ...reply,
+        admitted: false,
+        waitMs,
+        backgroundWaitMs: waitMs,
+        cooldownMs: 0,
+      };
+    };
+    return isPromiseLike(answer)
+      ? Promise.resolve(answer).then(check)
+      : check(answer);
   }
 
   /** Goes on with the backend's answer to an admission, now or once it settles. */

@@ -219,8 +219,18 @@ export class WindowRateLimitStore implements RateLimitStore {
           ),
         ),
       (reply) => {
-        const admission = _admission(reply);
-        if (!admission.admitted && held.count > 0) {
+        let admission = _admission(reply);
+        if (admission.admitted) {
+          const late = this.late(resource, budget, held, reply.now);
+          if (late.count > 0 || this.stale(resource, budget, askedAt)) {
+            // Recorded, but never sent: the slot goes unused for a window.
+            admission = {
+              admitted: false,
+              waitMs: late.count > 0 ? late.releaseMs : 1,
+              cooldownMs: 0,
+            };
+          }
+        } else if (held.count > 0) {
           admission.waitMs = Math.min(admission.waitMs, held.releaseMs);
         }
         return this.tracked(
@@ -443,12 +453,72 @@ export class WindowRateLimitStore implements RateLimitStore {
     resource: string,
     budget: Readonly<RateLimitConfig>,
     askedAt: number,
-  ): Readonly<{ count: number; releaseMs: number }> {
+  ): Readonly<
+    { count: number; releaseMs: number; before: number; seen: number }
+  > {
     return this.#held.held(
       resource,
       this.#budgets.get(resource).windowMs,
       budget.windowMs,
       askedAt,
+    );
+  }
+
+  /**
+   * Checks an admission the backend made at `decidedAt` against the slots
+   * `held` counted when the call was made
+   * ({@linkcode WindowRateLimitStore.held}). A backend that decided later
+   * than expected, or behind calls made before it whose admissions were
+   * not tracked yet, may not have counted own admissions that `held` did
+   * not count either. When there are any, the admission may be one too
+   * many: its request must not be sent, and it waits for the first of them
+   * to free.
+   *
+   * @param resource The rate-limited resource.
+   * @param budget The budget the backend was asked to enforce.
+   * @param held What `held()` counted when the call was made.
+   * @param decidedAt The backend's `now` in its reply.
+   * @returns How many own admissions neither side counted, and how soon
+   * the first frees.
+   */
+  protected late(
+    resource: string,
+    budget: Readonly<RateLimitConfig>,
+    held: Readonly<{ before: number; seen: number }>,
+    decidedAt: number,
+  ): Readonly<{ count: number; releaseMs: number }> {
+    return this.#held.late(
+      resource,
+      this.#budgets.get(resource).windowMs,
+      budget.windowMs,
+      held,
+      decidedAt,
+      this.now(),
+    );
+  }
+
+  /**
+   * Whether the answer to an admission asked for at `askedAt` came back so
+   * late (see {@linkcode WindowRateLimitStore.late}) that other processes,
+   * which count it for the margin beyond the window only, may stop
+   * counting it before its request reaches the origin. Never over a window
+   * without a margin.
+   *
+   * @param resource The rate-limited resource.
+   * @param budget The budget the backend was asked to enforce.
+   * @param askedAt When the call began, in the store's clock.
+   * @returns `true` when the admission must not be used: the request asks
+   * again.
+   */
+  protected stale(
+    resource: string,
+    budget: Readonly<RateLimitConfig>,
+    askedAt: number,
+  ): boolean {
+    return this.#held.stale(
+      askedAt,
+      this.now(),
+      budget.windowMs - this.#budgets.get(resource).windowMs,
     );
   }
 
@@ -472,7 +542,7 @@ export class WindowRateLimitStore implements RateLimitStore {
     track: boolean,
     admission: Admission,
   ): Admission {
-    this.#held.observe(askedAt, decidedAt);
+    this.#held.observe(askedAt, decidedAt, this.now());
     if (track && admission.admitted) {
       admission.done = this.#held.track(
         resource,
