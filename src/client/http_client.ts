@@ -11,7 +11,8 @@ import { HttpError, SluiceError } from "../errors.ts";
 import { escapeKeyPart, joinKey, scopeKeyPart } from "../stores/keys.ts";
 import type { Priority } from "../stores/types.ts";
 import { copyJson, headerOf, parseBody, parseText, validate } from "./_data.ts";
-import { type Call, Engine, type Outcome, type Scope } from "./_engine.ts";
+import type { Call, Outcome, Scope, Validate } from "./_call.ts";
+import { Engine } from "./_engine.ts";
 import {
   type ResolvedOptions,
   resolveOptions,
@@ -162,7 +163,7 @@ export class HttpClient implements AsyncDisposable {
       this.#shared = {
         engine,
         options: resolved,
-        defaultCredentials: engine.hasher.credentials(resolved.headers),
+        defaultCredentials: engine.credentials(resolved.headers),
         urls: new Map(),
       };
       this.#scope = { prefix: joinKey(resolved.name), closed: false };
@@ -412,18 +413,19 @@ export class HttpClient implements AsyncDisposable {
     body: unknown,
     options: RequestOptions<T> | undefined,
   ): Promise<T> {
-    const call = this.#call(this.#parts(method, url, body, options));
     const schema = options?.schema;
-    if (schema !== undefined) {
-      // Validate before the response is stored: data that fails is never
-      // cached.
-      call.validate = (bytes, contentType) =>
+    // Validate before the response is stored: data that fails is never
+    // cached.
+    const check: ((url: string) => Validate) | undefined = schema ===
+        undefined
+      ? undefined
+      : (url) => (bytes, contentType) =>
         validate(
           schema,
           parseBody(bytes, contentType).value,
-          `${method} ${call.url}`,
+          `${method} ${url}`,
         );
-    }
+    const call = this.#call(this.#parts(method, url, body, options), check);
     const outcome = await this.#shared.engine.send(call);
     return this.#data(outcome, call, schema);
   }
@@ -446,17 +448,11 @@ export class HttpClient implements AsyncDisposable {
         if (outcome.validated !== undefined) {
           return _validated(outcome.validated);
         }
-        const memo = this.#shared.engine.memo.get(entry);
-        let parsed = memo?.parsed;
-        if (parsed === undefined) {
-          parsed = _parse(
-            entry.body,
-            headerOf(entry.headers, "content-type"),
-            call,
-          );
-          if (memo !== undefined) memo.parsed = parsed;
-          else this.#shared.engine.memo.set(entry, { parsed });
-        }
+        const parsed = this.#shared.engine.parsed(
+          entry,
+          () =>
+            _parse(entry.body, headerOf(entry.headers, "content-type"), call),
+        );
         value = parsed.json ? copyJson(parsed.value) : parsed.value;
         break;
       }
@@ -544,7 +540,7 @@ export class HttpClient implements AsyncDisposable {
     };
   }
 
-  #call(parts: Parts): Call {
+  #call(parts: Parts, check?: (url: string) => Validate): Call {
     const { options, engine } = this.#shared;
     const method = parts.method.toUpperCase();
     if (!METHOD.test(method)) {
@@ -558,13 +554,13 @@ export class HttpClient implements AsyncDisposable {
       for (const [name, value] of new Headers(parts.headers)) {
         headers.set(name, value);
       }
-      credentials = engine.hasher.credentials(headers);
+      credentials = engine.credentials(headers);
     }
     if (typeof url !== "string") {
       if (!headers.has("authorization")) {
         if (headers === options.headers) headers = new Headers(headers);
         headers.set("authorization", url.authorization);
-        credentials = engine.hasher.credentials(headers);
+        credentials = engine.credentials(headers);
       }
       url = url.url;
     }
@@ -592,7 +588,6 @@ export class HttpClient implements AsyncDisposable {
       retryableBody: !(parts.body instanceof ReadableStream),
       init: parts.init,
       signal: parts.signal,
-      priority: _priority(parts.priority),
       mode,
       attemptMs: timeouts.attemptMs,
       totalMs: timeouts.totalMs,
@@ -600,9 +595,9 @@ export class HttpClient implements AsyncDisposable {
       started: engine.listening || timeouts.totalMs !== undefined
         ? performance.now()
         : 0,
-      validate: undefined,
+      validate: check?.(url),
       background: false,
-      sending: false,
+      state: { priority: _priority(parts.priority), sending: false },
     };
   }
 
