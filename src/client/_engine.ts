@@ -68,6 +68,7 @@ import type { CacheStore, DedupeStore, Priority } from "../stores/types.ts";
 import { discard, readBounded } from "./_body.ts";
 import { headerOf } from "./_data.ts";
 import { KeyHasher } from "./_key.ts";
+import { statusResponse } from "./_status_response.ts";
 import type { CacheMode, FetchLike } from "./options.ts";
 
 /** How long a Vary index outlives the variant that wrote it, at least. */
@@ -1229,7 +1230,7 @@ export class Engine {
     const body = stream === response.body && stream !== null
       ? _wrapBody(stream, () => call.release?.(), signal)
       : stream;
-    const out = new Response(body, {
+    const out = statusResponse(body, {
       status: response.status,
       statusText: response.statusText,
       headers: response.headers,
@@ -1644,7 +1645,7 @@ export class Engine {
 /** Builds a `Response` from a shared buffered response. */
 export function rawToResponse(raw: Raw, method: string): Response {
   const noBody = method === "HEAD" || NULL_BODY_STATUSES.has(raw.status);
-  const response = new Response(noBody ? null : raw.body as BodyInit, {
+  const response = statusResponse(noBody ? null : raw.body as BodyInit, {
     status: raw.status,
     statusText: raw.statusText,
     headers: raw.headers,
@@ -1813,7 +1814,7 @@ function _linkSignal(
     void discard(response.body);
     throw signal.reason;
   }
-  const out = new Response(_wrapBody(response.body, () => {}, signal), {
+  const out = statusResponse(_wrapBody(response.body, () => {}, signal), {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
