@@ -5,13 +5,14 @@
 
 import { discard } from "./_body.ts";
 import type { Raw } from "./_call.ts";
+import { statusResponse } from "./_status_response.ts";
 
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
 
 /** Builds a `Response` from a shared buffered response. */
 export function rawToResponse(raw: Raw, method: string): Response {
   const noBody = method === "HEAD" || NULL_BODY_STATUSES.has(raw.status);
-  const response = new Response(noBody ? null : raw.body as BodyInit, {
+  const response = statusResponse(noBody ? null : raw.body as BodyInit, {
     status: raw.status,
     statusText: raw.statusText,
     headers: raw.headers,
@@ -138,7 +139,7 @@ function _withBody(
   body: ReadableStream<Uint8Array> | null,
   url: string,
 ): Response {
-  const out = new Response(body, {
+  const out = statusResponse(body, {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
