@@ -10,7 +10,7 @@ import type { Call } from "../../../src/client/_call.ts";
 import { type EngineConfig, Pipeline } from "../../../src/client/_pipeline.ts";
 import type { SluiceEvent } from "../../../src/events.ts";
 import { MemoryCacheStore } from "../../../src/stores/memory/cache_store.ts";
-import { ManualClock } from "../../../src/testing/manual_clock.ts";
+import { ManualClock } from "../../../testing/manual_clock.ts";
 
 export const URL_A = "https://api.example/items";
 
