@@ -22,7 +22,7 @@ import {
 } from "../src/rate_limit/adaptive_policy.ts";
 import { SweptMap } from "../src/stores/memory/_swept_map.ts";
 import { TimestampRing } from "../src/stores/memory/_timestamp_ring.ts";
-import { ManualClock } from "../src/testing/mod.ts";
+import { ManualClock } from "../testing/mod.ts";
 
 /** `run()` of the previous memory stores: a closed check, then the body settled. */
 function settleBody<T>(closed: boolean, body: () => T): Promise<T> {

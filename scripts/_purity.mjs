@@ -3,10 +3,10 @@
 // (so a word in a comment, a string or a JSDoc example is never a use):
 //
 // - mod.ts and src/ use Web APIs only: they import nothing but other package
-//   sources, never an adapter.
-// - src/testing/ (the "./testing" entry: conformance suites that register
-//   tests) may also import the test runner every runtime provides:
-//   node:test and node:assert. Nothing else in src/ may import src/testing/.
+//   sources, never an adapter, and never testing/.
+// - testing/ (the "./testing" entry: conformance suites that register
+//   tests) imports package sources and the test runner every runtime
+//   provides: node:test and node:assert.
 // - An adapter imports package sources, its own files and its vendor client
 //   only (adapters/libsql: @libsql/client and @libsql/client/web;
 //   adapters/upstash: @upstash/redis).
@@ -24,7 +24,7 @@ export const ADAPTER_IMPORTS = {
   "adapters/upstash/": ["@upstash/redis"],
 };
 
-/** Modules the conformance suites in src/testing/ may import. */
+/** Modules the conformance suites in testing/ may import. */
 export const TESTING_IMPORTS = [
   "node:test",
   "node:assert",
@@ -54,14 +54,13 @@ const runtimeGlobals = new Set(RUNTIME_GLOBALS);
 
 /** True for a package source that the purity rules apply to. */
 export function isShippedSource(path) {
-  return (path === "mod.ts" || path.startsWith("src/") ||
-    path.startsWith("adapters/")) &&
+  return isPackageSource(path) &&
     /\.[cm]?tsx?$/.test(path) && !/\.d\.[cm]?ts$/.test(path) &&
     !/_(test|bench)\.[cm]?tsx?$/.test(path);
 }
 
 function area(path) {
-  if (path.startsWith("src/testing/")) return "testing";
+  if (path.startsWith("testing/")) return "testing";
   if (path === "mod.ts" || path.startsWith("src/")) return "core";
   const m = /^adapters\/[^/]+\//.exec(path);
   return m ? m[0] : "other";
@@ -69,7 +68,7 @@ function area(path) {
 
 function isPackageSource(path) {
   return path === "mod.ts" || path.startsWith("src/") ||
-    path.startsWith("adapters/");
+    path.startsWith("testing/") || path.startsWith("adapters/");
 }
 
 /**
@@ -208,7 +207,7 @@ export function importProblem(path, specifier) {
     }
     const to = area(target);
     if (to === "testing" && from !== "testing") {
-      return `imports the test helper "${specifier}": only src/testing/ may use it`;
+      return `imports the test helper "${specifier}": only testing/ may use it`;
     }
     if (to.startsWith("adapters/") && to !== from) {
       return from.startsWith("adapters/")

@@ -34,7 +34,7 @@ const entries = Object.entries(config.exports);
 // Entry points that may see Node's own types: the conformance suites import
 // node:test, and @libsql/client's types reference @types/node. Every other
 // entry point must type-check against Web APIs alone.
-const nodeTypedDirs = ["src/testing/", "adapters/libsql/"];
+const nodeTypedDirs = ["testing/", "adapters/libsql/"];
 
 const metadata = {
   description:
@@ -93,7 +93,8 @@ if (build.diagnostics.length > 0) {
 
 const shipped = build.sources.filter((f) => !f.endsWith(".d.ts"));
 const stray = shipped.filter((f) =>
-  !(f === "mod.ts" || f.startsWith("src/") || f.startsWith("adapters/")) ||
+  !(f === "mod.ts" || f.startsWith("src/") || f.startsWith("testing/") ||
+    f.startsWith("adapters/")) ||
   /_test\.ts$|_bench\.ts$/.test(f)
 );
 if (stray.length > 0) {

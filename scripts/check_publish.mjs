@@ -15,7 +15,10 @@ const ALLOWED_FILES = new Set([
 /** Why `path` should not be published, or undefined when it belongs. */
 function unwanted(path) {
   if (ALLOWED_FILES.has(path) || path === "mod.ts") return undefined;
-  if (!path.startsWith("src/") && !path.startsWith("adapters/")) {
+  if (
+    !path.startsWith("src/") && !path.startsWith("testing/") &&
+    !path.startsWith("adapters/")
+  ) {
     return "is not a package source";
   }
   if (/_(test|bench)\.[cm]?[jt]sx?$/.test(path)) return "is a test or bench";

@@ -9,6 +9,7 @@ import { findFiles, root } from "./_tools.mjs";
 const paths = [
   "mod.ts",
   ...findFiles("src", ".ts"),
+  ...findFiles("testing", ".ts"),
   ...findFiles("adapters", ".ts"),
 ]
   .filter(isShippedSource);

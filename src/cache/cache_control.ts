@@ -7,6 +7,10 @@
  * - Directive names are case-insensitive; unknown directives are ignored.
  * - Values may be tokens or quoted strings (`no-cache="set-cookie"`,
  *   `max-age="60"`); backslash escapes in quoted strings are honoured.
+ * - No whitespace may stand around `=` (RFC 9111 §5.2 has none): the value
+ *   of `max-age =60` or `max-age= 60` is malformed, as if empty. A numeric
+ *   directive then counts as invalid (below), and a qualified `no-cache` or
+ *   `private` as unqualified.
  * - Delta-seconds are non-negative decimal integers. Values above 2^31 clamp
  *   to 2^31. An invalid `max-age` or `s-maxage` (`-1`, `1.5`, `abc`, empty)
  *   counts as `0`: the response is stale at once. Other invalid numeric
@@ -30,6 +34,11 @@ export const MAX_DELTA_SECONDS = 2_147_483_648;
 
 /** The value of `max-stale` given without a number: any staleness is accepted. */
 export const ANY_STALENESS: number = Number.MAX_SAFE_INTEGER;
+
+// What a malformed value reads as: an empty one, which is no delta-seconds
+// and no field list, so each directive treats it as it treats any invalid
+// value.
+const MALFORMED = "";
 
 /**
  * The directives of one `Cache-Control` field. Numeric directives are in
@@ -118,6 +127,8 @@ export function parseCacheControl(value: string | null): CacheControl {
     const name = value.slice(nameStart, i).trim().toLowerCase();
     let argument: string | undefined;
     if (i < length && value.charCodeAt(i) === 61) {
+      const spaced = (i > nameStart && _isSpace(value.charCodeAt(i - 1))) ||
+        (i + 1 < length && _isSpace(value.charCodeAt(i + 1)));
       i++;
       while (i < length && _isSpace(value.charCodeAt(i))) i++;
       if (i < length && value.charCodeAt(i) === 34) {
@@ -142,6 +153,7 @@ export function parseCacheControl(value: string | null): CacheControl {
         while (i < length && value.charCodeAt(i) !== 44) i++;
         argument = value.slice(start, i).trim();
       }
+      if (spaced) argument = MALFORMED;
     }
     _apply(cc, name, argument);
   }

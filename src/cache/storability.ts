@@ -14,7 +14,8 @@
  *   `private="…"` only drops the named fields), and a request carrying
  *   `Authorization` is answered with `public`, `s-maxage` or
  *   `must-revalidate`;
- * - the response has no `Vary: *` (it could never be served);
+ * - the response has no `Vary: *`, nor a `Vary` naming something that is
+ *   not a field name, which counts as `*` (it could never be served);
  * - something makes it reusable: `max-age`, `Expires`, `s-maxage` (shared),
  *   `public`, `private` (private cache), or a heuristically cacheable status
  *   (which is also what the user's `defaultTtlMs` applies to). A validator
@@ -27,6 +28,7 @@ import { parseCacheControl } from "./cache_control.ts";
 import { isHeuristicallyCacheable } from "./freshness.ts";
 import type { CachePolicyOptions } from "./options.ts";
 import { requestCacheControl } from "./request.ts";
+import { varyNames } from "./vary.ts";
 
 /** The request parts storability depends on. A `Request` is one. */
 export interface CacheRequestInfo {
@@ -163,15 +165,10 @@ export function notStorableReason(
     }
   }
   const vary = response.headers.get("vary");
-  if (vary !== null && _hasStar(vary)) return "vary-star";
+  if (vary !== null && varyNames(vary)[0] === "*") return "vary-star";
   const reusable = cc.maxAge !== undefined ||
     response.headers.has("expires") ||
     (shared && cc.sMaxAge !== undefined) ||
     cc.public || (!shared && cc.private) || isHeuristicallyCacheable(status);
   return reusable ? undefined : "no-freshness";
-}
-
-function _hasStar(vary: string): boolean {
-  for (const part of vary.split(",")) if (part.trim() === "*") return true;
-  return false;
 }

@@ -17,7 +17,9 @@
  * Credentials (`Authorization`, `Proxy-Authorization`, `Cookie`) are never
  * kept in clear: their normalised value is replaced by a 64-bit digest, so a
  * stored entry does not carry a user's token into a shared store.
- * `Vary: *` never matches anything.
+ * `Vary: *` never matches anything, and neither does a `Vary` naming
+ * something that is not a field name (`Vary: foo bar`, `Vary: a=b`): no
+ * request field can be compared against it, so it counts as `*`.
  *
  * A client that stores several variants of one URL keeps a small index entry
  * per URL with the `Vary` names ({@linkcode varyNames}), and one entry per
@@ -26,6 +28,7 @@
  * @module
  */
 
+import { isFieldName } from "./_fields.ts";
 import type { CachedResponse } from "./entry.ts";
 
 const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set([
@@ -46,8 +49,8 @@ const TOKEN_LIST_FIELDS: ReadonlySet<string> = new Set([
  * sorted.
  *
  * @param vary The `Vary` field value, or `null` when absent.
- * @returns The names; `["*"]` when the value contains `*`; `[]` when absent
- * or empty.
+ * @returns The names; `["*"]` when the value contains `*` or anything that
+ * is not a field name; `[]` when absent or empty.
  *
  * @example
  * ```ts
@@ -62,7 +65,7 @@ export function varyNames(vary: string | null): string[] {
   for (const part of vary.split(",")) {
     const name = part.trim().toLowerCase();
     if (name === "") continue;
-    if (name === "*") return ["*"];
+    if (name === "*" || !isFieldName(name)) return ["*"];
     if (!names.includes(name)) names.push(name);
   }
   return names.sort();
@@ -75,7 +78,8 @@ export function varyNames(vary: string | null): string[] {
  * {@linkcode varyNames}.
  * @param requestHeaders The request fields.
  * @returns The selection, keyed by lower-case name (sorted); `null` for a
- * field the request did not carry; `{ "*": null }` for `Vary: *`.
+ * field the request did not carry; `{ "*": null }` for `Vary: *` and for
+ * names that are not field names.
  *
  * @example
  * ```ts
@@ -94,9 +98,8 @@ export function varySelection(
     : vary;
   const out: Record<string, string | null> = {};
   for (const name of names) {
-    out[name] = name === "*"
-      ? null
-      : normaliseFieldValue(name, requestHeaders.get(name));
+    if (name === "*" || !isFieldName(name)) return { "*": null };
+    out[name] = normaliseFieldValue(name, requestHeaders.get(name));
   }
   return out;
 }
@@ -108,7 +111,7 @@ export function varySelection(
  * @param entry The stored response (only `varyHeaders` is read).
  * @param requestHeaders The new request's fields.
  * @returns `true` when every varied field matches; always `false` for
- * `Vary: *`.
+ * `Vary: *` and for a stored name that is not a field name.
  *
  * @example
  * ```ts
@@ -124,7 +127,7 @@ export function varyMatches(
   requestHeaders: Headers,
 ): boolean {
   for (const name in entry.varyHeaders) {
-    if (name === "*") return false;
+    if (name === "*" || !isFieldName(name)) return false;
     const stored = entry.varyHeaders[name];
     if (normaliseFieldValue(name, requestHeaders.get(name)) !== stored) {
       return false;

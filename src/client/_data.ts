@@ -58,30 +58,56 @@ export function parseText(text: string, contentType: string | null): unknown {
 
 /**
  * Copies parsed JSON: plain objects, arrays and primitives only. Faster
- * than `structuredClone` and than parsing the text again.
+ * than `structuredClone` and than parsing the text again. Iterative, with
+ * its own stack, so that no depth of nesting overflows the call stack.
  */
 export function copyJson(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) {
-    const length = value.length;
-    const out = new Array(length);
-    for (let i = 0; i < length; i++) out[i] = copyJson(value[i]);
-    return out;
+  const root = _shell(value);
+  // Pairs of (source, copy) still to fill, flat: source at even indexes.
+  const pending: unknown[] = [value, root];
+  while (pending.length > 0) {
+    const out = pending.pop() as Record<string, unknown> | unknown[];
+    const source = pending.pop() as Record<string, unknown> | unknown[];
+    if (Array.isArray(source)) {
+      const target = out as unknown[];
+      const length = source.length;
+      for (let i = 0; i < length; i++) {
+        const item = source[i];
+        if (typeof item !== "object" || item === null) target[i] = item;
+        else {
+          const copy = _shell(item);
+          target[i] = copy;
+          pending.push(item, copy);
+        }
+      }
+      continue;
+    }
+    const target = out as Record<string, unknown>;
+    for (const key in source) {
+      const item = (source as Record<string, unknown>)[key];
+      let copy = item;
+      if (typeof item === "object" && item !== null) {
+        copy = _shell(item);
+        pending.push(item, copy);
+      }
+      if (key === "__proto__") {
+        // JSON.parse makes "__proto__" an own data property; keep it one.
+        Object.defineProperty(target, key, {
+          value: copy,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else target[key] = copy;
+    }
   }
-  const source = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key in source) {
-    if (key === "__proto__") {
-      // JSON.parse makes "__proto__" an own data property; keep it one.
-      Object.defineProperty(out, key, {
-        value: copyJson(source[key]),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else out[key] = copyJson(source[key]);
-  }
-  return out;
+  return root;
+}
+
+// An empty array of the same length, or an empty plain object.
+function _shell(value: object): Record<string, unknown> | unknown[] {
+  return Array.isArray(value) ? new Array(value.length) : {};
 }
 
 /**

@@ -86,3 +86,50 @@ function _base64Url(bytes: Uint8Array): string {
     "",
   );
 }
+
+/** The store keys of one request, built once. */
+export interface CallKeys {
+  /** The request's hash (see {@linkcode KeyHasher.hash}). */
+  readonly hash: string;
+  /** Where its cache entry (or Vary index) is kept. */
+  readonly cache: string;
+  /** Where its distributed flight is registered. */
+  readonly dedupe: string;
+}
+
+/** The keys of a request of `prefix` (a client or scope) whose hash is `hash`. */
+export function callKeys(prefix: string, hash: string): CallKeys {
+  return {
+    hash,
+    cache: cacheKey(prefix, hash),
+    dedupe: `${prefix}:dedupe:${hash}`,
+  };
+}
+
+/** The cache key of a request of `prefix` whose hash is `hash`. */
+export function cacheKey(prefix: string, hash: string): string {
+  return `${prefix}:cache:${hash}`;
+}
+
+/**
+ * The cache key of one variant of a request whose response varies: the
+ * variant's key (`variantKey`) is hashed with the credentials, so that it
+ * names no header value either.
+ */
+export async function variantCacheKey(
+  hasher: KeyHasher,
+  call: {
+    scope: { prefix: string };
+    method: string;
+    url: string;
+    credentials: string;
+  },
+  variant: string,
+): Promise<string> {
+  const hash = await hasher.hash(
+    call.method,
+    call.url,
+    `${call.credentials}\u0001vary\u0001${variant}`,
+  );
+  return cacheKey(call.scope.prefix, hash);
+}

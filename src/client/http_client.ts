@@ -6,12 +6,20 @@
  * @module
  */
 
-import { normaliseUrl } from "../cache/key.ts";
-import { HttpError, SluiceError } from "../errors.ts";
 import { escapeKeyPart, joinKey, scopeKeyPart } from "../stores/keys.ts";
-import type { Priority } from "../stores/types.ts";
-import { copyJson, headerOf, parseBody, parseText, validate } from "./_data.ts";
-import { type Call, Engine, type Outcome, type Scope } from "./_engine.ts";
+import type { Call, Scope, Validate } from "./_call.ts";
+import { parseBody, validate } from "./_data.ts";
+import { Engine } from "./_engine.ts";
+import { dataOf, httpError } from "./_reply.ts";
+import {
+  fromInit,
+  fromRequest,
+  helperParts,
+  type Parts,
+  priorityOf,
+  type UserInfoUrl,
+  withoutUserInfo,
+} from "./_request.ts";
 import {
   type ResolvedOptions,
   resolveOptions,
@@ -22,14 +30,10 @@ import type {
   HttpClientOptions,
   HttpRequestInit,
   RequestOptions,
-  StandardSchemaV1,
-  TimeoutOptions,
 } from "./options.ts";
 
 const URL_MEMO_LIMIT = 1_024;
-const PREVIEW_BYTES = 2_048;
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const decoder = new TextDecoder();
 
 // What a client shares with its scopes.
 interface Shared {
@@ -43,18 +47,6 @@ interface Shared {
 const SCOPE: unique symbol = Symbol("sluice.scope");
 interface ScopeInit {
   [SCOPE]: { shared: Shared; prefix: string };
-}
-
-interface Parts {
-  method: string;
-  url: string | URL;
-  headers: HeadersInit | undefined;
-  body: BodyInit | null;
-  signal: AbortSignal | undefined;
-  priority: unknown;
-  cache: unknown;
-  timeout: number | TimeoutOptions | undefined;
-  init: RequestInit | undefined;
 }
 
 /**
@@ -162,7 +154,7 @@ export class HttpClient implements AsyncDisposable {
       this.#shared = {
         engine,
         options: resolved,
-        defaultCredentials: engine.hasher.credentials(resolved.headers),
+        defaultCredentials: engine.credentials(resolved.headers),
         urls: new Map(),
       };
       this.#scope = { prefix: joinKey(resolved.name), closed: false };
@@ -294,12 +286,12 @@ export class HttpClient implements AsyncDisposable {
     url: string | URL,
     options?: Omit<RequestOptions, "schema">,
   ): Promise<Headers> {
-    const call = this.#call(this.#parts("HEAD", url, undefined, options));
+    const call = this.#call(helperParts("HEAD", url, undefined, options));
     const engine = this.#shared.engine;
     const outcome = await engine.send(call);
     const response = engine.toResponse(outcome, call);
     if (response.status < 200 || response.status >= 300) {
-      throw await _httpError(outcome, call);
+      throw await httpError(outcome, call);
     }
     return response.headers;
   }
@@ -399,8 +391,8 @@ export class HttpClient implements AsyncDisposable {
     init?: HttpRequestInit,
   ): Promise<Response> {
     const parts = input instanceof Request
-      ? await _fromRequest(input, init)
-      : _fromInit(input, init);
+      ? await fromRequest(input, init)
+      : fromInit(input, init);
     const call = this.#call(parts);
     const engine = this.#shared.engine;
     return engine.toResponse(await engine.send(call), call);
@@ -412,139 +404,24 @@ export class HttpClient implements AsyncDisposable {
     body: unknown,
     options: RequestOptions<T> | undefined,
   ): Promise<T> {
-    const call = this.#call(this.#parts(method, url, body, options));
     const schema = options?.schema;
-    if (schema !== undefined) {
-      // Validate before the response is stored: data that fails is never
-      // cached.
-      call.validate = (bytes, contentType) =>
+    // Validate before the response is stored: data that fails is never
+    // cached.
+    const check: ((url: string) => Validate) | undefined = schema ===
+        undefined
+      ? undefined
+      : (url) => (bytes, contentType) =>
         validate(
           schema,
           parseBody(bytes, contentType).value,
-          `${method} ${call.url}`,
+          `${method} ${url}`,
         );
-    }
+    const call = this.#call(helperParts(method, url, body, options), check);
     const outcome = await this.#shared.engine.send(call);
-    return this.#data(outcome, call, schema);
+    return dataOf(this.#shared.engine, outcome, call, schema);
   }
 
-  // Synchronous for a cached or buffered body without a schema: the hot path.
-  #data<T>(
-    outcome: Outcome,
-    call: Call,
-    schema: StandardSchemaV1<T> | undefined,
-  ): T | Promise<T> {
-    let value: unknown;
-    switch (outcome.kind) {
-      case "entry": {
-        const { entry } = outcome;
-        if (entry.status < 200 || entry.status >= 300) {
-          return _httpError(outcome, call).then((error) => {
-            throw error;
-          });
-        }
-        if (outcome.validated !== undefined) {
-          return _validated(outcome.validated);
-        }
-        const memo = this.#shared.engine.memo.get(entry);
-        let parsed = memo?.parsed;
-        if (parsed === undefined) {
-          parsed = _parse(
-            entry.body,
-            headerOf(entry.headers, "content-type"),
-            call,
-          );
-          if (memo !== undefined) memo.parsed = parsed;
-          else this.#shared.engine.memo.set(entry, { parsed });
-        }
-        value = parsed.json ? copyJson(parsed.value) : parsed.value;
-        break;
-      }
-      case "raw": {
-        const { raw } = outcome;
-        if (raw.status < 200 || raw.status >= 300) {
-          return _httpError(outcome, call).then((error) => {
-            throw error;
-          });
-        }
-        if (outcome.validated !== undefined) {
-          return _validated(outcome.validated);
-        }
-        value = _parse(raw.body, headerOf(raw.headers, "content-type"), call)
-          .value;
-        break;
-      }
-      case "response":
-        return this.#responseData(outcome.response, call, schema);
-    }
-    if (schema !== undefined) {
-      return validate(schema, value, `${call.method} ${call.url}`);
-    }
-    return value as T;
-  }
-
-  async #responseData<T>(
-    response: Response,
-    call: Call,
-    schema: StandardSchemaV1<T> | undefined,
-  ): Promise<T> {
-    if (response.status < 200 || response.status >= 300) {
-      throw await _httpError({
-        kind: "response",
-        response,
-        source: "network",
-        attempts: 0,
-        ownsTimer: false,
-      }, call);
-    }
-    const text = await response.text();
-    let value: unknown;
-    try {
-      value = parseText(text, response.headers.get("content-type"));
-    } catch (error) {
-      throw _parseError(call, error);
-    }
-    if (schema !== undefined) {
-      return await validate(schema, value, `${call.method} ${call.url}`);
-    }
-    return value as T;
-  }
-
-  #parts(
-    method: string,
-    url: string | URL,
-    body: unknown,
-    options: RequestOptions<unknown> | undefined,
-  ): Parts {
-    let headers: HeadersInit | undefined = options?.headers;
-    let bodyInit: BodyInit | null = null;
-    if (body !== undefined && body !== null) {
-      if (_isBodyInit(body)) bodyInit = body;
-      else {
-        bodyInit = JSON.stringify(body);
-        const withType = new Headers(headers);
-        if (!withType.has("content-type")) {
-          withType.set("content-type", "application/json");
-        }
-        headers = withType;
-      }
-    }
-    return {
-      method,
-      url,
-      headers,
-      body: bodyInit,
-      signal: options?.signal,
-      priority: options?.priority,
-      cache: options?.cache,
-      timeout: options?.timeout,
-      init: bodyInit instanceof ReadableStream
-        ? { duplex: "half" } as RequestInit
-        : undefined,
-    };
-  }
-
-  #call(parts: Parts): Call {
+  #call(parts: Parts, check?: (url: string) => Validate): Call {
     const { options, engine } = this.#shared;
     const method = parts.method.toUpperCase();
     if (!METHOD.test(method)) {
@@ -558,13 +435,13 @@ export class HttpClient implements AsyncDisposable {
       for (const [name, value] of new Headers(parts.headers)) {
         headers.set(name, value);
       }
-      credentials = engine.hasher.credentials(headers);
+      credentials = engine.credentials(headers);
     }
     if (typeof url !== "string") {
       if (!headers.has("authorization")) {
         if (headers === options.headers) headers = new Headers(headers);
         headers.set("authorization", url.authorization);
-        credentials = engine.hasher.credentials(headers);
+        credentials = engine.credentials(headers);
       }
       url = url.url;
     }
@@ -592,7 +469,6 @@ export class HttpClient implements AsyncDisposable {
       retryableBody: !(parts.body instanceof ReadableStream),
       init: parts.init,
       signal: parts.signal,
-      priority: _priority(parts.priority),
       mode,
       attemptMs: timeouts.attemptMs,
       totalMs: timeouts.totalMs,
@@ -600,9 +476,9 @@ export class HttpClient implements AsyncDisposable {
       started: engine.listening || timeouts.totalMs !== undefined
         ? performance.now()
         : 0,
-      validate: undefined,
+      validate: check?.(url),
       background: false,
-      sending: false,
+      state: { priority: priorityOf(parts.priority), sending: false },
     };
   }
 
@@ -610,7 +486,7 @@ export class HttpClient implements AsyncDisposable {
   // and the Basic credentials it stood for.
   #resolveUrl(input: string | URL): string | UserInfoUrl {
     if (typeof input !== "string") {
-      if (input instanceof URL) return _withoutUserInfo(new URL(input));
+      if (input instanceof URL) return withoutUserInfo(new URL(input));
       throw new TypeError(
         `Cannot send a request as the URL must be a string, a URL or a Request: received ${typeof input}`,
       );
@@ -618,7 +494,7 @@ export class HttpClient implements AsyncDisposable {
     const urls = this.#shared.urls;
     const known = urls.get(input);
     if (known !== undefined) return known;
-    const resolved = _withoutUserInfo(
+    const resolved = withoutUserInfo(
       new URL(input, this.#shared.options.baseUrl),
     );
     // A URL with a password in it is not kept.
@@ -627,229 +503,4 @@ export class HttpClient implements AsyncDisposable {
     urls.set(input, resolved);
     return resolved;
   }
-}
-
-/** A URL whose user info was taken out, and the credentials it gave. */
-interface UserInfoUrl {
-  url: string;
-  authorization: string;
-}
-
-// Deno and Bun send a URL's user info as Basic credentials (Node's fetch
-// refuses it). Do so on every runtime, and take it out of the URL, so that
-// it is a credential like any other: hashed into keys, never written in an
-// entry, an event or an error.
-function _withoutUserInfo(url: URL): string | UserInfoUrl {
-  if (url.username === "" && url.password === "") return normaliseUrl(url);
-  const text = `${_decode(url.username)}:${_decode(url.password)}`;
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) {
-    binary += String.fromCharCode(byte);
-  }
-  url.username = "";
-  url.password = "";
-  return { url: normaliseUrl(url), authorization: `Basic ${btoa(binary)}` };
-}
-
-function _decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function _fromInit(
-  input: string | URL,
-  init: HttpRequestInit | undefined,
-): Parts {
-  if (init === undefined) {
-    return {
-      method: "GET",
-      url: input,
-      headers: undefined,
-      body: null,
-      signal: undefined,
-      priority: undefined,
-      cache: undefined,
-      timeout: undefined,
-      init: undefined,
-    };
-  }
-  const {
-    method = "GET",
-    headers,
-    body,
-    signal,
-    priority,
-    cache,
-    timeout,
-    ...rest
-  } = init;
-  return {
-    method,
-    url: input,
-    headers,
-    body: body ?? null,
-    signal: signal ?? undefined,
-    priority,
-    cache,
-    timeout,
-    init: Object.keys(rest).length === 0 ? undefined : rest,
-  };
-}
-
-async function _fromRequest(
-  request: Request,
-  init: HttpRequestInit | undefined,
-): Promise<Parts> {
-  const parts = _fromInit(request.url, init);
-  const method = init?.method ?? request.method;
-  let body = parts.body;
-  if (init?.body === undefined && request.body !== null) {
-    body = new Uint8Array(await request.arrayBuffer());
-  }
-  // As `fetch(request, init)`: a field of `init` replaces the request's,
-  // headers included (they are not merged), and `signal: null` drops it.
-  const headers = init?.headers === undefined
-    ? request.headers
-    : new Headers(init.headers);
-  const requestCache = (request as { cache?: unknown }).cache;
-  return {
-    ...parts,
-    method,
-    headers,
-    body,
-    signal: init?.signal === undefined ? request.signal : parts.signal,
-    cache: parts.cache ??
-      (typeof requestCache === "string" && requestCache !== "default"
-        ? requestCache
-        : undefined),
-    init: {
-      redirect: request.redirect,
-      ...(request.keepalive ? { keepalive: true } : {}),
-      ...(request.integrity === "" ? {} : { integrity: request.integrity }),
-      ...parts.init,
-    },
-  };
-}
-
-function _priority(value: unknown): Priority {
-  switch (value) {
-    case undefined:
-    case "background":
-    case "low":
-    case "auto":
-      return "background";
-    case "user":
-    case "high":
-      return "user";
-    default:
-      throw new TypeError(
-        `Cannot send a request as 'priority' must be "user" or "background": received ${
-          JSON.stringify(value)
-        }`,
-      );
-  }
-}
-
-function _isBodyInit(value: unknown): value is BodyInit {
-  return typeof value === "string" || value instanceof Blob ||
-    value instanceof ArrayBuffer || ArrayBuffer.isView(value) ||
-    value instanceof FormData || value instanceof URLSearchParams ||
-    value instanceof ReadableStream;
-}
-
-function _parse(
-  body: Uint8Array,
-  contentType: string | null,
-  call: Call,
-): { json: boolean; value: unknown } {
-  try {
-    return parseBody(body, contentType);
-  } catch (error) {
-    throw _parseError(call, error);
-  }
-}
-
-function _parseError(call: Call, error: unknown): SluiceError {
-  return new SluiceError(
-    `Cannot parse the JSON body of ${call.method} ${call.url}: ${
-      (error as Error)?.message ?? String(error)
-    }`,
-    { cause: error },
-  );
-}
-
-function _validated<T>(
-  validated: { ok: true; value: unknown } | { ok: false; error: unknown },
-): T {
-  if (validated.ok) return validated.value as T;
-  throw validated.error;
-}
-
-async function _httpError(outcome: Outcome, call: Call): Promise<HttpError> {
-  let status: number;
-  let statusText: string;
-  let headers: Headers;
-  let preview: string;
-  switch (outcome.kind) {
-    case "entry":
-    case "raw": {
-      const source = outcome.kind === "entry" ? outcome.entry : outcome.raw;
-      status = source.status;
-      statusText = source.statusText;
-      headers = new Headers(source.headers);
-      preview = decoder.decode(source.body.subarray(0, PREVIEW_BYTES));
-      break;
-    }
-    case "response": {
-      const { response } = outcome;
-      status = response.status;
-      statusText = response.statusText;
-      headers = response.headers;
-      preview = await _readPreview(response);
-      break;
-    }
-  }
-  return new HttpError(
-    `${call.method} ${call.url} answered ${status}${
-      statusText === "" ? "" : ` ${statusText}`
-    }`,
-    {
-      status,
-      statusText,
-      headers,
-      bodyPreview: preview,
-      method: call.method,
-      url: call.url,
-    },
-  );
-}
-
-// Reads the start of a body for an error message, then lets the rest go.
-async function _readPreview(response: Response): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < PREVIEW_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A preview is best effort.
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return decoder.decode(all.subarray(0, PREVIEW_BYTES));
 }

@@ -96,7 +96,79 @@ describe("parseCacheControl()", () => {
       privateFields: ['x"y'],
       public: true,
     }],
-    ["tolerates spaces around '='", "max-age = 30", { maxAge: 30 }],
+    ["treats max-age with a space before '=' as 0", "max-age =3600", {
+      maxAge: 0,
+    }],
+    ["treats max-age with a space after '=' as 0", "max-age= 3600", {
+      maxAge: 0,
+    }],
+    ["treats max-age with spaces around '=' as 0", "max-age = 30", {
+      maxAge: 0,
+    }],
+    ["treats max-age with a tab after '=' as 0", "max-age=\t30", {
+      maxAge: 0,
+    }],
+    ["treats a spaced quoted max-age as 0", 'max-age= "30"', { maxAge: 0 }],
+    [
+      "lets a spaced max-age count against a valid duplicate",
+      "max-age=600, max-age =3600",
+      { maxAge: 0 },
+    ],
+    ["treats s-maxage with a space before '=' as 0", "s-maxage =3600", {
+      sMaxAge: 0,
+    }],
+    ["treats s-maxage with a space after '=' as 0", "s-maxage= 3600", {
+      sMaxAge: 0,
+    }],
+    ["ignores max-stale with a space before '='", "max-stale =60", {
+      maxStale: undefined,
+    }],
+    ["ignores max-stale with a space after '='", "max-stale= 60", {
+      maxStale: undefined,
+    }],
+    ["ignores min-fresh with spaces around '='", "min-fresh = 60", {
+      minFresh: undefined,
+    }],
+    [
+      "ignores stale-while-revalidate with a space after '='",
+      "stale-while-revalidate= 60",
+      { staleWhileRevalidate: undefined },
+    ],
+    [
+      "ignores stale-while-revalidate with a space before '='",
+      "stale-while-revalidate =60",
+      { staleWhileRevalidate: undefined },
+    ],
+    ["ignores stale-if-error with a space after '='", "stale-if-error= 60", {
+      staleIfError: undefined,
+    }],
+    ["ignores stale-if-error with a space before '='", "stale-if-error =60", {
+      staleIfError: undefined,
+    }],
+    [
+      "reads the directives around a spaced one",
+      "public, max-stale =60 , min-fresh=5, stale-if-error= 9, max-age=10",
+      { public: true, maxStale: undefined, minFresh: 5, maxAge: 10 },
+    ],
+    [
+      "treats a spaced qualified no-cache as unqualified",
+      'no-cache= "set-cookie", max-age=5',
+      { noCache: true, noCacheFields: [], maxAge: 5 },
+    ],
+    [
+      "treats a spaced qualified private as unqualified",
+      'private ="x-secret"',
+      { private: true, privateFields: [] },
+    ],
+    [
+      "accepts spaces around the commas between directives",
+      "public , max-age=30 ,s-maxage=9",
+      {
+        public: true,
+        maxAge: 30,
+        sMaxAge: 9,
+      },
+    ],
     [
       "reads every flag",
       "public, must-revalidate, proxy-revalidate, must-understand, no-transform, immutable, only-if-cached",

@@ -248,6 +248,70 @@ const cases: Case[] = [
     expected: { kind: "fresh", ageSeconds: 4, servedStale: false },
   },
   {
+    name: "reads a response max-age with a space after '=' as stale at once",
+    response: { "cache-control": "max-age= 3600" },
+    after: 1_000,
+    expected: { kind: "stale", ageSeconds: 1, staleIfError: false },
+  },
+  {
+    name: "reads a response max-age with a space before '=' as stale at once",
+    response: {
+      "cache-control": "max-age =3600",
+      expires: "Fri, 01 Jan 2100 00:00:00 GMT",
+    },
+    after: 1_000,
+    expected: { kind: "stale", ageSeconds: 1, staleIfError: false },
+  },
+  {
+    name: "ignores a response stale-while-revalidate with a space after '='",
+    response: { "cache-control": "max-age=60, stale-while-revalidate= 30" },
+    after: 70_000,
+    expected: { kind: "stale", ageSeconds: 70, staleIfError: false },
+  },
+  {
+    name: "ignores a response stale-if-error with a space before '='",
+    response: { "cache-control": "max-age=60, stale-if-error =600" },
+    after: 120_000,
+    expected: { kind: "stale", ageSeconds: 120, staleIfError: false },
+  },
+  {
+    name:
+      "reads a request max-age with a space before '=' as a demand for validation",
+    response: { "cache-control": "max-age=600" },
+    request: { "cache-control": "max-age =10" },
+    after: 5_000,
+    expected: { kind: "stale", ageSeconds: 5, staleIfError: false },
+  },
+  {
+    name: "ignores a request max-stale with a space before '='",
+    response: { "cache-control": "max-age=60" },
+    request: { "cache-control": "max-stale =30" },
+    after: 70_000,
+    expected: { kind: "stale", ageSeconds: 70, staleIfError: false },
+  },
+  {
+    name: "ignores a request max-stale with a space after '='",
+    response: { "cache-control": "max-age=60" },
+    request: { "cache-control": "max-stale= 30" },
+    after: 70_000,
+    expected: { kind: "stale", ageSeconds: 70, staleIfError: false },
+  },
+  {
+    name:
+      "ignores a request min-fresh with spaces around '=', as any invalid one",
+    response: { "cache-control": "max-age=60" },
+    request: { "cache-control": "min-fresh = 20" },
+    after: 50_000,
+    expected: { kind: "fresh", ageSeconds: 50, servedStale: false },
+  },
+  {
+    name: "ignores a request stale-if-error with a space after '='",
+    response: { "cache-control": "max-age=60" },
+    request: { "cache-control": "max-age=0, stale-if-error= 100" },
+    after: 120_000,
+    expected: { kind: "stale", ageSeconds: 120, staleIfError: false },
+  },
+  {
     name: "refuses a mismatched Vary",
     response: { "cache-control": "max-age=60", vary: "Accept-Language" },
     request: { "accept-language": "de" },

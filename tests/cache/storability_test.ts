@@ -177,6 +177,12 @@ const cases: Case[] = [
     expected: "vary-star",
   },
   {
+    name:
+      "refuses a Vary naming something that is not a field name, as Vary: *",
+    headers: { "cache-control": "max-age=60", vary: "Accept, foo bar" },
+    expected: "vary-star",
+  },
+  {
     name: "stores other Vary values",
     headers: { "cache-control": "max-age=60", vary: "Accept" },
     expected: undefined,

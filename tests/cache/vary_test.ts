@@ -18,6 +18,12 @@ describe("varyNames()", () => {
     ["accept-encoding, Accept, ACCEPT", ["accept", "accept-encoding"]],
     ["Accept, *", ["*"]],
     ["*", ["*"]],
+    ["foo bar", ["*"]],
+    ["a=b", ["*"]],
+    ["é", ["*"]],
+    ["Accept, x y", ["*"]],
+    ['"accept"', ["*"]],
+    ["accept;q=1", ["*"]],
   ];
   for (const [input, expected] of cases) {
     it(`reads ${JSON.stringify(input)} as ${JSON.stringify(expected)}`, () => {
@@ -140,6 +146,23 @@ describe("varySelection() and varyMatches()", () => {
   it("varyMatches() never matches Vary: *", () => {
     const e = { varyHeaders: varySelection("*", new Headers()) };
     assert.equal(varyMatches(e, new Headers()), false);
+  });
+
+  it("treats a Vary naming something that is not a field name as Vary: *", () => {
+    const request = new Headers({ accept: "a/b" });
+    for (const vary of ["foo bar", "a=b", "é", "accept, x y"]) {
+      const selection = varySelection(vary, request);
+      assert.deepEqual(selection, { "*": null }, vary);
+      assert.equal(varyMatches({ varyHeaders: selection }, request), false);
+    }
+    assert.deepEqual(varySelection(["accept", "a b"], request), { "*": null });
+  });
+
+  it("varyMatches() refuses, without throwing, a stored name that is not a field name", () => {
+    assert.equal(
+      varyMatches({ varyHeaders: { "foo bar": null } }, new Headers()),
+      false,
+    );
   });
 
   it("varyMatches() matches anything when nothing varies", () => {

@@ -10,7 +10,7 @@ import {
   MemoryDedupeStore,
   MemoryRateLimitStore,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 
 const base = process.argv[2]!;
 const clock = new ManualClock(Date.now());

@@ -6,7 +6,7 @@ import {
   type HttpClientOptions,
   MemoryCacheStore,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { EventLog, until } from "./_helpers.ts";
 

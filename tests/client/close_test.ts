@@ -6,7 +6,7 @@ import {
   MemoryCacheStore,
   MemoryRateLimitStore,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { scriptCommand } from "../fixtures/runtime.ts";
 import { EventLog, until } from "./_helpers.ts";

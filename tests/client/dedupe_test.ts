@@ -10,7 +10,7 @@ import {
   StoreError,
   TimeoutError,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { delay, EventLog, until } from "./_helpers.ts";
 

@@ -8,7 +8,7 @@ import {
   MemoryDedupeStore,
   MemoryRateLimitStore,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { EventLog } from "./_helpers.ts";
 

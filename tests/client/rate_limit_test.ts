@@ -13,7 +13,7 @@ import {
   StoreError,
   systemClock,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { delay, EventLog } from "./_helpers.ts";
 

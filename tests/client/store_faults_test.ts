@@ -10,7 +10,7 @@ import {
   type RateLimitStore,
   StoreError,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { EventLog } from "./_helpers.ts";
 

@@ -14,7 +14,7 @@ import {
   MemoryRateLimitStore,
   type RateLimitStore,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { delay } from "./_helpers.ts";
 

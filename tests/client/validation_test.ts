@@ -1,7 +1,7 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HttpClient, MemoryCacheStore } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { EventLog } from "./_helpers.ts";
 

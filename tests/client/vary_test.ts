@@ -1,7 +1,7 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HttpClient, MemoryCacheStore } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { EventLog } from "./_helpers.ts";
 
@@ -80,5 +80,81 @@ describe("HttpClient and Vary", () => {
     assert.deepEqual(b, { lang: "it" });
     assert.deepEqual(c, { lang: "de" });
     assert.equal(origin.calls("/lang"), 2);
+  });
+});
+
+describe("HttpClient and a Vary naming something that is not a field name", () => {
+  let origin: Origin;
+  const clients: HttpClient[] = [];
+  const invalid = ["foo bar", "a=b", "é", "Accept, x y"];
+
+  before(async () => {
+    origin = await startOrigin();
+    invalid.forEach((vary, i) => {
+      origin.route(`/odd/${i}`, (req) => ({
+        body: { n: req.n },
+        headers: { "cache-control": "max-age=60", vary },
+      }));
+    });
+  });
+  after(async () => {
+    for (const c of clients) await c.close();
+    await origin.close();
+  });
+
+  function client(cached: boolean): { client: HttpClient; log: EventLog } {
+    const clock = new ManualClock(Date.now());
+    const log = new EventLog();
+    const c = new HttpClient({
+      name: "odd-vary",
+      baseUrl: origin.url,
+      ...(cached ? { cache: { store: new MemoryCacheStore({ clock }) } } : {}),
+      clock,
+      onEvent: log.listener,
+    });
+    clients.push(c);
+    return { client: c, log };
+  }
+
+  it("answers every GET and HEAD without a cache", async () => {
+    const { client: c } = client(false);
+    for (const [i, vary] of invalid.entries()) {
+      const response = await c.fetch(`/odd/${i}`);
+      assert.equal(response.status, 200, vary);
+      assert.equal(response.headers.get("vary"), vary);
+      assert.ok(typeof (await response.json()).n === "number", vary);
+      assert.ok(
+        typeof (await c.get<{ n: number }>(`/odd/${i}`)).n === "number",
+      );
+      assert.equal((await c.head(`/odd/${i}`)).get("vary"), vary);
+    }
+  });
+
+  it("treats it as Vary: *, never serving the response from the cache", async () => {
+    origin.resetCounts();
+    const { client: c, log } = client(true);
+    for (const [i, vary] of invalid.entries()) {
+      assert.deepEqual(await c.get(`/odd/${i}`), { n: 1 }, vary);
+      assert.deepEqual(await c.get(`/odd/${i}`), { n: 2 }, vary);
+      assert.equal((await c.fetch(`/odd/${i}`)).status, 200, vary);
+      assert.equal((await c.head(`/odd/${i}`)).get("vary"), vary);
+      assert.equal(origin.calls(`/odd/${i}`), 4, vary);
+    }
+    assert.equal(log.of("cache.hit").length, 0);
+    assert.equal(log.of("cache.stored").length, 0);
+    assert.equal(log.of("error").length, 0);
+  });
+
+  it("does not let concurrent callers share such a response as a flight", async () => {
+    origin.resetCounts();
+    origin.route("/odd/slow", (req) => ({
+      body: { n: req.n },
+      headers: { "cache-control": "max-age=60", vary: "foo bar" },
+      delayMs: 30,
+    }));
+    const { client: c } = client(true);
+    const results = await Promise.all([c.get("/odd/slow"), c.get("/odd/slow")]);
+    assert.equal(results.length, 2);
+    assert.equal(origin.calls("/odd/slow"), 2);
   });
 });

@@ -10,7 +10,7 @@ import {
   EndedJobs,
   runDistributedFlight,
 } from "../../src/dedupe/distributed.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -159,20 +159,20 @@ import assert from "node:assert/strict";
 import { ok } from "node:assert";
 import { readFile } from "node:fs/promises";
 import { ManualClock } from "./manual_clock.ts";
-import { SluiceError } from "../errors.ts";
+import { SluiceError } from "../src/errors.ts";
 export const cwd = process.cwd();
 `;
-    assert.deepEqual(check("src/testing/cache_store_suite.ts", suite), [
+    assert.deepEqual(check("testing/cache_store_suite.ts", suite), [
       '5: imports the Node built-in "node:fs/promises"',
       "8: uses the runtime global `process`",
     ]);
     const core = `
 import { describe } from "node:test";
-import { ManualClock } from "../testing/manual_clock.ts";
+import { ManualClock } from "../../testing/manual_clock.ts";
 `;
     assert.deepEqual(check("src/client/http_client.ts", core), [
       '2: imports the Node built-in "node:test"',
-      '3: imports the test helper "../testing/manual_clock.ts": only src/testing/ may use it',
+      '3: imports the test helper "../../testing/manual_clock.ts": only testing/ may use it',
     ]);
   });
 

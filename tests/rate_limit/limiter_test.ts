@@ -8,7 +8,7 @@ import {
   StoreError,
 } from "../../mod.ts";
 import { RateLimiter, sleep } from "../../src/rate_limit/limiter.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 
 /** `store`, with the name of every method called pushed onto `calls`. */
 function counted<S extends object>(store: S, calls: string[]): S {

@@ -15,7 +15,7 @@ import {
 } from "../../mod.ts";
 import { HeldSlots } from "../../src/stores/_held_slots.ts";
 import { MemoryRateWindow } from "../../src/stores/memory/_rate_window.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 
 describe("HeldSlots", () => {
   it("holds an admission the backend no longer counts until a window (plus 2 ms) after its answer", () => {

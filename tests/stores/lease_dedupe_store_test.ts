@@ -16,7 +16,7 @@ import {
   MemoryDedupeStore,
   type MemoryDedupeStoreOptions,
 } from "../../mod.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 
 const builders: Record<
   string,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type RateWindow, WindowAdaptiveRateLimitStore } from "../../mod.ts";
 import { MemoryRateWindow } from "../../src/stores/memory/_rate_window.ts";
-import { ManualClock } from "../../src/testing/mod.ts";
+import { ManualClock } from "../../testing/mod.ts";
 
 /** A memory window that counts its reads (`status`): one per split computed ahead of a background admission. */
 function counting(clock: ManualClock): { window: RateWindow; reads(): number } {

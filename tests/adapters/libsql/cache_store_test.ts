@@ -5,7 +5,7 @@ import {
   type LibsqlCacheEvent,
   LibsqlCacheStore,
 } from "../../../adapters/libsql/mod.ts";
-import { ManualClock } from "../../../src/testing/manual_clock.ts";
+import { ManualClock } from "../../../testing/manual_clock.ts";
 import { counting, fileClient, tempDir } from "./_helpers.ts";
 
 describe("LibsqlCacheStore", () => {

@@ -20,7 +20,7 @@ import {
   testCacheStore,
   testDedupeStore,
   testRateLimitStore,
-} from "../../../src/testing/mod.ts";
+} from "../../../testing/mod.ts";
 import { type SqldServer, startSqld } from "../../fixtures/sqld.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-libsql-conformance-"));

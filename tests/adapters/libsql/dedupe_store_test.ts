@@ -4,7 +4,7 @@ import {
   type DedupeStoreEvent,
   LibsqlDedupeStore,
 } from "../../../adapters/libsql/mod.ts";
-import { ManualClock } from "../../../src/testing/manual_clock.ts";
+import { ManualClock } from "../../../testing/manual_clock.ts";
 import { counting, fileClient, sleep, tempDir } from "./_helpers.ts";
 
 describe("LibsqlDedupeStore", () => {

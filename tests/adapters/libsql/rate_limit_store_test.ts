@@ -5,7 +5,7 @@ import {
   LibsqlAdaptiveRateLimitStore,
   LibsqlRateLimitStore,
 } from "../../../adapters/libsql/mod.ts";
-import { ManualClock } from "../../../src/testing/manual_clock.ts";
+import { ManualClock } from "../../../testing/manual_clock.ts";
 import { counting, tempDir } from "./_helpers.ts";
 
 describe("LibsqlRateLimitStore and LibsqlAdaptiveRateLimitStore", () => {

@@ -10,7 +10,7 @@ import {
   LibsqlRateLimitStore,
   migrate,
 } from "../../../adapters/libsql/mod.ts";
-import { ManualClock } from "../../../src/testing/manual_clock.ts";
+import { ManualClock } from "../../../testing/manual_clock.ts";
 import { fileClient, tempDir } from "./_helpers.ts";
 
 /** The tables as the first schema version laid them out. */

@@ -14,7 +14,7 @@ import {
   testCacheStore,
   testDedupeStore,
   testRateLimitStore,
-} from "../../../src/testing/mod.ts";
+} from "../../../testing/mod.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
 let env: UpstashEnv;

@@ -4,7 +4,7 @@ import {
   UpstashAdaptiveRateLimitStore,
   UpstashRateLimitStore,
 } from "../../../adapters/upstash/mod.ts";
-import { ManualClock } from "../../../src/testing/mod.ts";
+import { ManualClock } from "../../../testing/mod.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
 let env: UpstashEnv;

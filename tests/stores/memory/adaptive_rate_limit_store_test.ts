@@ -9,7 +9,7 @@ import { MemoryRateWindow } from "../../../src/stores/memory/_rate_window.ts";
 import {
   ManualClock,
   testAdaptiveRateLimitStore,
-} from "../../../src/testing/mod.ts";
+} from "../../../testing/mod.ts";
 
 testAdaptiveRateLimitStore(
   "MemoryAdaptiveRateLimitStore",

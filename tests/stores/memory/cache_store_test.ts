@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { ConfigError, MemoryCacheStore, StoreError } from "../../../mod.ts";
-import { ManualClock, testCacheStore } from "../../../src/testing/mod.ts";
+import { ManualClock, testCacheStore } from "../../../testing/mod.ts";
 
 testCacheStore(
   "MemoryCacheStore",

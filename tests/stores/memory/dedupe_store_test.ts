@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, MemoryDedupeStore, StoreError } from "../../../mod.ts";
-import { ManualClock, testDedupeStore } from "../../../src/testing/mod.ts";
+import { ManualClock, testDedupeStore } from "../../../testing/mod.ts";
 
 testDedupeStore(
   "MemoryDedupeStore",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryRateLimitStore, StoreError } from "../../../mod.ts";
 import { SweptMap } from "../../../src/stores/memory/_swept_map.ts";
-import { ManualClock, testRateLimitStore } from "../../../src/testing/mod.ts";
+import { ManualClock, testRateLimitStore } from "../../../testing/mod.ts";
 
 testRateLimitStore(
   "MemoryRateLimitStore",

@@ -1,4 +1,4 @@
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../src/clock.ts";
 
 /**
  * A clock that only moves when told to. Pass it to stores and clients in

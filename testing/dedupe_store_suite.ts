@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
-import type { Clock } from "../clock.ts";
-import type { DedupeStore } from "../stores/types.ts";
+import type { Clock } from "../src/clock.ts";
+import type { DedupeStore } from "../src/stores/types.ts";
 import {
   type Awaitable,
   describeOptions,

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../src/clock.ts";
 import type {
   CacheStore,
   CacheStoreStats,
   DedupeStore,
   RateLimitStore,
-} from "../stores/types.ts";
+} from "../src/stores/types.ts";
 import {
   type Awaitable,
   describeOptions,

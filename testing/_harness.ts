@@ -1,5 +1,5 @@
 import { it } from "node:test";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../src/clock.ts";
 import { ManualClock } from "./manual_clock.ts";
 
 /**

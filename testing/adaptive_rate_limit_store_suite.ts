@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
-import type { Clock } from "../clock.ts";
-import type { AdaptiveConfig } from "../rate_limit/adaptive_policy.ts";
+import type { Clock } from "../src/clock.ts";
+import type { AdaptiveConfig } from "../src/rate_limit/adaptive_policy.ts";
 import type {
   AdaptiveRateLimitStatus,
   AdaptiveRateLimitStore,
   Priority,
   RateLimitConfig,
-} from "../stores/types.ts";
+} from "../src/stores/types.ts";
 import {
   type Awaitable,
   describeOptions,

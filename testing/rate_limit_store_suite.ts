@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../src/clock.ts";
 import type {
   RateLimitConfig,
   RateLimitStore,
   RateLimitStoreStats,
-} from "../stores/types.ts";
+} from "../src/stores/types.ts";
 import {
   type Awaitable,
   describeOptions,

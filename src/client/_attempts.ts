@@ -1,0 +1,265 @@
+// The attempts of one request: each is admitted by the rate limiter, sent
+// with its own deadline, learnt from (server cooldowns) and retried on
+// network errors and retryable statuses, until one is final.
+
+import { TimeoutError } from "../errors.ts";
+import { sleep } from "../rate_limit/limiter.ts";
+import {
+  parseRetryAfter,
+  readRateLimitSignals,
+} from "../rate_limit/server_signals.ts";
+import { backoffDelayMs, shouldRetry } from "../retry/retry_policy.ts";
+import { escapeKeyPart } from "../stores/keys.ts";
+import { discard } from "./_body.ts";
+import type { Call } from "./_call.ts";
+import type { Pipeline } from "./_pipeline.ts";
+
+/** The final attempt of a request, its body still unread. */
+export interface Exchange {
+  response: Response;
+  /** The clock's time when the attempt was sent. */
+  requestTime: number;
+  /** The clock's time when its response headers came. */
+  responseTime: number;
+  /** How many attempts were sent. */
+  attempts: number;
+  /** Clears the attempt's deadline. */
+  done: () => void;
+  /** Maps an error raised while reading the body to the deadline's or the signal's. */
+  mapError: (error: unknown) => unknown;
+  /** Aborts with the attempt's deadline or the flight's signal. */
+  signal: AbortSignal;
+}
+
+/** Sends a request's attempts. */
+export class Attempts {
+  readonly #pipeline: Pipeline;
+  readonly #rootPrefix: string;
+
+  constructor(pipeline: Pipeline, rootPrefix: string) {
+    this.#pipeline = pipeline;
+    this.#rootPrefix = rootPrefix;
+  }
+
+  /**
+   * Starts the call's total deadline, when it has one: `state.totalSignal`
+   * aborts with a {@linkcode TimeoutError} once it passes, and
+   * `state.release` clears it.
+   */
+  startTotal(call: Call): void {
+    if (call.totalMs === undefined) return;
+    const controller = new AbortController();
+    const totalMs = call.totalMs;
+    const timer = setTimeout(() => {
+      controller.abort(
+        new TimeoutError(
+          `${call.method} ${call.url} timed out after ${totalMs} ms in total`,
+          totalMs,
+          "total",
+        ),
+      );
+    }, totalMs);
+    call.state.totalSignal = controller.signal;
+    call.state.release = () => clearTimeout(timer);
+  }
+
+  /**
+   * Sends attempts until one is final, with `conditional` headers added
+   * (a revalidation's validators).
+   *
+   * @throws What the last attempt failed with, a {@linkcode RateLimitError}
+   * or the signal's reason.
+   */
+  async exchange(
+    call: Call,
+    signal: AbortSignal,
+    conditional: readonly [string, string][],
+  ): Promise<Exchange> {
+    const { config, events } = this.#pipeline;
+    const { state } = call;
+    const retry = config.retry;
+    for (let retries = 0;; retries++) {
+      if (call.background && this.#pipeline.isClosed(call.scope)) {
+        throw this.#pipeline.closedError(call.scope);
+      }
+      // Waiting for budget, a cooldown or a backoff: close() may cut it short.
+      state.sending = false;
+      // Tells the store when the admitted request was answered: until a
+      // window after that, it may still share a window at the origin.
+      const answered = await this.#admit(call, signal);
+      state.sending = true;
+      const attempt = new AbortController();
+      const attemptMs = call.attemptMs;
+      const timer = setTimeout(() => {
+        attempt.abort(
+          new TimeoutError(
+            `${call.method} ${call.url} timed out after ${attemptMs} ms (one attempt)`,
+            attemptMs,
+            "attempt",
+          ),
+        );
+      }, attemptMs);
+      const done = (): void => clearTimeout(timer);
+      const attemptSignal = AbortSignal.any([signal, attempt.signal]);
+      const mapError = (error: unknown): unknown => {
+        if (signal.aborted) return signal.reason;
+        if (attempt.signal.aborted) return attempt.signal.reason;
+        return error;
+      };
+      const requestTime = config.clock.now();
+      let response: Response;
+      try {
+        response = await config.fetch(
+          call.url,
+          this.#init(call, conditional, attemptSignal),
+        );
+      } catch (error) {
+        answered?.();
+        done();
+        const mapped = mapError(error);
+        if (this.#canRetry(call, retries, { error: mapped }, signal)) {
+          const delay = backoffDelayMs(retries, retry);
+          if (this.#fits(call, delay)) {
+            events.retry(call, retries + 1, delay, undefined, mapped);
+            state.sending = false;
+            await sleep(delay, signal);
+            continue;
+          }
+        }
+        throw mapped;
+      }
+      answered?.();
+      const responseTime = config.clock.now();
+      await this.#learn(call, response, responseTime);
+      if (this.#canRetry(call, retries, { status: response.status }, signal)) {
+        const retryAfter = parseRetryAfter(
+          response.headers.get("retry-after"),
+          responseTime,
+        );
+        if (retryAfter === undefined || retryAfter <= retry.maxDelayMs) {
+          const delay = backoffDelayMs(
+            retries,
+            retry,
+            Math.random,
+            retryAfter,
+          );
+          if (this.#fits(call, delay)) {
+            done();
+            await discard(response.body);
+            events.retry(call, retries + 1, delay, response.status);
+            state.sending = false;
+            await sleep(delay, signal);
+            continue;
+          }
+        }
+      }
+      return {
+        response,
+        requestTime,
+        responseTime,
+        attempts: retries + 1,
+        done,
+        mapError,
+        signal: attemptSignal,
+      };
+    }
+  }
+
+  #canRetry(
+    call: Call,
+    retries: number,
+    outcome: { status: number } | { error: unknown },
+    signal: AbortSignal,
+  ): boolean {
+    return call.retryableBody && !signal.aborted &&
+      !this.#pipeline.isClosed(call.scope) &&
+      shouldRetry(call.method, retries, outcome, this.#pipeline.config.retry);
+  }
+
+  // Whether a backoff leaves time before the total deadline.
+  #fits(call: Call, delayMs: number): boolean {
+    return call.totalMs === undefined ||
+      performance.now() + delayMs < call.started + call.totalMs;
+  }
+
+  #init(
+    call: Call,
+    conditional: readonly [string, string][],
+    signal: AbortSignal,
+  ): RequestInit {
+    let headers = call.headers;
+    if (conditional.length > 0) {
+      headers = new Headers(headers);
+      for (const [name, value] of conditional) headers.set(name, value);
+    }
+    const init: RequestInit = {
+      ...call.init,
+      method: call.method,
+      headers,
+      signal,
+    };
+    if (call.body !== null) init.body = call.body;
+    return init;
+  }
+
+  // The rate-limit resource of the call's client or scope, and where the
+  // cooldowns of it are kept.
+  #resource(call: Call): string {
+    const { state } = call;
+    if (state.resource === undefined) {
+      const resource = escapeKeyPart(
+        this.#pipeline.config.resource(new URL(call.url)),
+      );
+      state.resource = `${call.scope.prefix}:ratelimit:${resource}`;
+      // The server's cooldown is about the resource, whoever asked: it
+      // holds back the client and every scope alike.
+      state.cooldownResource = `${this.#rootPrefix}:ratelimit:${resource}`;
+    }
+    return state.resource;
+  }
+
+  async #admit(
+    call: Call,
+    signal: AbortSignal,
+  ): Promise<(() => void) | undefined> {
+    const limiter = this.#pipeline.config.limiter;
+    if (limiter === undefined) return undefined;
+    const resource = this.#resource(call);
+    return await limiter.admit(
+      resource,
+      () => call.state.priority,
+      signal,
+      this.#pipeline.events.admitHooks(call, resource),
+      call.state.cooldownResource,
+    );
+  }
+
+  // Records what the server said about its rate limit.
+  async #learn(call: Call, response: Response, now: number): Promise<void> {
+    const limiter = this.#pipeline.config.limiter;
+    if (limiter === undefined) return;
+    const { cooldownMs } = readRateLimitSignals(
+      response.headers,
+      now,
+      response.status,
+    );
+    if (cooldownMs === undefined || !(cooldownMs > 0)) return;
+    this.#resource(call);
+    const resource = call.state.cooldownResource!;
+    const { events } = this.#pipeline;
+    if (events.listening) {
+      events.emit({
+        type: "cooldown",
+        ...events.fields(call, now),
+        resource,
+        cooldownMs,
+        action: "set",
+      });
+    }
+    await limiter.cooldown(
+      resource,
+      cooldownMs,
+      events.admitHooks(call, resource),
+    );
+  }
+}

@@ -1,0 +1,184 @@
+// The cache writer: stores a response (with a Vary index when it varies),
+// drops an entry that may no longer be served, and invalidates what an
+// unsafe request changed. Every write fails open, and says what the store
+// kept.
+
+import type { CachedResponse } from "../cache/entry.ts";
+import { isFieldName } from "../cache/_fields.ts";
+import { invalidationTargets } from "../cache/invalidation.ts";
+import { storageTtlSeconds } from "../cache/storage_ttl.ts";
+import { variantKey } from "../cache/vary.ts";
+import { storeCall } from "../_store_deadline.ts";
+import type { CacheSkipReason } from "../events.ts";
+import type { CacheStore } from "../stores/types.ts";
+import type { Call } from "./_call.ts";
+import { deleteEntry } from "./_cache_reader.ts";
+import { cacheKey, type CallKeys, variantCacheKey } from "./_key.ts";
+import type { Pipeline } from "./_pipeline.ts";
+
+/** How long a Vary index outlives the variant that wrote it, at least. */
+const VARY_INDEX_MIN_TTL_SECONDS = 86_400;
+
+/** What the main key of a response that varies holds: the names it varies on. */
+export interface VaryIndex {
+  sluiceVary: 1;
+  names: string[];
+}
+
+/** Whether a stored value is a well-formed {@linkcode VaryIndex}. */
+export function isVaryIndex(value: unknown): value is VaryIndex {
+  if (
+    typeof value !== "object" || value === null ||
+    (value as Partial<VaryIndex>).sluiceVary !== 1
+  ) {
+    return false;
+  }
+  const names = (value as Partial<VaryIndex>).names;
+  return Array.isArray(names) && names.length > 0 &&
+    names.every((name) => name === "*" || isFieldName(name));
+}
+
+/** Writes to, and deletes from, the cache. */
+export class CacheWriter {
+  readonly #pipeline: Pipeline;
+  readonly #store: CacheStore<unknown>;
+
+  constructor(pipeline: Pipeline, store: CacheStore<unknown>) {
+    this.#pipeline = pipeline;
+    this.#store = store;
+  }
+
+  /**
+   * Stores an entry for as long as it may be served, with a Vary index
+   * when it varies. A refused variant gets no index.
+   *
+   * @returns Whether the store kept it.
+   */
+  async write(
+    call: Call,
+    keys: CallKeys,
+    entry: CachedResponse,
+    ttlSeconds: number,
+  ): Promise<boolean> {
+    const { config, events } = this.#pipeline;
+    const store = this.#store;
+    const names = Object.keys(entry.varyHeaders);
+    let storeKey = keys.cache;
+    const timeoutMs = config.storeTimeoutMs;
+    let kept: void | boolean;
+    try {
+      if (names.length === 0) {
+        kept = await storeCall(
+          "set",
+          () => store.set(storeKey, entry, ttlSeconds),
+          timeoutMs,
+        );
+      } else {
+        storeKey = await variantCacheKey(
+          this.#pipeline.hasher,
+          call,
+          variantKey(entry.varyHeaders),
+        );
+        kept = await storeCall(
+          "set",
+          () => store.set(storeKey, entry, ttlSeconds),
+          timeoutMs,
+        );
+        if (kept !== false) {
+          const index: VaryIndex = { sluiceVary: 1, names };
+          kept = await storeCall(
+            "set",
+            () =>
+              store.set(
+                keys.cache,
+                index,
+                Math.max(ttlSeconds, VARY_INDEX_MIN_TTL_SECONDS),
+              ),
+            timeoutMs,
+          );
+        }
+      }
+    } catch (error) {
+      events.cacheError(call, error);
+      return false;
+    }
+    if (kept === false) {
+      events.skipped(call, keys.cache, "store-refused");
+      return false;
+    }
+    this.#pipeline.checked.set(entry, {});
+    if (events.listening) {
+      events.emit({
+        type: "cache.stored",
+        ...events.fields(call),
+        key: storeKey,
+        ttlSeconds,
+        bytes: entry.body.byteLength,
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Stores an entry unless it is already too old to be served.
+   *
+   * @returns Whether the store kept it.
+   */
+  store(call: Call, keys: CallKeys, entry: CachedResponse): Promise<boolean> {
+    const { config } = this.#pipeline;
+    const policy = config.cache!.policy;
+    const ttl = storageTtlSeconds(entry, policy, config.clock.now());
+    if (!(ttl > 0)) return Promise.resolve(false);
+    return this.write(call, keys, entry, ttl);
+  }
+
+  /**
+   * Reports why a response was not stored, and drops the entry it was to
+   * replace (`stale`), which may no longer be served.
+   */
+  async drop(
+    call: Call,
+    keys: CallKeys,
+    reason: CacheSkipReason | undefined,
+    stale: { storeKey: string } | undefined,
+  ): Promise<void> {
+    if (reason !== undefined) {
+      this.#pipeline.events.skipped(call, keys.cache, reason);
+    }
+    if (stale !== undefined) await this.delete(call, stale.storeKey);
+  }
+
+  /** Deletes an entry; a store failure is reported, never thrown. */
+  delete(call: Call, key: string): Promise<void> {
+    return deleteEntry(this.#pipeline, this.#store, call, key);
+  }
+
+  /**
+   * Deletes what an unsafe request answered with `status` and `headers`
+   * changed: the GET and HEAD entries of its URL and of the URLs its
+   * `Location` and `Content-Location` name on its origin, for its
+   * credentials and for none.
+   */
+  async invalidate(
+    call: Call,
+    status: number,
+    headers: Headers,
+  ): Promise<void> {
+    const targets = invalidationTargets(call.method, call.url, status, headers);
+    const credentialSets = call.credentials === ""
+      ? [""]
+      : [call.credentials, ""];
+    for (const url of targets) {
+      for (const method of ["GET", "HEAD"]) {
+        for (const credentials of credentialSets) {
+          const hash = await this.#pipeline.hasher.hash(
+            method,
+            url,
+            credentials,
+          );
+          await this.delete(call, cacheKey(call.scope.prefix, hash));
+        }
+      }
+    }
+  }
+}

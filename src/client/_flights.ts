@@ -1,0 +1,363 @@
+// Flights: identical concurrent requests share one origin call, first in the
+// process (a flight table), then across processes (a dedupe store), and a
+// stale entry is revalidated in the background by a flight of its own. A
+// flight runs on its own signal, never a caller's: a caller that leaves stops
+// waiting, and the others keep their answer.
+
+import {
+  isHeaderList,
+  isReasonPhrase,
+  isVarySelection,
+} from "../cache/_fields.ts";
+import { varyMatches } from "../cache/vary.ts";
+import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
+import { type Flight, FlightTable } from "../dedupe/flights.ts";
+import type { DedupeStore } from "../stores/types.ts";
+import { discard } from "./_body.ts";
+import type {
+  Call,
+  FlightResult,
+  Found,
+  Outcome,
+  Raw,
+  Scope,
+  Stale,
+} from "./_call.ts";
+import { type CacheReader, varyView } from "./_cache_reader.ts";
+import { errorStage } from "./_events.ts";
+import type { CallKeys } from "./_key.ts";
+import type { Origin } from "./_origin.ts";
+import type { Pipeline } from "./_pipeline.ts";
+import { linkSignal, withoutCookies } from "./_response.ts";
+
+const NEVER: AbortSignal = new AbortController().signal;
+
+/** What a flight shares through a dedupe store. */
+interface Shared {
+  sluice: 1;
+  raw: Raw | null;
+  vary: Record<string, string | null>;
+}
+
+/** A background revalidation, so that close() can end it. */
+interface Background {
+  scope: Scope;
+  call: Call;
+  flight: Flight<FlightResult>;
+  task: Promise<void>;
+}
+
+/** Runs the flights of GET and HEAD requests. */
+export class Flights {
+  /** The in-process flights, by dedupe key. */
+  readonly table: FlightTable = new FlightTable();
+  readonly #pipeline: Pipeline;
+  readonly #origin: Origin;
+  readonly #reader: CacheReader | undefined;
+  readonly #store: DedupeStore<unknown> | undefined;
+  readonly #background = new Set<Background>();
+  /** The call each flight runs, so that a joiner can raise its priority. */
+  readonly #owners = new WeakMap<Flight<FlightResult>, Call>();
+  /** Distributed jobs this client ended whose end the store may not know. */
+  readonly #endedJobs = new EndedJobs();
+
+  constructor(
+    pipeline: Pipeline,
+    origin: Origin,
+    reader: CacheReader | undefined,
+  ) {
+    this.#pipeline = pipeline;
+    this.#origin = origin;
+    this.#reader = reader;
+    this.#store = pipeline.config.dedupeStore;
+  }
+
+  /**
+   * Joins the flight of an identical request, or starts one, and waits
+   * for its outcome within `waitSignal` (the caller's signal and deadline).
+   */
+  async join(
+    call: Call,
+    keys: CallKeys,
+    stale: Stale | undefined,
+    waitSignal: AbortSignal | undefined,
+  ): Promise<Outcome> {
+    const { events } = this.#pipeline;
+    const key = keys.dedupe;
+    const existing = this.table.get<FlightResult>(key);
+    if (existing !== undefined) {
+      if (call.state.priority === "user") {
+        // The flight now serves interactive traffic: let it wait as such.
+        const owner = this.#owners.get(existing);
+        if (owner !== undefined) owner.state.priority = "user";
+      }
+      const started = performance.now();
+      const result = await existing.wait(waitSignal);
+      if (
+        result.outcome.kind !== "response" &&
+        varyMatches(
+          { varyHeaders: result.vary },
+          varyView(this.#pipeline, call),
+        )
+      ) {
+        if (events.listening) {
+          events.emit({
+            type: "dedupe.joined",
+            ...events.fields(call),
+            key,
+            scope: "process",
+            waitedMs: performance.now() - started,
+          });
+        }
+        return _joined(result.outcome);
+      }
+      // The flight's response cannot answer this request: its body was
+      // streamed to its owner, or it varies on fields this request differs
+      // in.
+      const own = await this.#origin.fetch(
+        call,
+        keys,
+        stale,
+        waitSignal ?? NEVER,
+      );
+      return own.outcome;
+    }
+    const flight = this.#start(call, keys, stale);
+    if (events.listening) {
+      events.emit({
+        type: "dedupe.owner",
+        ...events.fields(call),
+        key,
+        scope: "process",
+      });
+    }
+    try {
+      const { outcome } = await flight.wait(waitSignal);
+      if (outcome.kind === "response" && waitSignal !== undefined) {
+        // The flight's fetch does not see the caller's signal or deadline;
+        // tie the streamed body to them, as fetch would.
+        return {
+          ...outcome,
+          response: linkSignal(outcome.response, waitSignal, call.url),
+        };
+      }
+      return outcome;
+    } catch (error) {
+      // The caller left; nobody else can take a streamed body.
+      flight.promise.then((result) => {
+        if (result.outcome.kind === "response") {
+          void discard(result.outcome.response.body);
+        }
+      }, () => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Revalidates a stale entry in a background flight of its own, unless a
+   * flight for the request runs already. Nobody waits for it; its failure
+   * is reported.
+   */
+  revalidate(call: Call, keys: CallKeys, found: Found): void {
+    if (this.table.get(keys.dedupe) !== undefined) return;
+    const bgCall: Call = {
+      ...call,
+      signal: undefined,
+      validate: undefined,
+      background: true,
+      started: performance.now(),
+      state: { priority: "background", sending: false },
+    };
+    const flight = this.#start(bgCall, keys, { ...found, staleIfError: false });
+    const bg: Background = {
+      scope: call.scope,
+      call: bgCall,
+      flight,
+      task: Promise.resolve(),
+    };
+    const pipeline = this.#pipeline;
+    bg.task = flight.wait().then((result) => {
+      if (result.outcome.kind === "response") {
+        void discard(result.outcome.response.body);
+      }
+    }, (error) => {
+      const { events } = pipeline;
+      if (!events.listening || pipeline.isClosed(call.scope)) return;
+      events.emit({
+        type: "error",
+        ...events.fields(call),
+        stage: errorStage(error),
+        failedOpen: true,
+        error,
+      });
+    }).finally(() => {
+      this.#background.delete(bg);
+    });
+    this.#background.add(bg);
+  }
+
+  /**
+   * Ends the background work of `scope` (of every scope for the root):
+   * what still waits for budget or a cooldown is aborted, what is on the
+   * wire finishes.
+   */
+  async close(scope: Scope, root: boolean): Promise<void> {
+    const tasks: Promise<void>[] = [];
+    for (const bg of this.#background) {
+      if (!root && bg.scope !== scope) continue;
+      // Work still waiting for budget or a cooldown cannot finish soon.
+      if (!bg.call.state.sending) {
+        bg.flight.abort(this.#pipeline.closedError(scope));
+      }
+      tasks.push(bg.task);
+    }
+    await Promise.allSettled(tasks);
+  }
+
+  #start(
+    call: Call,
+    keys: CallKeys,
+    stale: Stale | undefined,
+  ): Flight<FlightResult> {
+    const flight = this.table.start<FlightResult>(
+      keys.dedupe,
+      (signal) => this.#own(call, keys, stale, signal),
+    );
+    this.#owners.set(flight, call);
+    return flight;
+  }
+
+  // Runs a flight this process owns: through the dedupe store when there
+  // is one, so that other processes' identical requests share it too.
+  async #own(
+    call: Call,
+    keys: CallKeys,
+    stale: Stale | undefined,
+    signal: AbortSignal,
+  ): Promise<FlightResult> {
+    const store = this.#store;
+    if (store === undefined) {
+      return this.#origin.fetch(call, keys, stale, signal);
+    }
+    const { config, events } = this.#pipeline;
+    const key = keys.dedupe;
+    const started = performance.now();
+    const outcome = await runDistributedFlight(
+      store,
+      key,
+      async (elected, previous) => {
+        let current = stale;
+        // After "none" the store knows of no job for the key within its
+        // retention (a second at least), so none stored a response since
+        // this request read the cache a moment ago.
+        if (elected && previous !== "none" && this.#reader !== undefined) {
+          const answer = await this.#reader.reread(call, keys, signal);
+          if (answer?.kind === "fresh") {
+            const result: FlightResult = {
+              outcome: answer.outcome,
+              vary: answer.outcome.kind === "entry"
+                ? answer.outcome.entry.varyHeaders
+                : {},
+            };
+            return { result, share: _share(result) as unknown };
+          }
+          if (answer?.kind === "stale") current = answer.stale;
+        }
+        const result = await this.#origin.fetch(call, keys, current, signal);
+        return { result, share: _share(result) as unknown };
+      },
+      {
+        signal,
+        storeTimeoutMs: config.storeTimeoutMs,
+        // As long as the owner's job may take by this request's deadlines:
+        // one admission and one attempt, then its result's way through the
+        // store. An owner slower than that (retrying, say) counts as
+        // stalled.
+        waitTimeoutMs: config.admissionWaitMs + call.attemptMs +
+          config.storeTimeoutMs,
+        endedJobs: this.#endedJobs,
+        onOwner: () => {
+          if (!events.listening) return;
+          events.emit({
+            type: "dedupe.owner",
+            ...events.fields(call),
+            key,
+            scope: "distributed",
+          });
+        },
+        onStoreError: (error) => events.failedOpen(call, "dedupe", error),
+      },
+    );
+    if (outcome.kind === "owned") return outcome.result;
+    const shared = outcome.value;
+    if (
+      !_isShared(shared) || shared.raw === null ||
+      !varyMatches(
+        { varyHeaders: shared.vary },
+        varyView(this.#pipeline, call),
+      )
+    ) {
+      return this.#origin.fetch(call, keys, stale, signal);
+    }
+    if (events.listening) {
+      events.emit({
+        type: "dedupe.joined",
+        ...events.fields(call),
+        key,
+        scope: "distributed",
+        waitedMs: performance.now() - started,
+      });
+    }
+    return {
+      outcome: { kind: "raw", raw: shared.raw, source: "dedupe", attempts: 0 },
+      vary: shared.vary,
+    };
+  }
+}
+
+// What a joiner gets of the owner's outcome: no cookie the origin set for
+// the owner, and none of its validated data (a joiner parses its own copy).
+function _joined(
+  outcome: Exclude<Outcome, { kind: "response" }>,
+): Outcome {
+  return outcome.kind === "raw"
+    ? {
+      ...outcome,
+      raw: withoutCookies(outcome.raw),
+      source: "dedupe",
+      attempts: 0,
+      validated: undefined,
+    }
+    : { ...outcome, source: "dedupe", attempts: 0, validated: undefined };
+}
+
+function _share(result: FlightResult): Shared {
+  const { outcome } = result;
+  let raw: Raw | null = null;
+  if (outcome.kind === "raw") raw = withoutCookies(outcome.raw);
+  else if (outcome.kind === "entry") {
+    raw = {
+      url: outcome.entry.url,
+      status: outcome.entry.status,
+      statusText: outcome.entry.statusText,
+      headers: outcome.entry.headers,
+      body: outcome.entry.body,
+    };
+  }
+  return { sluice: 1, raw, vary: result.vary };
+}
+
+// Whether a dedupe store's value is one a flight shared, down to what
+// building its `Response` and matching its Vary need.
+function _isShared(value: unknown): value is Shared {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  if (v.sluice !== 1 || !isVarySelection(v.vary)) return false;
+  if (v.raw === null) return true;
+  const raw = v.raw as Record<string, unknown> | undefined;
+  return typeof raw === "object" && raw !== null &&
+    typeof raw.url === "string" && Number.isInteger(raw.status) &&
+    (raw.status as number) >= 200 && (raw.status as number) <= 599 &&
+    isReasonPhrase(raw.statusText) && isHeaderList(raw.headers) &&
+    raw.body instanceof Uint8Array;
+}
