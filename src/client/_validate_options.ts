@@ -33,6 +33,8 @@ const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** `rateLimit.maxWaitMs` when not given, as the RateLimiter applies it. */
 const DEFAULT_MAX_WAIT_MS = 60_000;
 const MAX_TIMER_MS = 2_147_483_647;
+/** The longest `cache.ttl` whose milliseconds the cache policy accepts. */
+const MAX_TTL_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 2 / 1000);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CACHE_MODES: ReadonlySet<string> = new Set([
   "default",
@@ -77,8 +79,15 @@ export interface ResolvedOptions {
 
 /** Validates every option; throws ConfigError naming the first bad one. */
 export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new ConfigError(COMPONENT, "options", options, "an object");
+  if (
+    typeof options !== "object" || options === null || Array.isArray(options)
+  ) {
+    throw new ConfigError(
+      COMPONENT,
+      "options",
+      options,
+      `an object with a non-empty string 'name', for example { name: "api" }`,
+    );
   }
   const {
     name,
@@ -142,13 +151,16 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     const { ttl } = cache;
     if (
       ttl !== undefined &&
-      (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)
+      (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0 ||
+        ttl > MAX_TTL_SECONDS)
     ) {
       throw new ConfigError(
         COMPONENT,
         "cache.ttl",
         ttl,
-        "a non-negative number of seconds",
+        typeof ttl === "number" && ttl > MAX_TTL_SECONDS
+          ? `at most ${MAX_TTL_SECONDS} seconds`
+          : "a non-negative number of seconds",
       );
     }
     const policy = validateCachePolicyOptions(

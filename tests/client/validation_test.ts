@@ -1,6 +1,6 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HttpClient, MemoryCacheStore } from "../../mod.ts";
+import { ConfigError, HttpClient, MemoryCacheStore } from "../../mod.ts";
 import { ManualClock } from "../../src/testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { EventLog } from "./_helpers.ts";
@@ -109,5 +109,45 @@ describe("HttpClient revalidation", () => {
     clock.advance(2_000);
     assert.deepEqual(await client.get("/mismatch"), { full: 3 });
     assert.equal(origin.calls("/mismatch"), 3);
+  });
+});
+
+// Asserts that `create` throws a ConfigError naming `option`, whose message
+// matches `message`.
+function rejects(create: () => unknown, option: string, message: RegExp): void {
+  assert.throws(create, (error: unknown) => {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.equal(error.option, option);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe("HttpClient option validation", () => {
+  it("throws ConfigError saying a name is required when given no options object", () => {
+    const Client = HttpClient as unknown as new (options?: unknown) => unknown;
+    for (const options of [undefined, null, 5, "api", true, []]) {
+      rejects(
+        () => new Client(options),
+        "options",
+        /^Cannot create HttpClient as 'options' must be an object with a non-empty string 'name'/,
+      );
+    }
+    rejects(
+      () => new Client(),
+      "options",
+      /'options' must be an object with a non-empty string 'name'.*: received undefined$/,
+    );
+  });
+
+  it("names 'cache.ttl' for a ttl too large to be a lifetime", () => {
+    const store = new MemoryCacheStore();
+    for (const ttl of [1e16, Number.MAX_VALUE]) {
+      rejects(
+        () => new HttpClient({ name: "a", cache: { store, ttl } }),
+        "cache.ttl",
+        /^Cannot create HttpClient as 'cache\.ttl' must be at most \d+ seconds: received /,
+      );
+    }
   });
 });
