@@ -3,6 +3,7 @@
 
 import {
   type CachePolicyOptions,
+  type CachePolicyOverrides,
   validateCachePolicyOptions,
 } from "../cache/options.ts";
 import { DEFAULT_STORE_TIMEOUT_MS } from "../_store_deadline.ts";
@@ -22,7 +23,11 @@ import type {
 import type {
   CacheMode,
   FetchLike,
+  HttpClientCacheOptions,
+  HttpClientDedupeOptions,
   HttpClientOptions,
+  HttpClientRateLimitOptions,
+  HttpClientRetryOptions,
   RequestCacheOptions,
   TimeoutOptions,
 } from "./options.ts";
@@ -33,6 +38,8 @@ const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** `rateLimit.maxWaitMs` when not given, as the RateLimiter applies it. */
 const DEFAULT_MAX_WAIT_MS = 60_000;
 const MAX_TIMER_MS = 2_147_483_647;
+/** The longest `cache.ttl` whose milliseconds the cache policy accepts. */
+const MAX_TTL_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 2 / 1000);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CACHE_MODES: ReadonlySet<string> = new Set([
   "default",
@@ -42,6 +49,66 @@ const CACHE_MODES: ReadonlySet<string> = new Set([
   "force-cache",
   "only-if-cached",
 ]);
+
+// The keys of each options object sluice reads. A `Record` over the
+// interface's keys makes the compiler keep these lists in step with it.
+const CLIENT_KEYS: readonly string[] = _keys<HttpClientOptions>({
+  name: true,
+  baseUrl: true,
+  headers: true,
+  fetch: true,
+  cache: true,
+  dedupe: true,
+  rateLimit: true,
+  retry: true,
+  timeout: true,
+  maxBodyBytes: true,
+  storeTimeoutMs: true,
+  credentialHeaders: true,
+  onEvent: true,
+  clock: true,
+});
+const CACHE_KEYS: readonly string[] = _keys<HttpClientCacheOptions>({
+  store: true,
+  ttl: true,
+  shared: true,
+  overrides: true,
+  maxHeuristicMs: true,
+  revalidationStorageMs: true,
+});
+const OVERRIDE_KEYS: readonly string[] = _keys<CachePolicyOverrides>({
+  ignoreNoStore: true,
+  ignoreNoCache: true,
+  minTtlMs: true,
+  maxTtlMs: true,
+});
+const DEDUPE_KEYS: readonly string[] = _keys<HttpClientDedupeOptions>({
+  store: true,
+});
+const RATE_LIMIT_KEYS: readonly string[] = _keys<HttpClientRateLimitOptions>({
+  store: true,
+  resource: true,
+  maxWaitMs: true,
+  throwOnLimit: true,
+  failOpen: true,
+});
+const RETRY_KEYS: readonly string[] = _keys<HttpClientRetryOptions>({
+  attempts: true,
+  baseDelayMs: true,
+  maxDelayMs: true,
+  methods: true,
+  statuses: true,
+});
+const TIMEOUT_KEYS: readonly string[] = _keys<TimeoutOptions>({
+  attemptMs: true,
+  totalMs: true,
+});
+const REQUEST_CACHE_KEYS: readonly string[] = _keys<RequestCacheOptions>({
+  mode: true,
+  maxAge: true,
+  maxStale: true,
+  minFresh: true,
+});
 
 const DEFAULT_REQUEST_CACHE: { mode: CacheMode; directives: string } = {
   mode: "default",
@@ -77,9 +144,17 @@ export interface ResolvedOptions {
 
 /** Validates every option; throws ConfigError naming the first bad one. */
 export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new ConfigError(COMPONENT, "options", options, "an object");
+  if (
+    typeof options !== "object" || options === null || Array.isArray(options)
+  ) {
+    throw new ConfigError(
+      COMPONENT,
+      "options",
+      options,
+      `an object with a non-empty string 'name', for example { name: "api" }`,
+    );
   }
+  _knownKeys(COMPONENT, "", options, CLIENT_KEYS);
   const {
     name,
     baseUrl,
@@ -133,6 +208,14 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
   let resolvedCache: ResolvedOptions["cache"];
   if (cache !== undefined) {
     _object("cache", cache);
+    _knownKeys(COMPONENT, "cache", cache, CACHE_KEYS);
+    const { overrides } = cache;
+    if (
+      typeof overrides === "object" && overrides !== null &&
+      !Array.isArray(overrides)
+    ) {
+      _knownKeys(COMPONENT, "cache.overrides", overrides, OVERRIDE_KEYS);
+    }
     const store = _store("cache.store", cache.store, [
       "get",
       "set",
@@ -142,22 +225,23 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     const { ttl } = cache;
     if (
       ttl !== undefined &&
-      (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)
+      (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0 ||
+        ttl > MAX_TTL_SECONDS)
     ) {
       throw new ConfigError(
         COMPONENT,
         "cache.ttl",
         ttl,
-        "a non-negative number of seconds",
+        typeof ttl === "number" && ttl > MAX_TTL_SECONDS
+          ? `at most ${MAX_TTL_SECONDS} seconds`
+          : "a non-negative number of seconds",
       );
     }
     const policy = validateCachePolicyOptions(
       {
         ...(cache.shared === undefined ? {} : { shared: cache.shared }),
         ...(ttl === undefined ? {} : { defaultTtlMs: ttl * 1000 }),
-        ...(cache.overrides === undefined
-          ? {}
-          : { overrides: cache.overrides }),
+        ...(overrides === undefined ? {} : { overrides }),
         ...(cache.maxHeuristicMs === undefined
           ? {}
           : { maxHeuristicMs: cache.maxHeuristicMs }),
@@ -174,6 +258,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
   let dedupeStore: DedupeStore<unknown> | undefined;
   if (dedupe !== undefined) {
     _object("dedupe", dedupe);
+    _knownKeys(COMPONENT, "dedupe", dedupe, DEDUPE_KEYS);
     dedupeStore = _store("dedupe.store", dedupe.store, [
       "registerOrJoin",
       "waitFor",
@@ -189,6 +274,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
   let resource = (url: URL): string => url.origin;
   if (rateLimit !== undefined) {
     _object("rateLimit", rateLimit);
+    _knownKeys(COMPONENT, "rateLimit", rateLimit, RATE_LIMIT_KEYS);
     const store = _store("rateLimit.store", rateLimit.store, [
       "acquire",
       "getWaitTime",
@@ -233,6 +319,9 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     });
   }
 
+  if (typeof retry === "object" && retry !== null && !Array.isArray(retry)) {
+    _knownKeys(COMPONENT, "retry", retry, RETRY_KEYS);
+  }
   const resolvedRetry = validateRetryOptions(retry, COMPONENT, "retry");
 
   const timeouts = resolveTimeouts(
@@ -326,6 +415,7 @@ export function resolveTimeouts(
       "a number of milliseconds or { attemptMs, totalMs }",
     );
   }
+  _knownKeys(component, option, value, TIMEOUT_KEYS);
   const { attemptMs, totalMs } = value as TimeoutOptions;
   return {
     attemptMs: attemptMs === undefined
@@ -360,6 +450,7 @@ export function resolveRequestCache(
       "Cannot send a request as 'cache' must be a cache mode or an object",
     );
   }
+  _knownKeys("request", "cache", value, REQUEST_CACHE_KEYS);
   const { mode = "default", maxAge, maxStale, minFresh } =
     value as RequestCacheOptions;
   if (!CACHE_MODES.has(mode)) {
@@ -388,6 +479,106 @@ export function resolveRequestCache(
     parts.push(`${directive}=${Math.floor(seconds)}`);
   }
   return { mode, directives: parts.join(", ") };
+}
+
+function _keys<T>(keys: Record<keyof T, true>): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
+
+// Rejects a key sluice does not read, so that a misspelled option fails here
+// instead of being ignored. `prefix` is the path of `value`, "" at the top.
+function _knownKeys(
+  component: string,
+  prefix: string,
+  value: object,
+  known: readonly string[],
+): void {
+  const path = (key: string): string =>
+    prefix === "" ? key : `${prefix}.${key}`;
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const suggestion = _closest(key, known);
+    throw new ConfigError(
+      component,
+      path(key),
+      (value as Record<string, unknown>)[key],
+      suggestion === undefined
+        ? `a known option (${_list(known.map(path))})`
+        : `a known option (did you mean '${path(suggestion)}'?)`,
+    );
+  }
+}
+
+// The known key a misspelled one most likely stands for, if any: the same
+// key in another case or with separators (`baseURL`, `fail_open`), one a few
+// edits away (`attempt`, `timeouts`), or one that starts the same way for at
+// least half its length (`ttlSeconds` for `ttl`, `maxWait` for `maxWaitMs`).
+function _closest(key: string, known: readonly string[]): string | undefined {
+  const typed = _fold(key);
+  const limit = typed.length <= 4 ? 1 : typed.length <= 8 ? 2 : 3;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of known) {
+    const distance = _distance(typed, _fold(candidate));
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  if (best !== undefined) return best;
+  let bestShared = 0;
+  let bestGap = Infinity;
+  for (const candidate of known) {
+    const folded = _fold(candidate);
+    let shared = 0;
+    while (shared < typed.length && typed[shared] === folded[shared]) shared++;
+    const gap = Math.abs(typed.length - folded.length);
+    if (
+      shared >= 3 && shared * 2 >= folded.length &&
+      (shared > bestShared || (shared === bestShared && gap < bestGap))
+    ) {
+      best = candidate;
+      bestShared = shared;
+      bestGap = gap;
+    }
+  }
+  return best;
+}
+
+function _fold(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, "");
+}
+
+// Edit distance with adjacent transpositions (optimal string alignment).
+function _distance(a: string, b: string): number {
+  let before: number[] = [];
+  let previous: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + cost,
+      );
+      if (
+        i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]
+      ) {
+        value = Math.min(value, before[j - 2]! + 1);
+      }
+      current.push(value);
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function _list(items: readonly string[]): string {
+  return items.length <= 1
+    ? items.join("")
+    : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
 
 function _object(option: string, value: unknown): void {

@@ -129,7 +129,8 @@ export class HttpClient implements AsyncDisposable {
    * (for example `timeout.attemptMs`, `rateLimit.maxWaitMs`, `cache.store`).
    */
   constructor(options: HttpClientOptions) {
-    const scopeInit = (options as unknown as Partial<ScopeInit>)[SCOPE];
+    const scopeInit = (options as unknown as Partial<ScopeInit> | undefined)
+      ?.[SCOPE];
     if (scopeInit !== undefined) {
       this.#shared = scopeInit.shared;
       this.#scope = { prefix: scopeInit.prefix, closed: false };

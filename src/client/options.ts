@@ -175,7 +175,13 @@ export interface TimeoutOptions {
   totalMs?: number;
 }
 
-/** Options of {@linkcode HttpClient}. */
+/**
+ * Options of {@linkcode HttpClient}. A key that is none of these, in this
+ * object or in one of its option objects (`cache`, `cache.overrides`,
+ * `dedupe`, `rateLimit`, `retry`, `timeout`), is taken for a misspelling:
+ * the constructor throws {@linkcode ConfigError} naming it and, when one is
+ * close, the option it likely means.
+ */
 export interface HttpClientOptions {
   /**
    * The client's name. It prefixes every store key, so clients sharing a
