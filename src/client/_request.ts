@@ -4,6 +4,7 @@
 
 import { normaliseUrl } from "../cache/key.ts";
 import type { Priority } from "../stores/types.ts";
+import { checkHelperOptions } from "./_validate_options.ts";
 import type {
   HttpRequestInit,
   RequestOptions,
@@ -33,6 +34,7 @@ export function helperParts(
   body: unknown,
   options: RequestOptions<unknown> | undefined,
 ): Parts {
+  checkHelperOptions(options);
   let headers: HeadersInit | undefined = options?.headers;
   let bodyInit: BodyInit | null = null;
   if (body !== undefined && body !== null) {

@@ -29,6 +29,7 @@ import type {
   HttpClientRateLimitOptions,
   HttpClientRetryOptions,
   RequestCacheOptions,
+  RequestOptions,
   TimeoutOptions,
 } from "./options.ts";
 
@@ -102,6 +103,14 @@ const RETRY_KEYS: readonly string[] = _keys<HttpClientRetryOptions>({
 const TIMEOUT_KEYS: readonly string[] = _keys<TimeoutOptions>({
   attemptMs: true,
   totalMs: true,
+});
+const HELPER_KEYS: readonly string[] = _keys<RequestOptions<unknown>>({
+  headers: true,
+  signal: true,
+  priority: true,
+  schema: true,
+  cache: true,
+  timeout: true,
 });
 const REQUEST_CACHE_KEYS: readonly string[] = _keys<RequestCacheOptions>({
   mode: true,
@@ -388,6 +397,23 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     onEvent,
     clock,
   };
+}
+
+/**
+ * Checks the options a helper (`get`, `post`, ...) was given: an object
+ * of known keys, or nothing.
+ *
+ * @throws {ConfigError} For anything else, naming the key and the closest
+ * real one.
+ */
+export function checkHelperOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (
+    typeof options !== "object" || options === null || Array.isArray(options)
+  ) {
+    throw new ConfigError("request", "options", options, "an object");
+  }
+  _knownKeys("request", "", options as Record<string, unknown>, HELPER_KEYS);
 }
 
 /**

@@ -309,6 +309,28 @@ describe("HttpClient option validation", () => {
       await assert.rejects(client.fetch("/ok", init as never), check);
       await assert.rejects(client.get("/ok", init as never), check);
     }
+    // A helper's own options are a fixed set too.
+    for (
+      const [options, option, suggestion] of [
+        [{ timout: 50 }, "timout", "timeout"],
+        [{ header: { a: "1" } }, "header", "headers"],
+        [{ priorty: "user" }, "priorty", "priority"],
+      ] as const
+    ) {
+      await assert.rejects(
+        client.get("/ok", options as never),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.equal(error.option, option);
+          assert.ok(
+            error.message.includes(`did you mean '${suggestion}'?`),
+            error.message,
+          );
+          return true;
+        },
+      );
+    }
+    await assert.rejects(client.get("/ok", "fast" as never), ConfigError);
     assert.equal(origin.calls(), 0);
     // Standard RequestInit keys are never taken for misspelled options.
     const response = await client.fetch("/ok", {
