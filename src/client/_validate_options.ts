@@ -10,6 +10,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
 import type { EventListener } from "../events.ts";
 import { RateLimiter } from "../rate_limit/limiter.ts";
+import { validClock } from "../stores/_validate.ts";
 import {
   type ResolvedRetryOptions,
   validateRetryOptions,
@@ -183,6 +184,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
   }
 
   const storeTimeout = _positiveMs("storeTimeoutMs", storeTimeoutMs, COMPONENT);
+  const validatedClock = validClock(COMPONENT, clock);
 
   let limiter: RateLimiter | undefined;
   let admissionWaitMs = 0;
@@ -230,6 +232,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
       ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
       ...(throwOnLimit === undefined ? {} : { throwOnLimit }),
       ...(failOpen === undefined ? {} : { failOpen }),
+      clock: validatedClock,
     });
   }
 
@@ -269,18 +272,6 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     throw new ConfigError(COMPONENT, "onEvent", onEvent, "a function");
   }
 
-  if (
-    typeof clock !== "object" || clock === null ||
-    typeof (clock as Clock).now !== "function"
-  ) {
-    throw new ConfigError(
-      COMPONENT,
-      "clock",
-      clock,
-      "an object with a now() method",
-    );
-  }
-
   return {
     name,
     baseUrl: base,
@@ -297,7 +288,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     storeTimeoutMs: storeTimeout,
     credentialHeaders: [...credentialHeaders],
     onEvent,
-    clock,
+    clock: validatedClock,
   };
 }
 
