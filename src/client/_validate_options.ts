@@ -11,6 +11,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
 import type { EventListener } from "../events.ts";
 import { RateLimiter } from "../rate_limit/limiter.ts";
+import { validClock } from "../stores/_validate.ts";
 import {
   type ResolvedRetryOptions,
   validateRetryOptions,
@@ -277,6 +278,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
   }
 
   const storeTimeout = _positiveMs("storeTimeoutMs", storeTimeoutMs, COMPONENT);
+  const validatedClock = validClock(COMPONENT, clock);
 
   let limiter: RateLimiter | undefined;
   let admissionWaitMs = 0;
@@ -325,6 +327,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
       ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
       ...(throwOnLimit === undefined ? {} : { throwOnLimit }),
       ...(failOpen === undefined ? {} : { failOpen }),
+      clock: validatedClock,
     });
   }
 
@@ -367,18 +370,6 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     throw new ConfigError(COMPONENT, "onEvent", onEvent, "a function");
   }
 
-  if (
-    typeof clock !== "object" || clock === null ||
-    typeof (clock as Clock).now !== "function"
-  ) {
-    throw new ConfigError(
-      COMPONENT,
-      "clock",
-      clock,
-      "an object with a now() method",
-    );
-  }
-
   return {
     name,
     baseUrl: base,
@@ -395,7 +386,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     storeTimeoutMs: storeTimeout,
     credentialHeaders: [...credentialHeaders],
     onEvent,
-    clock,
+    clock: validatedClock,
   };
 }
 

@@ -281,7 +281,10 @@ export interface HttpClientOptions {
    */
   onEvent?: EventListener;
   /**
-   * The time source of the cache and the events.
+   * The time source of the cache, the events and the rate limiter. The rate
+   * limiter waits on it too (budget, cooldown and `maxWaitMs`) when it has
+   * `sleep()`; a clock with `now()` alone has those waits made on real
+   * timers.
    *
    * @default {systemClock}
    */

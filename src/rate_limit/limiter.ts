@@ -13,10 +13,16 @@
  * admission, however many requests wait, and short windows are used to the
  * full instead of being polled by every waiter at every wake-up.
  *
+ * Every wait and every reading of time goes through the limiter's
+ * {@linkcode Clock}: with a clock that has `sleep()`, a test moves time to
+ * let a waiting request through.
+ *
  * @module
  */
 
+import { sleepOn } from "../_clock_sleep.ts";
 import { DEFAULT_STORE_TIMEOUT_MS, storeCall } from "../_store_deadline.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { RateLimitError, StoreError } from "../errors.ts";
 import type {
   AdaptiveRateLimitStore,
@@ -62,6 +68,14 @@ export interface RateLimiterOptions {
    * @default {5_000}
    */
   storeTimeoutMs?: number;
+  /**
+   * The clock that times waits: the budget and cooldown sleeps, `maxWaitMs`
+   * and the wait of a request queued behind others. A clock without
+   * `sleep()` is read for the time, and waits are made on real timers.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
 }
 
 /** Callbacks a {@linkcode RateLimiter} reports through. */
@@ -105,6 +119,7 @@ export class RateLimiter {
   readonly #throwOnLimit: boolean;
   readonly #failOpen: boolean;
   readonly #storeTimeoutMs: number;
+  readonly #clock: Clock;
   /** Lines of waiting requests, by priority and resource. */
   readonly #lines = new Map<string, _Line>();
 
@@ -120,12 +135,14 @@ export class RateLimiter {
       throwOnLimit = false,
       failOpen = true,
       storeTimeoutMs = DEFAULT_STORE_TIMEOUT_MS,
+      clock = systemClock,
     } = options;
     this.#store = store as AdaptiveRateLimitStore;
     this.#maxWaitMs = maxWaitMs;
     this.#throwOnLimit = throwOnLimit;
     this.#failOpen = failOpen;
     this.#storeTimeoutMs = storeTimeoutMs;
+    this.#clock = clock;
   }
 
   /**
@@ -150,8 +167,9 @@ export class RateLimiter {
     hooks: AdmitHooks = {},
     cooldownResource: string = resource,
   ): Promise<(() => void) | undefined> {
-    const started = performance.now();
-    const left = (): number => this.#maxWaitMs - (performance.now() - started);
+    const clock = this.#clock;
+    const started = clock.now();
+    const left = (): number => this.#maxWaitMs - (clock.now() - started);
     // Refusals in a row that the store could not put a wait on.
     let blind = 0;
     const store = this.#store;
@@ -269,7 +287,7 @@ export class RateLimiter {
         const head = this.#lines.get(line)!;
         head.waitMs = wait;
         this.#moveRaised(line, head);
-        await sleep(wait, signal);
+        await sleepOn(clock, wait, signal);
       }
     } finally {
       if (line !== undefined) this.#handOver(line);
@@ -287,30 +305,39 @@ export class RateLimiter {
     hooks: AdmitHooks,
   ): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
+      // Stops the maxWaitMs timeout once the request leaves the queue.
+      const timeout = new AbortController();
+      let settled = false;
+      // Takes the request out of the queue; false when it was out already.
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        timeout.abort();
         signal?.removeEventListener("abort", onAbort);
         const at = line.queue.indexOf(waiter);
         if (at >= 0) line.queue.splice(at, 1);
+        return true;
       };
       const waiter: _Waiter = {
         wake: (moved) => {
-          settle();
-          resolve(moved);
+          if (settle()) resolve(moved);
         },
         level,
       };
       const onAbort = (): void => {
-        settle();
-        reject(signal!.reason);
+        if (settle()) reject(signal!.reason);
       };
-      const timer = setTimeout(() => {
-        settle();
-        hooks.onRejected?.(line.waitMs, "limit");
-        reject(this.#spent(line.resource, line.waitMs));
-      }, Math.max(0, Math.ceil(left())));
       signal?.addEventListener("abort", onAbort, { once: true });
       line.queue.push(waiter);
+      sleepOn(this.#clock, Math.ceil(left()), timeout.signal).then(() => {
+        if (!settle()) return;
+        hooks.onRejected?.(line.waitMs, "limit");
+        reject(this.#spent(line.resource, line.waitMs));
+      }, (error: unknown) => {
+        // Stopped by settle() when the request left the queue another way;
+        // otherwise the clock failed to wait.
+        if (settle()) reject(error);
+      });
     });
   }
 
@@ -391,22 +418,13 @@ export class RateLimiter {
 }
 
 /**
- * Sleeps `ms`, or rejects with the signal's reason as soon as it aborts.
+ * Sleeps `ms` on real timers ({@linkcode systemClock}), or rejects with the
+ * signal's reason as soon as it aborts.
  *
  * @param ms How long to sleep.
  * @param signal Stops the sleep.
+ * @returns A promise that resolves when the sleep is over.
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return systemClock.sleep(ms, signal);
 }

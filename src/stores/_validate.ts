@@ -2,7 +2,10 @@ import type { Clock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
 import type { RateLimitConfig } from "./types.ts";
 
-/** Throws ConfigError unless `clock` has a `now()` method. */
+/**
+ * Throws ConfigError unless `clock` has a `now()` method, and a `sleep()`
+ * method or none (waits on a clock without one use real timers).
+ */
 export function validClock(component: string, clock: unknown): Clock {
   if (
     typeof clock !== "object" || clock === null ||
@@ -13,6 +16,15 @@ export function validClock(component: string, clock: unknown): Clock {
       "clock",
       clock,
       "an object with a now() method",
+    );
+  }
+  const { sleep } = clock as Clock;
+  if (sleep !== undefined && typeof sleep !== "function") {
+    throw new ConfigError(
+      component,
+      "clock.sleep",
+      sleep,
+      "a function (ms, signal) => Promise<void> or absent",
     );
   }
   return clock as Clock;

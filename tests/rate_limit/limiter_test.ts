@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  HttpClient,
   MemoryRateLimitStore,
   type Priority,
   RateLimitError,
@@ -9,6 +10,38 @@ import {
 } from "../../mod.ts";
 import { RateLimiter, sleep } from "../../src/rate_limit/limiter.ts";
 import { ManualClock } from "../../testing/mod.ts";
+import { until } from "../client/_helpers.ts";
+import { startOrigin } from "../fixtures/origin.ts";
+
+/** How a promise settled, and when by the clock it ran on. */
+type Settled<T> =
+  | { at: number; value: T; error?: undefined }
+  | { at: number; error: unknown };
+
+/**
+ * Moves `clock` forward by `ms`, a wait at a time (see
+ * `ManualClock.advanceAsync`), and tells how `work` settled and when. Fails
+ * when `work` is still waiting at the end. The clock stands `ms` later
+ * afterwards, however early `work` settled.
+ */
+async function settleOn<T>(
+  clock: ManualClock,
+  work: Promise<T>,
+  ms: number,
+): Promise<Settled<T>> {
+  let settled: Settled<T> | undefined;
+  work.then(
+    (value) => {
+      settled = { at: clock.now(), value };
+    },
+    (error: unknown) => {
+      settled = { at: clock.now(), error };
+    },
+  );
+  await clock.advanceAsync(ms);
+  assert.ok(settled !== undefined, `still waiting after ${ms} ms`);
+  return settled;
+}
 
 /** `store`, with the name of every method called pushed onto `calls`. */
 function counted<S extends object>(store: S, calls: string[]): S {
@@ -50,34 +83,80 @@ describe("RateLimiter", () => {
     assert.deepEqual(rejected, [waitMs]);
   });
 
-  it("sleeps until budget frees up within maxWaitMs", async () => {
+  it("sleeps on its clock until budget frees up within maxWaitMs", async () => {
+    const clock = new ManualClock(0);
     const store = new MemoryRateLimitStore({
       defaultConfig: { limit: 1, windowMs: 60 },
+      clock,
     });
-    const limiter = new RateLimiter({ store, maxWaitMs: 1_000 });
+    const limiter = new RateLimiter({ store, maxWaitMs: 1_000, clock });
     // The request is answered at once: its slot frees a window later.
     const answered = await limiter.admit("r", "user");
     answered?.();
     const waits: number[] = [];
-    const started = performance.now();
-    await limiter.admit("r", "user", undefined, {
-      onWait: (ms) => waits.push(ms),
-    });
-    assert.ok(performance.now() - started >= 40);
+    const second = await settleOn(
+      clock,
+      limiter.admit("r", "user", undefined, {
+        onWait: (ms) => waits.push(ms),
+      }),
+      1_000,
+    );
+    assert.equal(second.error, undefined);
+    // Admitted a window later by its clock, having slept all the time in
+    // between and nothing more.
+    assert.ok(second.at >= 60, `admitted at ${second.at} ms`);
     assert.ok(waits.length >= 1);
+    assert.equal(waits.reduce((sum, ms) => sum + ms, 0), second.at);
   });
 
-  it("waits out a cooldown, or refuses it when longer than maxWaitMs", async () => {
-    const store = new MemoryRateLimitStore();
-    const limiter = new RateLimiter({ store, maxWaitMs: 200 });
+  it("waits out a cooldown on its clock, or refuses it when longer than maxWaitMs", async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryRateLimitStore({ clock });
+    const limiter = new RateLimiter({ store, maxWaitMs: 200, clock });
     await limiter.cooldown("r", 50);
     const cooldowns: number[] = [];
-    await limiter.admit("r", "background", undefined, {
-      onCooldown: (ms) => cooldowns.push(ms),
-    });
-    assert.equal(cooldowns.length, 1);
+    const admitted = await settleOn(
+      clock,
+      limiter.admit("r", "background", undefined, {
+        onCooldown: (ms) => cooldowns.push(ms),
+      }),
+      200,
+    );
+    assert.equal(admitted.error, undefined);
+    // One wait of the whole cooldown, admitted the moment it ends.
+    assert.deepEqual(cooldowns, [50]);
+    assert.equal(admitted.at, 50);
     await limiter.cooldown("r", 10_000);
     await assert.rejects(limiter.admit("r", "background"), RateLimitError);
+  });
+
+  it("reads a clock with now() alone for maxWaitMs, and sleeps on real timers then", async () => {
+    let time = 0;
+    const clock = { now: (): number => time };
+    let admits = 0;
+    const refusing = {
+      admit: () => {
+        admits++;
+        // Each answer comes 600 ms later by the clock.
+        time += 600;
+        return Promise.resolve({ admitted: false, waitMs: 5, cooldownMs: 0 });
+      },
+    } as unknown as RateLimitStore;
+    const limiter = new RateLimiter({
+      store: refusing,
+      maxWaitMs: 1_000,
+      clock,
+    });
+    const waits: number[] = [];
+    await assert.rejects(
+      limiter.admit("r", "user", undefined, {
+        onWait: (ms) => waits.push(ms),
+      }),
+      RateLimitError,
+    );
+    // At 600 ms one 5 ms sleep fits; at 1200 ms maxWaitMs is spent.
+    assert.deepEqual(waits, [5]);
+    assert.equal(admits, 2);
   });
 
   it("fails open or closed when the store throws", async () => {
@@ -105,29 +184,35 @@ describe("RateLimiter", () => {
   });
 
   it("asks a store with admit() once per try: the cooldown, the admission and the wait come in one call", async () => {
+    const clock = new ManualClock(0);
     const memory = new MemoryRateLimitStore({
       defaultConfig: { limit: 2, windowMs: 60_000 },
+      clock,
     });
     const calls: string[] = [];
     const store = counted(memory, calls);
-    const limiter = new RateLimiter({ store, maxWaitMs: 1_000 });
+    const limiter = new RateLimiter({ store, maxWaitMs: 1_000, clock });
     await limiter.admit("r", "user");
     assert.deepEqual(calls, ["admit"]);
     // The cooldown is kept for every scope of the resource.
     await memory.setCooldown("shared", 40);
     const cooldowns: number[] = [];
-    await limiter.admit(
-      "r",
-      "user",
-      undefined,
-      { onCooldown: (ms) => cooldowns.push(ms) },
-      "shared",
+    const admitted = await settleOn(
+      clock,
+      limiter.admit(
+        "r",
+        "user",
+        undefined,
+        { onCooldown: (ms) => cooldowns.push(ms) },
+        "shared",
+      ),
+      40,
     );
-    assert.equal(cooldowns.length, 1);
-    assert.ok(cooldowns[0]! > 0 && cooldowns[0]! <= 40, `${cooldowns[0]}`);
+    assert.equal(admitted.error, undefined);
+    assert.deepEqual(cooldowns, [40]);
     assert.deepEqual(calls, ["admit", "admit", "admit"]);
     await assert.rejects(
-      new RateLimiter({ store, throwOnLimit: true }).admit("r", "user"),
+      new RateLimiter({ store, throwOnLimit: true, clock }).admit("r", "user"),
       (error: unknown) => {
         assert.ok(error instanceof RateLimitError);
         assert.ok(error.retryAfterMs > 59_000, `${error.retryAfterMs}`);
@@ -171,18 +256,33 @@ describe("RateLimiter", () => {
         });
       },
     } as unknown as RateLimitStore;
-    const limiter = new RateLimiter({ store: odd, maxWaitMs: 300 });
-    await assert.rejects(limiter.admit("r", "user"), RateLimitError);
-    assert.ok(admits >= 2 && admits <= 10, `${admits} admit() calls`);
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter({ store: odd, maxWaitMs: 300, clock });
+    const pauses: number[] = [];
+    const refused = await settleOn(
+      clock,
+      limiter.admit("r", "user", undefined, {
+        onWait: (ms) => pauses.push(ms),
+      }),
+      1_000,
+    );
+    assert.ok(refused.error instanceof RateLimitError);
+    // Doubling pauses, the last one cut to end at maxWaitMs.
+    assert.deepEqual(pauses, [5, 10, 20, 40, 80, 145]);
+    assert.equal(refused.at, 300);
+    assert.equal(admits, 7);
   });
 
   it("sleep() rejects with the signal's reason as soon as it aborts", async () => {
     const controller = new AbortController();
-    const started = performance.now();
-    const sleeping = sleep(10_000, controller.signal);
+    const sleeping = sleep(10_000, controller.signal).then(
+      () => "resolved",
+      (reason: unknown) => reason,
+    );
     controller.abort("now");
-    await assert.rejects(sleeping, (e) => e === "now");
-    assert.ok(performance.now() - started < 100);
+    // Before even a timer of 0 ms.
+    const timer = new Promise((resolve) => setTimeout(resolve, 0, "timer"));
+    assert.equal(await Promise.race([sleeping, timer]), "now");
   });
 
   it("polls a store that refuses without a wait time with a growing pause, and stops at maxWaitMs", async () => {
@@ -196,14 +296,22 @@ describe("RateLimiter", () => {
         },
         getWaitTime: () => Promise.resolve(waitTime),
       } as unknown as RateLimitStore;
-      const limiter = new RateLimiter({ store: blind, maxWaitMs: 300 });
-      const started = performance.now();
-      await assert.rejects(limiter.admit("r", "background"), RateLimitError);
-      const elapsed = performance.now() - started;
-      assert.ok(elapsed >= 280, `gave up early: ${elapsed} ms`);
-      assert.ok(elapsed < 600, `overslept maxWaitMs: ${elapsed} ms`);
+      const clock = new ManualClock(0);
+      const limiter = new RateLimiter({ store: blind, maxWaitMs: 300, clock });
+      const pauses: number[] = [];
+      const refused = await settleOn(
+        clock,
+        limiter.admit("r", "background", undefined, {
+          onWait: (ms) => pauses.push(ms),
+        }),
+        1_000,
+      );
+      assert.ok(refused.error instanceof RateLimitError, `${waitTime}`);
+      // Neither early nor late: at maxWaitMs by the limiter's clock.
+      assert.equal(refused.at, 300, `${waitTime}`);
+      assert.deepEqual(pauses, [5, 10, 20, 40, 80, 145], `${waitTime}`);
       // 300 ms of 5 ms polls would be 60 round trips.
-      assert.ok(acquires <= 10, `${acquires} acquisitions for ${waitTime}`);
+      assert.equal(acquires, 7, `${waitTime}`);
     }
   });
 
@@ -213,10 +321,21 @@ describe("RateLimiter", () => {
       acquire: () => Promise.resolve(false),
       getWaitTime: () => Promise.resolve(120),
     } as unknown as RateLimitStore;
-    const limiter = new RateLimiter({ store: refusing, maxWaitMs: 200 });
-    const started = performance.now();
-    await assert.rejects(limiter.admit("r", "user"), RateLimitError);
-    assert.ok(performance.now() - started < 400);
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter({ store: refusing, maxWaitMs: 200, clock });
+    const waits: number[] = [];
+    const refused = await settleOn(
+      clock,
+      limiter.admit("r", "user", undefined, {
+        onWait: (ms) => waits.push(ms),
+      }),
+      1_000,
+    );
+    // One wait of 120 ms fits; a second would end past 200 ms: refused then.
+    assert.deepEqual(waits, [120]);
+    assert.ok(refused.error instanceof RateLimitError);
+    assert.equal(refused.error.retryAfterMs, 120);
+    assert.equal(refused.at, 120);
   });
 
   it("stops waiting for a store call on the caller's signal", async () => {
@@ -294,42 +413,60 @@ describe("RateLimiter", () => {
 
     it("wait in line: only the first asks the store while the budget is spent, and they are admitted first come, first served", async () => {
       const { store, tokens, asked } = gated();
-      const limiter = new RateLimiter({ store, maxWaitMs: 5_000 });
+      const clock = new ManualClock(0);
+      const limiter = new RateLimiter({ store, maxWaitMs: 5_000, clock });
       const order: number[] = [];
       const waiting = Array.from(
         { length: 5 },
         (_, i) => limiter.admit("r", "user").then(() => order.push(i)),
       );
-      await sleep(100);
-      // Five first refusals, then the head alone: about one ask per 10 ms.
-      assert.ok(asked.length >= 6, `${asked.length} asks`);
-      assert.ok(asked.length <= 5 + 12, `${asked.length} asks in 100 ms`);
+      await clock.advanceAsync(100);
+      // Five first refusals, then the head alone: one ask per 10 ms.
+      assert.equal(asked.length, 5 + 10);
       assert.deepEqual(order, []);
       tokens.user = 5;
-      await Promise.all(waiting);
+      const all = await settleOn(clock, Promise.all(waiting), 10);
+      assert.equal(all.error, undefined);
       assert.deepEqual(order, [0, 1, 2, 3, 4]);
+      // Each admission handed the turn on at once: one ask each.
+      assert.equal(asked.length, 5 + 10 + 5);
     });
 
     it("a queued request raised to another priority leaves the line at the head's next ask", async () => {
-      const { store, tokens } = gated();
-      const limiter = new RateLimiter({ store, maxWaitMs: 5_000 });
+      const { store, tokens, asked } = gated();
+      const clock = new ManualClock(0);
+      const limiter = new RateLimiter({ store, maxWaitMs: 5_000, clock });
       let level: Priority = "background";
       const head = limiter.admit("r", "background");
-      await sleep(5);
+      await clock.advanceAsync(5);
       const raised = limiter.admit("r", () => level);
-      await sleep(5);
+      await clock.advanceAsync(1);
+      assert.deepEqual(asked, ["background", "background"]);
       level = "user";
       tokens.user = 1;
-      await raised;
+      // The head asks again at 10 ms and sends the raised request to ask as
+      // a user: admitted then.
+      const moved = await settleOn(clock, raised, 4);
+      assert.equal(moved.error, undefined);
+      assert.equal(moved.at, 10);
+      assert.deepEqual(asked, [
+        "background",
+        "background",
+        "background",
+        "user",
+      ]);
       tokens.background = 1;
-      await head;
+      const first = await settleOn(clock, head, 10);
+      assert.equal(first.error, undefined);
+      assert.equal(first.at, 20);
     });
 
     it("a queued request stops at its signal or at maxWaitMs, and the line goes on", async () => {
       const { store, tokens } = gated();
-      const limiter = new RateLimiter({ store, maxWaitMs: 150 });
+      const clock = new ManualClock(0);
+      const limiter = new RateLimiter({ store, maxWaitMs: 150, clock });
       const head = limiter.admit("r", "user");
-      await sleep(5);
+      await clock.advanceAsync(5);
       const controller = new AbortController();
       const aborted = limiter.admit("r", "user", controller.signal);
       const timedOut = limiter.admit("r", "user");
@@ -344,9 +481,49 @@ describe("RateLimiter", () => {
       ]);
       controller.abort(new Error("gone"));
       tokens.user = 1;
-      await head;
-      await outcomes;
-      assert.equal(rejected.length, 1);
+      const first = await settleOn(clock, head, 5);
+      assert.equal(first.error, undefined);
+      assert.equal(first.at, 10);
+      // The next in line heads it and asks every 10 ms; both it and the one
+      // behind it give up when their maxWaitMs ends, 150 ms after they came.
+      const rest = await settleOn(clock, outcomes, 200);
+      assert.equal(rest.error, undefined);
+      assert.deepEqual(rejected, [10]);
+      assert.equal(clock.pendingSleeps, 0);
     });
+  });
+});
+
+describe("RateLimiter in HttpClient", () => {
+  it("HttpClient waits for budget on its own clock: a request held by a spent window goes out once the clock passes the window", async () => {
+    const origin = await startOrigin();
+    origin.route("/item", { body: "ok" });
+    const clock = new ManualClock(Date.now());
+    const store = new MemoryRateLimitStore({
+      defaultConfig: { limit: 1, windowMs: 60_000 },
+      clock,
+    });
+    const client = new HttpClient({
+      name: "clocked",
+      baseUrl: origin.url,
+      rateLimit: { store, maxWaitMs: 120_000 },
+      retry: false,
+      clock,
+    });
+    try {
+      assert.equal(await client.get("/item?first"), "ok");
+      const second = client.get("/item?second");
+      await until(() => clock.pendingSleeps === 1);
+      clock.advance(59_000);
+      await clock.advanceAsync(0);
+      assert.equal(clock.pendingSleeps, 1, "still waiting for the window");
+      assert.equal(origin.calls("/item"), 1);
+      await clock.advanceAsync(1_100);
+      assert.equal(await second, "ok");
+      assert.equal(origin.calls("/item"), 2);
+    } finally {
+      await client.close();
+      await origin.close();
+    }
   });
 });
