@@ -130,6 +130,9 @@ export interface FlightResult {
   vary: Record<string, string | null>;
 }
 
+/** A signal that never aborts, for work no caller bounds. */
+export const NEVER: AbortSignal = new AbortController().signal;
+
 /** The age of an entry at `now`, in milliseconds. */
 export function ageMs(entry: CachedResponse, now: number): number {
   return entry.policy.initialAgeMs + Math.max(0, now - entry.responseTime);

@@ -14,7 +14,13 @@ import type { SluiceError } from "../errors.ts";
 import { joinKey } from "../stores/keys.ts";
 import { Attempts } from "./_attempts.ts";
 import { errorStage } from "./_events.ts";
-import type { Call, Outcome, Scope, Stale } from "./_call.ts";
+import {
+  type Call,
+  NEVER,
+  type Outcome,
+  type Scope,
+  type Stale,
+} from "./_call.ts";
 import { CacheReader } from "./_cache_reader.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { Flights } from "./_flights.ts";
@@ -241,8 +247,6 @@ export class Engine {
     };
   }
 }
-
-const NEVER: AbortSignal = new AbortController().signal;
 
 function _status(outcome: Outcome): number {
   switch (outcome.kind) {

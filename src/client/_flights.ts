@@ -14,14 +14,15 @@ import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
 import { type Flight, FlightTable } from "../dedupe/flights.ts";
 import type { DedupeStore } from "../stores/types.ts";
 import { discard } from "./_body.ts";
-import type {
-  Call,
-  FlightResult,
-  Found,
-  Outcome,
-  Raw,
-  Scope,
-  Stale,
+import {
+  type Call,
+  type FlightResult,
+  type Found,
+  NEVER,
+  type Outcome,
+  type Raw,
+  type Scope,
+  type Stale,
 } from "./_call.ts";
 import { type CacheReader, varyView } from "./_cache_reader.ts";
 import { errorStage } from "./_events.ts";
@@ -29,8 +30,6 @@ import type { CallKeys } from "./_key.ts";
 import type { Origin } from "./_origin.ts";
 import type { Pipeline } from "./_pipeline.ts";
 import { linkSignal, withoutCookies } from "./_response.ts";
-
-const NEVER: AbortSignal = new AbortController().signal;
 
 /** What a flight shares through a dedupe store. */
 interface Shared {

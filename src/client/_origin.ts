@@ -8,8 +8,11 @@ import { createCachedResponse } from "../cache/entry.ts";
 import { staleIfErrorApplies } from "../cache/evaluate.ts";
 import { requestCacheControl } from "../cache/request.ts";
 import { notStorableReason } from "../cache/storability.ts";
-import { conditionalHeaders, mergeNotModified } from "../cache/validation.ts";
-import { notModifiedMatches } from "../cache/validation.ts";
+import {
+  conditionalHeaders,
+  mergeNotModified,
+  notModifiedMatches,
+} from "../cache/validation.ts";
 import { varySelection } from "../cache/vary.ts";
 import { SluiceError } from "../errors.ts";
 import { discard, readBounded } from "./_body.ts";
