@@ -4,7 +4,7 @@
 
 import { normaliseUrl } from "../cache/key.ts";
 import type { Priority } from "../stores/types.ts";
-import { checkHelperOptions } from "./_validate_options.ts";
+import { checkHelperOptions } from "./_request_options.ts";
 import type {
   HttpRequestInit,
   RequestOptions,

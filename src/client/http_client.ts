@@ -20,12 +20,8 @@ import {
   type UserInfoUrl,
   withoutUserInfo,
 } from "./_request.ts";
-import {
-  type ResolvedOptions,
-  resolveOptions,
-  resolveRequestCache,
-  resolveTimeouts,
-} from "./_validate_options.ts";
+import { resolveRequestCache, resolveTimeouts } from "./_request_options.ts";
+import { type ResolvedOptions, resolveOptions } from "./_validate_options.ts";
 import type {
   HttpClientOptions,
   HttpRequestInit,
