@@ -102,9 +102,12 @@ export class HeldSlots {
   #lag = 0;
   #previousLag = 0;
   #lagSince = -Infinity;
-  /** The shortest round trip of the current and of the previous period. */
-  #trip = Infinity;
-  #previousTrip = Infinity;
+  /**
+   * The shortest time from a backend's decision (its clock) to its answer
+   * (the store's clock), in the current and in the previous period.
+   */
+  #returned = Infinity;
+  #previousReturned = Infinity;
 
   /**
    * Notes a backend decision made at `decidedAt` (the backend's clock) for
@@ -115,28 +118,34 @@ export class HeldSlots {
     if (askedAt - this.#lagSince >= LAG_PERIOD_MS || askedAt < this.#lagSince) {
       this.#previousLag = this.#lag;
       this.#lag = -Infinity;
-      this.#previousTrip = this.#trip;
-      this.#trip = Infinity;
+      this.#previousReturned = this.#returned;
+      this.#returned = Infinity;
       this.#lagSince = askedAt;
     }
     const lag = decidedAt - askedAt;
     if (Number.isFinite(lag)) this.#lag = Math.max(this.#lag, lag);
-    const trip = answeredAt - askedAt;
-    if (Number.isFinite(trip)) this.#trip = Math.min(this.#trip, trip);
+    const returned = answeredAt - decidedAt;
+    if (Number.isFinite(returned)) {
+      this.#returned = Math.min(this.#returned, returned);
+    }
   }
 
   /**
-   * Whether the answer to a call begun at `askedAt` came back at `now` (the
-   * store's clock) more than half of `marginMs` later than the shortest
-   * recent round trip allows: the process stalled, or the call waited in a
-   * queue. Its admission was recorded when the backend decided, and other
-   * processes count it for the margin beyond the window only: a request
-   * sent this late may reach the origin after they stopped counting it.
+   * Whether the answer to a decision the backend made at `decidedAt` (its
+   * clock) came back at `now` (the store's clock) more than half of
+   * `marginMs` later than the shortest recent way back from a decision
+   * allows: the process stalled, or the answer waited in a queue. The
+   * admission was recorded when the backend decided, and other processes
+   * count it for the margin beyond the window only: a request sent this
+   * late may reach the origin after they stopped counting it. Time spent
+   * before the decision (a queue, a locked database retried) is harmless
+   * and not counted. Comparing with the shortest way back cancels the
+   * offset between the two clocks.
    */
-  stale(askedAt: number, now: number, marginMs: number): boolean {
+  stale(decidedAt: number, now: number, marginMs: number): boolean {
     if (!(marginMs > 0)) return false;
-    const shortest = Math.min(this.#trip, this.#previousTrip);
-    return now - askedAt - shortest > marginMs / 2;
+    const shortest = Math.min(this.#returned, this.#previousReturned);
+    return now - decidedAt - shortest > marginMs / 2;
   }
 
   /**

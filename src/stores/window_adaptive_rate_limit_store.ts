@@ -468,9 +468,8 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
         { count: number; releaseMs: number; before: number; seen: number }
       >
       | undefined;
-    let askedAt = 0;
     if (cooldownResource !== null && !force) {
-      const now = askedAt = this.now();
+      const now = this.now();
       held = this.held(resource, budget, now);
       if (held.count >= limit) {
         return {
@@ -524,7 +523,6 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
           resource,
           budget,
           held,
-          askedAt,
           this.#window.admit(resource, request),
         ),
     );
@@ -541,7 +539,6 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
     resource: string,
     budget: Readonly<RateLimitConfig>,
     held: Readonly<{ before: number; seen: number }>,
-    askedAt: number,
     answer: Maybe<RateWindowAdmitReply>,
   ): Maybe<RateWindowAdmitReply> {
     const check = (reply: RateWindowAdmitReply): RateWindowAdmitReply => {
@@ -549,7 +546,7 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
       const late = this.late(resource, budget, held, reply.now);
       const waitMs = late.count > 0
         ? late.releaseMs
-        : this.stale(resource, budget, askedAt)
+        : this.stale(resource, budget, reply.now)
         ? 1
         : 0;
       if (waitMs === 0) return reply;

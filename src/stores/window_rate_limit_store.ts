@@ -222,7 +222,7 @@ export class WindowRateLimitStore implements RateLimitStore {
         let admission = _admission(reply);
         if (admission.admitted) {
           const late = this.late(resource, budget, held, reply.now);
-          if (late.count > 0 || this.stale(resource, budget, askedAt)) {
+          if (late.count > 0 || this.stale(resource, budget, reply.now)) {
             // Recorded, but never sent: the slot goes unused for a window.
             admission = {
               admitted: false,
@@ -498,25 +498,26 @@ export class WindowRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * Whether the answer to an admission asked for at `askedAt` came back so
-   * late (see {@linkcode WindowRateLimitStore.late}) that other processes,
+   * Whether the answer to an admission the backend decided at `decidedAt`
+   * came back so late (see {@linkcode WindowRateLimitStore.late}) that other
+   * processes,
    * which count it for the margin beyond the window only, may stop
    * counting it before its request reaches the origin. Never over a window
    * without a margin.
    *
    * @param resource The rate-limited resource.
    * @param budget The budget the backend was asked to enforce.
-   * @param askedAt When the call began, in the store's clock.
+   * @param decidedAt When the backend decided, in its clock.
    * @returns `true` when the admission must not be used: the request asks
    * again.
    */
   protected stale(
     resource: string,
     budget: Readonly<RateLimitConfig>,
-    askedAt: number,
+    decidedAt: number,
   ): boolean {
     return this.#held.stale(
-      askedAt,
+      decidedAt,
       this.now(),
       budget.windowMs - this.#budgets.get(resource).windowMs,
     );
