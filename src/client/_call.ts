@@ -69,6 +69,8 @@ export interface CallSpec {
   readonly headers: Headers;
   /** Headers for cache decisions (with per-request directives added). */
   readonly evalHeaders: Headers;
+  /** The headers sent to the origin (with the cache mode's directives added). */
+  readonly sentHeaders: Headers;
   /** The credential part of the key (see `KeyHasher.credentials`). */
   readonly credentials: string;
   readonly body: BodyInit | null;

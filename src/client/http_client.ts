@@ -17,6 +17,7 @@ import {
   helperParts,
   type Parts,
   priorityOf,
+  sentHeaders,
   type UserInfoUrl,
   withoutUserInfo,
 } from "./_request.ts";
@@ -465,6 +466,7 @@ export class HttpClient implements AsyncDisposable {
       url,
       headers,
       evalHeaders,
+      sentHeaders: sentHeaders(mode, headers),
       credentials,
       body: method === "GET" || method === "HEAD" ? null : parts.body,
       retryableBody: !(parts.body instanceof ReadableStream),

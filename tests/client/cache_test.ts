@@ -217,6 +217,67 @@ describe("HttpClient cache", () => {
     assert.equal(origin.calls("/modes"), 4);
   });
 
+  it("sends the cache mode's directives to the origin as fetch does, leaving the caller's own and the cache key alone", async () => {
+    // Varying on the very fields a mode adds: a reloaded entry still serves
+    // a plain request, as its caller sent neither.
+    origin.route("/wire", (req) => ({
+      body: String(req.n),
+      headers: { "cache-control": "max-age=60", vary: "cache-control, pragma" },
+    }));
+    origin.route("/plain", { body: "x" });
+    const c = client();
+    const sent = (path: string, n: number): (string | undefined)[] => {
+      const { headers } = origin.requests(path)[n]!;
+      return [headers["cache-control"], headers["pragma"]];
+    };
+    assert.equal(await c.get("/wire", { cache: "reload" }), "1");
+    assert.deepEqual(sent("/wire", 0), ["no-cache", "no-cache"]);
+    assert.equal(await c.get("/wire"), "1");
+    assert.equal(origin.calls("/wire"), 1);
+    assert.equal(await c.get("/wire", { cache: "no-cache" }), "2");
+    assert.deepEqual(sent("/wire", 1), ["max-age=0", undefined]);
+    assert.equal(await c.get("/wire", { cache: "no-store" }), "3");
+    assert.deepEqual(sent("/wire", 2), ["no-cache", "no-cache"]);
+    assert.equal(await c.get("/wire"), "2");
+    assert.equal(origin.calls("/wire"), 3);
+
+    await c.get("/plain");
+    await c.get("/plain", { cache: "force-cache" });
+    await c.get("/plain", { cache: { mode: "default", maxAge: 5 } });
+    assert.equal(
+      (await c.fetch("/plain", { cache: "only-if-cached" })).status,
+      504,
+    );
+    await c.get("/plain", {
+      cache: "reload",
+      headers: { "cache-control": "max-age=5" },
+    });
+    await c.get("/plain", {
+      cache: "no-cache",
+      headers: { "cache-control": "no-transform", pragma: "no-cache" },
+    });
+    await c.fetch("/plain", { method: "POST", cache: "no-store" });
+    await c.get("/plain", { cache: { mode: "no-cache", maxStale: 5 } });
+    assert.deepEqual(
+      origin.requests("/plain").map((_, n) => sent("/plain", n)),
+      [
+        [undefined, undefined],
+        [undefined, undefined],
+        [undefined, undefined],
+        ["max-age=5", "no-cache"],
+        ["no-transform", "no-cache"],
+        ["no-cache", "no-cache"],
+        ["max-age=0", undefined],
+      ],
+    );
+
+    const withDefaults = client({
+      headers: { "cache-control": "no-transform" },
+    });
+    await withDefaults.get("/plain", { cache: "reload" });
+    assert.deepEqual(sent("/plain", 7), ["no-transform", "no-cache"]);
+  });
+
   it("invalidates the target and a same-origin Location after an unsafe method", async () => {
     origin.route("/items", (req) =>
       req.method === "POST"

@@ -61,6 +61,7 @@ export function testCall(
     url: URL_A,
     headers: h,
     evalHeaders: h,
+    sentHeaders: h,
     credentials: "",
     body: null,
     retryableBody: true,
