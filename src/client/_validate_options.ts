@@ -77,6 +77,7 @@ const CACHE_KEYS: readonly string[] = _keys<HttpClientCacheOptions>({
   overrides: true,
   maxHeuristicMs: true,
   revalidationStorageMs: true,
+  staleStorageMs: true,
 });
 const OVERRIDE_KEYS: readonly string[] = _keys<CachePolicyOverrides>({
   ignoreNoStore: true,
@@ -258,6 +259,9 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
         ...(cache.revalidationStorageMs === undefined
           ? {}
           : { revalidationStorageMs: cache.revalidationStorageMs }),
+        ...(cache.staleStorageMs === undefined
+          ? {}
+          : { staleStorageMs: cache.staleStorageMs }),
       },
       COMPONENT,
       "cache",

@@ -278,6 +278,67 @@ describe("HttpClient cache", () => {
     assert.deepEqual(sent("/plain", 7), ["no-transform", "no-cache"]);
   });
 
+  it("serves an entry without a validator to a request's max-stale after it goes stale, within cache.staleStorageMs", async () => {
+    origin.route("/unvalidated", (req) => ({
+      body: String(req.n),
+      headers: { "cache-control": "max-age=1", "content-type": "text/plain" },
+    }));
+    const c = client();
+    assert.equal(await c.get("/unvalidated"), "1");
+    clock.advance(30_000);
+    assert.equal(
+      await c.get("/unvalidated", {
+        headers: { "cache-control": "max-stale=60" },
+      }),
+      "1",
+    );
+    assert.equal(
+      await c.get("/unvalidated", { cache: { maxStale: 60 } }),
+      "1",
+    );
+    const any = await c.fetch("/unvalidated", {
+      headers: { "cache-control": "max-stale" },
+    });
+    assert.equal(await any.text(), "1");
+    assert.equal(any.headers.get("age"), "30");
+    assert.equal(origin.calls("/unvalidated"), 1);
+    assert.equal(log.of("cache.hit").length, 3);
+    // Never staler than the request allows.
+    assert.equal(
+      await c.get("/unvalidated", { cache: { maxStale: 10 } }),
+      "2",
+    );
+    clock.advance(2_000);
+    assert.equal(await c.get("/unvalidated"), "3");
+    assert.equal(origin.calls("/unvalidated"), 3);
+    // An unbounded max-stale is served entries kept for staleStorageMs
+    // (1 hour by default), no longer.
+    clock.advance(3_600_000);
+    assert.equal(
+      await c.get("/unvalidated", { cache: { maxStale: 7_200 } }),
+      "3",
+    );
+    clock.advance(2_000);
+    assert.equal(
+      await c.get("/unvalidated", {
+        headers: { "cache-control": "max-stale" },
+      }),
+      "4",
+    );
+    assert.equal(origin.calls("/unvalidated"), 4);
+
+    const short = client({ cache: { store, staleStorageMs: 10_000 } });
+    origin.route("/short", (req) => ({
+      body: String(req.n),
+      headers: { "cache-control": "max-age=1", "content-type": "text/plain" },
+    }));
+    assert.equal(await short.get("/short"), "1");
+    clock.advance(10_000);
+    assert.equal(await short.get("/short", { cache: { maxStale: 60 } }), "1");
+    clock.advance(2_000);
+    assert.equal(await short.get("/short", { cache: { maxStale: 60 } }), "2");
+  });
+
   it("invalidates the target and a same-origin Location after an unsafe method", async () => {
     origin.route("/items", (req) =>
       req.method === "POST"
