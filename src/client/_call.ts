@@ -84,6 +84,12 @@ export interface CallSpec {
   /** `performance.now()` at entry (0 when neither events nor a deadline need it). */
   readonly started: number;
   readonly validate: Validate | undefined;
+  /**
+   * Whether the caller takes the body as data (a helper), not as a stream:
+   * a body larger than `maxBodyBytes` then fails the call instead of being
+   * streamed.
+   */
+  readonly buffered: boolean;
   /** Whether it is background work (a revalidation) no caller waits for. */
   readonly background: boolean;
 }

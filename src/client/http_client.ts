@@ -265,6 +265,8 @@ export class HttpClient implements AsyncDisposable {
    * @throws {HttpError} When the status is not 2xx.
    * @throws {ValidationError} When the data fails the schema; it is then
    * not cached.
+   * @throws {BodyTooLargeError} When the body is larger than
+   * `maxBodyBytes`; it is then neither read past the limit nor cached.
    *
    * @example Validating with a Standard Schema
    * ```ts ignore
@@ -306,6 +308,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   delete<T = unknown>(
     url: string | URL,
@@ -324,6 +327,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   post<T = unknown>(
     url: string | URL,
@@ -342,6 +346,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   put<T = unknown>(
     url: string | URL,
@@ -360,6 +365,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   patch<T = unknown>(
     url: string | URL,
@@ -418,12 +424,20 @@ export class HttpClient implements AsyncDisposable {
           parseBody(bytes, contentType).value,
           `${method} ${url}`,
         );
-    const call = this.#call(helperParts(method, url, body, options), check);
+    const call = this.#call(
+      helperParts(method, url, body, options),
+      check,
+      true,
+    );
     const outcome = await this.#shared.engine.send(call);
     return dataOf(this.#shared.engine, outcome, call, schema);
   }
 
-  #call(parts: Parts, check?: (url: string) => Validate): Call {
+  #call(
+    parts: Parts,
+    check?: (url: string) => Validate,
+    buffered = false,
+  ): Call {
     const { options, engine } = this.#shared;
     const method = parts.method.toUpperCase();
     if (!METHOD.test(method)) {
@@ -480,6 +494,7 @@ export class HttpClient implements AsyncDisposable {
         ? performance.now()
         : 0,
       validate: check?.(url),
+      buffered,
       background: false,
       state: { priority: priorityOf(parts.priority), sending: false },
     };

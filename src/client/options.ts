@@ -254,8 +254,10 @@ export interface HttpClientOptions {
   timeout?: number | TimeoutOptions;
   /**
    * The largest body the client buffers, in bytes, to cache it or share it
-   * with de-duplicated callers. Larger bodies are streamed to the caller
-   * and never stored.
+   * with de-duplicated callers. Larger bodies are never stored: `fetch`
+   * streams them to its caller, and the data helpers (`get`, `post`, ...)
+   * fail with {@linkcode BodyTooLargeError} without reading past the limit
+   * (nor at all when `Content-Length` declares more).
    *
    * @default {10_485_760} (10 MiB)
    */

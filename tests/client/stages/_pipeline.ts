@@ -72,6 +72,7 @@ export function testCall(
     totalMs: undefined,
     started: 0,
     validate: undefined,
+    buffered: false,
     background: false,
     ...overrides,
     state: { priority: "user", sending: false },
