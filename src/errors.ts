@@ -15,7 +15,8 @@ export type SluiceErrorCode =
   | "ERR_RATE_LIMIT"
   | "ERR_VALIDATION"
   | "ERR_STORE"
-  | "ERR_CONFIG";
+  | "ERR_CONFIG"
+  | "ERR_BODY_TOO_LARGE";
 
 /** Options accepted by every {@linkcode SluiceError} constructor. */
 export interface SluiceErrorOptions {
@@ -213,6 +214,70 @@ export class ValidationError extends SluiceError {
     super(message, options, "ERR_VALIDATION");
     this.name = "ValidationError";
     this.issues = issues;
+  }
+}
+
+/** Options for {@linkcode BodyTooLargeError}. */
+export interface BodyTooLargeErrorOptions extends SluiceErrorOptions {
+  /** The limit, in bytes (the client's `maxBodyBytes`). */
+  maxBodyBytes: number;
+  /** The `Content-Length` the response declared, when it declared one. */
+  contentLength?: number;
+  /** The HTTP status code. */
+  status: number;
+  /** The request method. */
+  method: string;
+  /** The request URL. */
+  url: string;
+}
+
+/**
+ * Thrown by the client helpers (`get`, `post`, ...) when a response body is
+ * larger than the client's `maxBodyBytes`: the body is not read past the
+ * limit (not at all when its `Content-Length` says it is too large), never
+ * cached, and never shared with callers of the same request.
+ * `client.fetch` streams such a body to its caller instead.
+ *
+ * @example Telling it apart
+ * ```ts
+ * import { BodyTooLargeError } from "@sluice/http";
+ *
+ * const error: unknown = new BodyTooLargeError("too large", {
+ *   maxBodyBytes: 1_024,
+ *   contentLength: 4_096,
+ *   status: 200,
+ *   method: "GET",
+ *   url: "https://api.example/export",
+ * });
+ * if (error instanceof BodyTooLargeError) console.log(error.maxBodyBytes); // 1024
+ * ```
+ */
+export class BodyTooLargeError extends SluiceError {
+  /** The limit, in bytes. */
+  readonly maxBodyBytes: number;
+  /** The `Content-Length` the response declared, or `undefined`. */
+  readonly contentLength: number | undefined;
+  /** The HTTP status code of the response. */
+  readonly status: number;
+  /** The request method. */
+  readonly method: string;
+  /** The request URL. */
+  readonly url: string;
+
+  /**
+   * Creates a new body-too-large error.
+   *
+   * @param message What was refused.
+   * @param options The limit and the response.
+   */
+  constructor(message: string, options: BodyTooLargeErrorOptions) {
+    super(message, options, "ERR_BODY_TOO_LARGE");
+    this.name = "BodyTooLargeError";
+    this.maxBodyBytes = options.maxBodyBytes;
+    this.contentLength = options.contentLength;
+    this.status = options.status;
+    this.method = options.method;
+    this.url = options.url;
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  BodyTooLargeError,
   ConfigError,
   HttpError,
   isSluiceError,
@@ -24,6 +25,15 @@ describe("errors", () => {
       [
         new ConfigError("Thing", "limit", 0, "a positive integer"),
         "ERR_CONFIG",
+      ],
+      [
+        new BodyTooLargeError("x", {
+          maxBodyBytes: 10,
+          status: 200,
+          method: "GET",
+          url: "https://api.example/",
+        }),
+        "ERR_BODY_TOO_LARGE",
       ],
     ];
     for (const [error, code] of errors) {

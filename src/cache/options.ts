@@ -15,6 +15,9 @@ export const DEFAULT_MAX_HEURISTIC_MS: number = 24 * HOUR_MS;
 /** Default time a stale entry with a validator is kept for revalidation: 24 hours. */
 export const DEFAULT_REVALIDATION_STORAGE_MS: number = 24 * HOUR_MS;
 
+/** Default time a stale entry is kept for requests that accept it stale: 1 hour. */
+export const DEFAULT_STALE_STORAGE_MS: number = HOUR_MS;
+
 /** User overrides of what the origin asked for. Use with care. */
 export interface CachePolicyOverrides {
   /**
@@ -79,6 +82,21 @@ export interface CachePolicyOptions {
    */
   revalidationStorageMs?: number;
   /**
+   * How long, in milliseconds, an entry is kept in the store after it goes
+   * stale for requests that accept a stale response: a request's
+   * `max-stale` (which without a value accepts any staleness, so in effect
+   * up to this long), a request's `stale-if-error`, and the `force-cache`
+   * and `only-if-cached` modes. An entry that may never be served stale
+   * (`must-revalidate`, `no-cache`, and in a shared cache
+   * `proxy-revalidate` or `s-maxage`), or that was never fresh
+   * (`max-age=0`, or no freshness lifetime at all), is not kept for it.
+   * `0` keeps entries without a validator only while fresh or within
+   * their own `stale-while-revalidate` or `stale-if-error` window.
+   *
+   * @default {3_600_000}
+   */
+  staleStorageMs?: number;
+  /**
    * Overrides of the origin's directives.
    *
    * @default {{}}
@@ -136,6 +154,12 @@ export function validateCachePolicyOptions(
     input.revalidationStorageMs,
   );
   if (revalidation !== undefined) out.revalidationStorageMs = revalidation;
+  const staleStorage = _ms(
+    component,
+    `${prefix}.staleStorageMs`,
+    input.staleStorageMs,
+  );
+  if (staleStorage !== undefined) out.staleStorageMs = staleStorage;
   if (input.overrides !== undefined) {
     const o = input.overrides;
     const name = `${prefix}.overrides`;

@@ -187,7 +187,7 @@ export class Attempts {
     conditional: readonly [string, string][],
     signal: AbortSignal,
   ): RequestInit {
-    let headers = call.headers;
+    let headers = call.sentHeaders;
     if (conditional.length > 0) {
       headers = new Headers(headers);
       for (const [name, value] of conditional) headers.set(name, value);

@@ -1,8 +1,64 @@
 // Bounded body reading. A body is buffered up to a limit; past it, the bytes
 // already read and the rest of the stream are stitched into one stream, so
-// the caller still gets the whole body without the client holding it.
+// the caller still gets the whole body without the client holding it, or,
+// for a caller that wants the data, the call fails.
+
+import { BodyTooLargeError } from "../errors.ts";
 
 const EMPTY = new Uint8Array(0);
+
+/** The `Content-Length` of a response, when it is one number. */
+export function contentLength(headers: Headers): number | undefined {
+  const field = headers.get("content-length");
+  if (field === null || field.trim() === "") return undefined;
+  const length = Number(field);
+  return Number.isFinite(length) ? length : undefined;
+}
+
+/**
+ * The error of a body larger than `maxBytes` whose caller wanted its data.
+ */
+export function bodyTooLarge(
+  request: { method: string; url: string },
+  status: number,
+  maxBytes: number,
+  declaredLength: number | undefined,
+): BodyTooLargeError {
+  const declared = declaredLength !== undefined && declaredLength > maxBytes;
+  return new BodyTooLargeError(
+    `${request.method} ${request.url} answered a body larger than maxBodyBytes (${maxBytes} bytes)${
+      declared ? `: Content-Length ${declaredLength}` : ""
+    }`,
+    {
+      maxBodyBytes: maxBytes,
+      ...(declaredLength === undefined
+        ? {}
+        : { contentLength: declaredLength }),
+      status,
+      method: request.method,
+      url: request.url,
+    },
+  );
+}
+
+/**
+ * Reads a body that is to be turned into data, up to `maxBytes`: one that
+ * declares a larger `Content-Length` is cancelled unread, one that grows
+ * past the limit is cancelled there.
+ *
+ * @throws {BodyTooLargeError} When the body is larger than `maxBytes`.
+ */
+export async function readLimited(
+  request: { method: string; url: string },
+  response: Response,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const declared = contentLength(response.headers);
+  const body = await readBounded(response.body, maxBytes, declared, _nothing);
+  if (body.complete) return body.bytes;
+  await discard(body.stream);
+  throw bodyTooLarge(request, response.status, maxBytes, declared);
+}
 
 /** A body read in full, or one too large to hold. */
 export type BoundedBody =
@@ -133,6 +189,8 @@ function _stitch(
     },
   }, { highWaterMark: 0 });
 }
+
+function _nothing(): void {}
 
 function _watch(
   body: ReadableStream<Uint8Array>,

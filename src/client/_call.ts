@@ -69,6 +69,8 @@ export interface CallSpec {
   readonly headers: Headers;
   /** Headers for cache decisions (with per-request directives added). */
   readonly evalHeaders: Headers;
+  /** The headers sent to the origin (with the cache mode's directives added). */
+  readonly sentHeaders: Headers;
   /** The credential part of the key (see `KeyHasher.credentials`). */
   readonly credentials: string;
   readonly body: BodyInit | null;
@@ -82,6 +84,12 @@ export interface CallSpec {
   /** `performance.now()` at entry (0 when neither events nor a deadline need it). */
   readonly started: number;
   readonly validate: Validate | undefined;
+  /**
+   * Whether the caller takes the body as data (a helper), not as a stream:
+   * a body larger than `maxBodyBytes` then fails the call instead of being
+   * streamed.
+   */
+  readonly buffered: boolean;
   /** Whether it is background work (a revalidation) no caller waits for. */
   readonly background: boolean;
 }

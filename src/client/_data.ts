@@ -50,12 +50,6 @@ export function parseBody(
   return { json: false, value: text };
 }
 
-/** Parses text by content type, as {@linkcode parseBody}. */
-export function parseText(text: string, contentType: string | null): unknown {
-  if (text === "") return undefined;
-  return isJsonType(contentType) ? JSON.parse(text) : text;
-}
-
 /**
  * Copies parsed JSON: plain objects, arrays and primitives only. Faster
  * than `structuredClone` and than parsing the text again. Iterative, with

@@ -64,6 +64,11 @@ export class Engine {
     return this.#pipeline.events.listening;
   }
 
+  /** The largest body the client buffers, in bytes. */
+  get maxBodyBytes(): number {
+    return this.#pipeline.config.maxBodyBytes;
+  }
+
   /** The credential part of the key of a request with these headers. */
   credentials(headers: Headers): string {
     return this.#pipeline.hasher.credentials(headers);

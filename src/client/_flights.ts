@@ -12,6 +12,7 @@ import {
 import { varyMatches } from "../cache/vary.ts";
 import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
 import { type Flight, FlightTable } from "../dedupe/flights.ts";
+import { BodyTooLargeError } from "../errors.ts";
 import type { DedupeStore } from "../stores/types.ts";
 import { discard } from "./_body.ts";
 import {
@@ -91,9 +92,16 @@ export class Flights {
         if (owner !== undefined) owner.state.priority = "user";
       }
       const started = performance.now();
-      const result = await existing.wait(waitSignal);
+      let result: FlightResult | undefined;
+      try {
+        result = await existing.wait(waitSignal);
+      } catch (error) {
+        // The owner wanted data its body was too large to make; this
+        // caller takes a stream, so it makes its own request.
+        if (!(error instanceof BodyTooLargeError) || call.buffered) throw error;
+      }
       if (
-        result.outcome.kind !== "response" &&
+        result !== undefined && result.outcome.kind !== "response" &&
         varyMatches(
           { varyHeaders: result.vary },
           varyView(this.#pipeline, call),
@@ -111,8 +119,8 @@ export class Flights {
         return _joined(result.outcome);
       }
       // The flight's response cannot answer this request: its body was
-      // streamed to its owner, or it varies on fields this request differs
-      // in.
+      // streamed to (or too large for) its owner, or it varies on fields
+      // this request differs in.
       const own = await this.#origin.fetch(
         call,
         keys,
@@ -163,6 +171,7 @@ export class Flights {
       ...call,
       signal: undefined,
       validate: undefined,
+      buffered: false,
       background: true,
       started: performance.now(),
       state: { priority: "background", sending: false },

@@ -39,6 +39,7 @@ export const CACHE_KEYS: readonly string[] = _keys<HttpClientCacheOptions>({
   overrides: true,
   maxHeuristicMs: true,
   revalidationStorageMs: true,
+  staleStorageMs: true,
 });
 export const OVERRIDE_KEYS: readonly string[] = _keys<CachePolicyOverrides>({
   ignoreNoStore: true,

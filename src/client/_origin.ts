@@ -1,8 +1,9 @@
 // The origin exchange of a GET or HEAD: conditional when a stale entry has
 // validators, a 304 merged into the entry it confirms, a stale entry served
 // when the origin fails and `stale-if-error` allows it, and the answer read
-// (within `maxBodyBytes`), validated and handed to the cache writer, or
-// streamed to the caller when it cannot be buffered.
+// (within `maxBodyBytes`), validated and handed to the cache writer, or,
+// when it cannot be buffered, streamed to the caller (or refused to one
+// that wants its data).
 
 import { createCachedResponse } from "../cache/entry.ts";
 import { staleIfErrorApplies } from "../cache/evaluate.ts";
@@ -15,7 +16,7 @@ import {
 } from "../cache/validation.ts";
 import { varySelection } from "../cache/vary.ts";
 import { SluiceError } from "../errors.ts";
-import { discard, readBounded } from "./_body.ts";
+import { bodyTooLarge, contentLength, discard, readBounded } from "./_body.ts";
 import {
   type Call,
   entryOutcome,
@@ -253,14 +254,13 @@ export class Origin {
         vary,
       };
     }
-    const lengthField = response.headers.get("content-length");
-    const declared = lengthField === null ? undefined : Number(lengthField);
+    const declared = contentLength(response.headers);
     let body;
     try {
       body = await readBounded(
         response.body,
         config.maxBodyBytes,
-        Number.isFinite(declared) ? declared : undefined,
+        declared,
         () => call.state.release?.(),
         exchange.signal,
       );
@@ -277,6 +277,16 @@ export class Origin {
         notStorable === undefined ? "too-large" : undefined,
         stale,
       );
+      if (call.buffered && response.status >= 200 && response.status < 300) {
+        // The caller wants data, which this body is too large to make.
+        await discard(body.stream);
+        throw bodyTooLarge(
+          call,
+          response.status,
+          config.maxBodyBytes,
+          declared,
+        );
+      }
       return {
         outcome: {
           kind: "response",

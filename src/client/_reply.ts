@@ -1,10 +1,11 @@
 // The data the helpers (`get`, `post`, ...) return: parsed from a cached
-// entry, a buffered body or a stream, validated by a schema when given, or
-// an HttpError for a status that is not 2xx.
+// entry, a buffered body or a stream (read up to `maxBodyBytes`), validated
+// by a schema when given, or an HttpError for a status that is not 2xx.
 
 import { HttpError, SluiceError } from "../errors.ts";
 import type { Call, Outcome } from "./_call.ts";
-import { copyJson, headerOf, parseBody, parseText, validate } from "./_data.ts";
+import { readLimited } from "./_body.ts";
+import { copyJson, headerOf, parseBody, validate } from "./_data.ts";
 import type { Engine } from "./_engine.ts";
 import type { StandardSchemaV1 } from "./options.ts";
 
@@ -59,7 +60,12 @@ export function dataOf<T>(
       break;
     }
     case "response":
-      return _responseData(outcome.response, call, schema);
+      return _responseData(
+        outcome.response,
+        call,
+        schema,
+        engine.maxBodyBytes,
+      );
   }
   if (schema !== undefined) {
     return validate(schema, value, `${call.method} ${call.url}`);
@@ -71,6 +77,7 @@ async function _responseData<T>(
   response: Response,
   call: Call,
   schema: StandardSchemaV1<T> | undefined,
+  maxBytes: number,
 ): Promise<T> {
   if (response.status < 200 || response.status >= 300) {
     throw await httpError({
@@ -81,13 +88,8 @@ async function _responseData<T>(
       ownsTimer: false,
     }, call);
   }
-  const text = await response.text();
-  let value: unknown;
-  try {
-    value = parseText(text, response.headers.get("content-type"));
-  } catch (error) {
-    throw _parseError(call, error);
-  }
+  const body = await readLimited(call, response, maxBytes);
+  const { value } = _parse(body, response.headers.get("content-type"), call);
   if (schema !== undefined) {
     return await validate(schema, value, `${call.method} ${call.url}`);
   }

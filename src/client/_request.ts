@@ -6,6 +6,7 @@ import { normaliseUrl } from "../cache/key.ts";
 import type { Priority } from "../stores/types.ts";
 import { checkHelperOptions } from "./_request_options.ts";
 import type {
+  CacheMode,
   HttpRequestInit,
   RequestOptions,
   TimeoutOptions,
@@ -168,6 +169,40 @@ export async function fromRequest(
       ...parts.init,
     },
   };
+}
+
+/**
+ * The headers a request in cache mode `mode` is sent with, as the Fetch
+ * standard sends them: `"no-cache"` adds `Cache-Control: max-age=0` (caches
+ * on the way validate what they hold), `"reload"` and `"no-store"` add
+ * `Cache-Control: no-cache` and `Pragma: no-cache` (they answer anew). A
+ * field the caller set is left as it is. Only the wire sees them: keys,
+ * Vary and the cache's decisions read the caller's own headers, and the
+ * mode already means what they ask of sluice's cache.
+ *
+ * @returns `headers` itself when the mode adds nothing.
+ */
+export function sentHeaders(mode: CacheMode, headers: Headers): Headers {
+  switch (mode) {
+    case "no-cache": {
+      if (headers.has("cache-control")) return headers;
+      const sent = new Headers(headers);
+      sent.set("cache-control", "max-age=0");
+      return sent;
+    }
+    case "reload":
+    case "no-store": {
+      const cacheControl = headers.has("cache-control");
+      const pragma = headers.has("pragma");
+      if (cacheControl && pragma) return headers;
+      const sent = new Headers(headers);
+      if (!cacheControl) sent.set("cache-control", "no-cache");
+      if (!pragma) sent.set("pragma", "no-cache");
+      return sent;
+    }
+    default:
+      return headers;
+  }
 }
 
 /** The priority a request asked for, in sluice's two classes. */

@@ -257,6 +257,9 @@ function _cache(
       ...(cache.revalidationStorageMs === undefined
         ? {}
         : { revalidationStorageMs: cache.revalidationStorageMs }),
+      ...(cache.staleStorageMs === undefined
+        ? {}
+        : { staleStorageMs: cache.staleStorageMs }),
     },
     COMPONENT,
     "cache",

@@ -17,6 +17,7 @@ import {
   helperParts,
   type Parts,
   priorityOf,
+  sentHeaders,
   type UserInfoUrl,
   withoutUserInfo,
 } from "./_request.ts";
@@ -260,6 +261,8 @@ export class HttpClient implements AsyncDisposable {
    * @throws {HttpError} When the status is not 2xx.
    * @throws {ValidationError} When the data fails the schema; it is then
    * not cached.
+   * @throws {BodyTooLargeError} When the body is larger than
+   * `maxBodyBytes`; it is then neither read past the limit nor cached.
    *
    * @example Validating with a Standard Schema
    * ```ts ignore
@@ -301,6 +304,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   delete<T = unknown>(
     url: string | URL,
@@ -319,6 +323,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   post<T = unknown>(
     url: string | URL,
@@ -337,6 +342,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   put<T = unknown>(
     url: string | URL,
@@ -355,6 +361,7 @@ export class HttpClient implements AsyncDisposable {
    * @param options Headers, signal, priority, schema and timeout.
    * @returns The data.
    * @throws {HttpError} When the status is not 2xx.
+   * @throws {BodyTooLargeError} When the body is larger than `maxBodyBytes`.
    */
   patch<T = unknown>(
     url: string | URL,
@@ -413,12 +420,20 @@ export class HttpClient implements AsyncDisposable {
           parseBody(bytes, contentType).value,
           `${method} ${url}`,
         );
-    const call = this.#call(helperParts(method, url, body, options), check);
+    const call = this.#call(
+      helperParts(method, url, body, options),
+      check,
+      true,
+    );
     const outcome = await this.#shared.engine.send(call);
     return dataOf(this.#shared.engine, outcome, call, schema);
   }
 
-  #call(parts: Parts, check?: (url: string) => Validate): Call {
+  #call(
+    parts: Parts,
+    check?: (url: string) => Validate,
+    buffered = false,
+  ): Call {
     const { options, engine } = this.#shared;
     const method = parts.method.toUpperCase();
     if (!METHOD.test(method)) {
@@ -461,6 +476,7 @@ export class HttpClient implements AsyncDisposable {
       url,
       headers,
       evalHeaders,
+      sentHeaders: sentHeaders(mode, headers),
       credentials,
       body: method === "GET" || method === "HEAD" ? null : parts.body,
       retryableBody: !(parts.body instanceof ReadableStream),
@@ -474,6 +490,7 @@ export class HttpClient implements AsyncDisposable {
         ? performance.now()
         : 0,
       validate: check?.(url),
+      buffered,
       background: false,
       state: { priority: priorityOf(parts.priority), sending: false },
     };

@@ -64,6 +64,21 @@ export interface HttpClientCacheOptions {
    * @default {86_400_000}
    */
   revalidationStorageMs?: number;
+  /**
+   * How long, in milliseconds, a stale entry is kept for requests that
+   * accept a stale response: `max-stale` (as a request header or
+   * `cache: { maxStale }`), a request's `stale-if-error`, and the
+   * `force-cache` and `only-if-cached` modes. A request's `max-stale`
+   * without a value (any staleness) is thus served entries at most this
+   * stale, unless a validator keeps them longer (`revalidationStorageMs`).
+   * Entries that may never be served stale (`must-revalidate`, `no-cache`)
+   * or were never fresh (`max-age=0`, or no freshness at all) are not kept
+   * for it. `0` keeps entries without a validator only while fresh or
+   * within their own `stale-while-revalidate` or `stale-if-error`.
+   *
+   * @default {3_600_000} (1 hour)
+   */
+  staleStorageMs?: number;
 }
 
 /** De-duplication options of a client. */
@@ -239,8 +254,10 @@ export interface HttpClientOptions {
   timeout?: number | TimeoutOptions;
   /**
    * The largest body the client buffers, in bytes, to cache it or share it
-   * with de-duplicated callers. Larger bodies are streamed to the caller
-   * and never stored.
+   * with de-duplicated callers. Larger bodies are never stored: `fetch`
+   * streams them to its caller, and the data helpers (`get`, `post`, ...)
+   * fail with {@linkcode BodyTooLargeError} without reading past the limit
+   * (nor at all when `Content-Length` declares more).
    *
    * @default {10_485_760} (10 MiB)
    */

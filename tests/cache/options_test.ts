@@ -14,6 +14,7 @@ describe("validateCachePolicyOptions()", () => {
       defaultTtlMs: 1_000,
       maxHeuristicMs: 0,
       revalidationStorageMs: 5,
+      staleStorageMs: 7,
       overrides: {
         ignoreNoStore: true,
         ignoreNoCache: false,
@@ -50,6 +51,12 @@ describe("validateCachePolicyOptions()", () => {
       { revalidationStorageMs: "1" },
       "cache.revalidationStorageMs",
       "",
+    ],
+    [
+      "a negative staleStorageMs",
+      { staleStorageMs: -5 },
+      "cache.staleStorageMs",
+      "Cannot create HttpClient as 'cache.staleStorageMs' must be a non-negative number of milliseconds: received -5",
     ],
     [
       "a non-boolean shared",

@@ -1,6 +1,7 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  BodyTooLargeError,
   type CacheStore,
   HttpClient,
   type HttpClientOptions,
@@ -217,6 +218,128 @@ describe("HttpClient cache", () => {
     assert.equal(origin.calls("/modes"), 4);
   });
 
+  it("sends the cache mode's directives to the origin as fetch does, leaving the caller's own and the cache key alone", async () => {
+    // Varying on the very fields a mode adds: a reloaded entry still serves
+    // a plain request, as its caller sent neither.
+    origin.route("/wire", (req) => ({
+      body: String(req.n),
+      headers: { "cache-control": "max-age=60", vary: "cache-control, pragma" },
+    }));
+    origin.route("/plain", { body: "x" });
+    const c = client();
+    const sent = (path: string, n: number): (string | undefined)[] => {
+      const { headers } = origin.requests(path)[n]!;
+      return [headers["cache-control"], headers["pragma"]];
+    };
+    assert.equal(await c.get("/wire", { cache: "reload" }), "1");
+    assert.deepEqual(sent("/wire", 0), ["no-cache", "no-cache"]);
+    assert.equal(await c.get("/wire"), "1");
+    assert.equal(origin.calls("/wire"), 1);
+    assert.equal(await c.get("/wire", { cache: "no-cache" }), "2");
+    assert.deepEqual(sent("/wire", 1), ["max-age=0", undefined]);
+    assert.equal(await c.get("/wire", { cache: "no-store" }), "3");
+    assert.deepEqual(sent("/wire", 2), ["no-cache", "no-cache"]);
+    assert.equal(await c.get("/wire"), "2");
+    assert.equal(origin.calls("/wire"), 3);
+
+    await c.get("/plain");
+    await c.get("/plain", { cache: "force-cache" });
+    await c.get("/plain", { cache: { mode: "default", maxAge: 5 } });
+    assert.equal(
+      (await c.fetch("/plain", { cache: "only-if-cached" })).status,
+      504,
+    );
+    await c.get("/plain", {
+      cache: "reload",
+      headers: { "cache-control": "max-age=5" },
+    });
+    await c.get("/plain", {
+      cache: "no-cache",
+      headers: { "cache-control": "no-transform", pragma: "no-cache" },
+    });
+    await c.fetch("/plain", { method: "POST", cache: "no-store" });
+    await c.get("/plain", { cache: { mode: "no-cache", maxStale: 5 } });
+    assert.deepEqual(
+      origin.requests("/plain").map((_, n) => sent("/plain", n)),
+      [
+        [undefined, undefined],
+        [undefined, undefined],
+        [undefined, undefined],
+        ["max-age=5", "no-cache"],
+        ["no-transform", "no-cache"],
+        ["no-cache", "no-cache"],
+        ["max-age=0", undefined],
+      ],
+    );
+
+    const withDefaults = client({
+      headers: { "cache-control": "no-transform" },
+    });
+    await withDefaults.get("/plain", { cache: "reload" });
+    assert.deepEqual(sent("/plain", 7), ["no-transform", "no-cache"]);
+  });
+
+  it("serves an entry without a validator to a request's max-stale after it goes stale, within cache.staleStorageMs", async () => {
+    origin.route("/unvalidated", (req) => ({
+      body: String(req.n),
+      headers: { "cache-control": "max-age=1", "content-type": "text/plain" },
+    }));
+    const c = client();
+    assert.equal(await c.get("/unvalidated"), "1");
+    clock.advance(30_000);
+    assert.equal(
+      await c.get("/unvalidated", {
+        headers: { "cache-control": "max-stale=60" },
+      }),
+      "1",
+    );
+    assert.equal(
+      await c.get("/unvalidated", { cache: { maxStale: 60 } }),
+      "1",
+    );
+    const any = await c.fetch("/unvalidated", {
+      headers: { "cache-control": "max-stale" },
+    });
+    assert.equal(await any.text(), "1");
+    assert.equal(any.headers.get("age"), "30");
+    assert.equal(origin.calls("/unvalidated"), 1);
+    assert.equal(log.of("cache.hit").length, 3);
+    // Never staler than the request allows.
+    assert.equal(
+      await c.get("/unvalidated", { cache: { maxStale: 10 } }),
+      "2",
+    );
+    clock.advance(2_000);
+    assert.equal(await c.get("/unvalidated"), "3");
+    assert.equal(origin.calls("/unvalidated"), 3);
+    // An unbounded max-stale is served entries kept for staleStorageMs
+    // (1 hour by default), no longer.
+    clock.advance(3_600_000);
+    assert.equal(
+      await c.get("/unvalidated", { cache: { maxStale: 7_200 } }),
+      "3",
+    );
+    clock.advance(2_000);
+    assert.equal(
+      await c.get("/unvalidated", {
+        headers: { "cache-control": "max-stale" },
+      }),
+      "4",
+    );
+    assert.equal(origin.calls("/unvalidated"), 4);
+
+    const short = client({ cache: { store, staleStorageMs: 10_000 } });
+    origin.route("/short", (req) => ({
+      body: String(req.n),
+      headers: { "cache-control": "max-age=1", "content-type": "text/plain" },
+    }));
+    assert.equal(await short.get("/short"), "1");
+    clock.advance(10_000);
+    assert.equal(await short.get("/short", { cache: { maxStale: 60 } }), "1");
+    clock.advance(2_000);
+    assert.equal(await short.get("/short", { cache: { maxStale: 60 } }), "2");
+  });
+
   it("invalidates the target and a same-origin Location after an unsafe method", async () => {
     origin.route("/items", (req) =>
       req.method === "POST"
@@ -305,18 +428,21 @@ describe("HttpClient cache", () => {
     assert.equal(origin.calls("/doc"), 2);
   });
 
-  it("streams a body larger than maxBodyBytes to the caller and never stores it", async () => {
+  it("streams a body larger than maxBodyBytes to fetch() and never stores it; get() refuses it", async () => {
     const big = "x".repeat(50_000);
     origin.route("/big", {
       chunks: [big.slice(0, 10_000), big.slice(10_000)],
       headers: { "cache-control": "max-age=60", "content-type": "text/plain" },
     });
     const c = client({ maxBodyBytes: 1_024 });
-    assert.equal((await c.get<string>("/big")).length, 50_000);
+    await assert.rejects(c.get<string>("/big"), BodyTooLargeError);
     const response = await c.fetch("/big");
     assert.equal((await response.text()).length, 50_000);
     assert.equal(origin.calls("/big"), 2);
-    assert.equal(log.of("cache.skipped")[0]?.reason, "too-large");
+    assert.deepEqual(
+      log.of("cache.skipped").map((e) => e.reason),
+      ["too-large", "too-large"],
+    );
     assert.equal(log.of("cache.stored").length, 0);
   });
 

@@ -5,6 +5,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import {
+  BodyTooLargeError,
   type CacheStore,
   type DedupeStore,
   HttpClient,
@@ -232,7 +233,11 @@ describe("HttpClient leaves no promise rejection unhandled", () => {
         const response = await c.fetch("/reset");
         await response.text();
       }, /connection reset/);
-      await assert.rejects(c.get("/reset"), /connection reset/);
+      // Past maxBodyBytes, the helpers refuse the body before it fails.
+      await assert.rejects(
+        c.get("/reset"),
+        maxBodyBytes === 10 ? BodyTooLargeError : /connection reset/,
+      );
     }
   });
 
@@ -295,6 +300,41 @@ describe("HttpClient leaves no promise rejection unhandled", () => {
     const cancelled = await c.fetch("/large");
     await cancelled.body?.cancel();
   });
+
+  leakless(
+    "when the helpers refuse a body larger than maxBodyBytes, to a flight's owner and its joiners",
+    async () => {
+      origin.route("/huge", {
+        headers: {
+          "cache-control": "max-age=60",
+          "content-type": "text/plain",
+        },
+        chunks: ["z".repeat(5_000), "z".repeat(5_000)],
+      });
+      const c = client({
+        maxBodyBytes: 1_000,
+        cache: { store: new MemoryCacheStore({ clock }) },
+        dedupe: { store: new MemoryDedupeStore({ clock }) },
+      });
+      const settled = await Promise.allSettled([
+        c.get("/huge"),
+        c.get("/huge"),
+        c.fetch("/huge").then((r) => r.text()),
+        c.post("/huge", "q"),
+      ]);
+      assert.deepEqual(settled.map((r) => r.status), [
+        "rejected",
+        "rejected",
+        "fulfilled",
+        "rejected",
+      ]);
+      for (const result of [settled[0], settled[1], settled[3]]) {
+        assert.ok(
+          (result as PromiseRejectedResult).reason instanceof BodyTooLargeError,
+        );
+      }
+    },
+  );
 
   leakless("on responses without a body: 204, 304 and HEAD", async () => {
     for (const status of [204, 304]) {

@@ -155,7 +155,8 @@ describe("CacheWriter", () => {
     const keys = await keysOf(pipeline.hasher);
     const call = testCall();
     const writer = new CacheWriter(pipeline, store);
-    const expired = testEntry(clock.now() - 10_000, {
+    // Stale for longer than requests' max-stale may use it (staleStorageMs).
+    const expired = testEntry(clock.now() - 2 * 3_600_000, {
       "cache-control": "max-age=1",
     });
     assert.equal(await writer.store(call, keys, expired), false);
