@@ -89,6 +89,9 @@ export interface CacheHitEvent extends RequestScopedEvent {
  *   serve (a wrong shape or type, a header name or value `Headers` refuses).
  *   It is deleted, and an `error` event of stage `"cache"` reports it.
  * - `"bypass"`: the request's cache mode skips stored responses (`reload`).
+ * - `"range"`: a stored response exists, but cannot answer the request's
+ *   `Range` itself (several ranges, another unit, a malformed field, an
+ *   `If-Range` it does not match, or a content-coded body); the origin does.
  * - `"store-error"`: the store failed or did not answer within
  *   `storeTimeoutMs`; an `error` event reports it.
  */
@@ -97,6 +100,7 @@ export type CacheMissReason =
   | "vary"
   | "corrupt"
   | "bypass"
+  | "range"
   | "store-error";
 
 /** No usable cache entry answered a request. */

@@ -22,6 +22,7 @@ import {
 import { isVaryIndex } from "./_cache_writer.ts";
 import { type CallKeys, variantCacheKey } from "./_key.ts";
 import type { Pipeline } from "./_pipeline.ts";
+import { answersRange } from "./_range.ts";
 
 /** What Vary compares in place of a credential header's value. */
 const CREDENTIAL_PLACEHOLDER = "credential";
@@ -116,6 +117,15 @@ export class CacheReader {
     const { events } = this.#pipeline;
     const { entry } = found;
     const decision = this.#decide(call, entry, now);
+    const range = call.state.range;
+    if (
+      range !== undefined && decision.kind !== "unusable" &&
+      !answersRange(entry, range)
+    ) {
+      // Several ranges, say, or an If-Range the entry does not match: the
+      // origin answers, and the entry is no revalidation's business.
+      return { kind: "miss", reason: "range" };
+    }
     switch (decision.kind) {
       case "fresh":
         events.hit(call, found.storeKey, now, entry);

@@ -6,6 +6,7 @@ import type { CachedResponse } from "../cache/entry.ts";
 import type { ResponseSource } from "../events.ts";
 import type { Priority } from "../stores/types.ts";
 import type { CacheMode } from "./options.ts";
+import type { RangeRequest } from "./_range.ts";
 
 /** A client or scope: its key prefix and its closed state. */
 export interface Scope {
@@ -112,6 +113,13 @@ export interface CallState {
   varyHeaders?: Headers | undefined;
   /** Whether the cache store failed this call's read: it is not read again. */
   cacheFailed?: boolean | undefined;
+  /**
+   * Whether the request carries fields that make its answer partial or
+   * conditional (`Range`, `If-None-Match`, ...): it has flights of its own.
+   */
+  selecting?: boolean | undefined;
+  /** What a GET's `Range` asks of a stored response. */
+  range?: RangeRequest | undefined;
 }
 
 /** One request as the pipeline sees it. */

@@ -7,6 +7,10 @@
 //                              -> stale-while-revalidate: serve, revalidate
 //                              -> stale or miss: flight -> origin -> store
 //   others:   attempts -> invalidate what the answer changed -> stream back
+//
+// A GET or HEAD with Range or preconditions of the caller's own has flights
+// of its own (see `_selecting`), and a single byte range is cut from a
+// stored response (`_ranged`).
 
 import { toResponse } from "../cache/entry.ts";
 import { onlyIfCached, onlyIfCachedMiss } from "../cache/request.ts";
@@ -24,8 +28,9 @@ import {
 import { CacheReader } from "./_cache_reader.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { Flights } from "./_flights.ts";
-import { callKeys } from "./_key.ts";
+import { callKeys, selectingFields, selectingKeys } from "./_key.ts";
 import { Origin } from "./_origin.ts";
+import { parseRange, rangedOutcome } from "./_range.ts";
 import { type Checked, type EngineConfig, Pipeline } from "./_pipeline.ts";
 import { rawToResponse } from "./_response.ts";
 
@@ -186,11 +191,17 @@ export class Engine {
   }
 
   // GET and HEAD: the cache, then a flight.
-  async #safe(call: Call): Promise<Outcome> {
+  async #safe(request: Call): Promise<Outcome> {
     const { hasher, events } = this.#pipeline;
+    let call = request;
     let hash = hasher.hash(call.method, call.url, call.credentials);
     if (typeof hash !== "string") hash = await hash;
-    const keys = callKeys(call.scope.prefix, hash);
+    let keys = callKeys(call.scope.prefix, hash);
+    const selecting = selectingFields(call.headers);
+    if (selecting !== "") {
+      keys = await selectingKeys(hasher, call, keys, selecting);
+      call = _selecting(call);
+    }
     // Bounds the caller's own waits: store reads here, the flight later.
     const waitSignal = _any(call.signal, call.state.totalSignal);
     let stale: Stale | undefined;
@@ -199,10 +210,10 @@ export class Engine {
       const answer = await reader.read(call, keys, waitSignal);
       switch (answer.kind) {
         case "fresh":
-          return answer.outcome;
+          return _ranged(call, answer.outcome);
         case "serve-stale":
           this.#flights.revalidate(call, keys, answer.found);
-          return answer.outcome;
+          return _ranged(call, answer.outcome);
         case "stale":
           stale = answer.stale;
           break;
@@ -223,7 +234,10 @@ export class Engine {
         ownsTimer: false,
       };
     }
-    return this.#flights.join(call, keys, stale, waitSignal);
+    return _ranged(
+      call,
+      await this.#flights.join(call, keys, stale, waitSignal),
+    );
   }
 
   // Other methods: no cache read and no flight; what the answer changed is
@@ -251,6 +265,39 @@ export class Engine {
       ownsTimer: true,
     };
   }
+}
+
+// A GET or HEAD with fields that make its answer partial or conditional
+// (see `selectingFields`). A GET's Range is answered from a stored complete
+// response when it can be. Preconditions of the caller's own (If-None-Match,
+// If-Modified-Since, If-Match, If-Unmodified-Since, or an If-Range without a
+// Range) are the origin's to evaluate: in the default cache mode such a
+// request neither reads nor writes the cache, as the Fetch standard has it,
+// so that a 304 or 412 it asked for is never stored or served to another.
+function _selecting(call: Call): Call {
+  const { headers, state } = call;
+  state.selecting = true;
+  const range = headers.get("range");
+  if (range !== null && call.method === "GET") {
+    state.range = {
+      range: parseRange(range),
+      ifRange: headers.get("if-range"),
+    };
+  }
+  const conditional = headers.has("if-none-match") ||
+    headers.has("if-modified-since") || headers.has("if-match") ||
+    headers.has("if-unmodified-since") ||
+    (range === null && headers.has("if-range"));
+  return conditional && call.mode === "default"
+    ? { ...call, mode: "no-store" }
+    : call;
+}
+
+// The outcome cut to the range a GET asked for, when it is a stored
+// response that answers it.
+function _ranged(call: Call, outcome: Outcome): Outcome {
+  const range = call.state.range;
+  return range === undefined ? outcome : rangedOutcome(outcome, range);
 }
 
 function _status(outcome: Outcome): number {

@@ -27,9 +27,10 @@ import {
 } from "./_call.ts";
 import { type CacheReader, varyView } from "./_cache_reader.ts";
 import { errorStage } from "./_events.ts";
-import type { CallKeys } from "./_key.ts";
+import { type CallKeys, callKeys, withoutSelecting } from "./_key.ts";
 import type { Origin } from "./_origin.ts";
 import type { Pipeline } from "./_pipeline.ts";
+import { rangedOutcome } from "./_range.ts";
 import { linkSignal, withoutCookies } from "./_response.ts";
 
 /** What a flight shares through a dedupe store. */
@@ -165,10 +166,23 @@ export class Flights {
    * flight for the request runs already. Nobody waits for it; its failure
    * is reported.
    */
-  revalidate(call: Call, keys: CallKeys, found: Found): void {
+  revalidate(call: Call, request: CallKeys, found: Found): void {
+    // The stored response is revalidated by the plain request of its URL,
+    // whatever part of it (a Range) the caller asked for.
+    const selecting = call.state.selecting === true;
+    const keys = selecting
+      ? callKeys(call.scope.prefix, request.hash)
+      : request;
     if (this.table.get(keys.dedupe) !== undefined) return;
+    const headers = selecting ? withoutSelecting(call.headers) : call.headers;
     const bgCall: Call = {
       ...call,
+      headers,
+      evalHeaders: call.evalHeaders === call.headers
+        ? headers
+        : selecting
+        ? withoutSelecting(call.evalHeaders)
+        : call.evalHeaders,
       signal: undefined,
       validate: undefined,
       buffered: false,
@@ -267,12 +281,12 @@ export class Flights {
                 ? answer.outcome.entry.varyHeaders
                 : {},
             };
-            return { result, share: _share(result) as unknown };
+            return { result, share: _share(result, call) as unknown };
           }
           if (answer?.kind === "stale") current = answer.stale;
         }
         const result = await this.#origin.fetch(call, keys, current, signal);
-        return { result, share: _share(result) as unknown };
+        return { result, share: _share(result, call) as unknown };
       },
       {
         signal,
@@ -339,8 +353,13 @@ function _joined(
     : { ...outcome, source: "dedupe", attempts: 0, validated: undefined };
 }
 
-function _share(result: FlightResult): Shared {
-  const { outcome } = result;
+// What a flight shares: the answer of its owner's request, which is that of
+// every request with its key (one Range, say, cut from a stored response).
+function _share(result: FlightResult, call: Call): Shared {
+  const range = call.state.range;
+  const outcome = range === undefined
+    ? result.outcome
+    : rangedOutcome(result.outcome, range);
   let raw: Raw | null = null;
   if (outcome.kind === "raw") raw = withoutCookies(outcome.raw);
   else if (outcome.kind === "entry") {

@@ -106,6 +106,66 @@ export function callKeys(prefix: string, hash: string): CallKeys {
   };
 }
 
+/**
+ * The request fields that make an answer partial (`Range`, `If-Range`) or
+ * conditional on the caller's own validators. A request carrying any is
+ * answered what a plain request of its URL is not (a 206, a 304, a 412),
+ * and the reverse: it never shares a flight with one.
+ */
+const SELECTING_FIELDS: readonly string[] = [
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "if-range",
+  "if-unmodified-since",
+  "range",
+];
+
+/**
+ * The selecting fields of a request (see `SELECTING_FIELDS`), each behind
+ * its name, as key material. `""` when it carries none: a plain request.
+ */
+export function selectingFields(headers: Headers): string {
+  let out = "";
+  for (const name of SELECTING_FIELDS) {
+    const value = headers.get(name);
+    if (value !== null) out += `${name}\u0000${value}\u0000`;
+  }
+  return out;
+}
+
+/** `headers` without the selecting fields: those of the plain request. */
+export function withoutSelecting(headers: Headers): Headers {
+  const out = new Headers(headers);
+  for (const name of SELECTING_FIELDS) out.delete(name);
+  return out;
+}
+
+/**
+ * The keys of a request that carries selecting fields (`material`, from
+ * {@linkcode selectingFields}): the cache entry of its URL, and a flight of
+ * its own, shared only by requests with the same fields. The flight key is
+ * a hash too, so that it names no header value.
+ */
+export async function selectingKeys(
+  hasher: KeyHasher,
+  call: {
+    scope: { prefix: string };
+    method: string;
+    url: string;
+    credentials: string;
+  },
+  keys: CallKeys,
+  material: string,
+): Promise<CallKeys> {
+  const hash = await hasher.hash(
+    call.method,
+    call.url,
+    `${call.credentials}\u0001select\u0001${material}`,
+  );
+  return { ...keys, dedupe: `${call.scope.prefix}:dedupe:${hash}` };
+}
+
 /** The cache key of a request of `prefix` whose hash is `hash`. */
 export function cacheKey(prefix: string, hash: string): string {
   return `${prefix}:cache:${hash}`;

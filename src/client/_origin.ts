@@ -230,6 +230,9 @@ export class Origin {
       ? "off"
       : response.redirected
       ? "redirected"
+      : call.state.selecting === true &&
+          (response.status === 412 || response.status === 416)
+      ? "status" // The answer to the request's own preconditions or Range.
       : notStorableReason(
         { method: call.method, headers: call.headers },
         response,
