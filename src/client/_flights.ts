@@ -178,6 +178,9 @@ export class Flights {
     const bgCall: Call = {
       ...call,
       headers,
+      sentHeaders: selecting
+        ? withoutSelecting(call.sentHeaders)
+        : call.sentHeaders,
       evalHeaders: call.evalHeaders === call.headers
         ? headers
         : selecting
