@@ -1,0 +1,169 @@
+/**
+ * The options of one request: the `init` of {@linkcode HttpClient.fetch},
+ * the options of the helpers, and the schemas they validate with.
+ *
+ * @module
+ */
+
+import type { Priority } from "../stores/types.ts";
+import type { TimeoutOptions } from "./options.ts";
+
+/** How the cache treats one request, as in the Fetch standard's `RequestInit.cache`. */
+export type CacheMode =
+  | "default"
+  | "no-store"
+  | "reload"
+  | "no-cache"
+  | "force-cache"
+  | "only-if-cached";
+
+/** Per-request cache options. */
+export interface RequestCacheOptions {
+  /**
+   * How the cache treats the request:
+   *
+   * - `"default"`: RFC 9111 (fresh hits, revalidation, storing).
+   * - `"no-store"`: neither read nor write the cache.
+   * - `"reload"`: skip the stored response, store the new one.
+   * - `"no-cache"`: revalidate any stored response with the origin first.
+   * - `"force-cache"`: use a stored response however stale, else fetch.
+   * - `"only-if-cached"`: use a stored response however stale, else answer
+   *   504 without contacting the origin.
+   *
+   * @default {"default"}
+   */
+  mode?: CacheMode;
+  /**
+   * Accept a stored response at most this old, in seconds (request
+   * `max-age`).
+   *
+   * @default {undefined}
+   */
+  maxAge?: number;
+  /**
+   * Accept a stored response this many seconds past its freshness (request
+   * `max-stale`).
+   *
+   * @default {undefined}
+   */
+  maxStale?: number;
+  /**
+   * Require a stored response to stay fresh at least this many more seconds
+   * (request `min-fresh`).
+   *
+   * @default {undefined}
+   */
+  minFresh?: number;
+}
+
+/**
+ * The `init` of {@linkcode HttpClient.fetch}: a `RequestInit` whose
+ * `priority` is the rate-limit traffic class and whose `cache` may also be
+ * an object of {@linkcode RequestCacheOptions}. Every `RequestInit` is one,
+ * so {@linkcode HttpClient.fetch} has the type of `fetch`.
+ */
+export interface HttpRequestInit
+  extends Omit<RequestInit, "cache" | "priority"> {
+  /**
+   * The traffic class, for an {@linkcode AdaptiveRateLimitStore}. The
+   * Fetch standard's priorities map to it: `"high"` is `"user"`, `"low"`
+   * and `"auto"` are `"background"`.
+   *
+   * @default {"background"}
+   */
+  priority?: Priority | "high" | "low" | "auto";
+  /**
+   * The cache mode, or per-request cache options.
+   *
+   * @default {"default"}
+   */
+  cache?: CacheMode | RequestCacheOptions;
+  /**
+   * Deadlines of this request, replacing the client's. A number is the
+   * total deadline in milliseconds.
+   *
+   * @default {undefined} (the client's)
+   */
+  timeout?: number | TimeoutOptions;
+}
+
+/** A Standard Schema v1 validation issue. */
+export interface StandardSchemaIssue {
+  /** What is wrong. */
+  readonly message: string;
+  /** Where it is wrong. */
+  readonly path?:
+    | ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>
+    | undefined;
+}
+
+/** The result of a Standard Schema v1 validation. */
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<StandardSchemaIssue> };
+
+/**
+ * Any Standard Schema v1 validator (zod, valibot, arktype and others). The
+ * core needs no validation library.
+ *
+ * @typeParam Output The validated data.
+ */
+export interface StandardSchemaV1<Output = unknown> {
+  /** The Standard Schema interface. */
+  readonly "~standard": {
+    /** The version of the standard: 1. */
+    readonly version: 1;
+    /** The library that implements it. */
+    readonly vendor: string;
+    /** Validates a value, possibly asynchronously. */
+    readonly validate: (
+      value: unknown,
+    ) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
+  };
+}
+
+/**
+ * Options of the helpers ({@linkcode HttpClient.get} and the others).
+ *
+ * @typeParam T The data the helper returns.
+ */
+export interface RequestOptions<T = unknown> {
+  /**
+   * Request headers, in any form `fetch` takes, added to the client's.
+   *
+   * @default {undefined}
+   */
+  headers?: NonNullable<RequestInit["headers"]>;
+  /**
+   * Cancels the request (or this caller's wait for a shared one); the call
+   * rejects with the signal's reason.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * The traffic class, for an {@linkcode AdaptiveRateLimitStore}.
+   *
+   * @default {"background"}
+   */
+  priority?: Priority;
+  /**
+   * Validates the data. Data that fails throws
+   * {@linkcode ValidationError} and is not cached.
+   *
+   * @default {undefined}
+   */
+  schema?: StandardSchemaV1<T>;
+  /**
+   * The cache mode, or per-request cache options.
+   *
+   * @default {"default"}
+   */
+  cache?: CacheMode | RequestCacheOptions;
+  /**
+   * Deadlines of this request, replacing the client's.
+   *
+   * @default {undefined} (the client's)
+   */
+  timeout?: number | TimeoutOptions;
+}
