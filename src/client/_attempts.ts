@@ -2,8 +2,10 @@
 // with its own deadline, learnt from (server cooldowns) and retried on
 // network errors and retryable statuses, until one is final.
 
+import { deadline } from "../_clock_deadline.ts";
+import { sleepOn } from "../_clock_sleep.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { TimeoutError } from "../errors.ts";
-import { sleep } from "../rate_limit/limiter.ts";
 import {
   parseRetryAfter,
   readRateLimitSignals,
@@ -35,10 +37,16 @@ export interface Exchange {
 export class Attempts {
   readonly #pipeline: Pipeline;
   readonly #rootPrefix: string;
+  /** The clock deadlines and backoffs are measured on. */
+  readonly #timing: Clock;
 
   constructor(pipeline: Pipeline, rootPrefix: string) {
     this.#pipeline = pipeline;
     this.#rootPrefix = rootPrefix;
+    const { clock } = pipeline.config;
+    // A clock with now() alone has its waits made on real timers: measure
+    // what is left of a deadline on the same time.
+    this.#timing = typeof clock.sleep === "function" ? clock : systemClock;
   }
 
   /**
@@ -50,17 +58,19 @@ export class Attempts {
     if (call.totalMs === undefined) return;
     const controller = new AbortController();
     const totalMs = call.totalMs;
-    const timer = setTimeout(() => {
-      controller.abort(
-        new TimeoutError(
-          `${call.method} ${call.url} timed out after ${totalMs} ms in total`,
-          totalMs,
-          "total",
-        ),
-      );
-    }, totalMs);
+    const timing = this.#timing;
+    call.state.totalEndsAt = timing.now() + totalMs;
     call.state.totalSignal = controller.signal;
-    call.state.release = () => clearTimeout(timer);
+    call.state.release = deadline(timing, totalMs, (failure) => {
+      controller.abort(
+        failure ??
+          new TimeoutError(
+            `${call.method} ${call.url} timed out after ${totalMs} ms in total`,
+            totalMs,
+            "total",
+          ),
+      );
+    });
   }
 
   /**
@@ -89,17 +99,9 @@ export class Attempts {
       const answered = await this.#admit(call, signal);
       state.sending = true;
       const attempt = new AbortController();
-      const attemptMs = call.attemptMs;
-      const timer = setTimeout(() => {
-        attempt.abort(
-          new TimeoutError(
-            `${call.method} ${call.url} timed out after ${attemptMs} ms (one attempt)`,
-            attemptMs,
-            "attempt",
-          ),
-        );
-      }, attemptMs);
-      const done = (): void => clearTimeout(timer);
+      const done = deadline(this.#timing, call.attemptMs, (failure) => {
+        attempt.abort(failure ?? attemptTimeout(call));
+      });
       const attemptSignal = AbortSignal.any([signal, attempt.signal]);
       const mapError = (error: unknown): unknown => {
         if (signal.aborted) return signal.reason;
@@ -122,7 +124,7 @@ export class Attempts {
           if (this.#fits(call, delay)) {
             events.retry(call, retries + 1, delay, undefined, mapped);
             state.sending = false;
-            await sleep(delay, signal);
+            await sleepOn(this.#timing, delay, signal);
             continue;
           }
         }
@@ -148,7 +150,7 @@ export class Attempts {
             await discard(response.body);
             events.retry(call, retries + 1, delay, response.status);
             state.sending = false;
-            await sleep(delay, signal);
+            await sleepOn(this.#timing, delay, signal);
             continue;
           }
         }
@@ -178,8 +180,8 @@ export class Attempts {
 
   // Whether a backoff leaves time before the total deadline.
   #fits(call: Call, delayMs: number): boolean {
-    return call.totalMs === undefined ||
-      performance.now() + delayMs < call.started + call.totalMs;
+    const endsAt = call.state.totalEndsAt;
+    return endsAt === undefined || this.#timing.now() + delayMs < endsAt;
   }
 
   #init(
@@ -262,4 +264,13 @@ export class Attempts {
       events.admitHooks(call, resource),
     );
   }
+}
+
+/** The error of an attempt that ran past `attemptMs`. */
+export function attemptTimeout(call: Call): TimeoutError {
+  return new TimeoutError(
+    `${call.method} ${call.url} timed out after ${call.attemptMs} ms (one attempt)`,
+    call.attemptMs,
+    "attempt",
+  );
 }

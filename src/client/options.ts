@@ -281,10 +281,13 @@ export interface HttpClientOptions {
    */
   onEvent?: EventListener;
   /**
-   * The time source of the cache, the events and the rate limiter. The rate
-   * limiter waits on it too (budget, cooldown and `maxWaitMs`) when it has
-   * `sleep()`; a clock with `now()` alone has those waits made on real
-   * timers.
+   * The time source of the cache, the events and the rate limiter. When it
+   * has `sleep()`, the client's waits are measured on it too: the attempt
+   * and total deadlines (`timeout`), the backoffs between retries, and the
+   * rate limiter's waits (budget, cooldown and `maxWaitMs`). A clock with
+   * `now()` alone has those waits made on real timers. With a
+   * `ManualClock`, a deadline or a backoff ends only when the test moves
+   * the clock past it.
    *
    * @default {systemClock}
    */
