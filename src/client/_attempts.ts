@@ -13,6 +13,7 @@ import {
 import { backoffDelayMs, shouldRetry } from "../retry/retry_policy.ts";
 import { escapeKeyPart } from "../stores/keys.ts";
 import { discard } from "./_body.ts";
+import { wrapBody } from "./_response.ts";
 import type { Call } from "./_call.ts";
 import type { Pipeline } from "./_pipeline.ts";
 
@@ -167,6 +168,60 @@ export class Attempts {
     }
   }
 
+  /**
+   * The body of a final attempt as its caller receives it:
+   * - when the client reads it in full for the caller (`call.readsBody`),
+   *   the attempt's deadline runs until the body ends;
+   * - otherwise the deadline ends with the headers, and each read of the
+   *   body then waits `attemptMs` at most for the origin, unless
+   *   `unbounded` (an event stream may be silent for as long as it likes);
+   * - the call's total deadline runs until the body ends, fails or is
+   *   cancelled;
+   * - the body fails with `signal`'s reason when it aborts.
+   *
+   * @param stream The body: the response's own, or what is left of it.
+   * @param signal A signal the exchange was sent on (so that the attempt's
+   * signal aborts with it too), or none.
+   */
+  handOver(
+    call: Call,
+    exchange: Exchange,
+    stream: ReadableStream<Uint8Array> | null,
+    signal: AbortSignal | undefined,
+    unbounded = false,
+  ): ReadableStream<Uint8Array> | null {
+    const { state } = call;
+    const release = state.totalSignal === undefined
+      ? undefined
+      : () => state.release?.();
+    if (stream === null) {
+      exchange.done();
+      release?.();
+      return null;
+    }
+    if (call.readsBody) {
+      const { done } = exchange;
+      return wrapBody(
+        stream,
+        release === undefined ? done : () => {
+          done();
+          release();
+        },
+        exchange.signal,
+      );
+    }
+    exchange.done();
+    if (unbounded) {
+      if (release === undefined && signal === undefined) return stream;
+      return wrapBody(stream, release ?? _nothing, signal);
+    }
+    return wrapBody(stream, release ?? _nothing, signal, {
+      clock: this.#timing,
+      ms: call.attemptMs,
+      error: () => attemptTimeout(call),
+    });
+  }
+
   #canRetry(
     call: Call,
     retries: number,
@@ -274,3 +329,5 @@ export function attemptTimeout(call: Call): TimeoutError {
     "attempt",
   );
 }
+
+function _nothing(): void {}

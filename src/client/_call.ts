@@ -82,6 +82,12 @@ export interface CallSpec {
   /** `performance.now()` at entry (0 when no event needs it). */
   readonly started: number;
   readonly validate: Validate | undefined;
+  /**
+   * Whether the client reads the body in full for the caller (the data
+   * helpers), so that the attempt's deadline covers the whole body even
+   * when it is not buffered; `client.fetch` hands a body over as a stream.
+   */
+  readonly readsBody: boolean;
   /** Whether it is background work (a revalidation) no caller waits for. */
   readonly background: boolean;
 }

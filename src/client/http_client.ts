@@ -287,7 +287,7 @@ export class HttpClient implements AsyncDisposable {
     url: string | URL,
     options?: Omit<RequestOptions, "schema">,
   ): Promise<Headers> {
-    const call = this.#call(helperParts("HEAD", url, undefined, options));
+    const call = this.#call(helperParts("HEAD", url, undefined, options), true);
     const engine = this.#shared.engine;
     const outcome = await engine.send(call);
     const response = engine.toResponse(outcome, call);
@@ -394,7 +394,7 @@ export class HttpClient implements AsyncDisposable {
     const parts = input instanceof Request
       ? await fromRequest(input, init)
       : fromInit(input, init);
-    const call = this.#call(parts);
+    const call = this.#call(parts, false);
     const engine = this.#shared.engine;
     return engine.toResponse(await engine.send(call), call);
   }
@@ -417,12 +417,22 @@ export class HttpClient implements AsyncDisposable {
           parseBody(bytes, contentType).value,
           `${method} ${url}`,
         );
-    const call = this.#call(helperParts(method, url, body, options), check);
+    const call = this.#call(
+      helperParts(method, url, body, options),
+      true,
+      check,
+    );
     const outcome = await this.#shared.engine.send(call);
     return dataOf(this.#shared.engine, outcome, call, schema);
   }
 
-  #call(parts: Parts, check?: (url: string) => Validate): Call {
+  // `readsBody`: whether the client reads the body for the caller (the
+  // data helpers) rather than handing it over as a stream.
+  #call(
+    parts: Parts,
+    readsBody: boolean,
+    check?: (url: string) => Validate,
+  ): Call {
     const { options, engine } = this.#shared;
     const method = parts.method.toUpperCase();
     if (!METHOD.test(method)) {
@@ -476,6 +486,7 @@ export class HttpClient implements AsyncDisposable {
       // Only events need the start time.
       started: engine.listening ? performance.now() : 0,
       validate: check?.(url),
+      readsBody,
       background: false,
       state: { priority: priorityOf(parts.priority), sending: false },
     };

@@ -159,16 +159,26 @@ export interface HttpClientRetryOptions {
 /** Deadlines of a request. */
 export interface TimeoutOptions {
   /**
-   * The deadline of one attempt, in milliseconds: until the response's body
-   * has been read when the client buffers it, or until its headers arrive
-   * when the body is streamed to the caller.
+   * The deadline of one attempt, in milliseconds, from sending the request
+   * until its body has been read whenever the client reads it: to cache it
+   * or share it, and in the data helpers (`get()` and the others), however
+   * large the body.
+   *
+   * When `client.fetch` hands the body over as a stream, the attempt ends
+   * with the headers; from then on each read of the body may wait at most
+   * `attemptMs` for the origin, or the body fails with a
+   * {@linkcode TimeoutError} (phase `"attempt"`). The time between the
+   * caller's reads does not count, and an event stream
+   * (`text/event-stream`) has no bound on its reads.
    *
    * @default {30_000}
    */
   attemptMs?: number;
   /**
    * The deadline of the whole call, in milliseconds: waits for budget,
-   * every attempt and backoff, and the reading of a streamed body.
+   * every attempt and backoff, and the reading of the body, whoever reads
+   * it. A body still being read when it passes fails with a
+   * {@linkcode TimeoutError} (phase `"total"`).
    *
    * @default {undefined} (none)
    */

@@ -172,6 +172,64 @@ describe("HttpClient timeouts", () => {
     );
   });
 
+  it("fails a helper with the attempt's TimeoutError when the body stalls after the headers", async () => {
+    const c = client({ timeout: { attemptMs: 60_000 }, maxBodyBytes: 1_000 });
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ["buffered GET", () => c.get("/stalls")],
+      ["GET larger than maxBodyBytes", () => c.get("/stalls-large")],
+      ["POST", () => c.post("/stalls", { a: 1 })],
+    ];
+    for (const [name, send] of cases) {
+      headers = 0;
+      const call = watch(send());
+      const failed = assert.rejects(call.promise, timedOut("attempt", 60_000));
+      await until(() => headers === 1);
+      await clock.advanceAsync(59_999);
+      assert.equal(call.settled(), false, `${name}: failed early`);
+      await clock.advanceAsync(1);
+      await settles(failed);
+    }
+  });
+
+  it("fails a helper with the total TimeoutError when the body stalls past totalMs", async () => {
+    const c = client({
+      timeout: { attemptMs: 600_000, totalMs: 120_000 },
+      maxBodyBytes: 1_000,
+    });
+    for (
+      const send of [() => c.get("/stalls-large"), () => c.delete("/stalls")]
+    ) {
+      headers = 0;
+      const failed = assert.rejects(send(), timedOut("total", 120_000));
+      await until(() => headers === 1);
+      await clock.advanceAsync(120_000);
+      await settles(failed);
+    }
+  });
+
+  it("fails a streamed body with the attempt's TimeoutError when a read waits attemptMs for the origin", async () => {
+    const c = client({ timeout: { attemptMs: 60_000 }, maxBodyBytes: 1_000 });
+    for (
+      const send of [
+        () => c.fetch("/stalls-large"),
+        () => c.fetch("/stalls", { method: "POST", body: "x" }),
+      ]
+    ) {
+      const response = await send();
+      assert.equal(response.status, 200);
+      const reader = response.body!.getReader();
+      assert.equal((await reader.read()).done, false);
+      // The caller's own pace does not count: no read is waiting.
+      await clock.advanceAsync(300_000);
+      const read = watch(reader.read());
+      const failed = assert.rejects(read.promise, timedOut("attempt", 60_000));
+      await clock.advanceAsync(59_999);
+      assert.equal(read.settled(), false, "the read failed early");
+      await clock.advanceAsync(1);
+      await settles(failed);
+    }
+  });
+
   it("cancels a streamed body still being read when the total deadline passes", async () => {
     const c = client({
       maxBodyBytes: 1_000,
@@ -182,6 +240,25 @@ describe("HttpClient timeouts", () => {
     const failed = assert.rejects(response.text(), timedOut("total", 120_000));
     await clock.advanceAsync(120_000);
     await settles(failed);
+  });
+
+  it("lets a read of an event stream wait for the origin past attemptMs", async () => {
+    origin.route("/events", {
+      chunks: ["data: 1\n\n", "data: 2\n\n"],
+      chunkDelayMs: STALL_MS,
+      headers: { "content-type": "text/event-stream" },
+    });
+    const c = client({ timeout: { attemptMs: 60_000 } });
+    const response = await c.fetch("/events");
+    const reader = response.body!.getReader();
+    assert.equal(
+      new TextDecoder().decode((await reader.read()).value),
+      "data: 1\n\n",
+    );
+    const read = watch(reader.read());
+    await clock.advanceAsync(600_000);
+    assert.equal(read.settled(), false, "the event stream was cut");
+    await reader.cancel();
   });
 
   it("fails a request with its clock's error when the clock cannot wait, instead of hanging", async () => {

@@ -71,6 +71,7 @@ export function testCall(
     totalMs: undefined,
     started: 0,
     validate: undefined,
+    readsBody: false,
     background: false,
     ...overrides,
     state: { priority: "user", sending: false },
