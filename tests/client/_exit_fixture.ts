@@ -49,6 +49,7 @@ await client.get("/fresh");
 await (await client.fetch("/big")).text();
 await client.get("/flaky");
 await client.post("/echo", { a: 1 });
+await client.fetch("/echo", { method: "DELETE" }); // 204: no body to end
 const controller = new AbortController();
 const leaving = client.get("/slow", { signal: controller.signal });
 setTimeout(() => controller.abort(new Error("left")), 10);

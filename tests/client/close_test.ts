@@ -132,7 +132,10 @@ describe("HttpClient.close()", () => {
       "/flaky",
       (req) => req.n % 2 === 1 ? { status: 503, body: "busy" } : { body: "ok" },
     );
-    origin.route("/echo", { body: "posted" });
+    origin.route(
+      "/echo",
+      (req) => req.method === "DELETE" ? { status: 204 } : { body: "posted" },
+    );
     origin.route("/slow", { body: "late", delayMs: 200 });
     // Waits on timers the client arms itself, then on a clock's sleep().
     for (const waits of ["now", "sleep"]) {
