@@ -10,9 +10,11 @@
  * optionally of waits measured in that time.
  *
  * A clock with `now()` alone is enough: the parts of sluice that wait then
- * wait on real timers. A clock with `sleep()` as well has every wait of the
- * rate limiter measured in its own time, so a test clock can let a waiting
- * request through by moving time instead of by sleeping.
+ * wait on real timers. A clock with `sleep()` as well has the waits of
+ * `HttpClient` (its attempt and total deadlines, its retry backoffs) and of
+ * the rate limiter measured in its own time, so a test clock can let a
+ * waiting request through, or time it out, by moving time instead of by
+ * sleeping.
  */
 export interface Clock {
   /** Returns the current time in milliseconds since the Unix epoch. */

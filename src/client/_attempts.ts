@@ -2,8 +2,10 @@
 // with its own deadline, learnt from (server cooldowns) and retried on
 // network errors and retryable statuses, until one is final.
 
+import { deadline } from "../_clock_deadline.ts";
+import { sleepOn } from "../_clock_sleep.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { TimeoutError } from "../errors.ts";
-import { sleep } from "../rate_limit/limiter.ts";
 import {
   parseRetryAfter,
   readRateLimitSignals,
@@ -11,6 +13,7 @@ import {
 import { backoffDelayMs, shouldRetry } from "../retry/retry_policy.ts";
 import { escapeKeyPart } from "../stores/keys.ts";
 import { discard } from "./_body.ts";
+import { wrapBody } from "./_response.ts";
 import type { Call } from "./_call.ts";
 import type { Pipeline } from "./_pipeline.ts";
 
@@ -35,10 +38,16 @@ export interface Exchange {
 export class Attempts {
   readonly #pipeline: Pipeline;
   readonly #rootPrefix: string;
+  /** The clock deadlines and backoffs are measured on. */
+  readonly #timing: Clock;
 
   constructor(pipeline: Pipeline, rootPrefix: string) {
     this.#pipeline = pipeline;
     this.#rootPrefix = rootPrefix;
+    const { clock } = pipeline.config;
+    // A clock with now() alone has its waits made on real timers: measure
+    // what is left of a deadline on the same time.
+    this.#timing = typeof clock.sleep === "function" ? clock : systemClock;
   }
 
   /**
@@ -50,17 +59,19 @@ export class Attempts {
     if (call.totalMs === undefined) return;
     const controller = new AbortController();
     const totalMs = call.totalMs;
-    const timer = setTimeout(() => {
-      controller.abort(
-        new TimeoutError(
-          `${call.method} ${call.url} timed out after ${totalMs} ms in total`,
-          totalMs,
-          "total",
-        ),
-      );
-    }, totalMs);
+    const timing = this.#timing;
+    call.state.totalEndsAt = timing.now() + totalMs;
     call.state.totalSignal = controller.signal;
-    call.state.release = () => clearTimeout(timer);
+    call.state.release = deadline(timing, totalMs, (failure) => {
+      controller.abort(
+        failure ??
+          new TimeoutError(
+            `${call.method} ${call.url} timed out after ${totalMs} ms in total`,
+            totalMs,
+            "total",
+          ),
+      );
+    });
   }
 
   /**
@@ -89,17 +100,9 @@ export class Attempts {
       const answered = await this.#admit(call, signal);
       state.sending = true;
       const attempt = new AbortController();
-      const attemptMs = call.attemptMs;
-      const timer = setTimeout(() => {
-        attempt.abort(
-          new TimeoutError(
-            `${call.method} ${call.url} timed out after ${attemptMs} ms (one attempt)`,
-            attemptMs,
-            "attempt",
-          ),
-        );
-      }, attemptMs);
-      const done = (): void => clearTimeout(timer);
+      const done = deadline(this.#timing, call.attemptMs, (failure) => {
+        attempt.abort(failure ?? attemptTimeout(call));
+      });
       const attemptSignal = AbortSignal.any([signal, attempt.signal]);
       const mapError = (error: unknown): unknown => {
         if (signal.aborted) return signal.reason;
@@ -122,7 +125,7 @@ export class Attempts {
           if (this.#fits(call, delay)) {
             events.retry(call, retries + 1, delay, undefined, mapped);
             state.sending = false;
-            await sleep(delay, signal);
+            await sleepOn(this.#timing, delay, signal);
             continue;
           }
         }
@@ -148,7 +151,7 @@ export class Attempts {
             await discard(response.body);
             events.retry(call, retries + 1, delay, response.status);
             state.sending = false;
-            await sleep(delay, signal);
+            await sleepOn(this.#timing, delay, signal);
             continue;
           }
         }
@@ -165,6 +168,60 @@ export class Attempts {
     }
   }
 
+  /**
+   * The body of a final attempt as its caller receives it:
+   * - when the client reads it in full for the caller (`call.buffered`),
+   *   the attempt's deadline runs until the body ends;
+   * - otherwise the deadline ends with the headers, and each read of the
+   *   body then waits `attemptMs` at most for the origin, unless
+   *   `unbounded` (an event stream may be silent for as long as it likes);
+   * - the call's total deadline runs until the body ends, fails or is
+   *   cancelled;
+   * - the body fails with `signal`'s reason when it aborts.
+   *
+   * @param stream The body: the response's own, or what is left of it.
+   * @param signal A signal the exchange was sent on (so that the attempt's
+   * signal aborts with it too), or none.
+   */
+  handOver(
+    call: Call,
+    exchange: Exchange,
+    stream: ReadableStream<Uint8Array> | null,
+    signal: AbortSignal | undefined,
+    unbounded = false,
+  ): ReadableStream<Uint8Array> | null {
+    const { state } = call;
+    const release = state.totalSignal === undefined
+      ? undefined
+      : () => state.release?.();
+    if (stream === null) {
+      exchange.done();
+      release?.();
+      return null;
+    }
+    if (call.buffered) {
+      const { done } = exchange;
+      return wrapBody(
+        stream,
+        release === undefined ? done : () => {
+          done();
+          release();
+        },
+        exchange.signal,
+      );
+    }
+    exchange.done();
+    if (unbounded) {
+      if (release === undefined && signal === undefined) return stream;
+      return wrapBody(stream, release ?? _nothing, signal);
+    }
+    return wrapBody(stream, release ?? _nothing, signal, {
+      clock: this.#timing,
+      ms: call.attemptMs,
+      error: () => attemptTimeout(call),
+    });
+  }
+
   #canRetry(
     call: Call,
     retries: number,
@@ -178,8 +235,8 @@ export class Attempts {
 
   // Whether a backoff leaves time before the total deadline.
   #fits(call: Call, delayMs: number): boolean {
-    return call.totalMs === undefined ||
-      performance.now() + delayMs < call.started + call.totalMs;
+    const endsAt = call.state.totalEndsAt;
+    return endsAt === undefined || this.#timing.now() + delayMs < endsAt;
   }
 
   #init(
@@ -263,3 +320,14 @@ export class Attempts {
     );
   }
 }
+
+/** The error of an attempt that ran past `attemptMs`. */
+export function attemptTimeout(call: Call): TimeoutError {
+  return new TimeoutError(
+    `${call.method} ${call.url} timed out after ${call.attemptMs} ms (one attempt)`,
+    call.attemptMs,
+    "attempt",
+  );
+}
+
+function _nothing(): void {}

@@ -54,7 +54,7 @@ export async function readLimited(
   maxBytes: number,
 ): Promise<Uint8Array> {
   const declared = contentLength(response.headers);
-  const body = await readBounded(response.body, maxBytes, declared, _nothing);
+  const body = await readBounded(response.body, maxBytes, declared);
   if (body.complete) return body.bytes;
   await discard(body.stream);
   throw bodyTooLarge(request, response.status, maxBytes, declared);
@@ -72,8 +72,6 @@ export type BoundedBody =
  * @param maxBytes The most bytes to buffer.
  * @param declaredLength The `Content-Length`, when known: a larger value
  * skips buffering at once.
- * @param onStreamEnd Called once when a stitched stream ends, fails or is
- * cancelled (not called for a complete body).
  * @param signal Cancels the body and rejects with its reason when it aborts
  * while the body is buffered, whether or not the body's source heeds it.
  */
@@ -81,12 +79,11 @@ export async function readBounded(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
   declaredLength: number | undefined,
-  onStreamEnd: () => void,
   signal?: AbortSignal,
 ): Promise<BoundedBody> {
   if (body === null) return { complete: true, bytes: EMPTY };
   if (declaredLength !== undefined && declaredLength > maxBytes) {
-    return { complete: false, stream: _watch(body, onStreamEnd) };
+    return { complete: false, stream: body };
   }
   const reader = body.getReader();
   // A cancelled read resolves as if the body had ended: the signal is
@@ -114,7 +111,7 @@ export async function readBounded(
       if (size > maxBytes) {
         return {
           complete: false,
-          stream: _stitch(chunks, reader, onStreamEnd),
+          stream: _stitch(chunks, reader),
         };
       }
     }
@@ -155,16 +152,8 @@ export async function discard(
 function _stitch(
   prefix: Uint8Array[],
   reader: ReadableStreamDefaultReader<Uint8Array>,
-  onEnd: () => void,
 ): ReadableStream<Uint8Array> {
   let index = 0;
-  let ended = false;
-  const end = (): void => {
-    if (!ended) {
-      ended = true;
-      onEnd();
-    }
-  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (index < prefix.length) {
@@ -172,29 +161,12 @@ function _stitch(
         prefix[index++] = EMPTY;
         return;
       }
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          end();
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (error) {
-        end();
-        controller.error(error);
-      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
     },
     async cancel(reason) {
-      end();
       await reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-}
-
-function _nothing(): void {}
-
-function _watch(
-  body: ReadableStream<Uint8Array>,
-  onEnd: () => void,
-): ReadableStream<Uint8Array> {
-  return _stitch([], body.getReader(), onEnd);
 }

@@ -82,13 +82,14 @@ export interface CallSpec {
   readonly mode: CacheMode;
   readonly attemptMs: number;
   readonly totalMs: number | undefined;
-  /** `performance.now()` at entry (0 when neither events nor a deadline need it). */
+  /** `performance.now()` at entry (0 when no event needs it). */
   readonly started: number;
   readonly validate: Validate | undefined;
   /**
    * Whether the caller takes the body as data (a helper), not as a stream:
-   * a body larger than `maxBodyBytes` then fails the call instead of being
-   * streamed.
+   * the client reads it in full, so the attempt's deadline covers the whole
+   * body, and a body larger than `maxBodyBytes` fails the call instead of
+   * being streamed.
    */
   readonly buffered: boolean;
   /** Whether it is background work (a revalidation) no caller waits for. */
@@ -103,7 +104,9 @@ export interface CallState {
   sending: boolean;
   /** Aborts when the total deadline passes. */
   totalSignal?: AbortSignal | undefined;
-  /** Clears the total deadline's timer. */
+  /** When the total deadline passes, by the clock deadlines are measured on. */
+  totalEndsAt?: number | undefined;
+  /** Cancels the total deadline. */
   release?: (() => void) | undefined;
   /** The rate-limit resource of this client or scope. */
   resource?: string | undefined;

@@ -249,14 +249,16 @@ export class Engine {
       callerSignal ?? NEVER,
       [],
     );
-    exchange.done();
+    // A body handed over as a stream ends the attempt's deadline with the
+    // headers; one the client reads has it run until the body ends.
+    if (!call.buffered) exchange.done();
     const { response } = exchange;
     await this.#writer?.invalidate(call, response.status, response.headers);
     return {
       kind: "response",
       response: this.#origin.streamed(
         call,
-        response,
+        exchange,
         response.body,
         callerSignal,
       ),

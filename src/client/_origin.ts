@@ -114,23 +114,21 @@ export class Origin {
   }
 
   /**
-   * A response whose body goes to the caller as `stream`; the call's total
-   * timer runs until the stream ends. When `signal` aborts, the body fails
-   * with its reason, whether or not the transport heeds the signal.
+   * The response of a final attempt whose body goes to the caller as
+   * `stream`, with the attempt's and the call's deadlines carried into it
+   * (see {@linkcode Attempts.handOver}).
    */
   streamed(
     call: Call,
-    response: Response,
+    exchange: Exchange,
     stream: ReadableStream<Uint8Array> | null,
     signal?: AbortSignal,
+    unbounded = false,
   ): Response {
-    const { state } = call;
     return streamedResponse(
-      response,
-      stream,
+      exchange.response,
+      this.#attempts.handOver(call, exchange, stream, signal, unbounded),
       call.url,
-      state.totalSignal === undefined ? undefined : () => state.release?.(),
-      signal,
     );
   }
 
@@ -245,11 +243,16 @@ export class Origin {
     const contentType = response.headers.get("content-type");
     if (contentType !== null && /^\s*text\/event-stream/i.test(contentType)) {
       // An event stream never ends: hand it over as it comes.
-      exchange.done();
       return {
         outcome: {
           kind: "response",
-          response: this.streamed(call, response, response.body),
+          response: this.streamed(
+            call,
+            exchange,
+            response.body,
+            undefined,
+            true,
+          ),
           source: "network",
           attempts: exchange.attempts,
           ownsTimer: true,
@@ -264,15 +267,15 @@ export class Origin {
         response.body,
         config.maxBodyBytes,
         declared,
-        () => call.state.release?.(),
         exchange.signal,
       );
     } catch (error) {
       exchange.done();
       throw exchange.mapError(error);
     }
-    exchange.done();
     const writer = this.#writer;
+    // A body the caller reads keeps the attempt's deadline until it ends.
+    if (body.complete || !call.buffered) exchange.done();
     if (!body.complete) {
       await writer?.drop(
         call,
@@ -282,6 +285,7 @@ export class Origin {
       );
       if (call.buffered && response.status >= 200 && response.status < 300) {
         // The caller wants data, which this body is too large to make.
+        exchange.done();
         await discard(body.stream);
         throw bodyTooLarge(
           call,
@@ -293,7 +297,7 @@ export class Origin {
       return {
         outcome: {
           kind: "response",
-          response: this.streamed(call, response, body.stream),
+          response: this.streamed(call, exchange, body.stream),
           source: "network",
           attempts: exchange.attempts,
           ownsTimer: true,

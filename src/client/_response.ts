@@ -1,8 +1,10 @@
 // Responses as the caller receives them: built from a shared buffered
-// response, or re-streamed so that the body ends the call's deadline and
-// fails with a signal the transport may not heed. Also what of a response
+// response, or re-streamed so that the body ends the call's deadlines, fails
+// with a signal the transport may not heed, and bounds each read. Also what of a response
 // may be stored or shared: never a cookie the origin set for one caller.
 
+import { deadline } from "../_clock_deadline.ts";
+import type { Clock } from "../clock.ts";
 import { discard } from "./_body.ts";
 import type { Raw } from "./_call.ts";
 import { statusResponse } from "./_status_response.ts";
@@ -22,27 +24,17 @@ export function rawToResponse(raw: Raw, method: string): Response {
 }
 
 /**
- * A response whose body goes to the caller as `stream`: it calls `onEnd`
- * once when the body ends, fails or is cancelled, and fails with the
- * signal's reason when `signal` aborts, whether or not the transport heeds
- * it. Returns `response` itself when there is nothing to add.
+ * A response whose body is `body` in place of its own; `response` itself
+ * when `body` is its own.
  *
  * @param url The URL the response answers when it has none of its own.
  */
 export function streamedResponse(
   response: Response,
-  stream: ReadableStream<Uint8Array> | null,
+  body: ReadableStream<Uint8Array> | null,
   url: string,
-  onEnd: (() => void) | undefined,
-  signal?: AbortSignal,
 ): Response {
-  if (stream === response.body && onEnd === undefined && signal === undefined) {
-    return response;
-  }
-  const body = stream === response.body && stream !== null
-    ? wrapBody(stream, onEnd ?? _nothing, signal)
-    : stream;
-  return _withBody(response, body, url);
+  return body === response.body ? response : _withBody(response, body, url);
 }
 
 /**
@@ -64,14 +56,28 @@ export function linkSignal(
   return _withBody(response, wrapBody(response.body, _nothing, signal), url);
 }
 
+/** A bound on each read of a streamed body. */
+export interface ReadBound {
+  /** The clock the bound is measured on. */
+  clock: Clock;
+  /** How long one read may wait for the source. */
+  ms: number;
+  /** The error the body fails with when a read waits longer. */
+  error: () => unknown;
+}
+
 /**
  * Re-streams a body, calling `onEnd` once when it ends, fails or is
- * cancelled, and failing it with the signal's reason when `signal` aborts.
+ * cancelled, and failing it with the signal's reason when `signal` aborts
+ * (at once when it has already aborted). With `bound`, a read that waits
+ * longer than `bound.ms` for the source fails the body with
+ * `bound.error()`; the time between the reader's reads does not count.
  */
 export function wrapBody(
   stream: ReadableStream<Uint8Array>,
   onEnd: () => void,
   signal?: AbortSignal,
+  bound?: ReadBound,
 ): ReadableStream<Uint8Array> {
   const reader = stream.getReader();
   let ended = false;
@@ -83,17 +89,26 @@ export function wrapBody(
       onEnd();
     }
   };
+  let fail: ((reason: unknown) => void) | undefined;
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      if (signal === undefined) return;
-      onAbort = () => {
+      fail = (reason) => {
+        if (ended) return;
         end();
-        controller.error(signal.reason);
-        reader.cancel(signal.reason).catch(() => {});
+        controller.error(reason);
+        reader.cancel(reason).catch(() => {});
       };
+      if (signal === undefined) return;
+      if (signal.aborted) return fail(signal.reason);
+      onAbort = () => fail!(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
     },
     async pull(controller) {
+      const cancelBound = bound === undefined
+        ? undefined
+        : deadline(bound.clock, bound.ms, (failure) => {
+          fail!(failure ?? bound.error());
+        });
       try {
         const { done, value } = await reader.read();
         if (ended) return;
@@ -105,6 +120,8 @@ export function wrapBody(
         if (ended) return;
         end();
         controller.error(error);
+      } finally {
+        cancelBound?.();
       }
     },
     async cancel(reason) {

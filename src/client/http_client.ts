@@ -485,10 +485,8 @@ export class HttpClient implements AsyncDisposable {
       mode,
       attemptMs: timeouts.attemptMs,
       totalMs: timeouts.totalMs,
-      // Only events and the total deadline need the start time.
-      started: engine.listening || timeouts.totalMs !== undefined
-        ? performance.now()
-        : 0,
+      // Only events need the start time.
+      started: engine.listening ? performance.now() : 0,
       validate: check?.(url),
       buffered,
       background: false,

@@ -174,16 +174,26 @@ export interface HttpClientRetryOptions {
 /** Deadlines of a request. */
 export interface TimeoutOptions {
   /**
-   * The deadline of one attempt, in milliseconds: until the response's body
-   * has been read when the client buffers it, or until its headers arrive
-   * when the body is streamed to the caller.
+   * The deadline of one attempt, in milliseconds, from sending the request
+   * until its body has been read whenever the client reads it: to cache it
+   * or share it, and in the data helpers (`get()` and the others), however
+   * large the body.
+   *
+   * When `client.fetch` hands the body over as a stream, the attempt ends
+   * with the headers; from then on each read of the body may wait at most
+   * `attemptMs` for the origin, or the body fails with a
+   * {@linkcode TimeoutError} (phase `"attempt"`). The time between the
+   * caller's reads does not count, and an event stream
+   * (`text/event-stream`) has no bound on its reads.
    *
    * @default {30_000}
    */
   attemptMs?: number;
   /**
    * The deadline of the whole call, in milliseconds: waits for budget,
-   * every attempt and backoff, and the reading of a streamed body.
+   * every attempt and backoff, and the reading of the body, whoever reads
+   * it. A body still being read when it passes fails with a
+   * {@linkcode TimeoutError} (phase `"total"`).
    *
    * @default {undefined} (none)
    */
@@ -298,10 +308,13 @@ export interface HttpClientOptions {
    */
   onEvent?: EventListener;
   /**
-   * The time source of the cache, the events and the rate limiter. The rate
-   * limiter waits on it too (budget, cooldown and `maxWaitMs`) when it has
-   * `sleep()`; a clock with `now()` alone has those waits made on real
-   * timers.
+   * The time source of the cache, the events and the rate limiter. When it
+   * has `sleep()`, the client's waits are measured on it too: the attempt
+   * and total deadlines (`timeout`), the backoffs between retries, and the
+   * rate limiter's waits (budget, cooldown and `maxWaitMs`). A clock with
+   * `now()` alone has those waits made on real timers. With a
+   * `ManualClock`, a deadline or a backoff ends only when the test moves
+   * the clock past it.
    *
    * @default {systemClock}
    */

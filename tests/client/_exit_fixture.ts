@@ -3,17 +3,28 @@
 // bodies, aborted waits), then closes it without closing its stores. The
 // process must then exit on its own: nothing the client started may keep it
 // alive.
+//
+// The clock runs on real timers, ahead of the wall clock by `skew`: with
+// `now()` alone (argument "now"), the client arms timers itself; with a
+// `sleep()` of its own ("sleep"), every wait goes through that sleep.
 import process from "node:process";
 import {
+  type Clock,
   HttpClient,
   MemoryCacheStore,
   MemoryDedupeStore,
   MemoryRateLimitStore,
+  systemClock,
 } from "../../mod.ts";
-import { ManualClock } from "../../testing/mod.ts";
 
 const base = process.argv[2]!;
-const clock = new ManualClock(Date.now());
+let skew = 0;
+const clock: Clock = process.argv[3] === "sleep"
+  ? {
+    now: () => Date.now() + skew,
+    sleep: (ms, signal) => systemClock.sleep(ms, signal),
+  }
+  : { now: () => Date.now() + skew };
 const client = new HttpClient({
   name: "exit",
   baseUrl: base,
@@ -31,13 +42,14 @@ const client = new HttpClient({
 });
 
 await client.get("/swr");
-clock.advance(5_000);
+skew += 5_000;
 await client.get("/swr"); // stale: revalidates in the background
 await client.get("/fresh");
 await client.get("/fresh");
 await (await client.fetch("/big")).text();
 await client.get("/flaky");
 await client.post("/echo", { a: 1 });
+await client.fetch("/echo", { method: "DELETE" }); // 204: no body to end
 const controller = new AbortController();
 const leaving = client.get("/slow", { signal: controller.signal });
 setTimeout(() => controller.abort(new Error("left")), 10);

@@ -132,24 +132,31 @@ describe("HttpClient.close()", () => {
       "/flaky",
       (req) => req.n % 2 === 1 ? { status: 503, body: "busy" } : { body: "ok" },
     );
-    origin.route("/echo", { body: "posted" });
+    origin.route(
+      "/echo",
+      (req) => req.method === "DELETE" ? { status: 204 } : { body: "posted" },
+    );
     origin.route("/slow", { body: "late", delayMs: 200 });
-    const { command, args } = scriptCommand(
-      new URL("./_exit_fixture.ts", import.meta.url),
-      [origin.url],
-    );
-    const started = performance.now();
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(command, args, { timeout: 20_000 }, (error, out, err) => {
-        if (error) reject(new Error(`${error.message}\n${err}`));
-        else resolve(out);
+    // Waits on timers the client arms itself, then on a clock's sleep().
+    for (const waits of ["now", "sleep"]) {
+      origin.resetCounts();
+      const { command, args } = scriptCommand(
+        new URL("./_exit_fixture.ts", import.meta.url),
+        [origin.url, waits],
+      );
+      const started = performance.now();
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(command, args, { timeout: 20_000 }, (error, out, err) => {
+          if (error) reject(new Error(`${waits}: ${error.message}\n${err}`));
+          else resolve(out);
+        });
       });
-    });
-    assert.equal(stdout.trim(), "done");
-    assert.ok(
-      performance.now() - started < 10_000,
-      "the process exited without waiting for the client's timers",
-    );
-    assert.equal(origin.calls("/swr"), 2);
+      assert.equal(stdout.trim(), "done", waits);
+      assert.ok(
+        performance.now() - started < 10_000,
+        `${waits}: the process exited without waiting for the client's timers`,
+      );
+      assert.equal(origin.calls("/swr"), 2, waits);
+    }
   });
 });

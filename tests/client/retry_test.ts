@@ -2,11 +2,12 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HttpClient, type HttpClientOptions, HttpError } from "../../mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
-import { EventLog } from "./_helpers.ts";
+import { drive, EventLog, settles, SteppedClock, until } from "./_helpers.ts";
 
 describe("HttpClient retries", () => {
   let origin: Origin;
   let log: EventLog;
+  let clock: SteppedClock;
   const clients: HttpClient[] = [];
 
   const client = (options: Partial<HttpClientOptions> = {}): HttpClient => {
@@ -14,6 +15,7 @@ describe("HttpClient retries", () => {
       name: "retry",
       baseUrl: origin.url,
       onEvent: log.listener,
+      clock,
       retry: { baseDelayMs: 1, maxDelayMs: 5 },
       ...options,
     });
@@ -31,6 +33,7 @@ describe("HttpClient retries", () => {
   beforeEach(() => {
     origin.resetCounts();
     log = new EventLog();
+    clock = new SteppedClock();
   });
 
   it("retries a retryable status and returns the first success", async () => {
@@ -38,7 +41,7 @@ describe("HttpClient retries", () => {
       "/flaky",
       (req) => req.n < 3 ? { status: req.n === 1 ? 503 : 502 } : { body: "ok" },
     );
-    assert.equal(await client().get("/flaky"), "ok");
+    assert.equal(await drive(clock, client().get("/flaky")), "ok");
     assert.equal(origin.calls("/flaky"), 3);
     const retries = log.of("retry");
     assert.deepEqual(retries.map((e) => [e.attempt, e.status]), [
@@ -52,7 +55,7 @@ describe("HttpClient retries", () => {
       "/reset",
       (req) => req.n === 1 ? { destroy: true } : { body: "recovered" },
     );
-    assert.equal(await client().get("/reset"), "recovered");
+    assert.equal(await drive(clock, client().get("/reset")), "recovered");
     assert.equal(origin.calls("/reset"), 2);
     assert.equal(log.of("retry")[0]?.errorName, "TypeError");
   });
@@ -60,11 +63,11 @@ describe("HttpClient retries", () => {
   it("gives up after the configured attempts with the last response", async () => {
     origin.route("/down", { status: 500, body: "still down" });
     const c = client({ retry: { attempts: 2, baseDelayMs: 1 } });
-    const response = await c.fetch("/down");
+    const response = await drive(clock, c.fetch("/down"));
     assert.equal(response.status, 500);
     assert.equal(await response.text(), "still down");
     assert.equal(origin.calls("/down"), 3);
-    await assert.rejects(c.get("/down"), (error: unknown) => {
+    await assert.rejects(drive(clock, c.get("/down")), (error: unknown) => {
       assert.ok(error instanceof HttpError);
       assert.equal(error.status, 500);
       assert.equal(error.bodyPreview, "still down");
@@ -96,19 +99,26 @@ describe("HttpClient retries", () => {
           : { body: "now" },
     );
     const c = client({ retry: { baseDelayMs: 1, maxDelayMs: 1_000 } });
-    assert.equal(await c.get("/later"), "now");
-    const [first, second] = origin.requests("/later");
-    assert.ok(second!.at - first!.at >= 140);
-    assert.ok(log.of("retry")[0]!.delayMs >= 150);
+    const answer = c.get("/later");
+    await until(() => log.of("retry").length === 1);
+    assert.equal(log.of("retry")[0]!.delayMs, 150);
+    // The retry waits on the client's clock: 149 ms leave 1 ms of it.
+    await clock.advanceAsync(149);
+    assert.equal(clock.nextWakeMs, 1);
+    assert.equal(origin.calls("/later"), 1);
+    await clock.advanceAsync(1);
+    assert.equal(await settles(answer), "now");
+    assert.equal(origin.calls("/later"), 2);
   });
 
   it("returns the response instead of waiting a Retry-After beyond maxDelayMs", async () => {
     origin.route("/hour", { status: 503, headers: { "retry-after": "3600" } });
-    const started = performance.now();
-    const response = await client().fetch("/hour");
+    const started = clock.now();
+    const response = await drive(clock, client().fetch("/hour"));
     assert.equal(response.status, 503);
     await response.body?.cancel();
-    assert.ok(performance.now() - started < 1_000);
+    // No wait at all, not even a short one.
+    assert.equal(clock.now(), started);
     assert.equal(origin.calls("/hour"), 1);
   });
 });

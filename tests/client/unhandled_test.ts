@@ -14,10 +14,10 @@ import {
   MemoryDedupeStore,
   MemoryRateLimitStore,
   type RateLimitStore,
+  TimeoutError,
 } from "../../mod.ts";
-import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
-import { delay } from "./_helpers.ts";
+import { delay, drive, SteppedClock } from "./_helpers.ts";
 
 const unhandled: unknown[] = [];
 const onProcess = (reason: unknown): void => {
@@ -75,7 +75,7 @@ const RATE_METHODS = [
 
 describe("HttpClient leaves no promise rejection unhandled", () => {
   let origin: Origin;
-  let clock: ManualClock;
+  let clock: SteppedClock;
   const clients: HttpClient[] = [];
 
   const client = (options: Partial<HttpClientOptions>): HttpClient => {
@@ -107,7 +107,7 @@ describe("HttpClient leaves no promise rejection unhandled", () => {
   });
   beforeEach(() => {
     origin.resetCounts();
-    clock = new ManualClock(Date.now());
+    clock = new SteppedClock(Date.now());
   });
   // Deno's node:test ignores a failing async afterEach: check in the test.
   const leakless = (name: string, fn: () => Promise<void>): void => {
@@ -249,8 +249,8 @@ describe("HttpClient leaves no promise rejection unhandled", () => {
       retry: { attempts: 2, baseDelayMs: 1 },
       onEvent: () => {},
     });
-    await assert.rejects(c.get("/x"), /sync failure/);
-    await assert.rejects(c.post("/x", "body"), /sync failure/);
+    await assert.rejects(drive(clock, c.get("/x")), /sync failure/);
+    await assert.rejects(drive(clock, c.post("/x", "body")), /sync failure/);
   });
 
   leakless("on malformed caching, retry and rate-limit fields", async () => {
@@ -280,7 +280,7 @@ describe("HttpClient leaves no promise rejection unhandled", () => {
           fetch: () =>
             Promise.resolve(new Response("body", { status, headers })),
         });
-        const response = await c.fetch("/malformed");
+        const response = await drive(clock, c.fetch("/malformed"));
         assert.equal(response.status, status);
         await response.text();
         await c.fetch("/malformed", { cache: "only-if-cached" }).then((r) =>
@@ -296,7 +296,12 @@ describe("HttpClient leaves no promise rejection unhandled", () => {
     const c = client({ maxBodyBytes: 100, timeout: 50 });
     const response = await c.fetch("/large");
     assert.equal(response.status, 200);
-    await delay(80);
+    // The total deadline passes with the body unread.
+    await clock.advanceAsync(50);
+    await assert.rejects(
+      response.text(),
+      (error) => error instanceof TimeoutError && error.phase === "total",
+    );
     const cancelled = await c.fetch("/large");
     await cancelled.body?.cancel();
   });

@@ -10,7 +10,7 @@ import type { Call } from "../../../src/client/_call.ts";
 import { type EngineConfig, Pipeline } from "../../../src/client/_pipeline.ts";
 import type { SluiceEvent } from "../../../src/events.ts";
 import { MemoryCacheStore } from "../../../src/stores/memory/cache_store.ts";
-import { ManualClock } from "../../../testing/manual_clock.ts";
+import { SteppedClock } from "../_helpers.ts";
 
 export const URL_A = "https://api.example/items";
 
@@ -18,11 +18,11 @@ export const URL_A = "https://api.example/items";
 export function testPipeline(overrides: Partial<EngineConfig> = {}): {
   pipeline: Pipeline;
   events: SluiceEvent[];
-  clock: ManualClock;
+  clock: SteppedClock;
   store: MemoryCacheStore;
 } {
   const events: SluiceEvent[] = [];
-  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const clock = new SteppedClock(Date.UTC(2026, 0, 1));
   const store = new MemoryCacheStore({ clock });
   const config: EngineConfig = {
     name: "test",

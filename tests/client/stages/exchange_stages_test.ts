@@ -10,6 +10,7 @@ import { callKeys } from "../../../src/client/_key.ts";
 import { Origin } from "../../../src/client/_origin.ts";
 import { TimeoutError } from "../../../src/errors.ts";
 import type { RateLimiter } from "../../../src/rate_limit/limiter.ts";
+import { drive } from "../_helpers.ts";
 import { testCall, testEntry, testPipeline, types } from "./_pipeline.ts";
 
 const never = new AbortController().signal;
@@ -33,17 +34,22 @@ describe("Attempts", () => {
       new TypeError("connection reset"),
       new Response("ok"),
     ]);
-    const { pipeline, events } = testPipeline({ fetch });
-    const exchange = await new Attempts(pipeline, "test").exchange(
-      testCall(),
-      never,
-      [],
+    const { pipeline, events, clock } = testPipeline({ fetch });
+    const started = clock.now();
+    const exchange = await drive(
+      clock,
+      new Attempts(pipeline, "test").exchange(testCall(), never, []),
     );
     exchange.done();
     assert.equal(await exchange.response.text(), "ok");
     assert.equal(exchange.attempts, 3);
     assert.equal(sent.length, 3);
+    const retries = events.filter((e) => e.type === "retry");
     assert.deepEqual(types(events), ["retry", "retry"]);
+    // The backoffs were waited on the pipeline's clock, in full.
+    const waited = retries.reduce((sum, e) => sum + e.delayMs, 0);
+    assert.ok(waited > 0);
+    assert.ok(Math.abs(clock.now() - started - waited) < 0.01);
   });
 
   it("sends a revalidation's validators, and learns a server's cooldown", async () => {
@@ -84,18 +90,23 @@ describe("Attempts", () => {
           reject(init!.signal!.reason);
         });
       });
-    const { pipeline } = testPipeline({
+    const { pipeline, clock } = testPipeline({
       fetch,
       retry: { ...testPipeline().pipeline.config.retry, attempts: 0 },
     });
-    await assert.rejects(
-      new Attempts(pipeline, "test").exchange(
-        testCall({ attemptMs: 10 }),
-        never,
-        [],
-      ),
-      (error) => error instanceof TimeoutError && error.phase === "attempt",
-    );
+    let settled = false;
+    const failure = new Attempts(pipeline, "test").exchange(
+      testCall({ attemptMs: 10 }),
+      never,
+      [],
+    ).then(() => undefined, (error: unknown) => error).finally(() => {
+      settled = true;
+    });
+    await clock.advanceAsync(9);
+    assert.ok(!settled, "the deadline passed early");
+    await clock.advanceAsync(1);
+    const error = await failure;
+    assert.ok(error instanceof TimeoutError && error.phase === "attempt");
   });
 });
 
