@@ -183,9 +183,10 @@ export class Engine {
   // GET and HEAD: the cache, then a flight.
   async #safe(call: Call): Promise<Outcome> {
     const { hasher, events } = this.#pipeline;
-    let hash = hasher.hash(call.method, call.url, call.credentials);
-    if (typeof hash !== "string") hash = await hash;
-    const keys = callKeys(call.scope.prefix, hash);
+    const keys = callKeys(
+      call.scope.prefix,
+      hasher.hash(call.method, call.url, call.credentials),
+    );
     // Bounds the caller's own waits: store reads here, the flight later.
     const waitSignal = _any(call.signal, call.state.totalSignal);
     let stale: Stale | undefined;

@@ -3,12 +3,14 @@
 // a flight, and no URL or header value ever appears in a store key.
 //
 // The hash is SHA-256, truncated to 128 bits: collisions cannot be crafted,
-// so one request can never be made to read another's entry. Digests are
-// memoised (bounded) so that the hot path of a repeated request costs a Map
-// lookup, not an await on crypto.subtle.
+// so one request can never be made to read another's entry. It is computed
+// synchronously (the same digest as crypto.subtle's, without its promise),
+// and memoised (bounded) so that the hot path of a repeated request costs a
+// Map lookup.
+
+import { sha256 } from "./_sha256.ts";
 
 const MEMO_LIMIT = 4_096;
-const encoder = new TextEncoder();
 
 /** The header names that always count as credentials. */
 export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = [
@@ -18,7 +20,7 @@ export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = [
 
 /** Builds request hashes, memoising recent ones. */
 export class KeyHasher {
-  #memo = new Map<string, string | Promise<string>>();
+  #memo = new Map<string, string>();
   readonly #credentialHeaders: readonly string[];
 
   constructor(credentialHeaders: readonly string[]) {
@@ -45,14 +47,8 @@ export class KeyHasher {
     return out;
   }
 
-  /**
-   * The hash of a request: synchronous when memoised, a promise otherwise.
-   */
-  hash(
-    method: string,
-    url: string,
-    credentials: string,
-  ): string | Promise<string> {
+  /** The hash of a request. */
+  hash(method: string, url: string, credentials: string): string {
     const material = `${method}\n${url}\n${credentials}`;
     const memo = this.#memo.get(material);
     if (memo !== undefined) return memo;
@@ -61,30 +57,27 @@ export class KeyHasher {
       const oldest = this.#memo.keys().next();
       if (!oldest.done) this.#memo.delete(oldest.value);
     }
-    // Concurrent callers with the same material share one digest.
-    const pending = this.#digest(material);
-    this.#memo.set(material, pending);
-    return pending;
-  }
-
-  async #digest(material: string): Promise<string> {
-    const digest = await crypto.subtle.digest(
-      "SHA-256",
-      encoder.encode(material),
-    );
-    const hash = _base64Url(new Uint8Array(digest, 0, 16));
-    if (this.#memo.get(material) !== undefined) this.#memo.set(material, hash);
+    const hash = _base64Url(sha256(material));
+    this.#memo.set(material, hash);
     return hash;
   }
 }
 
+const ALPHABET =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// The first 16 bytes of a digest, in unpadded base64url: 22 characters.
 function _base64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
+  let out = "";
+  let i = 0;
+  for (; i + 3 <= 15; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! +
+      ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
+  }
+  // The sixteenth byte: two characters.
+  const last = bytes[15]!;
+  return out + ALPHABET[last >>> 2]! + ALPHABET[(last & 3) << 4]!;
 }
 
 /** The store keys of one request, built once. */
@@ -116,7 +109,7 @@ export function cacheKey(prefix: string, hash: string): string {
  * variant's key (`variantKey`) is hashed with the credentials, so that it
  * names no header value either.
  */
-export async function variantCacheKey(
+export function variantCacheKey(
   hasher: KeyHasher,
   call: {
     scope: { prefix: string };
@@ -125,8 +118,8 @@ export async function variantCacheKey(
     credentials: string;
   },
   variant: string,
-): Promise<string> {
-  const hash = await hasher.hash(
+): string {
+  const hash = hasher.hash(
     call.method,
     call.url,
     `${call.credentials}\u0001vary\u0001${variant}`,
