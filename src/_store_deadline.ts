@@ -9,6 +9,7 @@
 // timed: the timer is armed only for an operation still pending after that.
 
 import { StoreError } from "./errors.ts";
+import { NEVER } from "./_signals.ts";
 
 /** How long one store operation may take by default, in ms. */
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
@@ -50,12 +51,15 @@ export function storeCall<T>(
   timeoutMs: number | undefined,
   signal?: AbortSignal,
 ): Promise<T> {
-  let pending: Promise<T>;
+  let answer: T | Promise<T>;
   try {
-    pending = Promise.resolve(run());
+    answer = run();
   } catch (error) {
     return Promise.reject(error);
   }
+  // Answered at once (a synchronous read): nothing to bound.
+  if (!_isThenable(answer)) return Promise.resolve(answer);
+  const pending = Promise.resolve(answer);
   let settled = false;
   const mark = (): void => {
     settled = true;
@@ -73,6 +77,8 @@ function _bounded<T>(
   signal: AbortSignal | undefined,
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
+  // Nothing to listen to on a signal that never aborts.
+  if (signal === NEVER) signal = undefined;
   if (timeoutMs === undefined && signal === undefined) return pending;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
@@ -103,4 +109,9 @@ function _bounded<T>(
       },
     );
   });
+}
+
+function _isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
 }

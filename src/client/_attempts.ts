@@ -4,6 +4,7 @@
 
 import { TimeoutError } from "../errors.ts";
 import { sleep } from "../rate_limit/limiter.ts";
+import { follow } from "../_signals.ts";
 import {
   parseRetryAfter,
   readRateLimitSignals,
@@ -99,8 +100,12 @@ export class Attempts {
           ),
         );
       }, attemptMs);
-      const done = (): void => clearTimeout(timer);
-      const attemptSignal = AbortSignal.any([signal, attempt.signal]);
+      const unfollow = follow(signal, attempt);
+      const done = (): void => {
+        clearTimeout(timer);
+        unfollow();
+      };
+      const attemptSignal = attempt.signal;
       const mapError = (error: unknown): unknown => {
         if (signal.aborted) return signal.reason;
         if (attempt.signal.aborted) return attempt.signal.reason;
