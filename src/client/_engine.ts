@@ -21,10 +21,10 @@ import {
   type Scope,
   type Stale,
 } from "./_call.ts";
-import { CacheReader } from "./_cache_reader.ts";
+import { type CacheAnswer, CacheReader } from "./_cache_reader.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { Flights } from "./_flights.ts";
-import { callKeys } from "./_key.ts";
+import type { CallKeys } from "./_key.ts";
 import { Origin } from "./_origin.ts";
 import { type Checked, type EngineConfig, Pipeline } from "./_pipeline.ts";
 import { rawToResponse } from "./_response.ts";
@@ -180,19 +180,36 @@ export class Engine {
     return outcome;
   }
 
-  // GET and HEAD: the cache, then a flight.
-  async #safe(call: Call): Promise<Outcome> {
-    const { hasher, events } = this.#pipeline;
-    const keys = callKeys(
+  // GET and HEAD: the cache, then a flight. A memory store answers at once:
+  // a fresh hit then resolves without a wait.
+  #safe(call: Call): Promise<Outcome> {
+    const keys = this.#pipeline.hasher.keys(
       call.scope.prefix,
-      hasher.hash(call.method, call.url, call.credentials),
+      call.method,
+      call.url,
+      call.credentials,
     );
+    const reader = this.#reader;
+    let answer: CacheAnswer | undefined;
+    if (reader !== undefined && call.mode !== "no-store") {
+      answer = reader.readNow(call, keys);
+      if (answer?.kind === "fresh") return Promise.resolve(answer.outcome);
+    }
+    return this.#afterRead(call, keys, answer);
+  }
+
+  async #afterRead(
+    call: Call,
+    keys: CallKeys,
+    read: CacheAnswer | undefined,
+  ): Promise<Outcome> {
+    const { events } = this.#pipeline;
     // Bounds the caller's own waits: store reads here, the flight later.
     const waitSignal = _any(call.signal, call.state.totalSignal);
     let stale: Stale | undefined;
     const reader = this.#reader;
     if (reader !== undefined && call.mode !== "no-store") {
-      const answer = await reader.read(call, keys, waitSignal);
+      const answer = read ?? await reader.read(call, keys, waitSignal);
       switch (answer.kind) {
         case "fresh":
           return answer.outcome;

@@ -18,9 +18,22 @@ export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = [
   "cookie",
 ];
 
+/** How many hashes of one URL are remembered (methods, credentials, variants). */
+const PER_URL_LIMIT = 8;
+
+/** A remembered hash, and the keys last built from it. */
+interface _Memo {
+  readonly method: string;
+  readonly credentials: string;
+  readonly hash: string;
+  prefix: string | undefined;
+  keys: CallKeys | undefined;
+}
+
 /** Builds request hashes, memoising recent ones. */
 export class KeyHasher {
-  #memo = new Map<string, string>();
+  /** By URL: a request's URL is one string the client keeps, so found at once. */
+  #memo = new Map<string, _Memo[]>();
   readonly #credentialHeaders: readonly string[];
 
   constructor(credentialHeaders: readonly string[]) {
@@ -49,17 +62,55 @@ export class KeyHasher {
 
   /** The hash of a request. */
   hash(method: string, url: string, credentials: string): string {
-    const material = `${method}\n${url}\n${credentials}`;
-    const memo = this.#memo.get(material);
-    if (memo !== undefined) return memo;
-    if (this.#memo.size >= MEMO_LIMIT) {
-      // Evict the oldest insertion: a cheap approximation of LRU.
-      const oldest = this.#memo.keys().next();
-      if (!oldest.done) this.#memo.delete(oldest.value);
+    return this.#memoOf(method, url, credentials).hash;
+  }
+
+  /**
+   * The store keys of a request of `prefix` (a client or scope), built once
+   * for a request that repeats.
+   */
+  keys(
+    prefix: string,
+    method: string,
+    url: string,
+    credentials: string,
+  ): CallKeys {
+    const memo = this.#memoOf(method, url, credentials);
+    if (memo.keys === undefined || memo.prefix !== prefix) {
+      memo.prefix = prefix;
+      memo.keys = callKeys(prefix, memo.hash);
     }
-    const hash = _base64Url(sha256(material));
-    this.#memo.set(material, hash);
-    return hash;
+    return memo.keys;
+  }
+
+  #memoOf(method: string, url: string, credentials: string): _Memo {
+    let list = this.#memo.get(url);
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const memo = list[i]!;
+        if (memo.method === method && memo.credentials === credentials) {
+          return memo;
+        }
+      }
+      if (list.length >= PER_URL_LIMIT) list.shift();
+    } else {
+      if (this.#memo.size >= MEMO_LIMIT) {
+        // Evict the oldest insertion: a cheap approximation of LRU.
+        const oldest = this.#memo.keys().next();
+        if (!oldest.done) this.#memo.delete(oldest.value);
+      }
+      list = [];
+      this.#memo.set(url, list);
+    }
+    const memo: _Memo = {
+      method,
+      credentials,
+      hash: _base64Url(sha256(`${method}\n${url}\n${credentials}`)),
+      prefix: undefined,
+      keys: undefined,
+    };
+    list.push(memo);
+    return memo;
   }
 }
 
@@ -95,13 +146,15 @@ export function callKeys(prefix: string, hash: string): CallKeys {
   return {
     hash,
     cache: cacheKey(prefix, hash),
-    dedupe: `${prefix}:dedupe:${hash}`,
+    dedupe: [prefix, ":dedupe:", hash].join(""),
   };
 }
 
 /** The cache key of a request of `prefix` whose hash is `hash`. */
 export function cacheKey(prefix: string, hash: string): string {
-  return `${prefix}:cache:${hash}`;
+  // A flat string (a template would make a rope of it): a store that keeps
+  // the key keeps one string.
+  return [prefix, ":cache:", hash].join("");
 }
 
 /**
