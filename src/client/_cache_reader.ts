@@ -21,7 +21,7 @@ import {
 } from "./_call.ts";
 import { isVaryIndex } from "./_cache_writer.ts";
 import { type CallKeys, variantCacheKey } from "./_key.ts";
-import type { Pipeline } from "./_pipeline.ts";
+import { CHECKED, type Pipeline } from "./_pipeline.ts";
 import { NOT_SYNC, readNow, syncGet } from "../stores/memory/_sync_get.ts";
 
 /** What Vary compares in place of a credential header's value. */
@@ -273,7 +273,7 @@ export class CacheReader {
       await deleteEntry(this.#pipeline, this.#store, call, storeKey);
       return "corrupt";
     }
-    checked.set(value, {});
+    checked.set(value, CHECKED);
     return { entry: value, storeKey };
   }
 

@@ -26,7 +26,12 @@ import { CacheWriter } from "./_cache_writer.ts";
 import { Flights } from "./_flights.ts";
 import type { CallKeys } from "./_key.ts";
 import { Origin } from "./_origin.ts";
-import { type Checked, type EngineConfig, Pipeline } from "./_pipeline.ts";
+import {
+  CHECKED,
+  type Checked,
+  type EngineConfig,
+  Pipeline,
+} from "./_pipeline.ts";
 import { rawToResponse } from "./_response.ts";
 
 export type { EngineConfig } from "./_pipeline.ts";
@@ -81,7 +86,7 @@ export class Engine {
     const known = checked.get(entry);
     if (known?.parsed !== undefined) return known.parsed;
     const parsed = parse();
-    if (known !== undefined) known.parsed = parsed;
+    if (known !== undefined && known !== CHECKED) known.parsed = parsed;
     else checked.set(entry, { parsed });
     return parsed;
   }
