@@ -65,10 +65,19 @@ export function storeCall<T>(
     settled = true;
   };
   pending.then(mark, mark);
-  return Promise.resolve().then(() =>
-    settled ? pending : _bounded(operation, pending, timeoutMs, signal)
-  );
+  // A few microtasks: a store built on an in-memory backend answers through
+  // a chain of awaits (the dedupe store's policy over its lease backend).
+  let ticks = SETTLE_TICKS;
+  const check = (): Promise<T> => {
+    if (settled) return pending;
+    if (--ticks > 0) return Promise.resolve().then(check);
+    return _bounded(operation, pending, timeoutMs, signal);
+  };
+  return Promise.resolve().then(check);
 }
+
+/** How many microtasks a store operation has to answer before it is timed. */
+const SETTLE_TICKS = 4;
 
 function _bounded<T>(
   operation: string,
