@@ -1,23 +1,48 @@
 // What HttpClient adds to a request, against baselines doing the least work
-// that gives the same result.
+// that gives the same result, measured in the same run.
 //
-//   node scripts/bench.mjs bench/client_bench.ts
+//   node scripts/bench.mjs bench/client_bench.ts                   Deno
+//   node scripts/bench.mjs --runtime=deno,bun,node bench/client_bench.ts
 //
-// 1. "get hit": a fresh cache hit through client.get() vs Map.get() +
+// Under Deno this is `deno bench`; under Bun and Node the same file runs on
+// the portable harness in bench/_harness.ts, which prints a table per group
+// with each benchmark's ratio to the baseline and its difference from it
+// (the "diff" column). Node runs the file compiled by tsc.
+//
+// The clients under test have every memory store configured:
+// MemoryCacheStore, MemoryDedupeStore and MemoryRateLimitStore, with a limit
+// that never makes a request wait.
+//
+// 1. "miss": a cache miss through client.get() vs a direct fetch() + json()
+//    of the same URL, from a keep-alive HTTP server on 127.0.0.1. Each
+//    iteration asks for a new URL (`?i=N`), so every client call is a miss.
+//    The difference is the client's own cost per miss. A client with no
+//    stores, and client.fetch(), are there for comparison.
+// 2. "get hit": a fresh cache hit through client.get() vs Map.get() +
 //    JSON.parse() of the same ~1.5 KB body. Both hand the caller its own
-//    mutable copy of the data. Target: at most 2x the baseline.
-// 2. "fetch hit": a fresh hit through client.fetch() and reading the body as
+//    mutable copy of the data.
+// 3. "fetch hit": a fresh hit through client.fetch() and reading the body as
 //    JSON vs Map.get() + new Response() + response.json().
-// 3. "1000 concurrent misses": 1,000 identical concurrent client.get() calls
-//    on an empty cache vs 1,000 direct calls of the same transport. The
-//    transport is an injected in-memory fetch that answers after one
-//    macrotask, so the figure is the client's own cost, not the network's.
+// 4. "1000 concurrent": 1,000 identical concurrent client.get() calls on an
+//    empty cache (a new URL each round) vs one direct call of the same
+//    transport + json(). The transport is an in-memory fetch that answers
+//    after one macrotask, so the difference is the client's own cost of
+//    one flight with 999 joiners.
 //
-// In groups 1 and 2 each iteration runs BATCH sequential operations, on both
+// In groups 2 and 3 each iteration runs BATCH sequential operations, on both
 // sides, so that a microsecond-scale operation is not swamped by the bench
 // harness's own per-iteration cost and timer granularity. Divide by BATCH
 // for the cost of one operation; the ratios are unaffected.
-import { HttpClient, MemoryCacheStore } from "../mod.ts";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  HttpClient,
+  type HttpClientOptions,
+  MemoryCacheStore,
+  MemoryDedupeStore,
+  MemoryRateLimitStore,
+} from "../mod.ts";
+import { afterAll, bench } from "./_harness.ts";
 
 const record = (i: number) => ({
   id: i,
@@ -52,24 +77,97 @@ const headers = {
   "content-type": "application/json",
   "cache-control": "max-age=86400",
 };
+
+// Every store, none of which makes a request wait.
+function stores(): Partial<HttpClientOptions> {
+  return {
+    cache: { store: new MemoryCacheStore() },
+    dedupe: { store: new MemoryDedupeStore() },
+    rateLimit: {
+      store: new MemoryRateLimitStore({
+        defaultConfig: { limit: 1_000_000_000, windowMs: 1_000 },
+      }),
+    },
+  };
+}
+
+// A keep-alive origin on loopback that answers every path with the body.
+const bodyBytes = new TextEncoder().encode(body);
+const server = createServer((_req, res) => {
+  res.sendDate = false;
+  res.writeHead(200, {
+    ...headers,
+    "content-length": String(bodyBytes.byteLength),
+  });
+  res.end(bodyBytes);
+});
+server.keepAliveTimeout = 60_000;
+await new Promise<void>((resolve) =>
+  server.listen(0, "127.0.0.1", () => resolve())
+);
+const originUrl = `http://127.0.0.1:${
+  (server.address() as AddressInfo).port
+}/users/1`;
+
+const loopback = new HttpClient({ name: "bench-loopback", ...stores() });
+const loopbackBare = new HttpClient({ name: "bench-loopback-bare" });
+
+// An in-memory transport that answers after one macrotask.
 const transport = (): Promise<Response> =>
   new Promise((resolve) =>
     setTimeout(() => resolve(new Response(body, { headers })), 0)
   );
 const url = "https://api.example.com/users/1";
-
 const client = new HttpClient({
   name: "bench",
   fetch: transport,
-  cache: { store: new MemoryCacheStore() },
+  ...stores(),
 });
 await client.get(url); // fill the cache
+// Warm the connection pools before anything is timed.
+await (await fetch(`${originUrl}?warm`)).text();
+await loopback.get(`${originUrl}?warm`);
+await loopbackBare.get(`${originUrl}?warm`);
 
 const map = new Map([[url, body]]);
 const BATCH = 100;
 let sink: unknown;
+let miss = 0;
 
-Deno.bench({
+bench({
+  group: "miss",
+  name: "baseline: fetch + json(), loopback",
+  baseline: true,
+  async fn() {
+    sink = await (await fetch(`${originUrl}?i=${miss++}`)).json();
+  },
+});
+
+bench({
+  group: "miss",
+  name: "client.get, miss (memory cache, dedupe, rate limit)",
+  async fn() {
+    sink = await loopback.get(`${originUrl}?i=${miss++}`);
+  },
+});
+
+bench({
+  group: "miss",
+  name: "client.get, miss (no stores)",
+  async fn() {
+    sink = await loopbackBare.get(`${originUrl}?i=${miss++}`);
+  },
+});
+
+bench({
+  group: "miss",
+  name: "client.fetch + json(), miss (memory stores)",
+  async fn() {
+    sink = await (await loopback.fetch(`${originUrl}?i=${miss++}`)).json();
+  },
+});
+
+bench({
   group: "get hit",
   name: `baseline: Map.get + JSON.parse (x${BATCH})`,
   baseline: true,
@@ -78,7 +176,7 @@ Deno.bench({
   },
 });
 
-Deno.bench({
+bench({
   group: "get hit",
   name: `client.get, fresh hit (x${BATCH})`,
   async fn() {
@@ -86,7 +184,7 @@ Deno.bench({
   },
 });
 
-Deno.bench({
+bench({
   group: "fetch hit",
   name: `baseline: Map.get + new Response + json() (x${BATCH})`,
   baseline: true,
@@ -97,7 +195,7 @@ Deno.bench({
   },
 });
 
-Deno.bench({
+bench({
   group: "fetch hit",
   name: `client.fetch, fresh hit + json() (x${BATCH})`,
   async fn() {
@@ -108,19 +206,17 @@ Deno.bench({
 });
 
 let round = 0;
-Deno.bench({
-  group: "1000 concurrent misses",
-  name: "baseline: 1000 direct transport calls + json()",
+bench({
+  group: "1000 concurrent",
+  name: "baseline: 1 direct transport call + json()",
   baseline: true,
   async fn() {
-    sink = await Promise.all(
-      Array.from({ length: 1_000 }, async () => (await transport()).json()),
-    );
+    sink = await (await transport()).json();
   },
 });
 
-Deno.bench({
-  group: "1000 concurrent misses",
+bench({
+  group: "1000 concurrent",
   name: "client.get x1000 (one transport call)",
   async fn() {
     // A new URL each round: every round is a miss.
@@ -131,6 +227,9 @@ Deno.bench({
   },
 });
 
-globalThis.addEventListener("unload", () => {
+afterAll(async () => {
   if (sink === Symbol.for("never")) console.log(sink);
+  await Promise.all([client.close(), loopback.close(), loopbackBare.close()]);
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
 });

@@ -9,6 +9,7 @@
 // timed: the timer is armed only for an operation still pending after that.
 
 import { StoreError } from "./errors.ts";
+import { NEVER } from "./_signals.ts";
 
 /** How long one store operation may take by default, in ms. */
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
@@ -50,21 +51,33 @@ export function storeCall<T>(
   timeoutMs: number | undefined,
   signal?: AbortSignal,
 ): Promise<T> {
-  let pending: Promise<T>;
+  let answer: T | Promise<T>;
   try {
-    pending = Promise.resolve(run());
+    answer = run();
   } catch (error) {
     return Promise.reject(error);
   }
+  // Answered at once (a synchronous read): nothing to bound.
+  if (!_isThenable(answer)) return Promise.resolve(answer);
+  const pending = Promise.resolve(answer);
   let settled = false;
   const mark = (): void => {
     settled = true;
   };
   pending.then(mark, mark);
-  return Promise.resolve().then(() =>
-    settled ? pending : _bounded(operation, pending, timeoutMs, signal)
-  );
+  // A few microtasks: a store built on an in-memory backend answers through
+  // a chain of awaits (the dedupe store's policy over its lease backend).
+  let ticks = SETTLE_TICKS;
+  const check = (): Promise<T> => {
+    if (settled) return pending;
+    if (--ticks > 0) return Promise.resolve().then(check);
+    return _bounded(operation, pending, timeoutMs, signal);
+  };
+  return Promise.resolve().then(check);
 }
+
+/** How many microtasks a store operation has to answer before it is timed. */
+const SETTLE_TICKS = 4;
 
 function _bounded<T>(
   operation: string,
@@ -73,6 +86,8 @@ function _bounded<T>(
   signal: AbortSignal | undefined,
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
+  // Nothing to listen to on a signal that never aborts.
+  if (signal === NEVER) signal = undefined;
   if (timeoutMs === undefined && signal === undefined) return pending;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
@@ -103,4 +118,9 @@ function _bounded<T>(
       },
     );
   });
+}
+
+function _isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
 }

@@ -71,6 +71,8 @@ export function varyNames(vary: string | null): string[] {
   return names.sort();
 }
 
+const NO_SELECTION: Record<string, string | null> = Object.freeze({});
+
 /**
  * Captures the normalised values of the request fields a response varies on.
  *
@@ -96,6 +98,9 @@ export function varySelection(
   const names = typeof vary === "string" || vary === null
     ? varyNames(vary)
     : vary;
+  // Most responses vary on nothing: they share one frozen selection, which
+  // a cache holding many of them keeps once.
+  if (names.length === 0) return NO_SELECTION;
   const out: Record<string, string | null> = {};
   for (const name of names) {
     if (name === "*" || !isFieldName(name)) return { "*": null };

@@ -6,6 +6,7 @@ import { deadline } from "../_clock_deadline.ts";
 import { sleepOn } from "../_clock_sleep.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { TimeoutError } from "../errors.ts";
+import { follow } from "../_signals.ts";
 import {
   parseRetryAfter,
   readRateLimitSignals,
@@ -100,10 +101,15 @@ export class Attempts {
       const answered = await this.#admit(call, signal);
       state.sending = true;
       const attempt = new AbortController();
-      const done = deadline(this.#timing, call.attemptMs, (failure) => {
+      const cancel = deadline(this.#timing, call.attemptMs, (failure) => {
         attempt.abort(failure ?? attemptTimeout(call));
       });
-      const attemptSignal = AbortSignal.any([signal, attempt.signal]);
+      const unfollow = follow(signal, attempt);
+      const done = (): void => {
+        cancel();
+        unfollow();
+      };
+      const attemptSignal = attempt.signal;
       const mapError = (error: unknown): unknown => {
         if (signal.aborted) return signal.reason;
         if (attempt.signal.aborted) return attempt.signal.reason;

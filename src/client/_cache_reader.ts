@@ -21,7 +21,8 @@ import {
 } from "./_call.ts";
 import { isVaryIndex } from "./_cache_writer.ts";
 import { type CallKeys, variantCacheKey } from "./_key.ts";
-import type { Pipeline } from "./_pipeline.ts";
+import { CHECKED, type Pipeline } from "./_pipeline.ts";
+import { NOT_SYNC, readNow, syncGet } from "../stores/memory/_sync_get.ts";
 import { answersRange } from "./_range.ts";
 
 /** What Vary compares in place of a credential header's value. */
@@ -41,15 +42,19 @@ export type CacheAnswer =
   | { kind: "miss"; reason: CacheMissReason };
 
 const BYPASS: CacheAnswer = Object.freeze({ kind: "miss", reason: "bypass" });
+const ABSENT: CacheAnswer = Object.freeze({ kind: "miss", reason: "absent" });
 
 /** Reads the cache for GET and HEAD requests. */
 export class CacheReader {
   readonly #pipeline: Pipeline;
   readonly #store: CacheStore<unknown>;
+  /** Reads the store: at once for a memory store. */
+  readonly #read: (key: string) => unknown;
 
   constructor(pipeline: Pipeline, store: CacheStore<unknown>) {
     this.#pipeline = pipeline;
     this.#store = store;
+    this.#read = syncGet(store);
   }
 
   /**
@@ -66,7 +71,7 @@ export class CacheReader {
     try {
       const value = await storeCall(
         "get",
-        () => this.#store.get(keys.cache),
+        () => this.#read(keys.cache),
         this.#pipeline.config.storeTimeoutMs,
         signal,
       );
@@ -82,6 +87,31 @@ export class CacheReader {
       return { kind: "miss", reason: found };
     }
     return this.answer(call, found, this.#pipeline.config.clock.now(), true);
+  }
+
+  /**
+   * The first read, at once, when the store answers synchronously (a
+   * memory store) with an entry this client checked, or with none;
+   * `undefined` otherwise: then {@linkcode CacheReader.read} reads.
+   */
+  readNow(call: Call, keys: CallKeys): CacheAnswer | undefined {
+    if (call.mode === "reload") return BYPASS;
+    let value: unknown;
+    try {
+      value = readNow(this.#store, keys.cache);
+    } catch {
+      // The full read reports the failure.
+      return undefined;
+    }
+    if (value === NOT_SYNC) return undefined;
+    if (value === undefined) return ABSENT;
+    if (!this.#pipeline.checked.has(value as object)) return undefined;
+    return this.answer(
+      call,
+      { entry: value as CachedResponse, storeKey: keys.cache },
+      this.#pipeline.config.clock.now(),
+      true,
+    );
   }
 
   /**
@@ -253,7 +283,7 @@ export class CacheReader {
       await deleteEntry(this.#pipeline, this.#store, call, storeKey);
       return "corrupt";
     }
-    checked.set(value, {});
+    checked.set(value, CHECKED);
     return { entry: value, storeKey };
   }
 
@@ -265,7 +295,7 @@ export class CacheReader {
     try {
       return await storeCall(
         "get",
-        () => this.#store.get(key),
+        () => this.#read(key),
         this.#pipeline.config.storeTimeoutMs,
         signal,
       );

@@ -14,7 +14,7 @@ import type { CacheStore } from "../stores/types.ts";
 import type { Call } from "./_call.ts";
 import { deleteEntry } from "./_cache_reader.ts";
 import { cacheKey, type CallKeys, variantCacheKey } from "./_key.ts";
-import type { Pipeline } from "./_pipeline.ts";
+import { CHECKED, type Pipeline } from "./_pipeline.ts";
 
 /** How long a Vary index outlives the variant that wrote it, at least. */
 const VARY_INDEX_MIN_TTL_SECONDS = 86_400;
@@ -106,7 +106,7 @@ export class CacheWriter {
       events.skipped(call, keys.cache, "store-refused");
       return false;
     }
-    this.#pipeline.checked.set(entry, {});
+    this.#pipeline.checked.set(entry, CHECKED);
     if (events.listening) {
       events.emit({
         type: "cache.stored",

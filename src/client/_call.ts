@@ -149,8 +149,7 @@ export interface FlightResult {
   vary: Record<string, string | null>;
 }
 
-/** A signal that never aborts, for work no caller bounds. */
-export const NEVER: AbortSignal = new AbortController().signal;
+export { NEVER } from "../_signals.ts";
 
 /** The age of an entry at `now`, in milliseconds. */
 export function ageMs(entry: CachedResponse, now: number): number {

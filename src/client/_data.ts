@@ -52,11 +52,62 @@ export function parseBody(
 
 /**
  * Copies parsed JSON: plain objects, arrays and primitives only. Faster
- * than `structuredClone` and than parsing the text again. Iterative, with
- * its own stack, so that no depth of nesting overflows the call stack.
+ * than `structuredClone` and than parsing the text again. Recursive down to
+ * {@linkcode RECURSION_DEPTH} levels (the fastest walk), iterative with its
+ * own stack below that, so that no depth of nesting overflows the call
+ * stack.
  */
 export function copyJson(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
+  return _copy(value, 0);
+}
+
+/** How deep {@linkcode copyJson} recurses before it walks with its own stack. */
+const RECURSION_DEPTH = 64;
+
+// Copies by spreading (native, and for keys as JSON.parse makes them:
+// `__proto__` stays an own data property), then replaces nested values.
+function _copy(value: object, depth: number): unknown {
+  if (depth === RECURSION_DEPTH) return _copyDeep(value);
+  if (Array.isArray(value)) {
+    const out = value.slice();
+    const length = out.length;
+    for (let i = 0; i < length; i++) {
+      const item = out[i];
+      if (typeof item === "object" && item !== null) {
+        out[i] = _copy(item, depth + 1);
+      }
+    }
+    return out;
+  }
+  const out: Record<string, unknown> = { ...value };
+  for (const key in out) {
+    const item = out[key];
+    // An own data property: assigning to it, `__proto__` included, sets it.
+    if (typeof item === "object" && item !== null) {
+      out[key] = _copy(item, depth + 1);
+    }
+  }
+  return out;
+}
+
+function _put(
+  target: Record<string, unknown>,
+  key: string,
+  value: unknown,
+): void {
+  if (key === "__proto__") {
+    // JSON.parse makes "__proto__" an own data property; keep it one.
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else target[key] = value;
+}
+
+function _copyDeep(value: object): unknown {
   const root = _shell(value);
   // Pairs of (source, copy) still to fill, flat: source at even indexes.
   const pending: unknown[] = [value, root];
@@ -85,15 +136,7 @@ export function copyJson(value: unknown): unknown {
         copy = _shell(item);
         pending.push(item, copy);
       }
-      if (key === "__proto__") {
-        // JSON.parse makes "__proto__" an own data property; keep it one.
-        Object.defineProperty(target, key, {
-          value: copy,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else target[key] = copy;
+      _put(target, key, copy);
     }
   }
   return root;

@@ -25,13 +25,18 @@ import {
   type Scope,
   type Stale,
 } from "./_call.ts";
-import { CacheReader } from "./_cache_reader.ts";
+import { type CacheAnswer, CacheReader } from "./_cache_reader.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import { Flights } from "./_flights.ts";
-import { callKeys, selectingFields, selectingKeys } from "./_key.ts";
+import { type CallKeys, selectingFields, selectingKeys } from "./_key.ts";
 import { Origin } from "./_origin.ts";
 import { parseRange, rangedOutcome } from "./_range.ts";
-import { type Checked, type EngineConfig, Pipeline } from "./_pipeline.ts";
+import {
+  CHECKED,
+  type Checked,
+  type EngineConfig,
+  Pipeline,
+} from "./_pipeline.ts";
 import { rawToResponse } from "./_response.ts";
 
 export type { EngineConfig } from "./_pipeline.ts";
@@ -91,7 +96,7 @@ export class Engine {
     const known = checked.get(entry);
     if (known?.parsed !== undefined) return known.parsed;
     const parsed = parse();
-    if (known !== undefined) known.parsed = parsed;
+    if (known !== undefined && known !== CHECKED) known.parsed = parsed;
     else checked.set(entry, { parsed });
     return parsed;
   }
@@ -190,24 +195,44 @@ export class Engine {
     return outcome;
   }
 
-  // GET and HEAD: the cache, then a flight.
-  async #safe(request: Call): Promise<Outcome> {
-    const { hasher, events } = this.#pipeline;
+  // GET and HEAD: the cache, then a flight. A memory store answers at once:
+  // a fresh hit then resolves without a wait.
+  #safe(request: Call): Promise<Outcome> {
+    const { hasher } = this.#pipeline;
     let call = request;
-    let hash = hasher.hash(call.method, call.url, call.credentials);
-    if (typeof hash !== "string") hash = await hash;
-    let keys = callKeys(call.scope.prefix, hash);
+    let keys = hasher.keys(
+      call.scope.prefix,
+      call.method,
+      call.url,
+      call.credentials,
+    );
     const selecting = selectingFields(call.headers);
     if (selecting !== "") {
-      keys = await selectingKeys(hasher, call, keys, selecting);
+      keys = selectingKeys(hasher, call, keys, selecting);
       call = _selecting(call);
+      return this.#afterRead(call, keys, undefined);
     }
+    const reader = this.#reader;
+    let answer: CacheAnswer | undefined;
+    if (reader !== undefined && call.mode !== "no-store") {
+      answer = reader.readNow(call, keys);
+      if (answer?.kind === "fresh") return Promise.resolve(answer.outcome);
+    }
+    return this.#afterRead(call, keys, answer);
+  }
+
+  async #afterRead(
+    call: Call,
+    keys: CallKeys,
+    read: CacheAnswer | undefined,
+  ): Promise<Outcome> {
+    const { events } = this.#pipeline;
     // Bounds the caller's own waits: store reads here, the flight later.
     const waitSignal = _any(call.signal, call.state.totalSignal);
     let stale: Stale | undefined;
     const reader = this.#reader;
     if (reader !== undefined && call.mode !== "no-store") {
-      const answer = await reader.read(call, keys, waitSignal);
+      const answer = read ?? await reader.read(call, keys, waitSignal);
       switch (answer.kind) {
         case "fresh":
           return _ranged(call, answer.outcome);

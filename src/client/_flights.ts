@@ -130,7 +130,9 @@ export class Flights {
       );
       return own.outcome;
     }
-    const flight = this.#start(call, keys, stale);
+    // Without a signal the owner never leaves, so nothing abandons the
+    // flight: it needs no signal of its own.
+    const flight = this.#start(call, keys, stale, waitSignal !== undefined);
     if (events.listening) {
       events.emit({
         type: "dedupe.owner",
@@ -193,7 +195,12 @@ export class Flights {
       started: performance.now(),
       state: { priority: "background", sending: false },
     };
-    const flight = this.#start(bgCall, keys, { ...found, staleIfError: false });
+    const flight = this.#start(
+      bgCall,
+      keys,
+      { ...found, staleIfError: false },
+      true,
+    );
     const bg: Background = {
       scope: call.scope,
       call: bgCall,
@@ -243,10 +250,12 @@ export class Flights {
     call: Call,
     keys: CallKeys,
     stale: Stale | undefined,
+    abortable: boolean,
   ): Flight<FlightResult> {
     const flight = this.table.start<FlightResult>(
       keys.dedupe,
       (signal) => this.#own(call, keys, stale, signal),
+      abortable,
     );
     this.#owners.set(flight, call);
     return flight;

@@ -3,12 +3,14 @@
 // a flight, and no URL or header value ever appears in a store key.
 //
 // The hash is SHA-256, truncated to 128 bits: collisions cannot be crafted,
-// so one request can never be made to read another's entry. Digests are
-// memoised (bounded) so that the hot path of a repeated request costs a Map
-// lookup, not an await on crypto.subtle.
+// so one request can never be made to read another's entry. It is computed
+// synchronously (the same digest as crypto.subtle's, without its promise),
+// and memoised (bounded) so that the hot path of a repeated request costs a
+// Map lookup.
+
+import { sha256 } from "./_sha256.ts";
 
 const MEMO_LIMIT = 4_096;
-const encoder = new TextEncoder();
 
 /** The header names that always count as credentials. */
 export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = [
@@ -16,9 +18,22 @@ export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = [
   "cookie",
 ];
 
+/** How many hashes of one URL are remembered (methods, credentials, variants). */
+const PER_URL_LIMIT = 8;
+
+/** A remembered hash, and the keys last built from it. */
+interface _Memo {
+  readonly method: string;
+  readonly credentials: string;
+  readonly hash: string;
+  prefix: string | undefined;
+  keys: CallKeys | undefined;
+}
+
 /** Builds request hashes, memoising recent ones. */
 export class KeyHasher {
-  #memo = new Map<string, string | Promise<string>>();
+  /** By URL: a request's URL is one string the client keeps, so found at once. */
+  #memo = new Map<string, _Memo[]>();
   readonly #credentialHeaders: readonly string[];
 
   constructor(credentialHeaders: readonly string[]) {
@@ -45,46 +60,75 @@ export class KeyHasher {
     return out;
   }
 
+  /** The hash of a request. */
+  hash(method: string, url: string, credentials: string): string {
+    return this.#memoOf(method, url, credentials).hash;
+  }
+
   /**
-   * The hash of a request: synchronous when memoised, a promise otherwise.
+   * The store keys of a request of `prefix` (a client or scope), built once
+   * for a request that repeats.
    */
-  hash(
+  keys(
+    prefix: string,
     method: string,
     url: string,
     credentials: string,
-  ): string | Promise<string> {
-    const material = `${method}\n${url}\n${credentials}`;
-    const memo = this.#memo.get(material);
-    if (memo !== undefined) return memo;
-    if (this.#memo.size >= MEMO_LIMIT) {
-      // Evict the oldest insertion: a cheap approximation of LRU.
-      const oldest = this.#memo.keys().next();
-      if (!oldest.done) this.#memo.delete(oldest.value);
+  ): CallKeys {
+    const memo = this.#memoOf(method, url, credentials);
+    if (memo.keys === undefined || memo.prefix !== prefix) {
+      memo.prefix = prefix;
+      memo.keys = callKeys(prefix, memo.hash);
     }
-    // Concurrent callers with the same material share one digest.
-    const pending = this.#digest(material);
-    this.#memo.set(material, pending);
-    return pending;
+    return memo.keys;
   }
 
-  async #digest(material: string): Promise<string> {
-    const digest = await crypto.subtle.digest(
-      "SHA-256",
-      encoder.encode(material),
-    );
-    const hash = _base64Url(new Uint8Array(digest, 0, 16));
-    if (this.#memo.get(material) !== undefined) this.#memo.set(material, hash);
-    return hash;
+  #memoOf(method: string, url: string, credentials: string): _Memo {
+    let list = this.#memo.get(url);
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const memo = list[i]!;
+        if (memo.method === method && memo.credentials === credentials) {
+          return memo;
+        }
+      }
+      if (list.length >= PER_URL_LIMIT) list.shift();
+    } else {
+      if (this.#memo.size >= MEMO_LIMIT) {
+        // Evict the oldest insertion: a cheap approximation of LRU.
+        const oldest = this.#memo.keys().next();
+        if (!oldest.done) this.#memo.delete(oldest.value);
+      }
+      list = [];
+      this.#memo.set(url, list);
+    }
+    const memo: _Memo = {
+      method,
+      credentials,
+      hash: _base64Url(sha256(`${method}\n${url}\n${credentials}`)),
+      prefix: undefined,
+      keys: undefined,
+    };
+    list.push(memo);
+    return memo;
   }
 }
 
+const ALPHABET =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// The first 16 bytes of a digest, in unpadded base64url: 22 characters.
 function _base64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
+  let out = "";
+  let i = 0;
+  for (; i + 3 <= 15; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! +
+      ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
+  }
+  // The sixteenth byte: two characters.
+  const last = bytes[15]!;
+  return out + ALPHABET[last >>> 2]! + ALPHABET[(last & 3) << 4]!;
 }
 
 /** The store keys of one request, built once. */
@@ -102,7 +146,7 @@ export function callKeys(prefix: string, hash: string): CallKeys {
   return {
     hash,
     cache: cacheKey(prefix, hash),
-    dedupe: `${prefix}:dedupe:${hash}`,
+    dedupe: [prefix, ":dedupe:", hash].join(""),
   };
 }
 
@@ -147,7 +191,7 @@ export function withoutSelecting(headers: Headers): Headers {
  * its own, shared only by requests with the same fields. The flight key is
  * a hash too, so that it names no header value.
  */
-export async function selectingKeys(
+export function selectingKeys(
   hasher: KeyHasher,
   call: {
     scope: { prefix: string };
@@ -157,8 +201,8 @@ export async function selectingKeys(
   },
   keys: CallKeys,
   material: string,
-): Promise<CallKeys> {
-  const hash = await hasher.hash(
+): CallKeys {
+  const hash = hasher.hash(
     call.method,
     call.url,
     `${call.credentials}\u0001select\u0001${material}`,
@@ -168,7 +212,9 @@ export async function selectingKeys(
 
 /** The cache key of a request of `prefix` whose hash is `hash`. */
 export function cacheKey(prefix: string, hash: string): string {
-  return `${prefix}:cache:${hash}`;
+  // A flat string (a template would make a rope of it): a store that keeps
+  // the key keeps one string.
+  return [prefix, ":cache:", hash].join("");
 }
 
 /**
@@ -176,7 +222,7 @@ export function cacheKey(prefix: string, hash: string): string {
  * variant's key (`variantKey`) is hashed with the credentials, so that it
  * names no header value either.
  */
-export async function variantCacheKey(
+export function variantCacheKey(
   hasher: KeyHasher,
   call: {
     scope: { prefix: string };
@@ -185,8 +231,8 @@ export async function variantCacheKey(
     credentials: string;
   },
   variant: string,
-): Promise<string> {
-  const hash = await hasher.hash(
+): string {
+  const hash = hasher.hash(
     call.method,
     call.url,
     `${call.credentials}\u0001vary\u0001${variant}`,

@@ -38,6 +38,12 @@ export interface Checked {
   parsed?: { json: boolean; value: unknown };
 }
 
+/**
+ * The record of an entry checked and not parsed yet: one frozen object that
+ * every such entry shares, so that remembering an entry costs no object.
+ */
+export const CHECKED: Checked = Object.freeze({});
+
 /** The state every stage of one client (and its scopes) shares. */
 export class Pipeline {
   readonly config: EngineConfig;

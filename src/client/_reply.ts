@@ -3,9 +3,15 @@
 // by a schema when given, or an HttpError for a status that is not 2xx.
 
 import { HttpError, SluiceError } from "../errors.ts";
-import type { Call, Outcome } from "./_call.ts";
+import type { Call, Outcome, Raw } from "./_call.ts";
+import {
+  copyJson,
+  headerOf,
+  parseBody,
+  type ParsedBody,
+  validate,
+} from "./_data.ts";
 import { readLimited } from "./_body.ts";
-import { copyJson, headerOf, parseBody, validate } from "./_data.ts";
 import type { Engine } from "./_engine.ts";
 import type { StandardSchemaV1 } from "./options.ts";
 
@@ -55,8 +61,7 @@ export function dataOf<T>(
       if (outcome.validated !== undefined) {
         return _validated(outcome.validated);
       }
-      value = _parse(raw.body, headerOf(raw.headers, "content-type"), call)
-        .value;
+      value = _rawData(raw, call);
       break;
     }
     case "response":
@@ -71,6 +76,29 @@ export function dataOf<T>(
     return validate(schema, value, `${call.method} ${call.url}`);
   }
   return value as T;
+}
+
+/**
+ * The parsed bodies of buffered responses that more than one caller read:
+ * the owner of a flight and its joiners share one. `null` marks a response
+ * read once.
+ */
+const shared = new WeakMap<Raw, ParsedBody | null>();
+
+// The data of a buffered response: the first caller parses its own; from
+// the second on, each gets a copy of one parse, which stays unread.
+function _rawData(raw: Raw, call: Call): unknown {
+  const known = shared.get(raw);
+  if (known === undefined) {
+    shared.set(raw, null);
+    return _parse(raw.body, headerOf(raw.headers, "content-type"), call).value;
+  }
+  let parsed = known;
+  if (parsed === null) {
+    parsed = _parse(raw.body, headerOf(raw.headers, "content-type"), call);
+    shared.set(raw, parsed);
+  }
+  return parsed.json ? copyJson(parsed.value) : parsed.value;
 }
 
 async function _responseData<T>(

@@ -11,7 +11,6 @@ import type {
   AdaptiveRateLimitStore,
   CacheStore,
   DedupeStore,
-  Priority,
   RateLimitStore,
 } from "../stores/types.ts";
 

@@ -30,6 +30,7 @@ import {
   timerDelay,
 } from "../_store_deadline.ts";
 import { StoreError } from "../errors.ts";
+import { follow } from "../_signals.ts";
 import type { DedupeRegistration, DedupeStore } from "../stores/types.ts";
 
 /** How many elections a waiter takes part in before running the job itself. */
@@ -328,9 +329,8 @@ async function _wait<T>(
       ),
     );
   }, timerDelay(waitTimeoutMs));
-  const waitSignal = signal === undefined
-    ? bound.signal
-    : AbortSignal.any([signal, bound.signal]);
+  const unfollow = signal === undefined ? undefined : follow(signal, bound);
+  const waitSignal = bound.signal;
   try {
     // A store that ignores the signal must not keep this caller.
     return await storeCall(
@@ -341,6 +341,7 @@ async function _wait<T>(
     );
   } finally {
     clearTimeout(timer);
+    unfollow?.();
   }
 }
 

@@ -26,6 +26,8 @@
  * @module
  */
 
+import { NEVER } from "../_signals.ts";
+
 /** The reason a flight's signal aborts with when every waiter left. */
 export class FlightAbandonedError extends Error {
   /**
@@ -51,7 +53,7 @@ export class Flight<T> {
   readonly signal: AbortSignal;
   /** Settles with the job; never rejects unhandled even when nobody waits. */
   readonly promise: Promise<T>;
-  #controller: AbortController;
+  #controller: AbortController | undefined;
   #waiters = 0;
   #settled = false;
 
@@ -61,15 +63,22 @@ export class Flight<T> {
    * @param key The flight's key.
    * @param job The work, given the flight's own signal.
    * @param onSettled Called once the job settles.
+   * @param abortable `false` for a flight nothing can abort: one whose
+   * first waiter waits without a signal (so it is never abandoned) and
+   * that nobody calls {@linkcode Flight.abort} on. Its signal is
+   * {@linkcode NEVER}, which costs nothing to create or follow.
    */
   constructor(
     key: string,
     job: (signal: AbortSignal) => Promise<T>,
     onSettled: () => void,
+    abortable = true,
   ) {
     this.key = key;
-    this.#controller = new AbortController();
-    this.signal = this.#controller.signal;
+    if (abortable) {
+      this.#controller = new AbortController();
+      this.signal = this.#controller.signal;
+    } else this.signal = NEVER;
     this.promise = Promise.resolve().then(() => job(this.signal));
     this.promise.then(
       () => this.#settle(onSettled),
@@ -128,18 +137,19 @@ export class Flight<T> {
   }
 
   /**
-   * Aborts the flight's signal, whoever waits.
+   * Aborts the flight's signal, whoever waits. A flight started as not
+   * abortable is not aborted.
    *
    * @param reason The abort reason.
    */
   abort(reason?: unknown): void {
-    if (!this.#settled) this.#controller.abort(reason);
+    if (!this.#settled) this.#controller?.abort(reason);
   }
 
   #leave(): void {
     this.#waiters--;
     if (this.#waiters === 0 && !this.#settled) {
-      this.#controller.abort(new FlightAbandonedError(this.key));
+      this.#controller?.abort(new FlightAbandonedError(this.key));
     }
   }
 
@@ -214,12 +224,18 @@ export class FlightTable {
    * @typeParam T The job's result.
    * @param key The flight's key.
    * @param job The work.
+   * @param abortable Whether anything can abort it (see
+   * {@linkcode Flight}'s constructor).
    * @returns The new flight.
    */
-  start<T>(key: string, job: (signal: AbortSignal) => Promise<T>): Flight<T> {
+  start<T>(
+    key: string,
+    job: (signal: AbortSignal) => Promise<T>,
+    abortable = true,
+  ): Flight<T> {
     const flight: Flight<T> = new Flight(key, job, () => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
-    });
+    }, abortable);
     this.#flights.set(key, flight as Flight<unknown>);
     return flight;
   }

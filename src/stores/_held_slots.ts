@@ -67,6 +67,25 @@ interface _Admission {
   readonly seq: number;
 }
 
+/**
+ * The tracked admissions of one resource, in the order they were tracked.
+ * Those before `head` are gone.
+ */
+interface _Log {
+  readonly list: _Admission[];
+  head: number;
+  /**
+   * Whether every admission was recorded at or after the one tracked
+   * before it, as they are while the backend's clock does not step back.
+   * A count then stops at the first admission recorded after the time it
+   * counts up to: the rest of the log is newer still.
+   */
+  sorted: boolean;
+}
+
+/** Once this many admissions at the head of a log are gone, they are dropped from its list. */
+const COMPACT_AT = 1_024;
+
 /** Slots held by a store's own requests beyond what its backend counts. */
 export interface Held {
   /** How many admissions the backend no longer counts but must be. */
@@ -95,7 +114,7 @@ const NONE_HELD: Readonly<{ count: number; releaseMs: number }> = Object
 
 /** The tracked admissions of every resource of one store, in its clock. */
 export class HeldSlots {
-  readonly #resources = new Map<string, _Admission[]>();
+  readonly #resources = new Map<string, _Log>();
   /** How many admissions were tracked so far. */
   #tracked = 0;
   /** The longest lag of the current and of the previous period. */
@@ -206,7 +225,9 @@ export class HeldSlots {
   // Counts the admissions of `resource` recorded at or before `to` and
   // either recorded after `from` or tracked as the `seen`th or later, whose
   // requests may still share a window with one sent from `now`; forgets
-  // those that no longer can.
+  // those that no longer can. In a sorted log only the admissions recorded
+  // at or before `to` are visited: the requests of one window, at a high
+  // rate, are many, and those that still hold a slot are few.
   #count(
     resource: string,
     windowMs: number,
@@ -215,15 +236,23 @@ export class HeldSlots {
     seen: number,
     now: number,
   ): Readonly<{ count: number; releaseMs: number }> {
-    const admissions = this.#resources.get(resource);
-    if (admissions === undefined) return NONE_HELD;
+    const log = this.#resources.get(resource);
+    if (log === undefined) return NONE_HELD;
+    const { list, head } = log;
+    let stop = list.length;
+    if (log.sorted) {
+      stop = head;
+      while (stop < list.length && list[stop]!.at <= to) stop++;
+    }
     const freed = now - windowMs - CLOCK_GRAIN_MS;
     const abandoned = now - pendingLimitMs(windowMs);
     let count = 0;
     let release = Infinity;
-    let kept = 0;
-    for (let i = 0; i < admissions.length; i++) {
-      const admission = admissions[i]!;
+    // Kept admissions move towards `stop`, in their order; the gone ones
+    // end up before the new head.
+    let kept = stop;
+    for (let i = stop - 1; i >= head; i--) {
+      const admission = list[i]!;
       const { at, since, answered } = admission;
       // Answered a window ago, or given up on: it can no longer share a
       // window with anything sent from now on.
@@ -236,10 +265,14 @@ export class HeldSlots {
           release = Math.min(release, answered - freed);
         }
       }
-      admissions[kept++] = admission;
+      list[--kept] = admission;
     }
-    admissions.length = kept;
-    if (kept === 0) this.#resources.delete(resource);
+    log.head = kept;
+    if (kept === list.length) this.#resources.delete(resource);
+    else if (kept >= COMPACT_AT && kept * 2 >= list.length) {
+      list.splice(0, kept);
+      log.head = 0;
+    }
     if (count === 0) return NONE_HELD;
     return {
       count,
@@ -261,14 +294,14 @@ export class HeldSlots {
     at: number,
     now: () => number,
   ): () => void {
-    let admissions = this.#resources.get(resource);
-    if (admissions === undefined) {
+    let log = this.#resources.get(resource);
+    if (log === undefined) {
       if (this.#resources.size >= MAX_RESOURCES) {
         const oldest = this.#resources.keys().next().value as string;
         this.#resources.delete(oldest);
       }
-      admissions = [];
-      this.#resources.set(resource, admissions);
+      log = { list: [], head: 0, sorted: true };
+      this.#resources.set(resource, log);
     }
     const admission: _Admission = {
       at: Number.isFinite(at) ? at : since,
@@ -276,7 +309,11 @@ export class HeldSlots {
       answered: undefined,
       seq: this.#tracked++,
     };
-    admissions.push(admission);
+    const { list } = log;
+    if (list.length > log.head && admission.at < list[list.length - 1]!.at) {
+      log.sorted = false;
+    }
+    list.push(admission);
     return () => {
       if (admission.answered === undefined) admission.answered = now();
     };

@@ -83,6 +83,31 @@ describe("HttpClient de-duplication", () => {
     assert.equal(log.of("dedupe.joined").length, 499);
   });
 
+  it("hands every caller of one flight its own data, down to nested arrays, whatever the others do with theirs", async () => {
+    origin.route("/nested", {
+      body: { user: { tags: ["a", "b"] }, list: [{ n: 1 }] },
+      delayMs: 20,
+    });
+    const dedupe = new MemoryDedupeStore();
+    stores.push(dedupe);
+    const c = client({ dedupe: { store: dedupe } });
+    type Data = { user: { tags: string[] }; list: { n: number }[] };
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => c.get<Data>("/nested")),
+    );
+    assert.equal(origin.calls("/nested"), 1);
+    results.forEach((data, i) => {
+      data.user.tags.push(`caller-${i}`);
+      data.list[0]!.n += i;
+    });
+    results.forEach((data, i) => {
+      assert.deepEqual(data, {
+        user: { tags: ["a", "b", `caller-${i}`] },
+        list: [{ n: 1 + i }],
+      });
+    });
+  });
+
   it("de-duplicates without a cache, and each caller gets its own Response", async () => {
     origin.route("/plain", { body: "shared", delayMs: 20 });
     const c = client();

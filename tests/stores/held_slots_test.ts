@@ -119,6 +119,35 @@ describe("HeldSlots", () => {
     assert.equal(slots.late("r", 1_000, 1_000, again, 2_000, 2_000).count, 0);
   });
 
+  it("holds a slow admission behind thousands of quick ones recorded after it, and one recorded before them by a clock that stepped back", () => {
+    const slots = new HeldSlots();
+    let now = 0;
+    // One slow request at 0, then 5,000 quick ones, ten a millisecond from
+    // 100 to 599, each answered at once.
+    slots.track("r", 0, 0, () => now);
+    for (let i = 0; i < 5_000; i++) {
+      now = 100 + Math.floor(i / 10);
+      slots.track("r", now, now, () => now)();
+    }
+    // Only the slow one is past the backend's window.
+    now = 1_050;
+    assert.equal(slots.held("r", 1_000, 1_000, now).count, 1);
+    // The quick ones recorded from 399 to 405 left the backend's window (or
+    // will before it decides), but were answered less than a window and 2
+    // ms ago: they hold their slots too.
+    now = 1_400;
+    assert.equal(slots.held("r", 1_000, 1_000, now).count, 71);
+    // The backend's clock steps back: an admission recorded at 100 comes
+    // after ones recorded at 599. It is held like the others of its time.
+    slots.track("r", now, 100, () => now);
+    now = 1_500;
+    assert.equal(slots.held("r", 1_000, 1_000, now).count, 72);
+    // A window after their answers, the quick ones free their slots; the
+    // unanswered ones keep theirs.
+    now = 2_700;
+    assert.equal(slots.held("r", 1_000, 1_000, now).count, 2);
+  });
+
   it("calls an answer stale when it came back more than half the margin after the shortest recent way back from a decision", () => {
     const slots = new HeldSlots();
     slots.observe(0, 10, 20);

@@ -7,6 +7,7 @@ import { positiveInteger } from "../_validate.ts";
 import type { CacheStore, CacheStoreStats } from "../types.ts";
 import { closedError, validClock } from "./_options.ts";
 import { sizeOf } from "./_size_of.ts";
+import { registerSyncGet } from "./_sync_get.ts";
 
 const COMPONENT = "MemoryCacheStore";
 
@@ -106,6 +107,11 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#maxEntries = positiveInteger(COMPONENT, "maxEntries", maxEntries);
     this.#maxBytes = positiveInteger(COMPONENT, "maxBytes", maxBytes);
     this.#clock = validClock(COMPONENT, clock);
+    registerSyncGet(
+      this,
+      (hash) => this.#read(hash),
+      MemoryCacheStore.prototype.get,
+    );
   }
 
   /** How many entries are held, including expired ones not yet dropped. */
@@ -125,6 +131,10 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    * @returns The stored value, or `undefined` when missing or expired.
    */
   async get(hash: string): Promise<T | undefined> {
+    return this.#read(hash);
+  }
+
+  #read(hash: string): T | undefined {
     if (this.#closed) throw closedError(COMPONENT, "get");
     const node = this.#entries.get(hash);
     if (node === undefined) return undefined;
