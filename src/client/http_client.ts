@@ -7,38 +7,18 @@
  */
 
 import { escapeKeyPart, joinKey, scopeKeyPart } from "../stores/keys.ts";
-import type { Call, Scope, Validate } from "./_call.ts";
+import type { Scope, Validate } from "./_call.ts";
+import { buildCall, resolveUrl, type Shared } from "./_call_spec.ts";
 import { parseBody, validate } from "./_data.ts";
 import { Engine } from "./_engine.ts";
 import { dataOf, httpError } from "./_reply.ts";
-import {
-  fromInit,
-  fromRequest,
-  helperParts,
-  type Parts,
-  priorityOf,
-  sentHeaders,
-  type UserInfoUrl,
-  withoutUserInfo,
-} from "./_request.ts";
-import { resolveRequestCache, resolveTimeouts } from "./_request_options.ts";
-import { type ResolvedOptions, resolveOptions } from "./_validate_options.ts";
+import { fromInit, fromRequest, helperParts } from "./_request.ts";
+import { resolveOptions } from "./_validate_options.ts";
 import type {
   HttpClientOptions,
   HttpRequestInit,
   RequestOptions,
 } from "./options.ts";
-
-const URL_MEMO_LIMIT = 1_024;
-const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-// What a client shares with its scopes.
-interface Shared {
-  engine: Engine;
-  options: ResolvedOptions;
-  defaultCredentials: string;
-  urls: Map<string, string>;
-}
 
 // A private constructor argument that makes a scope of an existing client.
 const SCOPE: unique symbol = Symbol("sluice.scope");
@@ -232,7 +212,7 @@ export class HttpClient implements AsyncDisposable {
    * @returns `${keyPrefix}:ratelimit:${resource}` (escaped).
    */
   rateLimitResource(url: string | URL): string {
-    const target = this.#resolveUrl(url);
+    const target = resolveUrl(this.#shared, url);
     const resolved = new URL(typeof target === "string" ? target : target.url);
     return `${this.#scope.prefix}:ratelimit:${
       escapeKeyPart(this.#shared.options.resource(resolved))
@@ -286,7 +266,11 @@ export class HttpClient implements AsyncDisposable {
     url: string | URL,
     options?: Omit<RequestOptions, "schema">,
   ): Promise<Headers> {
-    const call = this.#call(helperParts("HEAD", url, undefined, options));
+    const call = buildCall(
+      this.#shared,
+      this.#scope,
+      helperParts("HEAD", url, undefined, options),
+    );
     const engine = this.#shared.engine;
     const outcome = await engine.send(call);
     const response = engine.toResponse(outcome, call);
@@ -397,7 +381,7 @@ export class HttpClient implements AsyncDisposable {
     const parts = input instanceof Request
       ? await fromRequest(input, init)
       : fromInit(input, init);
-    const call = this.#call(parts);
+    const call = buildCall(this.#shared, this.#scope, parts);
     const engine = this.#shared.engine;
     return engine.toResponse(await engine.send(call), call);
   }
@@ -420,99 +404,14 @@ export class HttpClient implements AsyncDisposable {
           parseBody(bytes, contentType).value,
           `${method} ${url}`,
         );
-    const call = this.#call(
+    const call = buildCall(
+      this.#shared,
+      this.#scope,
       helperParts(method, url, body, options),
       check,
       true,
     );
     const outcome = await this.#shared.engine.send(call);
     return dataOf(this.#shared.engine, outcome, call, schema);
-  }
-
-  #call(
-    parts: Parts,
-    check?: (url: string) => Validate,
-    buffered = false,
-  ): Call {
-    const { options, engine } = this.#shared;
-    const method = parts.method.toUpperCase();
-    if (!METHOD.test(method)) {
-      throw new TypeError(`Cannot send a request with method '${method}'`);
-    }
-    let url = this.#resolveUrl(parts.url);
-    let headers = options.headers;
-    let credentials = this.#shared.defaultCredentials;
-    if (parts.headers !== undefined) {
-      headers = new Headers(options.headers);
-      for (const [name, value] of new Headers(parts.headers)) {
-        headers.set(name, value);
-      }
-      credentials = engine.credentials(headers);
-    }
-    if (typeof url !== "string") {
-      if (!headers.has("authorization")) {
-        if (headers === options.headers) headers = new Headers(headers);
-        headers.set("authorization", url.authorization);
-        credentials = engine.credentials(headers);
-      }
-      url = url.url;
-    }
-    const { mode, directives } = resolveRequestCache(parts.cache);
-    let evalHeaders = headers;
-    if (directives !== "") {
-      evalHeaders = new Headers(headers);
-      const existing = evalHeaders.get("cache-control");
-      evalHeaders.set(
-        "cache-control",
-        existing === null ? directives : `${existing}, ${directives}`,
-      );
-    }
-    const timeouts = parts.timeout === undefined
-      ? options.timeouts
-      : resolveTimeouts(parts.timeout, options.timeouts, "timeout", "request");
-    return {
-      scope: this.#scope,
-      method,
-      url,
-      headers,
-      evalHeaders,
-      sentHeaders: sentHeaders(mode, headers),
-      credentials,
-      body: method === "GET" || method === "HEAD" ? null : parts.body,
-      retryableBody: !(parts.body instanceof ReadableStream),
-      init: parts.init,
-      signal: parts.signal,
-      mode,
-      attemptMs: timeouts.attemptMs,
-      totalMs: timeouts.totalMs,
-      // Only events need the start time.
-      started: engine.listening ? performance.now() : 0,
-      validate: check?.(url),
-      buffered,
-      background: false,
-      state: { priority: priorityOf(parts.priority), sending: false },
-    };
-  }
-
-  // The normalised URL, or, when it carries user info, the URL without it
-  // and the Basic credentials it stood for.
-  #resolveUrl(input: string | URL): string | UserInfoUrl {
-    if (typeof input !== "string") {
-      if (input instanceof URL) return withoutUserInfo(new URL(input));
-      throw new TypeError(
-        `Cannot send a request as the URL must be a string, a URL or a Request: received ${typeof input}`,
-      );
-    }
-    const urls = this.#shared.urls;
-    const known = urls.get(input);
-    if (known !== undefined) return known;
-    const resolved = withoutUserInfo(
-      new URL(input, this.#shared.options.baseUrl),
-    );
-    // A URL with a password in it is not kept.
-    if (typeof resolved !== "string") return resolved;
-    if (urls.size >= URL_MEMO_LIMIT) urls.clear();
-    urls.set(input, resolved);
-    return resolved;
   }
 }
