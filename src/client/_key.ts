@@ -202,11 +202,7 @@ export function selectingKeys(
   keys: CallKeys,
   material: string,
 ): CallKeys {
-  const hash = hasher.hash(
-    call.method,
-    call.url,
-    `${call.credentials}\u0001select\u0001${material}`,
-  );
+  const hash = _hashWith(hasher, call, "select", material);
   return { ...keys, dedupe: `${call.scope.prefix}:dedupe:${hash}` };
 }
 
@@ -232,10 +228,23 @@ export function variantCacheKey(
   },
   variant: string,
 ): string {
-  const hash = hasher.hash(
+  return cacheKey(
+    call.scope.prefix,
+    _hashWith(hasher, call, "vary", variant),
+  );
+}
+
+// The hash of a request's method, URL and credentials with `material` of
+// one kind (`tag`) added, so that two kinds never share a hash.
+function _hashWith(
+  hasher: KeyHasher,
+  call: { method: string; url: string; credentials: string },
+  tag: string,
+  material: string,
+): string {
+  return hasher.hash(
     call.method,
     call.url,
-    `${call.credentials}\u0001vary\u0001${variant}`,
+    `${call.credentials}\u0001${tag}\u0001${material}`,
   );
-  return cacheKey(call.scope.prefix, hash);
 }
