@@ -5,6 +5,7 @@ import type {
   LibsqlResultSet,
   LibsqlStatement,
 } from "./client.ts";
+import { _RenewingClient } from "./_renewing_client.ts";
 import {
   DEFAULT_TABLE_PREFIX,
   isValidTablePrefix,
@@ -50,11 +51,11 @@ export interface LibsqlConnectionOptions {
   clock?: Clock;
   /**
    * How long an operation waits for a local database file locked by another
-   * process: the busy timeout of a client created from `url`, and how long
-   * `SQLITE_BUSY` is retried. A client passed as `client` keeps its own busy
-   * timeout: create it with `timeout` set (for example
-   * `createClient({ url, timeout: 5000 })`) when several processes share
-   * the file.
+   * process: `SQLITE_BUSY` is retried every few milliseconds for that long.
+   * A client created from `url` never waits for the lock inside the native
+   * call, which would hold up the whole process (and with it requests
+   * already admitted, which then reach the origin late). A client passed as
+   * `client` keeps its own busy timeout, which waits that way.
    *
    * @default {5000}
    */
@@ -62,6 +63,12 @@ export interface LibsqlConnectionOptions {
 }
 
 const BACKEND = "libsql";
+
+/**
+ * How long the native client of a local file waits for a lock before it
+ * fails with SQLITE_BUSY, blocking its thread meanwhile, in ms.
+ */
+const NATIVE_BUSY_TIMEOUT_MS = 20;
 const URL_SCHEMES = new Set([
   "file:",
   "http:",
@@ -230,7 +237,7 @@ export class _Connection {
       );
     }
     try {
-      return await this.#retryBusy(() => work(client));
+      return await this.#retryBusy(this.#client ?? client, work);
     } catch (error) {
       throw this.error(operation, what, error);
     }
@@ -287,11 +294,7 @@ export class _Connection {
   }
 
   #open(): Promise<LibsqlClient> {
-    this.#opening ??= _createClient(
-      this.#url!,
-      this.#authToken,
-      this.#busyTimeoutMs,
-    ).then(
+    this.#opening ??= _createClient(this.#url!, this.#authToken).then(
       (client) => {
         if (this.#closed) {
           client.close();
@@ -322,7 +325,7 @@ export class _Connection {
     let pending = byPrefix.get(this.prefix);
     if (pending === undefined) {
       const map = byPrefix;
-      pending = this.#retryBusy(() => _prepare(client, this.prefix)).catch(
+      pending = this.#prepare(client).then(() => {}).catch(
         (error) => {
           map.delete(this.prefix);
           throw error;
@@ -333,12 +336,39 @@ export class _Connection {
     return pending;
   }
 
-  async #retryBusy<T>(work: () => Promise<T>): Promise<T> {
+  /** Enables WAL on a local file (outside any transaction), then migrates. */
+  async #prepare(client: LibsqlClient): Promise<void> {
+    if (client.protocol === "file") {
+      try {
+        await this.#retryBusy(
+          client,
+          (c) => c.execute({ sql: "PRAGMA journal_mode = WAL", args: [] }),
+        );
+      } catch (error) {
+        // Other processes may hold the file for longer than the busy
+        // timeout; the database still works in its current journal mode,
+        // only with more waiting for locks.
+        if (!_isBusy(error)) throw error;
+      }
+    }
+    await this.#retryBusy(
+      client,
+      (c) => migrate(c, { tablePrefix: this.prefix }),
+    );
+  }
+
+  // Runs `work` on `client`, and again while the database is busy, for up
+  // to the busy timeout, a few milliseconds apart: a local client created
+  // here waits for a lock only briefly itself (see _createClient).
+  async #retryBusy<T>(
+    client: LibsqlClient,
+    work: (client: LibsqlClient) => Promise<T>,
+  ): Promise<T> {
     const deadline = performance.now() + this.#busyTimeoutMs;
-    let delay = 2;
+    let delay = 1;
     for (;;) {
       try {
-        return await work();
+        return await work(client);
       } catch (error) {
         if (!_isBusy(error) || performance.now() + delay > deadline) {
           throw error;
@@ -346,37 +376,28 @@ export class _Connection {
         await new Promise((resolve) =>
           setTimeout(resolve, delay * (0.5 + Math.random()))
         );
-        delay = Math.min(delay * 2, 100);
+        delay = Math.min(delay * 2, 8);
       }
     }
   }
 }
 
-/** Enables WAL on a local file (outside any transaction), then migrates. */
-async function _prepare(client: LibsqlClient, prefix: string): Promise<void> {
-  if (client.protocol === "file") {
-    try {
-      await client.execute({ sql: "PRAGMA journal_mode = WAL", args: [] });
-    } catch (error) {
-      // Another process holding the file may refuse the switch for a moment;
-      // the database still works in its current journal mode.
-      if (!_isBusy(error)) throw error;
-    }
-  }
-  await migrate(client, { tablePrefix: prefix });
-}
-
 async function _createClient(
   url: string,
   authToken: string | undefined,
-  busyTimeoutMs: number,
 ): Promise<LibsqlClient> {
   const config = authToken === undefined ? { url } : { url, authToken };
   if (_isLocal(url)) {
     // Loaded only for local databases, so a remote-only user never loads the
     // native module.
     const { createClient } = await import("@libsql/client");
-    return createClient({ ...config, timeout: busyTimeoutMs });
+    // A short busy timeout: the native client waits for a locked file
+    // synchronously, holding up every request of the process, among them
+    // requests already admitted by the rate limit, which then reach the
+    // origin late. Longer waits are retried on timers (#retryBusy).
+    const open = (): LibsqlClient =>
+      createClient({ ...config, timeout: NATIVE_BUSY_TIMEOUT_MS });
+    return url === ":memory:" ? open() : new _RenewingClient(open, _isBusy);
   }
   const { createClient } = await import("@libsql/client/web");
   return createClient(config);

@@ -11,7 +11,7 @@ import {
 } from "../../../adapters/libsql/mod.ts";
 import { runtime } from "../../fixtures/runtime.ts";
 import { freePort, startSqld } from "../../fixtures/sqld.ts";
-import { tempDir } from "./_helpers.ts";
+import { fileClient, tempDir } from "./_helpers.ts";
 import { children, startWorker } from "./_worker.ts";
 
 function isStoreError(operation: string) {
@@ -112,6 +112,33 @@ describe("libSQL stores under bad input and failing databases", () => {
       return true;
     });
     await store.close();
+  });
+
+  it("a file locked by another client for longer than busyTimeoutMs gives a StoreError, and the store works again once it is free", async () => {
+    const path = files.path("locked.db");
+    const limits = new LibsqlRateLimitStore({
+      url: `file:${path}`,
+      busyTimeoutMs: 100,
+      defaultConfig: { limit: 100, windowMs: 60_000 },
+    });
+    assert.equal(await limits.acquire("r"), true);
+    const other = fileClient(path);
+    const write = {
+      sql:
+        "INSERT INTO sluice_rate_limit (resource, at, priority) VALUES ('other', 0, 'user')",
+      args: [],
+    };
+    const held = await other.transaction("write");
+    await held.execute(write);
+    await assert.rejects(limits.acquire("r"), isStoreError("acquire"));
+    await held.commit();
+    // The file changes after the failed attempt: a connection still holding
+    // the snapshot that attempt read could never write again.
+    await other.execute(write);
+    assert.equal(await limits.acquire("r"), true);
+    assert.equal((await limits.getStatus("r")).remaining, 98);
+    other.close();
+    await limits.close();
   });
 
   it("when sqld goes away mid-run, operations and waiting waiters fail with StoreErrors instead of hanging", async () => {
