@@ -10,6 +10,8 @@ export interface Worker {
   child: ChildProcess;
   ready: Promise<void>;
   result: Promise<Record<string, unknown>>;
+  /** The first message the worker sent with `key`. */
+  message(key: string): Promise<Record<string, unknown>>;
   go(): void;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
@@ -94,6 +96,7 @@ export function startWorker(
     child,
     ready,
     result,
+    message: next,
     go: () => child.stdin?.write("go\n"),
     exited,
   };
