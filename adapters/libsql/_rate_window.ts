@@ -176,8 +176,10 @@ export class _LibsqlRateWindow implements RateWindow {
       ? results[statements.length - 1]?.rows[0]
       : undefined;
     const until = _int(row?.until);
+    const ref = _int(inserted?.rows[0]?.id);
     return {
-      admitted: (inserted?.rows.length ?? 0) > 0,
+      admitted: ref !== undefined,
+      ...(ref === undefined ? {} : { ref }),
       now,
       waitMs: _wait(row?.release_at, windowMs, now),
       backgroundWaitMs: _wait(row?.background_release_at, windowMs, now),
@@ -185,6 +187,23 @@ export class _LibsqlRateWindow implements RateWindow {
       users: _users(row, users, request.countUsers),
       lastUserAt: users === null ? null : _int(row?.last_user_at) ?? null,
     };
+  }
+
+  async postpone(
+    resource: string,
+    ref: unknown,
+    marginMs: number,
+  ): Promise<void> {
+    if (typeof ref !== "number") return;
+    await this.#db.execute(
+      "postpone",
+      "postpone a rate-limit admission",
+      {
+        sql:
+          `UPDATE ${this.#log} SET at = ?1 WHERE id = ?2 AND resource = ?3 AND at < ?1`,
+        args: [this.#db.now() - marginMs, ref, resource],
+      },
+    );
   }
 
   async status(

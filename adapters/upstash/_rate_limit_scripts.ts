@@ -175,6 +175,32 @@ return ends
 `);
 
 /**
+ * Postpones an admission: moves a member still in its sorted sets to
+ * `now - margin` when it is scored earlier, and keeps each set it moved in
+ * alive for the window after that.
+ *
+ * KEYS: the window, then the background window when the member is there.
+ * ARGV: member, marginMs, windowMs (margin included). Returns how many sets
+ * moved it.
+ */
+export const POSTPONE: _Script = new _Script(`${NOW}
+local at = now - tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local moved = 0
+for i = 1, #KEYS do
+  local score = redis.pcall('ZSCORE', KEYS[i], ARGV[1])
+  if type(score) == 'string' and tonumber(score) < at then
+    redis.call('ZADD', KEYS[i], at, ARGV[1])
+    if redis.call('PTTL', KEYS[i]) < window then
+      redis.call('PEXPIRE', KEYS[i], window)
+    end
+    moved = moved + 1
+  end
+end
+return moved
+`);
+
+/**
  * Reads a cooldown.
  *
  * KEYS: cooldown. Returns the milliseconds left, or 0.

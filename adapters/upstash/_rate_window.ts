@@ -20,10 +20,26 @@ import {
   ADMIT,
   COUNT_RECENT,
   GET_COOLDOWN,
+  POSTPONE,
   RUNNING,
   SET_COOLDOWN,
   STATUS,
 } from "./_rate_limit_scripts.ts";
+
+/** What `admit` hands back to `postpone`: where the admission is recorded. */
+interface _Ref {
+  /** Its member in the window (and in the background window). */
+  readonly member: string;
+  /** Whether it is in the background window too. */
+  readonly background: boolean;
+  /** The window it was admitted in, margin included. */
+  readonly windowMs: number;
+}
+
+function _isRef(ref: unknown): ref is _Ref {
+  return typeof ref === "object" && ref !== null &&
+    typeof (ref as _Ref).member === "string";
+}
 
 /** Keys asked for per `SCAN` step, and counted per script, in `stats()`. */
 const SCAN_COUNT = 1_000;
@@ -61,10 +77,16 @@ export class _UpstashRateWindow implements RateWindow {
       keys.push(this.#key("bg", resource), this.#key("u", resource));
     }
     if (cooldownResource !== null) keys.push(this.#key("cd", cooldownResource));
+    const member = this.#member();
+    const ref: _Ref = {
+      member,
+      background: request.priority !== "user" && backgroundMax !== null,
+      windowMs: request.windowMs,
+    };
     const args = [
       String(request.limit),
       String(request.windowMs),
-      this.#member(),
+      member,
       request.priority === "user" ? "user" : "background",
       backgroundMax === null ? "" : String(backgroundMax),
       request.backgroundPaused ? "1" : "0",
@@ -89,6 +111,7 @@ export class _UpstashRateWindow implements RateWindow {
           _integers(reply, 9);
         return {
           admitted: admitted === 1,
+          ...(admitted === 1 ? { ref } : {}),
           now: now!,
           waitMs: Math.max(0, wait!),
           backgroundWaitMs: Math.max(0, backgroundWait!),
@@ -138,6 +161,21 @@ export class _UpstashRateWindow implements RateWindow {
       this.#key(kind, resource)
     );
     await this.#connection.run("reset", (redis) => redis.del(...keys));
+  }
+
+  async postpone(
+    resource: string,
+    ref: unknown,
+    marginMs: number,
+  ): Promise<void> {
+    if (!_isRef(ref)) return;
+    const keys = [this.#key("w", resource)];
+    if (ref.background) keys.push(this.#key("bg", resource));
+    await this.#connection.script("postpone", POSTPONE, keys, [
+      ref.member,
+      String(marginMs),
+      String(ref.windowMs),
+    ]);
   }
 
   async setCooldown(resource: string, durationMs: number): Promise<void> {

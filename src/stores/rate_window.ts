@@ -163,6 +163,12 @@ export interface RateWindowAdmitReply extends RateWindowTimes {
   /** Whether the admission was recorded. */
   admitted: boolean;
   /**
+   * The backend's handle of the recorded admission, which the store hands
+   * back to {@linkcode RateWindow.postpone}; absent when nothing was
+   * recorded or the backend cannot postpone.
+   */
+  ref?: unknown;
+  /**
    * Milliseconds left of the cooldown of `cooldownResource`; `0` when none
    * runs or none was asked for.
    */
@@ -244,6 +250,21 @@ export interface RateWindow {
     resource: string,
     query: RateWindowQuery,
   ): Promise<RateWindowStatus> | RateWindowStatus;
+
+  /**
+   * Moves an admission recorded by `admit` (its `ref`) to the backend's
+   * current time less `marginMs`, unless it is recorded later already; one
+   * gone from the window stays gone. Stores call it when a request was
+   * answered so late after its admission that it may have reached the
+   * origin after other processes stopped counting it: they then count it
+   * until a window after now. Optional; a window only this process sees
+   * needs none.
+   *
+   * @param resource The rate-limited resource.
+   * @param ref The `ref` of the admission's reply.
+   * @param marginMs The store's margin, a positive integer.
+   */
+  postpone?(resource: string, ref: unknown, marginMs: number): Promise<void>;
 
   /**
    * Forgets every admission, the user activity and the cooldown of a

@@ -220,6 +220,7 @@ export class WindowAdaptiveRateLimitStore extends WindowRateLimitStore
           reply.admitted === true
             ? { admitted: true, waitMs: 0, cooldownMs: 0 }
             : this.#refusal(resource, priority, reply),
+          reply.ref,
         ),
     );
   }

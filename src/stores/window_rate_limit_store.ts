@@ -239,6 +239,7 @@ export class WindowRateLimitStore implements RateLimitStore {
           reply.now,
           options.track === true,
           admission,
+          reply.ref,
         );
       },
     );
@@ -529,11 +530,19 @@ export class WindowRateLimitStore implements RateLimitStore {
    * hands it the function that reports its answer, so that its slot is
    * held until a window after it.
    *
+   * Other processes count the admission for the window and the margin
+   * after the backend recorded it. A request answered later than half the
+   * margin after that may have reached the origin too late for them: when
+   * the backend can ({@linkcode RateWindow.postpone}), the answer then
+   * moves the record to the backend's time less the margin, and every
+   * process counts it until a window after the answer.
+   *
    * @param resource The rate-limited resource.
    * @param askedAt When the call began, in the store's clock.
    * @param decidedAt The backend's `now` in its reply.
    * @param track Whether the admission was asked for with `track`.
    * @param admission The store's answer; changed in place when admitted.
+   * @param ref The backend's handle of the recorded admission, if any.
    * @returns The answer.
    */
   protected tracked(
@@ -542,15 +551,35 @@ export class WindowRateLimitStore implements RateLimitStore {
     decidedAt: number,
     track: boolean,
     admission: Admission,
+    ref?: unknown,
   ): Admission {
     this.#held.observe(askedAt, decidedAt, this.now());
     if (track && admission.admitted) {
-      admission.done = this.#held.track(
+      const answered = this.#held.track(
         resource,
         askedAt,
         decidedAt,
         () => this.now(),
       );
+      const marginMs = this.budget(resource).windowMs -
+        this.#budgets.get(resource).windowMs;
+      const window = this.#window;
+      if (
+        ref === undefined || marginMs <= 0 || window.postpone === undefined
+      ) {
+        admission.done = answered;
+      } else {
+        let done = false;
+        admission.done = () => {
+          if (done) return;
+          done = true;
+          answered();
+          if (!this.#held.stale(decidedAt, this.now(), marginMs)) return;
+          // Best effort: a backend that fails here fails the next
+          // admission too, which then waits or is refused.
+          window.postpone!(resource, ref, marginMs).catch(() => {});
+        };
+      }
     }
     return admission;
   }

@@ -11,20 +11,27 @@ export interface CountingClient {
   /** Round trips since creation or the last `reset()`. */
   count(): number;
   reset(): void;
+  /** Settles once no call has been under way for a few microtasks. */
+  settled(): Promise<void>;
 }
 
-/** Wraps a client so that every `execute` and `batch` is counted. */
+/**
+ * Wraps a client so that every `execute` and `batch` is counted, and the
+ * calls still under way can be waited for.
+ */
 export function counting(inner: LibsqlClient): CountingClient {
   let n = 0;
+  const pending = new Set<Promise<unknown>>();
+  const watch = <T>(call: Promise<T>): Promise<T> => {
+    n++;
+    const settled = call.then(() => {}, () => {});
+    pending.add(settled);
+    void settled.then(() => pending.delete(settled));
+    return call;
+  };
   const client: LibsqlClient = {
-    execute: (statement) => {
-      n++;
-      return inner.execute(statement);
-    },
-    batch: (statements, mode) => {
-      n++;
-      return inner.batch(statements, mode);
-    },
+    execute: (statement) => watch(inner.execute(statement)),
+    batch: (statements, mode) => watch(inner.batch(statements, mode)),
     transaction: (mode) => inner.transaction(mode),
     close: () => inner.close(),
     get closed() {
@@ -37,6 +44,20 @@ export function counting(inner: LibsqlClient): CountingClient {
   return {
     client,
     count: () => n,
+    settled: async () => {
+      // Calls start a few microtasks after the store is asked, and one may
+      // start another once it settles: wait until none has been under way
+      // for a while.
+      for (let idle = 0; idle < 20;) {
+        if (pending.size > 0) {
+          idle = 0;
+          await Promise.all(pending);
+        } else {
+          idle++;
+          await Promise.resolve();
+        }
+      }
+    },
     reset: () => {
       n = 0;
     },

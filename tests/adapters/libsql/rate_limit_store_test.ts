@@ -96,6 +96,58 @@ describe("LibsqlRateLimitStore and LibsqlAdaptiveRateLimitStore", () => {
     await slow.close();
   });
 
+  for (const Store of [LibsqlRateLimitStore, LibsqlAdaptiveRateLimitStore]) {
+    it(`${Store.name}: a request answered more than the margin after its admission is counted by other processes until a window after its answer`, async () => {
+      const inner = createClient({ url: ":memory:" });
+      const { client, count, settled } = counting(inner);
+      const clock = new ManualClock(1_000_000);
+      const options = {
+        client,
+        clock,
+        defaultConfig: { limit: 1, windowMs: 1_000 },
+        marginMs: 100,
+      };
+      // Two stores on one database: two processes, each with its own
+      // count of the requests it sent.
+      const sender = new Store(options);
+      const other = new Store(options);
+      const early = await sender.admit("early", { track: true });
+      const late = await sender.admit("late", { track: true });
+      assert.equal(early.admitted && late.admitted, true);
+      // "early" is answered 40 ms after its admission, within half the
+      // margin: it reached the origin in time for the margin to cover it.
+      clock.advance(40);
+      let calls = count();
+      early.done!();
+      await settled();
+      assert.equal(count(), calls, "nothing is written for a timely answer");
+      // "late" is answered 300 ms after: it may have reached the origin up
+      // to 300 ms after its admission, later than the margin covers.
+      clock.advance(260);
+      calls = count();
+      late.done!();
+      late.done!();
+      await settled();
+      assert.equal(
+        count(),
+        calls + 1,
+        "one write, however often done() is called",
+      );
+      // A window and the margin after the admissions: "early" has room
+      // again, "late" is counted until a window after its answer.
+      clock.set(1_001_100);
+      assert.equal((await other.admit("early")).admitted, true);
+      const refused = await other.admit("late");
+      assert.equal(refused.admitted, false);
+      assert.equal(refused.waitMs, 200);
+      clock.set(1_001_300);
+      assert.equal((await other.admit("late")).admitted, true);
+      await sender.close();
+      await other.close();
+      inner.close();
+    });
+  }
+
   it("a cooldown set through one client holds back another, and only ever extends", async () => {
     const path = `file:${files.path("cooldown.db")}`;
     const clock = new ManualClock();

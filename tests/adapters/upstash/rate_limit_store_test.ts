@@ -4,6 +4,7 @@ import {
   UpstashAdaptiveRateLimitStore,
   UpstashRateLimitStore,
 } from "../../../adapters/upstash/mod.ts";
+import { _UpstashRateWindow } from "../../../adapters/upstash/_rate_window.ts";
 import { ManualClock } from "../../../testing/mod.ts";
 import { startUpstashEnv, type UpstashEnv } from "./_env.ts";
 
@@ -192,6 +193,71 @@ describe("UpstashRateLimitStore", () => {
     await assert.rejects(a.setCooldown("r", Number.NaN), RangeError);
     await Promise.all([a.close(), b.close()]);
   });
+});
+
+describe("The Upstash rate window", () => {
+  before(async () => {
+    env = await startUpstashEnv();
+  });
+  after(async () => {
+    await env.close();
+  });
+
+  const query = {
+    limit: 5,
+    windowMs: 60_000,
+    backgroundMax: 5,
+    users: null,
+    countUsers: false,
+  };
+  const request = {
+    ...query,
+    backgroundPaused: false,
+    idleSince: null,
+    cooldownResource: null,
+    force: false,
+    measureWaits: true,
+  };
+
+  for (const priority of ["user", "background"] as const) {
+    it(`postpone() moves a ${priority} admission to the server's time less the margin, in every window that holds it, and only ever later`, async () => {
+      const window = new _UpstashRateWindow("test", {
+        redis: env.client(),
+        keyPrefix: env.prefix(),
+      });
+      const admitted = await window.admit("r", { ...request, priority });
+      assert.equal(admitted.admitted, true);
+      assert.notEqual(admitted.ref, undefined);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await window.postpone("r", admitted.ref, 100);
+      const moved = await window.status("r", query);
+      assert.equal(moved.total, 1);
+      assert.ok(moved.oldestAt! >= admitted.now + 150, `${moved.oldestAt}`);
+      assert.ok(moved.oldestAt! <= moved.now - 100, `${moved.oldestAt}`);
+      // The background window holds it too, moved with it: with
+      // backgroundMax 1, the next background admission waits a window
+      // from the moved time.
+      const refused = await window.admit("r", {
+        ...request,
+        priority: "background",
+        backgroundMax: 1,
+      });
+      if (priority === "background") {
+        assert.equal(refused.admitted, false);
+        assert.ok(
+          refused.backgroundWaitMs >= 60_000 - (refused.now - moved.oldestAt!),
+          `${refused.backgroundWaitMs}`,
+        );
+      } else {
+        assert.equal(refused.admitted, true);
+      }
+      // A margin that would move it earlier leaves it where it is.
+      await window.postpone("r", admitted.ref, 60_000);
+      const kept = await window.status("r", query);
+      assert.equal(kept.oldestAt, moved.oldestAt);
+      await window.close();
+    });
+  }
 });
 
 describe("UpstashAdaptiveRateLimitStore", () => {
