@@ -193,17 +193,18 @@ export class _LibsqlRateWindow implements RateWindow {
     resource: string,
     ref: unknown,
     marginMs: number,
-  ): Promise<void> {
-    if (typeof ref !== "number") return;
-    await this.#db.execute(
+  ): Promise<boolean> {
+    if (typeof ref !== "number") return false;
+    const result = await this.#db.execute(
       "postpone",
       "postpone a rate-limit admission",
       {
         sql:
-          `UPDATE ${this.#log} SET at = ?1 WHERE id = ?2 AND resource = ?3 AND at < ?1`,
+          `UPDATE ${this.#log} SET at = max(at, ?1) WHERE id = ?2 AND resource = ?3 RETURNING id`,
         args: [this.#db.now() - marginMs, ref, resource],
       },
     );
+    return result.rows.length > 0;
   }
 
   async status(

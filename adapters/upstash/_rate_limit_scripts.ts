@@ -180,24 +180,26 @@ return ends
  * alive for the window after that.
  *
  * KEYS: the window, then the background window when the member is there.
- * ARGV: member, marginMs, windowMs (margin included). Returns how many sets
- * moved it.
+ * ARGV: member, marginMs, windowMs (margin included). Returns `{1}` when the
+ * window still holds the member, `{0}` when it is gone.
  */
 export const POSTPONE: _Script = new _Script(`${NOW}
 local at = now - tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
-local moved = 0
+local kept = 0
 for i = 1, #KEYS do
   local score = redis.pcall('ZSCORE', KEYS[i], ARGV[1])
-  if type(score) == 'string' and tonumber(score) < at then
-    redis.call('ZADD', KEYS[i], at, ARGV[1])
-    if redis.call('PTTL', KEYS[i]) < window then
-      redis.call('PEXPIRE', KEYS[i], window)
+  if type(score) == 'string' then
+    if i == 1 then kept = 1 end
+    if tonumber(score) < at then
+      redis.call('ZADD', KEYS[i], at, ARGV[1])
+      if redis.call('PTTL', KEYS[i]) < window then
+        redis.call('PEXPIRE', KEYS[i], window)
+      end
     end
-    moved = moved + 1
   end
 end
-return moved
+return {kept}
 `);
 
 /**

@@ -167,15 +167,17 @@ export class _UpstashRateWindow implements RateWindow {
     resource: string,
     ref: unknown,
     marginMs: number,
-  ): Promise<void> {
-    if (!_isRef(ref)) return;
+  ): Promise<boolean> {
+    if (!_isRef(ref)) return Promise.resolve(false);
     const keys = [this.#key("w", resource)];
     if (ref.background) keys.push(this.#key("bg", resource));
-    await this.#connection.script("postpone", POSTPONE, keys, [
-      ref.member,
-      String(marginMs),
-      String(ref.windowMs),
-    ]);
+    return this.#connection.script(
+      "postpone",
+      POSTPONE,
+      keys,
+      [ref.member, String(marginMs), String(ref.windowMs)],
+      (reply) => _integers(reply, 1)[0] === 1,
+    );
   }
 
   async setCooldown(resource: string, durationMs: number): Promise<void> {

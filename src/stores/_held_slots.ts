@@ -58,7 +58,7 @@ const LAG_PERIOD_MS = 10_000;
 /** One tracked admission. */
 interface _Admission {
   /** When the backend recorded it, in the backend's clock. */
-  readonly at: number;
+  at: number;
   /** When the store asked for it, in its own clock. */
   readonly since: number;
   /** When its request was answered; `undefined` while it is not. */
@@ -85,6 +85,20 @@ interface _Log {
 
 /** Once this many admissions at the head of a log are gone, they are dropped from its list. */
 const COMPACT_AT = 1_024;
+
+/**
+ * What {@linkcode HeldSlots.track} returns: called once the request is
+ * answered or has failed (later calls do nothing).
+ */
+export interface TrackedAdmission {
+  (): void;
+  /**
+   * Notes that the backend now records the admission at `at` (its clock)
+   * or later: it counts it that much longer, and the store need not count
+   * it as held until then. Never moves it earlier.
+   */
+  moved(at: number): void;
+}
 
 /** Slots held by a store's own requests beyond what its backend counts. */
 export interface Held {
@@ -293,7 +307,7 @@ export class HeldSlots {
     since: number,
     at: number,
     now: () => number,
-  ): () => void {
+  ): TrackedAdmission {
     let log = this.#resources.get(resource);
     if (log === undefined) {
       if (this.#resources.size >= MAX_RESOURCES) {
@@ -314,9 +328,17 @@ export class HeldSlots {
       log.sorted = false;
     }
     list.push(admission);
-    return () => {
+    const done = () => {
       if (admission.answered === undefined) admission.answered = now();
     };
+    done.moved = (movedAt: number) => {
+      if (!(movedAt > admission.at)) return;
+      admission.at = movedAt;
+      // Later than the admissions tracked after it, maybe: counts then
+      // visit the whole log.
+      if (log.list[log.list.length - 1] !== admission) log.sorted = false;
+    };
+    return done;
   }
 
   /** Forgets every resource. */

@@ -263,8 +263,14 @@ export interface RateWindow {
    * @param resource The rate-limited resource.
    * @param ref The `ref` of the admission's reply.
    * @param marginMs The store's margin, a positive integer.
+   * @returns `true` when the admission is still recorded (now at least at
+   * that time); `false` when it is gone.
    */
-  postpone?(resource: string, ref: unknown, marginMs: number): Promise<void>;
+  postpone?(
+    resource: string,
+    ref: unknown,
+    marginMs: number,
+  ): Promise<boolean>;
 
   /**
    * Forgets every admission, the user activity and the cooldown of a

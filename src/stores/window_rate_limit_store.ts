@@ -555,6 +555,7 @@ export class WindowRateLimitStore implements RateLimitStore {
   ): Admission {
     this.#held.observe(askedAt, decidedAt, this.now());
     if (track && admission.admitted) {
+      const answeredAt = this.now();
       const answered = this.#held.track(
         resource,
         askedAt,
@@ -574,10 +575,21 @@ export class WindowRateLimitStore implements RateLimitStore {
           if (done) return;
           done = true;
           answered();
-          if (!this.#held.stale(decidedAt, this.now(), marginMs)) return;
-          // Best effort: a backend that fails here fails the next
-          // admission too, which then waits or is refused.
-          window.postpone!(resource, ref, marginMs).catch(() => {});
+          const now = this.now();
+          if (!this.#held.stale(decidedAt, now, marginMs)) return;
+          // The backend's clock read at least `decidedAt` when this store
+          // had its answer, and has run since: the record moves at least
+          // to this time, and is then counted by the backend, not held.
+          const movedAt = decidedAt + (now - answeredAt) - marginMs;
+          window.postpone!(resource, ref, marginMs).then(
+            (kept) => {
+              // A record gone from the backend stays held here.
+              if (kept) answered.moved(movedAt);
+            },
+            // Best effort: a backend that fails here fails the next
+            // admission too, which then waits or is refused.
+            () => {},
+          );
         };
       }
     }

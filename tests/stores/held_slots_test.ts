@@ -67,6 +67,26 @@ describe("HeldSlots", () => {
     assert.equal(slots.held("r", 1_000, 1_000, 935).count, 1);
   });
 
+  it("an admission the backend moved later is held only once the backend stops counting it at its new time", () => {
+    const slots = new HeldSlots();
+    let now = 0;
+    const done = slots.track("r", 0, 0, () => now);
+    const other = slots.track("r", 0, 10, () => now);
+    now = 300;
+    done();
+    other();
+    // Whatever margin the backend adds to the window, the store holds its
+    // own admissions once they are a window old (1000 and 1010), until a
+    // window after their answers (1302).
+    assert.equal(slots.held("r", 1_000, 1_100, 1_150).count, 2);
+    // Moved to 200 in the backend: held only from 1200.
+    done.moved(200);
+    done.moved(100);
+    assert.equal(slots.held("r", 1_000, 1_100, 1_150).count, 1);
+    assert.equal(slots.held("r", 1_000, 1_100, 1_200).count, 2);
+    assert.equal(slots.held("r", 1_000, 1_100, 1_303).count, 0);
+  });
+
   it("lets a request never answered go after five minutes", () => {
     const slots = new HeldSlots();
     slots.track("r", 0, 0, () => 0);

@@ -229,7 +229,7 @@ describe("The Upstash rate window", () => {
       assert.equal(admitted.admitted, true);
       assert.notEqual(admitted.ref, undefined);
       await new Promise((resolve) => setTimeout(resolve, 250));
-      await window.postpone("r", admitted.ref, 100);
+      assert.equal(await window.postpone("r", admitted.ref, 100), true);
       const moved = await window.status("r", query);
       assert.equal(moved.total, 1);
       assert.ok(moved.oldestAt! >= admitted.now + 150, `${moved.oldestAt}`);
@@ -252,9 +252,13 @@ describe("The Upstash rate window", () => {
         assert.equal(refused.admitted, true);
       }
       // A margin that would move it earlier leaves it where it is.
-      await window.postpone("r", admitted.ref, 60_000);
+      assert.equal(await window.postpone("r", admitted.ref, 60_000), true);
       const kept = await window.status("r", query);
       assert.equal(kept.oldestAt, moved.oldestAt);
+      // One gone stays gone, and says so.
+      await window.reset("r");
+      assert.equal(await window.postpone("r", admitted.ref, 100), false);
+      assert.equal((await window.status("r", query)).total, 0);
       await window.close();
     });
   }
