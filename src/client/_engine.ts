@@ -27,6 +27,11 @@ import {
 } from "./_call.ts";
 import { type CacheAnswer, CacheReader } from "./_cache_reader.ts";
 import { CacheWriter } from "./_cache_writer.ts";
+import {
+  type CacheConditions,
+  cacheConditions,
+  conditionalOutcome,
+} from "./_conditional.ts";
 import { Flights } from "./_flights.ts";
 import { type CallKeys, selectingFields, selectingKeys } from "./_key.ts";
 import { Origin } from "./_origin.ts";
@@ -206,19 +211,42 @@ export class Engine {
       call.url,
       call.credentials,
     );
+    const reader = this.#reader;
     const selecting = selectingFields(call.headers);
     if (selecting !== "") {
-      keys = selectingKeys(hasher, call, keys, selecting);
-      call = _selecting(call);
-      return this.#afterRead(call, keys, undefined);
+      const conditions = reader !== undefined && call.mode === "default"
+        ? cacheConditions(call.headers)
+        : undefined;
+      const selected = selectingKeys(hasher, call, keys, selecting);
+      if (conditions !== undefined) {
+        return this.#conditional(call, keys, selected, conditions);
+      }
+      return this.#afterRead(_selecting(call), selected, undefined);
     }
-    const reader = this.#reader;
     let answer: CacheAnswer | undefined;
     if (reader !== undefined && call.mode !== "no-store") {
       answer = reader.readNow(call, keys);
       if (answer?.kind === "fresh") return Promise.resolve(answer.outcome);
     }
     return this.#afterRead(call, keys, answer);
+  }
+
+  // A request with the caller's own validators: answered from a fresh
+  // stored response when it can be, else sent as it is.
+  async #conditional(
+    call: Call,
+    keys: CallKeys,
+    selected: CallKeys,
+    conditions: CacheConditions,
+  ): Promise<Outcome> {
+    const reader = this.#reader!;
+    const answer = reader.readNow(call, keys) ??
+      await reader.read(call, keys, _any(call.signal, call.state.totalSignal));
+    if (answer.kind === "fresh") {
+      const outcome = conditionalOutcome(answer.outcome, conditions);
+      if (outcome !== undefined) return outcome;
+    }
+    return this.#afterRead(_selecting(call), selected, undefined);
   }
 
   async #afterRead(
@@ -296,11 +324,13 @@ export class Engine {
 
 // A GET or HEAD with fields that make its answer partial or conditional
 // (see `selectingFields`). A GET's Range is answered from a stored complete
-// response when it can be. Preconditions of the caller's own (If-None-Match,
-// If-Modified-Since, If-Match, If-Unmodified-Since, or an If-Range without a
-// Range) are the origin's to evaluate: in the default cache mode such a
-// request neither reads nor writes the cache, as the Fetch standard has it,
-// so that a 304 or 412 it asked for is never stored or served to another.
+// response when it can be, and a caller's own If-None-Match or
+// If-Modified-Since alone from a fresh one (see `#conditional`). Otherwise
+// the caller's preconditions (those, If-Match, If-Unmodified-Since, or an
+// If-Range without a Range) are the origin's to evaluate: in the default
+// cache mode such a request neither reads nor writes the cache, as the
+// Fetch standard has it, so that a 304 or 412 it asked for is never stored
+// or served to another.
 function _selecting(call: Call): Call {
   const { headers, state } = call;
   state.selecting = true;

@@ -336,10 +336,11 @@ describe("HttpClient with Range and conditional requests", () => {
       assert.equal(await plain.text(), DOC);
     });
 
-    it("sends the caller's If-None-Match to the origin rather than answering it from the cache", async () => {
-      origin.route("/etagged", document());
+    it("sends the caller's If-None-Match to the origin when the entry is stale, and leaves the entry untouched by the 304", async () => {
+      origin.route("/etagged", document({ "cache-control": "max-age=1" }));
       const c = client();
       assert.equal(await (await c.fetch("/etagged")).text(), DOC);
+      clock.advance(5_000);
       const response = await c.fetch("/etagged", {
         headers: { "if-none-match": '"v1"' },
       });
@@ -349,11 +350,12 @@ describe("HttpClient with Range and conditional requests", () => {
         origin.requests("/etagged")[1]!.headers["if-none-match"],
         '"v1"',
       );
-      // The entry is untouched by the 304 the caller asked for.
+      // The caller's 304 neither refreshed nor replaced the entry: a plain
+      // GET revalidates it and gets the stored body.
       const plain = await c.fetch("/etagged");
       assert.equal(plain.status, 200);
       assert.equal(await plain.text(), DOC);
-      assert.equal(origin.calls("/etagged"), 2);
+      assert.equal(origin.calls("/etagged"), 3);
     });
   });
 
@@ -529,6 +531,85 @@ describe("HttpClient with Range and conditional requests", () => {
         "456",
       );
       assert.equal(origin.calls("/text"), 1);
+    });
+  });
+
+  describe("the caller's own validators, from a fresh entry", () => {
+    it("answers a matching If-None-Match with a 304 carrying the stored validators and caching fields, and a different one with the stored 200", async () => {
+      origin.route("/v", document({ "last-modified": LAST_MODIFIED }));
+      const c = client();
+      assert.equal(await (await c.fetch("/v")).text(), DOC);
+      clock.advance(5_000);
+      for (const tag of ['"v1"', 'W/"v1"', '"v0", "v1"', "*"]) {
+        const response = await c.fetch("/v", {
+          headers: { "if-none-match": tag },
+        });
+        assert.equal(response.status, 304, tag);
+        assert.equal(await response.text(), "");
+        assert.equal(response.headers.get("etag"), '"v1"');
+        assert.equal(response.headers.get("cache-control"), "max-age=60");
+        assert.equal(response.headers.get("last-modified"), LAST_MODIFIED);
+        assert.equal(response.headers.get("age"), "5");
+        assert.equal(response.headers.get("content-type"), null);
+      }
+      const changed = await c.fetch("/v", {
+        headers: { "if-none-match": '"v0"' },
+      });
+      assert.equal(changed.status, 200);
+      assert.equal(await changed.text(), DOC);
+      assert.equal(origin.calls("/v"), 1);
+    });
+
+    it("answers If-Modified-Since by the stored Last-Modified, and ignores it next to an If-None-Match", async () => {
+      origin.route("/d", document({ "last-modified": LAST_MODIFIED }));
+      const c = client();
+      assert.equal(await (await c.fetch("/d")).text(), DOC);
+      const since = async (date: string, etag?: string): Promise<number> => {
+        const headers: Record<string, string> = { "if-modified-since": date };
+        if (etag !== undefined) headers["if-none-match"] = etag;
+        const response = await c.fetch("/d", { headers });
+        await response.body?.cancel();
+        return response.status;
+      };
+      assert.equal(await since(LAST_MODIFIED), 304);
+      assert.equal(await since(DATE), 304);
+      assert.equal(await since("Mon, 31 Dec 2029 23:59:59 GMT"), 200);
+      // A date that does not parse is ignored: the stored 200.
+      assert.equal(await since("yesterday"), 200);
+      // If-None-Match decides alone.
+      assert.equal(await since(DATE, '"v0"'), 200);
+      assert.equal(origin.calls("/d"), 1);
+    });
+
+    it("sends to the origin what it cannot evaluate: a malformed If-None-Match, or If-Match beside it", async () => {
+      origin.route("/o", document());
+      const c = client();
+      assert.equal(await (await c.fetch("/o")).text(), DOC);
+      const malformed = await c.fetch("/o", {
+        headers: { "if-none-match": "v1" },
+      });
+      assert.equal(malformed.status, 200);
+      await malformed.body?.cancel();
+      const both = await c.fetch("/o", {
+        headers: { "if-none-match": '"v1"', "if-match": '"v1"' },
+      });
+      assert.equal(both.status, 304);
+      assert.equal(origin.calls("/o"), 3);
+      assert.equal(origin.requests("/o")[1]!.headers["if-none-match"], "v1");
+    });
+
+    it("leaves the entry as it was: a plain GET after a 304 gets the whole stored body", async () => {
+      origin.route("/kept", document());
+      const c = client();
+      assert.equal(await (await c.fetch("/kept")).text(), DOC);
+      const conditional = await c.fetch("/kept", {
+        headers: { "if-none-match": '"v1"' },
+      });
+      assert.equal(conditional.status, 304);
+      const plain = await c.fetch("/kept");
+      assert.equal(plain.status, 200);
+      assert.equal(await plain.text(), DOC);
+      assert.equal(origin.calls("/kept"), 1);
     });
   });
 });
