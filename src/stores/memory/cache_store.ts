@@ -87,6 +87,8 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   #values: (T | undefined)[] = [];
   #expiresAt = new Float64Array(INITIAL_SLOTS);
   #sizes = new Float64Array(INITIAL_SLOTS);
+  /** 1 for a value marked through `markEntry`, until it is overwritten. */
+  #marks = new Uint8Array(INITIAL_SLOTS);
   #prev = new Int32Array(INITIAL_SLOTS);
   #next = new Int32Array(INITIAL_SLOTS);
   /** The most recently used slot. */
@@ -114,11 +116,12 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#maxEntries = positiveInteger(COMPONENT, "maxEntries", maxEntries);
     this.#maxBytes = positiveInteger(COMPONENT, "maxBytes", maxBytes);
     this.#clock = validClock(COMPONENT, clock);
-    registerSyncGet(
-      this,
-      (hash) => this.#read(hash),
-      MemoryCacheStore.prototype.get,
-    );
+    registerSyncGet(this, {
+      read: (hash) => this.#read(hash),
+      get: MemoryCacheStore.prototype.get,
+      mark: (hash, value) => this.#mark(hash, value, 1),
+      marked: (hash, value) => this.#mark(hash, value, undefined),
+    });
   }
 
   /** How many entries are held, including expired ones not yet dropped. */
@@ -188,6 +191,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#values[existing] = value;
       this.#expiresAt[existing] = expiresAt;
       this.#sizes[existing] = size;
+      this.#marks[existing] = 0;
       if (existing !== this.#head) {
         this.#unlink(existing);
         this.#pushFront(existing);
@@ -196,6 +200,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       const slot = this.#allocate(hash, value);
       this.#expiresAt[slot] = expiresAt;
       this.#sizes[slot] = size;
+      this.#marks[slot] = 0;
       this.#slots.set(hash, slot);
       this.#pushFront(slot);
       this.#bytes += size;
@@ -292,6 +297,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#values = [];
     this.#expiresAt = new Float64Array(INITIAL_SLOTS);
     this.#sizes = new Float64Array(INITIAL_SLOTS);
+    this.#marks = new Uint8Array(INITIAL_SLOTS);
     this.#prev = new Int32Array(INITIAL_SLOTS);
     this.#next = new Int32Array(INITIAL_SLOTS);
     this.#head = NONE;
@@ -319,16 +325,28 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   #grow(slots: number): void {
     const expiresAt = new Float64Array(slots);
     const sizes = new Float64Array(slots);
+    const marks = new Uint8Array(slots);
     const prev = new Int32Array(slots);
     const next = new Int32Array(slots);
     expiresAt.set(this.#expiresAt);
     sizes.set(this.#sizes);
+    marks.set(this.#marks);
     prev.set(this.#prev);
     next.set(this.#next);
     this.#expiresAt = expiresAt;
     this.#sizes = sizes;
+    this.#marks = marks;
     this.#prev = prev;
     this.#next = next;
+  }
+
+  // Whether `hash` holds `value` and, with `to`, marks it so first. Neither
+  // reads as a use of the entry.
+  #mark(hash: string, value: unknown, to: 1 | undefined): boolean {
+    const slot = this.#slots.get(hash);
+    if (slot === undefined || this.#values[slot] !== value) return false;
+    if (to !== undefined) this.#marks[slot] = to;
+    return this.#marks[slot] === 1;
   }
 
   #remove(slot: number): void {
