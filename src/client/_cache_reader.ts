@@ -23,7 +23,7 @@ import { isVaryIndex } from "./_cache_writer.ts";
 import { type CallKeys, variantCacheKey } from "./_key.ts";
 import { CHECKED, type Pipeline } from "./_pipeline.ts";
 import {
-  isMarked,
+  marksOf,
   NOT_SYNC,
   readNow,
   syncGet,
@@ -55,11 +55,14 @@ export class CacheReader {
   readonly #store: CacheStore<unknown>;
   /** Reads the store: at once for a memory store. */
   readonly #read: (key: string) => unknown;
+  /** Whether a memory store holds a value marked as an entry a client built. */
+  readonly #marked: (key: string, value: unknown) => boolean;
 
   constructor(pipeline: Pipeline, store: CacheStore<unknown>) {
     this.#pipeline = pipeline;
     this.#store = store;
     this.#read = syncGet(store);
+    this.#marked = marksOf(store);
   }
 
   /**
@@ -237,7 +240,7 @@ export class CacheReader {
   // Whether `value`, which `storeKey` held, is an entry this client checked,
   // or one a client built and marked in a memory store.
   #known(storeKey: string, value: unknown): boolean {
-    return isMarked(this.#store, storeKey, value) ||
+    return this.#marked(storeKey, value) ||
       this.#pipeline.checked.has(value as object);
   }
 

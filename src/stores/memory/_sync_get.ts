@@ -25,7 +25,7 @@ export function registerSyncGet(store: object, reader: _Reader): void {
 
 /**
  * Marks `value`, which `key` of `store` holds, as an entry the client built:
- * until `key` is written again, {@linkcode isMarked} answers `true` for it.
+ * until `key` is written again, {@linkcode marksOf} answers `true` for it.
  *
  * @returns `false` when `store` keeps no marks (any store but a memory
  * store), or `key` does not hold `value` (any more).
@@ -38,9 +38,18 @@ export function markEntry(
   return readers.get(store)?.mark(key, value) ?? false;
 }
 
-/** Whether `key` of `store` holds `value`, marked by {@linkcode markEntry}. */
-export function isMarked(store: object, key: string, value: unknown): boolean {
-  return readers.get(store)?.marked(key, value) ?? false;
+/**
+ * How to tell whether `key` of `store` holds `value`, marked by
+ * {@linkcode markEntry}: never for a store that keeps no marks.
+ */
+export function marksOf(
+  store: object,
+): (key: string, value: unknown) => boolean {
+  return readers.get(store)?.marked ?? _never;
+}
+
+function _never(): boolean {
+  return false;
 }
 
 /**

@@ -343,7 +343,12 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   // Whether `hash` holds `value` and, with `to`, marks it so first. Neither
   // reads as a use of the entry.
   #mark(hash: string, value: unknown, to: 1 | undefined): boolean {
-    const slot = this.#slots.get(hash);
+    // The entry just read or written is the most recent: found without a
+    // lookup.
+    const head = this.#head;
+    const slot = head !== NONE && this.#keys[head] === hash
+      ? head
+      : this.#slots.get(hash);
     if (slot === undefined || this.#values[slot] !== value) return false;
     if (to !== undefined) this.#marks[slot] = to;
     return this.#marks[slot] === 1;
