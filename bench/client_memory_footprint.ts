@@ -12,7 +12,7 @@
 // `heapUsed` already counts external memory, it is `heapUsed` alone. The
 // figure per entry is the growth over the empty client, divided by the
 // number of entries: everything the client keeps for an entry (the store's
-// node and key, the entry and its body, the client's own bookkeeping)
+// slot and key, the entry and its body, the client's own bookkeeping)
 // counts. Set SLUICE_MEMORY_ENTRIES to change the number of entries.
 import process from "node:process";
 import { HttpClient, MemoryCacheStore } from "../mod.ts";

@@ -12,7 +12,7 @@ import {
   fieldValue,
   HOP_BY_HOP,
 } from "./_fields.ts";
-import { computePolicy } from "./entry.ts";
+import { withPolicy } from "./entry.ts";
 import type { CachedResponse } from "./entry.ts";
 import { parseHttpDate } from "./http_date.ts";
 import type { CachePolicyOptions } from "./options.ts";
@@ -159,18 +159,21 @@ export function mergeNotModified(
   for (const pair of incoming) merged.push(pair);
   const cc = parseCacheControl(fieldValue(merged, "cache-control"));
   const headers = _storableFields(merged, cc, options);
-  const base = {
-    url: entry.url,
-    method: entry.method,
-    status: entry.status,
-    statusText: entry.statusText,
-    headers,
-    body: entry.body,
-    requestTime,
-    responseTime,
-    varyHeaders: entry.varyHeaders,
-  };
-  return { ...base, policy: computePolicy(base, cc, options) };
+  return withPolicy(
+    {
+      url: entry.url,
+      method: entry.method,
+      status: entry.status,
+      statusText: entry.statusText,
+      headers,
+      body: entry.body,
+      requestTime,
+      responseTime,
+      varyHeaders: entry.varyHeaders,
+    },
+    cc,
+    options,
+  );
 }
 
 // Weak comparison (RFC 9110 §8.8.3.2): opaque tags equal, W/ ignored.

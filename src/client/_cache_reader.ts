@@ -22,7 +22,12 @@ import {
 import { isVaryIndex } from "./_cache_writer.ts";
 import { type CallKeys, variantCacheKey } from "./_key.ts";
 import { CHECKED, type Pipeline } from "./_pipeline.ts";
-import { NOT_SYNC, readNow, syncGet } from "../stores/memory/_sync_get.ts";
+import {
+  marksOf,
+  NOT_SYNC,
+  readNow,
+  syncGet,
+} from "../stores/memory/_sync_get.ts";
 import { answersRange } from "./_range.ts";
 
 /** What Vary compares in place of a credential header's value. */
@@ -50,11 +55,14 @@ export class CacheReader {
   readonly #store: CacheStore<unknown>;
   /** Reads the store: at once for a memory store. */
   readonly #read: (key: string) => unknown;
+  /** Whether a memory store holds a value marked as an entry a client built. */
+  readonly #marked: (key: string, value: unknown) => boolean;
 
   constructor(pipeline: Pipeline, store: CacheStore<unknown>) {
     this.#pipeline = pipeline;
     this.#store = store;
     this.#read = syncGet(store);
+    this.#marked = marksOf(store);
   }
 
   /**
@@ -105,7 +113,7 @@ export class CacheReader {
     }
     if (value === NOT_SYNC) return undefined;
     if (value === undefined) return ABSENT;
-    if (!this.#pipeline.checked.has(value as object)) return undefined;
+    if (!this.#known(keys.cache, value)) return undefined;
     return this.answer(
       call,
       { entry: value as CachedResponse, storeKey: keys.cache },
@@ -229,6 +237,13 @@ export class CacheReader {
     }
   }
 
+  // Whether `value`, which `storeKey` held, is an entry this client checked,
+  // or one a client built and marked in a memory store.
+  #known(storeKey: string, value: unknown): boolean {
+    return this.#marked(storeKey, value) ||
+      this.#pipeline.checked.has(value as object);
+  }
+
   // Turns what a read of a request's key answered into an entry, or why
   // there is none. Synchronous for an entry this client already checked:
   // the hot path.
@@ -239,7 +254,7 @@ export class CacheReader {
     signal: AbortSignal | undefined,
   ): Found | CacheMissReason | Promise<Found | CacheMissReason> {
     if (value === undefined) return "absent";
-    if (this.#pipeline.checked.has(value as object)) {
+    if (this.#known(storeKey, value)) {
       return { entry: value as CachedResponse, storeKey };
     }
     return this.#resolve(call, storeKey, value, signal);
@@ -268,7 +283,7 @@ export class CacheReader {
       value = await this.#get(call, storeKey, signal);
       if (value === STORE_FAILED) return "store-error";
       if (value === undefined) return "vary";
-      if (checked.has(value as object)) {
+      if (this.#known(storeKey, value)) {
         return { entry: value as CachedResponse, storeKey };
       }
     }

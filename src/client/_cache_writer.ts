@@ -10,6 +10,7 @@ import { storageTtlSeconds } from "../cache/storage_ttl.ts";
 import { variantKey } from "../cache/vary.ts";
 import { storeCall } from "../_store_deadline.ts";
 import type { CacheSkipReason } from "../events.ts";
+import { markEntry } from "../stores/memory/_sync_get.ts";
 import type { CacheStore } from "../stores/types.ts";
 import type { Call } from "./_call.ts";
 import { deleteEntry } from "./_cache_reader.ts";
@@ -106,7 +107,11 @@ export class CacheWriter {
       events.skipped(call, keys.cache, "store-refused");
       return false;
     }
-    this.#pipeline.checked.set(entry, CHECKED);
+    // A memory store remembers that the entry is well-formed at no cost per
+    // entry; any other store's values are checked once when read.
+    if (!markEntry(store, storeKey, entry)) {
+      this.#pipeline.checked.set(entry, CHECKED);
+    }
     if (events.listening) {
       events.emit({
         type: "cache.stored",

@@ -5,6 +5,7 @@
 
 import { deadline } from "../_clock_deadline.ts";
 import type { Clock } from "../clock.ts";
+import { headersOf } from "../cache/entry.ts";
 import { discard } from "./_body.ts";
 import type { Raw } from "./_call.ts";
 import { statusResponse } from "./_status_response.ts";
@@ -17,7 +18,7 @@ export function rawToResponse(raw: Raw, method: string): Response {
   const response = statusResponse(noBody ? null : raw.body as BodyInit, {
     status: raw.status,
     statusText: raw.statusText,
-    headers: raw.headers,
+    headers: headersOf(raw.headers),
   });
   Object.defineProperty(response, "url", { value: raw.url, enumerable: true });
   return response;

@@ -28,6 +28,39 @@ describe("createCachedResponse()", () => {
     );
   });
 
+  it("no entry can change a field of another entry that holds the same field", () => {
+    const a = entry({ headers: { "content-type": "application/json" } });
+    const b = entry({ headers: { "content-type": "application/json" } });
+    const pairOf = (e: typeof a): [string, string] =>
+      e.headers.find(([n]) => n === "content-type")!;
+    assert.throws(() => {
+      pairOf(a)[1] = "text/html";
+    }, TypeError);
+    a.headers.push(["x-added", "1"]);
+    a.headers.length = 0;
+    assert.equal(pairOf(b)[1], "application/json");
+    assert.ok(!b.headers.some(([n]) => n === "x-added"));
+  });
+
+  it("keeps a body given as a view of a larger buffer as bytes of its own", () => {
+    const buffer = new TextEncoder().encode("xxhelloxx");
+    const e = createCachedResponse({
+      url: "https://api.example.com/items",
+      method: "GET",
+      requestHeaders: new Headers(),
+      status: 200,
+      statusText: "OK",
+      headers: new Headers({ "cache-control": "max-age=60" }),
+      body: buffer.subarray(2, 7),
+      requestTime: T0,
+      responseTime: T0,
+    }, {});
+    assert.equal(new TextDecoder().decode(e.body), "hello");
+    assert.equal(e.body.buffer.byteLength, 5);
+    buffer.fill(0);
+    assert.equal(new TextDecoder().decode(e.body), "hello");
+  });
+
   it("drops hop-by-hop fields and those named by Connection", () => {
     const e = entry({
       headers: {

@@ -167,6 +167,19 @@ describe("HttpClient with a cache store that hands back a corrupt value", () => 
         }
       });
 
+      it("checks an entry changed in place and written back before serving it", async () => {
+        const c = client(store);
+        const p = path();
+        await (await c.fetch(p)).text();
+        const key = log.of("cache.stored")[0]!.key;
+        const entry = await store.get(key) as Entry;
+        entry.statusText = "OK\nX-Injected: 1";
+        await store.set(key, entry, 60);
+        log.clear();
+        await assertMissedAsCorrupt(c, p, key);
+        assert.equal(await store.get(key), undefined);
+      });
+
       it("goes to the origin past a Vary index whose names are not header names, and deletes it", async () => {
         for (const [what, index] of corruptIndexes) {
           const c = client(store);

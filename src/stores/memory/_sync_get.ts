@@ -2,22 +2,54 @@
 // the same as `get`, without the promise a `CacheStore` must return. A
 // store whose `get` was replaced (a subclass, a patched instance) is read
 // through its own `get`.
+//
+// The store also remembers which of its values the client marked as
+// entries it built itself, in place of the client remembering each of them.
 
 interface _Reader {
   read(key: string): unknown;
   /** The `get` that `read` stands for. */
   get: unknown;
+  /** Marks `value` when it is what `key` holds: see {@linkcode markEntry}. */
+  mark(key: string, value: unknown): boolean;
+  /** Whether `key` holds `value`, marked. */
+  marked(key: string, value: unknown): boolean;
 }
 
 const readers = new WeakMap<object, _Reader>();
 
-/** Registers the synchronous `read` of `store`, which stands for `get`. */
-export function registerSyncGet(
+/** Registers the synchronous read and the marks of `store`. */
+export function registerSyncGet(store: object, reader: _Reader): void {
+  readers.set(store, reader);
+}
+
+/**
+ * Marks `value`, which `key` of `store` holds, as an entry the client built:
+ * until `key` is written again, {@linkcode marksOf} answers `true` for it.
+ *
+ * @returns `false` when `store` keeps no marks (any store but a memory
+ * store), or `key` does not hold `value` (any more).
+ */
+export function markEntry(
   store: object,
-  read: (key: string) => unknown,
-  get: unknown,
-): void {
-  readers.set(store, { read, get });
+  key: string,
+  value: unknown,
+): boolean {
+  return readers.get(store)?.mark(key, value) ?? false;
+}
+
+/**
+ * How to tell whether `key` of `store` holds `value`, marked by
+ * {@linkcode markEntry}: never for a store that keeps no marks.
+ */
+export function marksOf(
+  store: object,
+): (key: string, value: unknown) => boolean {
+  return readers.get(store)?.marked ?? _never;
+}
+
+function _never(): boolean {
+  return false;
 }
 
 /**

@@ -12,8 +12,8 @@ import { registerSyncGet } from "./_sync_get.ts";
 const COMPONENT = "MemoryCacheStore";
 
 /**
- * Bytes charged to every entry on top of its key and value: the list node,
- * the map slot and the key's header.
+ * Bytes charged to every entry on top of its key and value: its slot, the
+ * map's record of it and the key's header.
  */
 const ENTRY_OVERHEAD = 150;
 
@@ -44,23 +44,17 @@ export interface MemoryCacheStoreOptions {
   clock?: Clock;
 }
 
-class _Node<T> {
-  prev: _Node<T> | null = null;
-  next: _Node<T> | null = null;
-  constructor(
-    readonly key: string,
-    public value: T,
-    public expiresAt: number,
-    public size: number,
-  ) {}
-}
+/** The end of the recency list, and the end of the free list. */
+const NONE = -1;
+/** The slots of a new or emptied store. */
+const INITIAL_SLOTS = 16;
 
 /**
  * A {@linkcode CacheStore} held in process memory: a least-recently-used
  * cache bounded by entry count and by bytes, with per-entry time to live.
  *
- * Every operation but `clear(prefix)` is O(1): a `Map` finds the entry and an
- * intrusive doubly-linked list keeps the recency order, so reads, writes and
+ * Every operation but `clear(prefix)` is O(1): a `Map` finds the entry and a
+ * doubly-linked list of slots keeps the recency order, so reads, writes and
  * evictions never sort or scan. Expired entries are dropped lazily when read
  * or when they reach the end of the list; no timer runs, so the store never
  * keeps a process alive.
@@ -83,11 +77,26 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #clock: Clock;
-  readonly #entries = new Map<string, _Node<T>>();
-  /** The most recently used entry. */
-  #head: _Node<T> | null = null;
-  /** The least recently used entry, evicted first. */
-  #tail: _Node<T> | null = null;
+  /** The slot of every entry, by key. */
+  readonly #slots = new Map<string, number>();
+  // An entry lives in a slot: its key, value, expiry and size sit at the
+  // slot's index in these arrays, and `#prev` / `#next` link the slots in
+  // recency order. No object is made per entry; freed slots are reused
+  // through a free list threaded through `#next`.
+  #keys: string[] = [];
+  #values: (T | undefined)[] = [];
+  #expiresAt = new Float64Array(INITIAL_SLOTS);
+  #sizes = new Float64Array(INITIAL_SLOTS);
+  /** 1 for a value marked through `markEntry`, until it is overwritten. */
+  #marks = new Uint8Array(INITIAL_SLOTS);
+  #prev = new Int32Array(INITIAL_SLOTS);
+  #next = new Int32Array(INITIAL_SLOTS);
+  /** The most recently used slot. */
+  #head = NONE;
+  /** The least recently used slot, evicted first. */
+  #tail = NONE;
+  /** The first free slot below `#keys.length`. */
+  #free = NONE;
   #bytes = 0;
   #closed = false;
 
@@ -107,16 +116,17 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#maxEntries = positiveInteger(COMPONENT, "maxEntries", maxEntries);
     this.#maxBytes = positiveInteger(COMPONENT, "maxBytes", maxBytes);
     this.#clock = validClock(COMPONENT, clock);
-    registerSyncGet(
-      this,
-      (hash) => this.#read(hash),
-      MemoryCacheStore.prototype.get,
-    );
+    registerSyncGet(this, {
+      read: (hash) => this.#read(hash),
+      get: MemoryCacheStore.prototype.get,
+      mark: (hash, value) => this.#mark(hash, value, 1),
+      marked: (hash, value) => this.#mark(hash, value, undefined),
+    });
   }
 
   /** How many entries are held, including expired ones not yet dropped. */
   get size(): number {
-    return this.#entries.size;
+    return this.#slots.size;
   }
 
   /** The estimated bytes held by all entries. */
@@ -136,17 +146,18 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
 
   #read(hash: string): T | undefined {
     if (this.#closed) throw closedError(COMPONENT, "get");
-    const node = this.#entries.get(hash);
-    if (node === undefined) return undefined;
-    if (node.expiresAt !== Infinity && node.expiresAt <= this.#clock.now()) {
-      this.#remove(node);
+    const slot = this.#slots.get(hash);
+    if (slot === undefined) return undefined;
+    const expiresAt = this.#expiresAt[slot]!;
+    if (expiresAt !== Infinity && expiresAt <= this.#clock.now()) {
+      this.#remove(slot);
       return undefined;
     }
-    if (node !== this.#head) {
-      this.#unlink(node);
-      this.#pushFront(node);
+    if (slot !== this.#head) {
+      this.#unlink(slot);
+      this.#pushFront(slot);
     }
-    return node.value;
+    return this.#values[slot];
   }
 
   /**
@@ -163,7 +174,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    */
   async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
     if (this.#closed) throw closedError(COMPONENT, "set");
-    const existing = this.#entries.get(hash);
+    const existing = this.#slots.get(hash);
     const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
     // NaN and negative TTLs store nothing, like an entry that already
     // expired; an oversized value is not stored either.
@@ -176,24 +187,28 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       : this.#clock.now() + ttlSeconds * 1000;
     if (existing !== undefined) {
       // Overwrite in place: no map churn, just a move to the front.
-      this.#bytes += size - existing.size;
-      existing.value = value;
-      existing.expiresAt = expiresAt;
-      existing.size = size;
+      this.#bytes += size - this.#sizes[existing]!;
+      this.#values[existing] = value;
+      this.#expiresAt[existing] = expiresAt;
+      this.#sizes[existing] = size;
+      this.#marks[existing] = 0;
       if (existing !== this.#head) {
         this.#unlink(existing);
         this.#pushFront(existing);
       }
     } else {
-      const node = new _Node(hash, value, expiresAt, size);
-      this.#entries.set(hash, node);
-      this.#pushFront(node);
+      const slot = this.#allocate(hash, value);
+      this.#expiresAt[slot] = expiresAt;
+      this.#sizes[slot] = size;
+      this.#marks[slot] = 0;
+      this.#slots.set(hash, slot);
+      this.#pushFront(slot);
       this.#bytes += size;
     }
     while (
-      this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes
+      this.#slots.size > this.#maxEntries || this.#bytes > this.#maxBytes
     ) {
-      this.#remove(this.#tail!);
+      this.#remove(this.#tail);
     }
     return true;
   }
@@ -205,8 +220,8 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    */
   async delete(hash: string): Promise<void> {
     if (this.#closed) throw closedError(COMPONENT, "delete");
-    const node = this.#entries.get(hash);
-    if (node !== undefined) this.#remove(node);
+    const slot = this.#slots.get(hash);
+    if (slot !== undefined) this.#remove(slot);
   }
 
   /**
@@ -221,8 +236,8 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#reset();
       return;
     }
-    for (const [key, node] of this.#entries) {
-      if (key.startsWith(prefix)) this.#remove(node);
+    for (const [key, slot] of this.#slots) {
+      if (key.startsWith(prefix)) this.#remove(slot);
     }
   }
 
@@ -236,11 +251,11 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     if (this.#closed) throw closedError(COMPONENT, "getStats");
     const now = this.#clock.now();
     let expiredItems = 0;
-    for (const node of this.#entries.values()) {
-      if (node.expiresAt <= now) expiredItems++;
+    for (const slot of this.#slots.values()) {
+      if (this.#expiresAt[slot]! <= now) expiredItems++;
     }
     return {
-      totalItems: this.#entries.size,
+      totalItems: this.#slots.size,
       expiredItems,
       totalBytes: this.#bytes,
     };
@@ -256,9 +271,9 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     if (this.#closed) throw closedError(COMPONENT, "cleanup");
     const now = this.#clock.now();
     let removed = 0;
-    for (const node of [...this.#entries.values()]) {
-      if (node.expiresAt <= now) {
-        this.#remove(node);
+    for (const slot of [...this.#slots.values()]) {
+      if (this.#expiresAt[slot]! <= now) {
+        this.#remove(slot);
         removed++;
       }
     }
@@ -277,32 +292,94 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   }
 
   #reset(): void {
-    this.#entries.clear();
-    this.#head = null;
-    this.#tail = null;
+    this.#slots.clear();
+    this.#keys = [];
+    this.#values = [];
+    this.#expiresAt = new Float64Array(INITIAL_SLOTS);
+    this.#sizes = new Float64Array(INITIAL_SLOTS);
+    this.#marks = new Uint8Array(INITIAL_SLOTS);
+    this.#prev = new Int32Array(INITIAL_SLOTS);
+    this.#next = new Int32Array(INITIAL_SLOTS);
+    this.#head = NONE;
+    this.#tail = NONE;
+    this.#free = NONE;
     this.#bytes = 0;
   }
 
-  #remove(node: _Node<T>): void {
-    this.#entries.delete(node.key);
-    this.#unlink(node);
-    this.#bytes -= node.size;
+  /** A slot holding `key` and `value`: a free one, or a new one. */
+  #allocate(key: string, value: T): number {
+    const slot = this.#free;
+    if (slot !== NONE) {
+      this.#free = this.#next[slot]!;
+      this.#keys[slot] = key;
+      this.#values[slot] = value;
+      return slot;
+    }
+    const added = this.#keys.length;
+    if (added === this.#next.length) this.#grow(added * 2);
+    this.#keys.push(key);
+    this.#values.push(value);
+    return added;
   }
 
-  #pushFront(node: _Node<T>): void {
-    node.prev = null;
-    node.next = this.#head;
-    if (this.#head !== null) this.#head.prev = node;
-    this.#head = node;
-    if (this.#tail === null) this.#tail = node;
+  #grow(slots: number): void {
+    const expiresAt = new Float64Array(slots);
+    const sizes = new Float64Array(slots);
+    const marks = new Uint8Array(slots);
+    const prev = new Int32Array(slots);
+    const next = new Int32Array(slots);
+    expiresAt.set(this.#expiresAt);
+    sizes.set(this.#sizes);
+    marks.set(this.#marks);
+    prev.set(this.#prev);
+    next.set(this.#next);
+    this.#expiresAt = expiresAt;
+    this.#sizes = sizes;
+    this.#marks = marks;
+    this.#prev = prev;
+    this.#next = next;
   }
 
-  #unlink(node: _Node<T>): void {
-    if (node.prev !== null) node.prev.next = node.next;
-    else this.#head = node.next;
-    if (node.next !== null) node.next.prev = node.prev;
-    else this.#tail = node.prev;
-    node.prev = null;
-    node.next = null;
+  // Whether `hash` holds `value` and, with `to`, marks it so first. Neither
+  // reads as a use of the entry.
+  #mark(hash: string, value: unknown, to: 1 | undefined): boolean {
+    // The entry just read or written is the most recent: found without a
+    // lookup.
+    const head = this.#head;
+    const slot = head !== NONE && this.#keys[head] === hash
+      ? head
+      : this.#slots.get(hash);
+    if (slot === undefined || this.#values[slot] !== value) return false;
+    if (to !== undefined) this.#marks[slot] = to;
+    return this.#marks[slot] === 1;
+  }
+
+  #remove(slot: number): void {
+    this.#slots.delete(this.#keys[slot]!);
+    this.#unlink(slot);
+    this.#bytes -= this.#sizes[slot]!;
+    // The slot keeps no reference, so what it held can be collected.
+    this.#keys[slot] = "";
+    this.#values[slot] = undefined;
+    this.#next[slot] = this.#free;
+    this.#free = slot;
+  }
+
+  #pushFront(slot: number): void {
+    const head = this.#head;
+    this.#prev[slot] = NONE;
+    this.#next[slot] = head;
+    if (head !== NONE) this.#prev[head] = slot;
+    else this.#tail = slot;
+    this.#head = slot;
+  }
+
+  #unlink(slot: number): void {
+    const prev = this.#prev[slot]!;
+    const next = this.#next[slot]!;
+    if (prev !== NONE) this.#next[prev] = next;
+    else this.#head = next;
+    if (next !== NONE) this.#prev[next] = prev;
+    else this.#tail = prev;
   }
 }

@@ -51,6 +51,63 @@ describe("MemoryCacheStore", () => {
     await cache.close();
   });
 
+  it("agrees with a plain LRU model over many writes, reads, deletes and expiries", async () => {
+    const clock = new ManualClock(0);
+    const maxEntries = 40;
+    const cache = new MemoryCacheStore<number>({ clock, maxEntries });
+    // The model: a Map in recency order (oldest first), with expiry times.
+    const model = new Map<string, { value: number; expiresAt: number }>();
+    const touch = (key: string): void => {
+      const held = model.get(key)!;
+      model.delete(key);
+      model.set(key, held);
+    };
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let step = 0; step < 5_000; step++) {
+      const key = `k${random(60)}`;
+      const op = random(10);
+      if (op < 4) {
+        const ttl = random(4) === 0 ? 0 : 1 + random(5);
+        assert.equal(await cache.set(key, step, ttl), true);
+        model.delete(key);
+        model.set(key, {
+          value: step,
+          expiresAt: ttl === 0 ? Infinity : clock.now() + ttl * 1000,
+        });
+        while (model.size > maxEntries) {
+          model.delete(model.keys().next().value!);
+        }
+      } else if (op < 8) {
+        const held = model.get(key);
+        let expected: number | undefined;
+        if (held !== undefined && held.expiresAt <= clock.now()) {
+          model.delete(key);
+        } else if (held !== undefined) {
+          expected = held.value;
+          touch(key);
+        }
+        assert.equal(await cache.get(key), expected, `step ${step}: ${key}`);
+      } else if (op < 9) {
+        await cache.delete(key);
+        model.delete(key);
+      } else {
+        clock.advance(500);
+      }
+      assert.equal(cache.size, model.size, `step ${step}: size`);
+    }
+    // Every entry the model holds is there, and nothing else.
+    for (let i = 0; i < 60; i++) {
+      const held = model.get(`k${i}`);
+      const live = held !== undefined && held.expiresAt > clock.now();
+      assert.equal(await cache.get(`k${i}`), live ? held!.value : undefined);
+    }
+    await cache.close();
+  });
+
   it("overwriting an entry makes it the most recently used", async () => {
     const cache = new MemoryCacheStore<string>({ maxEntries: 2 });
     await cache.set("a", "1", 0);
