@@ -163,7 +163,7 @@ export class _UpstashRateWindow implements RateWindow {
     await this.#connection.run("reset", (redis) => redis.del(...keys));
   }
 
-  async postpone(
+  postpone(
     resource: string,
     ref: unknown,
     marginMs: number,

@@ -202,10 +202,9 @@ export class Engine {
 
   // GET and HEAD: the cache, then a flight. A memory store answers at once:
   // a fresh hit then resolves without a wait.
-  #safe(request: Call): Promise<Outcome> {
+  #safe(call: Call): Promise<Outcome> {
     const { hasher } = this.#pipeline;
-    let call = request;
-    let keys = hasher.keys(
+    const keys = hasher.keys(
       call.scope.prefix,
       call.method,
       call.url,
