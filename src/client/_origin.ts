@@ -343,7 +343,9 @@ export class Origin {
         notStorable !== "method" && notStorable !== "status"
           ? "not-storable"
           : undefined,
-        stale,
+        // A partial response replaces nothing (RFC 9111 §3.4): the stored
+        // complete one stays.
+        response.status === 206 ? undefined : stale,
       );
     }
     if (stale !== undefined && events.listening) {

@@ -359,6 +359,36 @@ describe("HttpClient with Range and conditional requests", () => {
     });
   });
 
+  it("keeps a stale entry whose revalidation the origin answers with a 206", async () => {
+    origin.route(
+      "/partial",
+      (request) =>
+        request.n === 1
+          ? {
+            headers: { "cache-control": "max-age=1", etag: '"v1"' },
+            body: DOC,
+          }
+          : {
+            status: 206,
+            headers: { "content-range": "bytes 0-1/10" },
+            body: DOC.slice(0, 2),
+          },
+    );
+    const c = client();
+    assert.equal(await (await c.fetch("/partial")).text(), DOC);
+    clock.advance(5_000);
+    const partial = await c.fetch("/partial");
+    assert.equal(partial.status, 206);
+    await partial.body?.cancel();
+    assert.equal(origin.calls("/partial"), 2);
+    // The complete response is still stored, stale, for a request that
+    // accepts it.
+    const stored = await c.fetch("/partial", { cache: "force-cache" });
+    assert.equal(stored.status, 200);
+    assert.equal(await stored.text(), DOC);
+    assert.equal(origin.calls("/partial"), 2);
+  });
+
   describe("answered from the cache", () => {
     it("answers bytes=a-b, bytes=a- and bytes=-n from a fresh entry with a 206", async () => {
       origin.route("/doc", document({ "last-modified": LAST_MODIFIED }));
