@@ -48,6 +48,14 @@ const DEFAULT_MAX_WAIT_MS = 60_000;
 const MAX_TTL_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 2 / 1000);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/**
+ * The transport of a client without `fetch` of its own: the runtime's
+ * `fetch` at the time of each call. Its responses are framed by the
+ * runtime, so a body that declares its length has that many bytes.
+ */
+export const runtimeFetch: FetchLike = (input, init) =>
+  globalThis.fetch(input, init);
+
 /** Options with defaults applied. */
 export interface ResolvedOptions {
   name: string;
@@ -196,7 +204,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     name,
     baseUrl: base,
     headers: defaultHeaders,
-    fetch: fetchImpl ?? ((input, init) => globalThis.fetch(input, init)),
+    fetch: fetchImpl ?? runtimeFetch,
     cache: resolvedCache,
     dedupeStore,
     limiter,
