@@ -84,12 +84,16 @@ export type BoundedBody =
  * skips buffering at once.
  * @param signal Cancels the body and rejects with its reason when it aborts
  * while the body is buffered, whether or not the body's source heeds it.
+ * @param heeded Whether the body's source ends the body itself when
+ * `signal` aborts (the runtime's `fetch` given that signal): the signal is
+ * then checked after each read, without a listener of its own.
  */
 export async function readBounded(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
   declaredLength: number | undefined,
   signal?: AbortSignal,
+  heeded = false,
 ): Promise<BoundedBody> {
   if (body === null) return { complete: true, bytes: EMPTY };
   if (declaredLength !== undefined && declaredLength > maxBytes) {
@@ -101,7 +105,8 @@ export async function readBounded(
   const onAbort = (): void => {
     reader.cancel(signal!.reason).catch(() => {});
   };
-  signal?.addEventListener("abort", onAbort, { once: true });
+  const listened = signal !== undefined && !heeded;
+  if (listened) signal.addEventListener("abort", onAbort, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -126,7 +131,7 @@ export async function readBounded(
       }
     }
   } finally {
-    signal?.removeEventListener("abort", onAbort);
+    if (listened) signal.removeEventListener("abort", onAbort);
   }
   return { complete: true, bytes: concat(chunks, size) };
 }

@@ -268,9 +268,11 @@ export class Origin {
       };
     }
     const declared = contentLength(response.headers);
+    // The runtime's fetch ends the body when the attempt's signal aborts.
+    const runtime = config.fetch === runtimeFetch;
     let body;
     try {
-      body = await ((config.fetch === runtimeFetch
+      body = await ((runtime
         ? readDeclared(response, config.maxBodyBytes, declared, exchange.signal)
         : undefined) ??
         readBounded(
@@ -278,6 +280,7 @@ export class Origin {
           config.maxBodyBytes,
           declared,
           exchange.signal,
+          runtime,
         ));
     } catch (error) {
       exchange.done();
