@@ -84,16 +84,12 @@ export type BoundedBody =
  * skips buffering at once.
  * @param signal Cancels the body and rejects with its reason when it aborts
  * while the body is buffered, whether or not the body's source heeds it.
- * @param heeded Whether the body's source ends the body itself when
- * `signal` aborts (the runtime's `fetch` given that signal): the signal is
- * then checked after each read, without a listener of its own.
  */
 export async function readBounded(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
   declaredLength: number | undefined,
   signal?: AbortSignal,
-  heeded = false,
 ): Promise<BoundedBody> {
   if (body === null) return { complete: true, bytes: EMPTY };
   if (declaredLength !== undefined && declaredLength > maxBytes) {
@@ -105,8 +101,7 @@ export async function readBounded(
   const onAbort = (): void => {
     reader.cancel(signal!.reason).catch(() => {});
   };
-  const listened = signal !== undefined && !heeded;
-  if (listened) signal.addEventListener("abort", onAbort, { once: true });
+  signal?.addEventListener("abort", onAbort, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -131,7 +126,7 @@ export async function readBounded(
       }
     }
   } finally {
-    if (listened) signal.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", onAbort);
   }
   return { complete: true, bytes: concat(chunks, size) };
 }

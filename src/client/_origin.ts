@@ -268,11 +268,9 @@ export class Origin {
       };
     }
     const declared = contentLength(response.headers);
-    // The runtime's fetch ends the body when the attempt's signal aborts.
-    const runtime = config.fetch === runtimeFetch;
     let body;
     try {
-      body = await ((runtime
+      body = await ((config.fetch === runtimeFetch
         ? readDeclared(response, config.maxBodyBytes, declared, exchange.signal)
         : undefined) ??
         readBounded(
@@ -280,7 +278,6 @@ export class Origin {
           config.maxBodyBytes,
           declared,
           exchange.signal,
-          runtime,
         ));
     } catch (error) {
       exchange.done();
