@@ -38,7 +38,7 @@ import { headerOf } from "./_data.ts";
 import type { Attempts, Exchange } from "./_attempts.ts";
 import type { CallKeys } from "./_key.ts";
 import type { Pipeline } from "./_pipeline.ts";
-import { runtimeFetch } from "./_validate_options.ts";
+import { isRuntimeFetch } from "./_validate_options.ts";
 import { storableHeaders, streamedResponse } from "./_response.ts";
 
 /** Calls the origin for GET and HEAD requests. */
@@ -270,7 +270,7 @@ export class Origin {
     const declared = contentLength(response.headers);
     let body;
     try {
-      body = await ((config.fetch === runtimeFetch
+      body = await ((isRuntimeFetch(config.fetch)
         ? readDeclared(response, config.maxBodyBytes, declared, exchange.signal)
         : undefined) ??
         readBounded(

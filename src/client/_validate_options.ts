@@ -50,11 +50,22 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * The transport of a client without `fetch` of its own: the runtime's
- * `fetch` at the time of each call. Its responses are framed by the
- * runtime, so a body that declares its length has that many bytes.
+ * `fetch` at the time of each call.
  */
 export const runtimeFetch: FetchLike = (input, init) =>
   globalThis.fetch(input, init);
+
+/** The global `fetch` as it was when sluice loaded. */
+const loadedFetch: unknown = globalThis.fetch;
+
+/**
+ * Whether `fetch` is the runtime's own, not replaced since sluice loaded
+ * (a mock installed by a test, say): its responses are framed by the
+ * runtime, so a body that declares its length has that many bytes.
+ */
+export function isRuntimeFetch(fetch: FetchLike): boolean {
+  return fetch === runtimeFetch && globalThis.fetch === loadedFetch;
+}
 
 /** Options with defaults applied. */
 export interface ResolvedOptions {
