@@ -7,10 +7,7 @@
 import type { LeaseClaim, LeaseOutcome } from "./lease.ts";
 import type { DedupeRegistration } from "./types.ts";
 
-/** The lease operations of a backend that answers at once. */
-export const SYNC_LEASE: unique symbol = Symbol("sluice.syncLease");
-
-/** What a backend with {@linkcode SYNC_LEASE} offers: its claim and settle, answered at once. */
+/** What a backend that answers at once offers: its claim and settle, without a promise. */
 export interface SyncLease<E> {
   claim(
     key: string,
@@ -35,6 +32,18 @@ export interface SyncLease<E> {
 export interface SyncDedupe<T> {
   registerOrJoin(key: string): DedupeRegistration;
   complete(key: string, value: T): void | Promise<void>;
+}
+
+const leases = new WeakMap<object, SyncLease<unknown>>();
+
+/** Registers the synchronous claim and settle of a lease backend. */
+export function registerSyncLease<E>(backend: object, ops: SyncLease<E>): void {
+  leases.set(backend, ops as SyncLease<unknown>);
+}
+
+/** The synchronous claim and settle of a lease backend, if it has them. */
+export function syncLease<E>(backend: object): SyncLease<E> | undefined {
+  return leases.get(backend) as SyncLease<E> | undefined;
 }
 
 interface _Entry {

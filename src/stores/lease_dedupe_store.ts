@@ -12,11 +12,7 @@ import { _emitStoreEvent } from "./store_events.ts";
 import { ConfigError, StoreError } from "../errors.ts";
 import { validCompletedGraceMs } from "./_dedupe_grace.ts";
 import { positiveInteger } from "./_validate.ts";
-import {
-  registerSyncDedupe,
-  SYNC_LEASE,
-  type SyncLease,
-} from "./_sync_dedupe.ts";
+import { registerSyncDedupe, syncLease } from "./_sync_dedupe.ts";
 import type { LeaseBackend, LeaseClaim, LeasePeek } from "./lease.ts";
 import type {
   DedupeRegistration,
@@ -301,7 +297,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
     this.#retentionMs = Math.ceil(
       Math.max(this.#graceMs, 4 * this.#maxPollIntervalMs, MIN_RETENTION_MS),
     );
-    const sync = (backend as { [SYNC_LEASE]?: SyncLease<E> })[SYNC_LEASE];
+    const sync = syncLease<E>(backend);
     if (sync !== undefined) {
       registerSyncDedupe<T>(this, {
         registerOrJoin: (hash) => {

@@ -5,7 +5,7 @@ import type {
   LeaseOutcome,
   LeasePeek,
 } from "../lease.ts";
-import { SYNC_LEASE, type SyncLease } from "../_sync_dedupe.ts";
+import { registerSyncLease } from "../_sync_dedupe.ts";
 import type { DedupeStoreStats } from "../types.ts";
 
 interface _Record<T> {
@@ -35,20 +35,18 @@ export class _MemoryLeaseBackend<T> implements LeaseBackend<T> {
 
   constructor(clock: Clock) {
     this.#clock = clock;
+    registerSyncLease<T>(this, {
+      claim: (key, jobId, leaseMs, join) =>
+        this.#claim(key, jobId, leaseMs, join),
+      settle: (key, jobId, outcome, value, retentionMs) =>
+        this.#settle(key, jobId, outcome, value, retentionMs),
+    });
   }
 
   /** How many records are held, ended ones not yet swept included. */
   get size(): number {
     return this.#records.size;
   }
-
-  /** The claim and settle below, answered at once. */
-  readonly [SYNC_LEASE]: SyncLease<T> = {
-    claim: (key, jobId, leaseMs, join) =>
-      this.#claim(key, jobId, leaseMs, join),
-    settle: (key, jobId, outcome, value, retentionMs) =>
-      this.#settle(key, jobId, outcome, value, retentionMs),
-  };
 
   claim(
     key: string,
