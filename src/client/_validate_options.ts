@@ -52,8 +52,10 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * The transport of a client without `fetch` of its own: the runtime's
  * `fetch` at the time of each call.
  */
-export const runtimeFetch: FetchLike = (input, init) =>
-  globalThis.fetch(input, init);
+export const runtimeFetch: FetchLike = (
+  input: string | URL | Request,
+  init?: RequestInit,
+): Promise<Response> => globalThis.fetch(input, init);
 
 /** The global `fetch` as it was when sluice loaded. */
 const loadedFetch: unknown = globalThis.fetch;
