@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { TimeoutError } from "../errors.ts";
 import { follow } from "../_signals.ts";
 import {
+  mayCarryCooldown,
   parseRetryAfter,
   readRateLimitSignals,
 } from "../rate_limit/server_signals.ts";
@@ -300,7 +301,12 @@ export class Attempts {
   // Records what the server said about its rate limit.
   async #learn(call: Call, response: Response, now: number): Promise<void> {
     const limiter = this.#pipeline.config.limiter;
-    if (limiter === undefined) return;
+    if (
+      limiter === undefined ||
+      !mayCarryCooldown(response.headers, response.status)
+    ) {
+      return;
+    }
     const { cooldownMs } = readRateLimitSignals(
       response.headers,
       now,

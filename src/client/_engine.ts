@@ -62,6 +62,12 @@ export class Engine {
   readonly #attempts: Attempts;
   readonly #origin: Origin;
   readonly #flights: Flights;
+  /**
+   * The request headers last looked at and their selecting fields: most
+   * requests carry the client's own headers, which never change.
+   */
+  #headers: Headers | undefined;
+  #selectingFields = "";
 
   constructor(config: EngineConfig) {
     const pipeline = new Pipeline(config);
@@ -211,7 +217,13 @@ export class Engine {
       call.credentials,
     );
     const reader = this.#reader;
-    const selecting = selectingFields(call.headers);
+    if (call.headers !== this.#headers) {
+      // A call's headers are built for it or are the client's: none is
+      // changed once a call carries it.
+      this.#headers = call.headers;
+      this.#selectingFields = selectingFields(call.headers);
+    }
+    const selecting = this.#selectingFields;
     if (selecting !== "") {
       const conditions = reader !== undefined && call.mode === "default"
         ? cacheConditions(call.headers)

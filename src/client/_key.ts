@@ -32,8 +32,16 @@ interface _Memo {
 
 /** Builds request hashes, memoising recent ones. */
 export class KeyHasher {
-  /** By URL: a request's URL is one string the client keeps, so found at once. */
+  /**
+   * By URL: a request's URL is one string the client keeps, so found at
+   * once. Two generations of at most half the limit each: once the current
+   * one is full it becomes the previous one, and the previous one is
+   * dropped whole (dropping the oldest entry of one map, one at a time,
+   * would leave it a hole to skip at every eviction). A URL found in the
+   * previous generation moves to the current one.
+   */
   #memo = new Map<string, _Memo[]>();
+  #previous = new Map<string, _Memo[]>();
   readonly #credentialHeaders: readonly string[];
 
   constructor(credentialHeaders: readonly string[]) {
@@ -85,6 +93,13 @@ export class KeyHasher {
 
   #memoOf(method: string, url: string, credentials: string): _Memo {
     let list = this.#memo.get(url);
+    if (list === undefined) {
+      list = this.#previous.get(url);
+      if (list !== undefined) {
+        this.#previous.delete(url);
+        this.#keep(url, list);
+      }
+    }
     if (list !== undefined) {
       for (let i = 0; i < list.length; i++) {
         const memo = list[i]!;
@@ -94,13 +109,8 @@ export class KeyHasher {
       }
       if (list.length >= PER_URL_LIMIT) list.shift();
     } else {
-      if (this.#memo.size >= MEMO_LIMIT) {
-        // Evict the oldest insertion: a cheap approximation of LRU.
-        const oldest = this.#memo.keys().next();
-        if (!oldest.done) this.#memo.delete(oldest.value);
-      }
       list = [];
-      this.#memo.set(url, list);
+      this.#keep(url, list);
     }
     const memo: _Memo = {
       method,
@@ -111,6 +121,15 @@ export class KeyHasher {
     };
     list.push(memo);
     return memo;
+  }
+
+  // Adds the hashes of a URL to the current generation.
+  #keep(url: string, list: _Memo[]): void {
+    if (this.#memo.size >= MEMO_LIMIT / 2) {
+      this.#previous = this.#memo;
+      this.#memo = new Map();
+    }
+    this.#memo.set(url, list);
   }
 }
 

@@ -16,7 +16,13 @@ import {
 } from "../cache/validation.ts";
 import { varySelection } from "../cache/vary.ts";
 import { SluiceError } from "../errors.ts";
-import { bodyTooLarge, contentLength, discard, readBounded } from "./_body.ts";
+import {
+  bodyTooLarge,
+  contentLength,
+  discard,
+  readBounded,
+  readDeclared,
+} from "./_body.ts";
 import {
   type Call,
   entryOutcome,
@@ -32,6 +38,7 @@ import { headerOf } from "./_data.ts";
 import type { Attempts, Exchange } from "./_attempts.ts";
 import type { CallKeys } from "./_key.ts";
 import type { Pipeline } from "./_pipeline.ts";
+import { isRuntimeFetch } from "./_validate_options.ts";
 import { storableHeaders, streamedResponse } from "./_response.ts";
 
 /** Calls the origin for GET and HEAD requests. */
@@ -263,12 +270,15 @@ export class Origin {
     const declared = contentLength(response.headers);
     let body;
     try {
-      body = await readBounded(
-        response.body,
-        config.maxBodyBytes,
-        declared,
-        exchange.signal,
-      );
+      body = await ((isRuntimeFetch(config.fetch)
+        ? readDeclared(response, config.maxBodyBytes, declared, exchange.signal)
+        : undefined) ??
+        readBounded(
+          response.body,
+          config.maxBodyBytes,
+          declared,
+          exchange.signal,
+        ));
     } catch (error) {
       exchange.done();
       throw exchange.mapError(error);

@@ -48,6 +48,27 @@ const DEFAULT_MAX_WAIT_MS = 60_000;
 const MAX_TTL_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 2 / 1000);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/**
+ * The transport of a client without `fetch` of its own: the runtime's
+ * `fetch` at the time of each call.
+ */
+export const runtimeFetch: FetchLike = (
+  input: string | URL | Request,
+  init?: RequestInit,
+): Promise<Response> => globalThis.fetch(input, init);
+
+/** The global `fetch` as it was when sluice loaded. */
+const loadedFetch: unknown = globalThis.fetch;
+
+/**
+ * Whether `fetch` is the runtime's own, not replaced since sluice loaded
+ * (a mock installed by a test, say): its responses are framed by the
+ * runtime, so a body that declares its length has that many bytes.
+ */
+export function isRuntimeFetch(fetch: FetchLike): boolean {
+  return fetch === runtimeFetch && globalThis.fetch === loadedFetch;
+}
+
 /** Options with defaults applied. */
 export interface ResolvedOptions {
   name: string;
@@ -196,7 +217,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     name,
     baseUrl: base,
     headers: defaultHeaders,
-    fetch: fetchImpl ?? ((input, init) => globalThis.fetch(input, init)),
+    fetch: fetchImpl ?? runtimeFetch,
     cache: resolvedCache,
     dedupeStore,
     limiter,

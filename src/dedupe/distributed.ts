@@ -31,6 +31,7 @@ import {
 } from "../_store_deadline.ts";
 import { StoreError } from "../errors.ts";
 import { follow } from "../_signals.ts";
+import { type SyncDedupe, syncDedupe } from "../stores/_sync_dedupe.ts";
 import type { DedupeRegistration, DedupeStore } from "../stores/types.ts";
 
 /** How many elections a waiter takes part in before running the job itself. */
@@ -207,17 +208,15 @@ export async function runDistributedFlight<R, T>(
     result: (await job(false, undefined)).result,
   });
   const started = performance.now();
+  // A store in process memory answers at once: nothing to bound or await.
+  const now = syncDedupe<T>(store);
   for (let round = 0; round < maxElections; round++) {
     signal?.throwIfAborted();
     let registration: DedupeRegistration;
     try {
-      registration = await _register(
-        store,
-        key,
-        storeTimeoutMs,
-        signal,
-        options,
-      );
+      registration = now !== undefined
+        ? now.registerOrJoin(key)
+        : await _register(store, key, storeTimeoutMs, signal, options);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       options.onStoreError?.(error, "registerOrJoin");
@@ -228,7 +227,7 @@ export async function runDistributedFlight<R, T>(
       options.onOwner?.();
       return {
         kind: "owned",
-        result: await _own(store, key, registration, job, options),
+        result: await _own(store, key, registration, job, options, now),
       };
     }
     if (endedJobs?.take(key, registration.jobId)) {
@@ -351,6 +350,7 @@ async function _own<R, T>(
   registration: DedupeRegistration,
   job: DistributedJob<R, T>,
   options: DistributedFlightOptions,
+  now: SyncDedupe<T> | undefined,
 ): Promise<R> {
   const { storeTimeoutMs = DEFAULT_STORE_TIMEOUT_MS } = options;
   let outcome: OwnedResult<R, T>;
@@ -367,11 +367,16 @@ async function _own<R, T>(
     throw error;
   }
   try {
-    await storeCall(
-      "complete",
-      () => store.complete(key, outcome.share),
-      storeTimeoutMs,
-    );
+    if (now === undefined) {
+      await storeCall(
+        "complete",
+        () => store.complete(key, outcome.share),
+        storeTimeoutMs,
+      );
+    } else {
+      const failing = now.complete(key, outcome.share);
+      if (failing !== undefined) await failing;
+    }
   } catch (storeError) {
     options.onStoreError?.(storeError, "complete");
     // Waiters must not wait for a result that will not come.

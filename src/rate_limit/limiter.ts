@@ -24,8 +24,11 @@ import { sleepOn } from "../_clock_sleep.ts";
 import { DEFAULT_STORE_TIMEOUT_MS, storeCall } from "../_store_deadline.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { RateLimitError, StoreError } from "../errors.ts";
+import { syncAdmit } from "../stores/_sync_admit.ts";
+import { isPromiseLike, type Maybe } from "../stores/_window_values.ts";
 import type {
   AdaptiveRateLimitStore,
+  Admission,
   Priority,
   RateLimitStore,
 } from "../stores/types.ts";
@@ -160,15 +163,58 @@ export class RateLimiter {
    * @throws {RateLimitError} When waiting is not allowed or would take too long.
    * @throws {StoreError} When the store fails and `failOpen` is off.
    */
-  async admit(
+  admit(
     resource: string,
     priority: Priority | (() => Priority),
     signal?: AbortSignal,
     hooks: AdmitHooks = {},
     cooldownResource: string = resource,
   ): Promise<(() => void) | undefined> {
+    const started = this.#clock.now();
+    const now = syncAdmit(this.#store);
+    if (now === undefined || signal?.aborted) {
+      return this.#admit(resource, priority, signal, hooks, cooldownResource, {
+        started,
+        first: undefined,
+      });
+    }
+    // A store in process memory answers at once: an admission needs no
+    // wait, and anything else takes the way of every answer.
+    let first: Maybe<Admission>;
+    try {
+      first = now(resource, {
+        priority: typeof priority === "function" ? priority() : priority,
+        cooldownResource,
+        track: true,
+      });
+    } catch (error) {
+      return this.#failed("admit", error, hooks, signal).then(() => undefined);
+    }
+    if (!isPromiseLike(first) && first.admitted === true) {
+      return Promise.resolve(
+        typeof first.done === "function" ? first.done : undefined,
+      );
+    }
+    return this.#admit(resource, priority, signal, hooks, cooldownResource, {
+      started,
+      first: isPromiseLike(first) ? Promise.resolve(first) : first,
+    });
+  }
+
+  async #admit(
+    resource: string,
+    priority: Priority | (() => Priority),
+    signal: AbortSignal | undefined,
+    hooks: AdmitHooks,
+    cooldownResource: string,
+    begun: {
+      started: number;
+      first: Admission | Promise<Admission> | undefined;
+    },
+  ): Promise<(() => void) | undefined> {
     const clock = this.#clock;
-    const started = clock.now();
+    const { started } = begun;
+    let first = begun.first;
     const left = (): number => this.#maxWaitMs - (clock.now() - started);
     // Refusals in a row that the store could not put a wait on.
     let blind = 0;
@@ -190,10 +236,12 @@ export class RateLimiter {
         let waitTime: unknown;
         if (admit !== undefined) {
           // One call checks the cooldown, admits, and tells the wait.
+          const given = first;
+          first = undefined;
           const answer = await this.#call(
             "admit",
             () =>
-              admit.call(store, resource, {
+              given ?? admit.call(store, resource, {
                 priority: level(),
                 cooldownResource,
                 track: true,
@@ -396,24 +444,37 @@ export class RateLimiter {
   // throws StoreError. An abort of the caller's signal is not a failure.
   async #call<T>(
     operation: string,
-    fn: () => Promise<T>,
+    fn: () => T | Promise<T>,
     hooks: AdmitHooks,
     signal: AbortSignal | undefined,
   ): Promise<T | typeof FAILED> {
     try {
       return await storeCall(operation, fn, this.#storeTimeoutMs, signal);
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      hooks.onStoreError?.(error, this.#failOpen);
-      if (this.#failOpen) return FAILED;
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(
+      return await this.#failed(operation, error, hooks, signal);
+    }
+  }
+
+  // What a failed store call leaves: FAILED when the limiter fails open;
+  // otherwise it rejects with the signal's reason or a StoreError.
+  #failed(
+    operation: string,
+    error: unknown,
+    hooks: AdmitHooks,
+    signal: AbortSignal | undefined,
+  ): Promise<typeof FAILED> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    hooks.onStoreError?.(error, this.#failOpen);
+    if (this.#failOpen) return Promise.resolve(FAILED);
+    if (error instanceof StoreError) return Promise.reject(error);
+    return Promise.reject(
+      new StoreError(
         `Cannot admit a request: the rate-limit store failed in '${operation}'`,
         "unknown",
         operation,
         { cause: error },
-      );
-    }
+      ),
+    );
   }
 }
 

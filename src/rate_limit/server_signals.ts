@@ -82,6 +82,22 @@ export function parseRetryAfter(
 }
 
 /**
+ * Whether a response has a field that can make
+ * {@linkcode readRateLimitSignals} report a cooldown: a remaining budget
+ * (which a reset may then turn into one), or a `Retry-After` that counts on
+ * its status. Cheaper than reading every signal, for the many responses
+ * without any.
+ *
+ * @param headers The response fields.
+ * @param status The response status.
+ */
+export function mayCarryCooldown(headers: Headers, status: number): boolean {
+  return headers.has("ratelimit") || headers.has("ratelimit-remaining") ||
+    headers.has("x-ratelimit-remaining") ||
+    (_retryAfterCounts(status) && headers.has("retry-after"));
+}
+
+/**
  * Reads every rate-limit signal of a response.
  *
  * Precedence: the structured `RateLimit` field, then `RateLimit-*`, then
@@ -134,9 +150,7 @@ export function readRateLimitSignals(
       _count(headers.get("x-ratelimit-limit"));
     if (limit !== undefined) out.limit = limit;
   }
-  const retryAfterCounts = status === undefined || status === 429 ||
-    (status >= 500 && status <= 599);
-  const retryAfter = retryAfterCounts
+  const retryAfter = _retryAfterCounts(status)
     ? parseRetryAfter(headers.get("retry-after"), now)
     : undefined;
   if (retryAfter !== undefined) {
@@ -147,6 +161,12 @@ export function readRateLimitSignals(
     out.cooldownMs = out.resetMs;
   }
   return out;
+}
+
+// Whether `Retry-After` counts on a response of `status` (any, when unknown).
+function _retryAfterCounts(status: number | undefined): boolean {
+  return status === undefined || status === 429 ||
+    (status >= 500 && status <= 599);
 }
 
 /** One member of a structured field: its bare item and its parameters. */

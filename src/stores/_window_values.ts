@@ -51,3 +51,17 @@ export function settle<T, R>(
     return Promise.reject(error);
   }
 }
+
+/**
+ * Runs `fn` on a backend's answer, as {@linkcode settle}, but returns its
+ * result itself when the backend answered at once: `call` or `fn` throwing
+ * then throws.
+ */
+export function settleNow<T, R>(
+  call: () => Maybe<T>,
+  fn: (value: T) => Maybe<R>,
+): Maybe<R> {
+  const value = call();
+  if (isPromiseLike(value)) return Promise.resolve(value).then(fn);
+  return fn(value);
+}

@@ -12,7 +12,8 @@ import { _emitStoreEvent } from "./store_events.ts";
 import { ConfigError, StoreError } from "../errors.ts";
 import { validCompletedGraceMs } from "./_dedupe_grace.ts";
 import { positiveInteger } from "./_validate.ts";
-import type { LeaseBackend, LeasePeek } from "./lease.ts";
+import { registerSyncDedupe, syncLease } from "./_sync_dedupe.ts";
+import type { LeaseBackend, LeaseClaim, LeasePeek } from "./lease.ts";
 import type {
   DedupeRegistration,
   DedupeStore,
@@ -296,6 +297,31 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
     this.#retentionMs = Math.ceil(
       Math.max(this.#graceMs, 4 * this.#maxPollIntervalMs, MIN_RETENTION_MS),
     );
+    const sync = syncLease<E>(backend);
+    if (sync !== undefined) {
+      registerSyncDedupe<T>(this, {
+        registerOrJoin: (hash) => {
+          this.#assertOpen("registerOrJoin");
+          return this.#claimed(
+            hash,
+            sync.claim(hash, crypto.randomUUID(), this.#jobTimeoutMs, true),
+          );
+        },
+        complete: (hash, value) => {
+          const encoded = this.#encoded(hash, value);
+          if (encoded === undefined) return this.#fail(hash);
+          const jobId = this.#owned.get(hash);
+          sync.settle(
+            hash,
+            jobId ?? crypto.randomUUID(),
+            "completed",
+            encoded.value,
+            this.#retentionMs,
+          );
+          this.#completed(hash, jobId, encoded.value);
+        },
+      });
+    }
   }
 
   /**
@@ -386,6 +412,25 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
    * encoded, or the backend fails.
    */
   async complete(hash: string, value: T): Promise<void> {
+    const encoded = this.#encoded(hash, value);
+    if (encoded === undefined) {
+      await this.#fail(hash);
+      return;
+    }
+    const jobId = this.#owned.get(hash);
+    await this.#backend.settle(
+      hash,
+      jobId ?? crypto.randomUUID(),
+      "completed",
+      encoded.value,
+      this.#retentionMs,
+    );
+    this.#completed(hash, jobId, encoded.value);
+  }
+
+  // The encoded result an owner completes with; `undefined` (reported)
+  // when it is too large to share, so that the job fails instead.
+  #encoded(hash: string, value: T): { value: E } | undefined {
     this.#assertOpen("complete");
     let encoded: E;
     try {
@@ -408,17 +453,14 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
         bytes,
         limit: this.#maxEntrySizeBytes,
       });
-      await this.#fail(hash);
-      return;
+      return undefined;
     }
-    const jobId = this.#owned.get(hash);
-    await this.#backend.settle(
-      hash,
-      jobId ?? crypto.randomUUID(),
-      "completed",
-      encoded,
-      this.#retentionMs,
-    );
+    return { value: encoded };
+  }
+
+  // What follows a completion the backend recorded: this store no longer
+  // owns the job, and its waiters receive the result.
+  #completed(hash: string, jobId: string | undefined, encoded: E): void {
     this.#release(hash, jobId);
     const watch = this.#watches.get(hash);
     if (watch !== undefined) this.#deliver(hash, watch, { encoded });
@@ -504,6 +546,11 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
       this.#jobTimeoutMs,
       join,
     );
+    return this.#claimed(hash, claim);
+  }
+
+  // The registration a claim of the backend made.
+  #claimed(hash: string, claim: LeaseClaim): DedupeRegistration {
     if (!claim.owner) return { jobId: claim.jobId, isOwner: false };
     this.#owned.set(hash, claim.jobId);
     // This store's waiters were waiting for the job the claim replaced, or

@@ -10,6 +10,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
 import { HeldSlots } from "./_held_slots.ts";
+import { registerSyncAdmit } from "./_sync_admit.ts";
 import { Budgets } from "./_budgets.ts";
 import { cooldownDuration, validClock } from "./_validate.ts";
 import {
@@ -18,6 +19,7 @@ import {
   type Maybe,
   millis,
   settle,
+  settleNow,
 } from "./_window_values.ts";
 import type {
   RateWindow,
@@ -178,6 +180,15 @@ export class WindowRateLimitStore implements RateLimitStore {
     this.#component = component;
     this.#budgets = new Budgets(component, options, window.local !== true);
     this.#clock = validClock(component, options.clock ?? systemClock);
+    if (
+      window.local === true &&
+      this.admit === WindowRateLimitStore.prototype.admit
+    ) {
+      registerSyncAdmit(
+        this,
+        (resource, options) => this.#admit(resource, options, true),
+      );
+    }
   }
 
   /**
@@ -192,22 +203,33 @@ export class WindowRateLimitStore implements RateLimitStore {
    * @throws {StoreError} When the backend fails.
    */
   admit(resource: string, options: AdmitOptions = {}): Promise<Admission> {
+    return this.#admit(resource, options, false) as Promise<Admission>;
+  }
+
+  // `admit`, or with `now` its answer itself when the backend answered at
+  // once (a failure then throws).
+  #admit(
+    resource: string,
+    options: AdmitOptions,
+    now: boolean,
+  ): Maybe<Admission> {
     const askedAt = this.now();
     const budget = this.budget(resource);
     const held = this.held(resource, budget, askedAt);
     if (held.count >= budget.limit) {
       // Every slot is held by this process's own unanswered requests.
-      return Promise.resolve({
+      const refused = {
         admitted: false,
         waitMs: held.releaseMs,
         cooldownMs: 0,
-      });
+      };
+      return now ? refused : Promise.resolve(refused);
     }
     const enforced = held.count === 0 ? budget : {
       limit: budget.limit - held.count,
       windowMs: budget.windowMs,
     };
-    return settle(
+    return (now ? settleNow : settle)(
       () =>
         this.#window.admit(
           resource,

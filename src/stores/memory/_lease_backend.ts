@@ -5,6 +5,7 @@ import type {
   LeaseOutcome,
   LeasePeek,
 } from "../lease.ts";
+import { registerSyncLease } from "../_sync_dedupe.ts";
 import type { DedupeStoreStats } from "../types.ts";
 
 interface _Record<T> {
@@ -34,6 +35,12 @@ export class _MemoryLeaseBackend<T> implements LeaseBackend<T> {
 
   constructor(clock: Clock) {
     this.#clock = clock;
+    registerSyncLease<T>(this, {
+      claim: (key, jobId, leaseMs, join) =>
+        this.#claim(key, jobId, leaseMs, join),
+      settle: (key, jobId, outcome, value, retentionMs) =>
+        this.#settle(key, jobId, outcome, value, retentionMs),
+    });
   }
 
   /** How many records are held, ended ones not yet swept included. */
@@ -47,10 +54,31 @@ export class _MemoryLeaseBackend<T> implements LeaseBackend<T> {
     leaseMs: number,
     join: boolean,
   ): Promise<LeaseClaim> {
+    return Promise.resolve(this.#claim(key, jobId, leaseMs, join));
+  }
+
+  settle(
+    key: string,
+    jobId: string | undefined,
+    outcome: LeaseOutcome,
+    value: T | undefined,
+    retentionMs: number,
+  ): Promise<boolean> {
+    return Promise.resolve(
+      this.#settle(key, jobId, outcome, value, retentionMs),
+    );
+  }
+
+  #claim(
+    key: string,
+    jobId: string,
+    leaseMs: number,
+    join: boolean,
+  ): LeaseClaim {
     const now = this.#clock.now();
     const record = this.#records.get(key);
     if (join && record?.state === "running" && record.until > now) {
-      return Promise.resolve({ owner: false, jobId: record.id });
+      return { owner: false, jobId: record.id };
     }
     if (record === undefined && this.#records.size >= this.#sweepAt) {
       this.#sweep(now);
@@ -62,7 +90,7 @@ export class _MemoryLeaseBackend<T> implements LeaseBackend<T> {
       until: now + leaseMs,
       settledAt: 0,
     });
-    return Promise.resolve({
+    return {
       owner: true,
       jobId,
       previous: record === undefined
@@ -70,16 +98,16 @@ export class _MemoryLeaseBackend<T> implements LeaseBackend<T> {
         : record.state === "completed"
         ? "completed"
         : "failed",
-    });
+    };
   }
 
-  settle(
+  #settle(
     key: string,
     jobId: string | undefined,
     outcome: LeaseOutcome,
     value: T | undefined,
     retentionMs: number,
-  ): Promise<boolean> {
+  ): boolean {
     const now = this.#clock.now();
     const record = this.#records.get(key);
     const running = record?.state === "running";
@@ -87,7 +115,7 @@ export class _MemoryLeaseBackend<T> implements LeaseBackend<T> {
       outcome === "failed" &&
       (!running || (jobId !== undefined && record.id !== jobId))
     ) {
-      return Promise.resolve(false);
+      return false;
     }
     this.#records.set(key, {
       id: running ? record.id : jobId ?? crypto.randomUUID(),
@@ -96,7 +124,7 @@ export class _MemoryLeaseBackend<T> implements LeaseBackend<T> {
       until: now + retentionMs,
       settledAt: now,
     });
-    return Promise.resolve(true);
+    return true;
   }
 
   peek(key: string): Promise<LeasePeek<T>> {
