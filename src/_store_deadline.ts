@@ -8,6 +8,9 @@
 // store that answers within a few microtasks (any in-memory store) is never
 // timed: the timer is armed only for an operation still pending after that.
 
+import { deadline } from "./_clock_deadline.ts";
+import type { Clock } from "./clock.ts";
+import { systemClock } from "./clock.ts";
 import { StoreError } from "./errors.ts";
 import { NEVER } from "./_signals.ts";
 
@@ -41,6 +44,8 @@ export function timerDelay(ms: number): number {
  * @param timeoutMs The deadline; `undefined` for none (the signal alone
  * bounds the wait).
  * @param signal Stops waiting: the promise rejects with its reason.
+ * @param clock Measures the deadline: the client's clock, so that a test
+ * clock moves it like every other wait.
  * @returns What the store answered.
  * @throws {StoreError} When the store has not answered by the deadline.
  * @throws The store's own error, or the signal's reason.
@@ -50,6 +55,7 @@ export function storeCall<T>(
   run: () => T | Promise<T>,
   timeoutMs: number | undefined,
   signal?: AbortSignal,
+  clock: Clock = systemClock,
 ): Promise<T> {
   let answer: T | Promise<T>;
   try {
@@ -71,7 +77,7 @@ export function storeCall<T>(
   const check = (): Promise<T> => {
     if (settled) return pending;
     if (--ticks > 0) return Promise.resolve().then(check);
-    return _bounded(operation, pending, timeoutMs, signal);
+    return _bounded(operation, pending, timeoutMs, signal, clock);
   };
   return Promise.resolve().then(check);
 }
@@ -84,36 +90,42 @@ function _bounded<T>(
   pending: Promise<T>,
   timeoutMs: number | undefined,
   signal: AbortSignal | undefined,
+  clock: Clock,
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   // Nothing to listen to on a signal that never aborts.
   if (signal === NEVER) signal = undefined;
   if (timeoutMs === undefined && signal === undefined) return pending;
   return new Promise<T>((resolve, reject) => {
+    let cancel: (() => void) | undefined;
     const onAbort = (): void => {
-      clearTimeout(timer);
+      cancel?.();
       reject(signal!.reason);
     };
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    const settle = (): void => {
+      cancel?.();
       signal?.removeEventListener("abort", onAbort);
-      reject(
-        new StoreError(
-          `The store did not answer '${operation}' within ${timeoutMs} ms`,
-          "unknown",
-          operation,
-        ),
-      );
-    }, timerDelay(timeoutMs));
+    };
+    if (timeoutMs !== undefined) {
+      cancel = deadline(clock, timerDelay(timeoutMs), () => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(
+          new StoreError(
+            `The store did not answer '${operation}' within ${timeoutMs} ms`,
+            "unknown",
+            operation,
+          ),
+        );
+      });
+    }
     signal?.addEventListener("abort", onAbort, { once: true });
     pending.then(
       (value) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        settle();
         resolve(value);
       },
       (error) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        settle();
         reject(error);
       },
     );

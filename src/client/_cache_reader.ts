@@ -82,6 +82,7 @@ export class CacheReader {
         () => this.#read(keys.cache),
         this.#pipeline.config.storeTimeoutMs,
         signal,
+        this.#pipeline.config.clock,
       );
       found = this.#entryOf(call, keys.cache, value, signal);
     } catch (error) {
@@ -313,6 +314,7 @@ export class CacheReader {
         () => this.#read(key),
         this.#pipeline.config.storeTimeoutMs,
         signal,
+        this.#pipeline.config.clock,
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -357,6 +359,8 @@ export async function deleteEntry(
       "delete",
       () => store.delete(key),
       pipeline.config.storeTimeoutMs,
+      undefined,
+      pipeline.config.clock,
     );
   } catch (error) {
     pipeline.events.cacheError(call, error);

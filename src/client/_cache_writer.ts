@@ -73,6 +73,8 @@ export class CacheWriter {
           "set",
           () => store.set(storeKey, entry, ttlSeconds),
           timeoutMs,
+          undefined,
+          config.clock,
         );
       } else {
         storeKey = await variantCacheKey(
@@ -84,6 +86,8 @@ export class CacheWriter {
           "set",
           () => store.set(storeKey, entry, ttlSeconds),
           timeoutMs,
+          undefined,
+          config.clock,
         );
         if (kept !== false) {
           const index: VaryIndex = { sluiceVary: 1, names };
@@ -96,6 +100,8 @@ export class CacheWriter {
                 Math.max(ttlSeconds, VARY_INDEX_MIN_TTL_SECONDS),
               ),
             timeoutMs,
+            undefined,
+            config.clock,
           );
         }
       }

@@ -302,6 +302,7 @@ export class Flights {
       },
       {
         signal,
+        clock: config.clock,
         storeTimeoutMs: config.storeTimeoutMs,
         // As long as the owner's job may take by this request's deadlines:
         // one admission and one attempt, then its result's way through the

@@ -309,8 +309,10 @@ export interface HttpClientOptions {
   /**
    * The time source of the cache, the events and the rate limiter. When it
    * has `sleep()`, the client's waits are measured on it too: the attempt
-   * and total deadlines (`timeout`), the backoffs between retries, and the
-   * rate limiter's waits (budget, cooldown and `maxWaitMs`). A clock with
+   * and total deadlines (`timeout`), the backoffs between retries, the
+   * rate limiter's waits (budget, cooldown and `maxWaitMs`), the store
+   * deadlines (`storeTimeoutMs`) and the wait for another process's
+   * flight. A clock with
    * `now()` alone has those waits made on real timers. With a
    * `ManualClock`, a deadline or a backoff ends only when the test moves
    * the clock past it.

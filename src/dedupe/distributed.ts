@@ -29,6 +29,8 @@ import {
   storeCall,
   timerDelay,
 } from "../_store_deadline.ts";
+import { deadline } from "../_clock_deadline.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { StoreError } from "../errors.ts";
 import { follow } from "../_signals.ts";
 import { type SyncDedupe, syncDedupe } from "../stores/_sync_dedupe.ts";
@@ -131,6 +133,13 @@ export interface DistributedFlightOptions {
    * @default {undefined}
    */
   endedJobs?: EndedJobs;
+  /**
+   * Measures `storeTimeoutMs` and `waitTimeoutMs`, so that a test clock
+   * moves them like every other wait.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
   /** Called when this caller becomes owner. */
   onOwner?: () => void;
   /** Called when this caller joined and received a result. */
@@ -251,6 +260,7 @@ export async function runDistributedFlight<R, T>(
         registration.jobId,
         waitTimeoutMs,
         signal,
+        options.clock ?? systemClock,
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -290,6 +300,7 @@ async function _register<T>(
       () => (reply = Promise.resolve(store.registerOrJoin(key))),
       storeTimeoutMs,
       signal,
+      options.clock,
     );
   } catch (error) {
     reply?.then((late) => {
@@ -317,9 +328,10 @@ async function _wait<T>(
   jobId: string,
   waitTimeoutMs: number,
   signal: AbortSignal | undefined,
+  clock: Clock,
 ): Promise<T | undefined> {
   const bound = new AbortController();
-  const timer = setTimeout(() => {
+  const cancel = deadline(clock, timerDelay(waitTimeoutMs), () => {
     bound.abort(
       new StoreError(
         `The dedupe store did not settle 'waitFor' within ${waitTimeoutMs} ms`,
@@ -327,7 +339,7 @@ async function _wait<T>(
         "waitFor",
       ),
     );
-  }, timerDelay(waitTimeoutMs));
+  });
   const unfollow = signal === undefined ? undefined : follow(signal, bound);
   const waitSignal = bound.signal;
   try {
@@ -339,7 +351,7 @@ async function _wait<T>(
       waitSignal,
     );
   } finally {
-    clearTimeout(timer);
+    cancel();
     unfollow?.();
   }
 }
@@ -372,6 +384,8 @@ async function _own<R, T>(
         "complete",
         () => store.complete(key, outcome.share),
         storeTimeoutMs,
+        undefined,
+        options.clock,
       );
     } else {
       const failing = now.complete(key, outcome.share);
@@ -405,7 +419,13 @@ async function _release<T>(
 ): Promise<boolean> {
   const { storeTimeoutMs = DEFAULT_STORE_TIMEOUT_MS } = options;
   try {
-    await storeCall("fail", () => store.fail(key, error), storeTimeoutMs);
+    await storeCall(
+      "fail",
+      () => store.fail(key, error),
+      storeTimeoutMs,
+      undefined,
+      options.clock,
+    );
     return true;
   } catch (storeError) {
     options.onStoreError?.(storeError, "fail");

@@ -433,6 +433,8 @@ export class RateLimiter {
         "setCooldown",
         () => this.#store.setCooldown(resource, durationMs),
         this.#storeTimeoutMs,
+        undefined,
+        this.#clock,
       );
     } catch (error) {
       hooks.onStoreError?.(error, true);
@@ -449,7 +451,13 @@ export class RateLimiter {
     signal: AbortSignal | undefined,
   ): Promise<T | typeof FAILED> {
     try {
-      return await storeCall(operation, fn, this.#storeTimeoutMs, signal);
+      return await storeCall(
+        operation,
+        fn,
+        this.#storeTimeoutMs,
+        signal,
+        this.#clock,
+      );
     } catch (error) {
       return await this.#failed(operation, error, hooks, signal);
     }

@@ -10,9 +10,8 @@ import {
   StoreError,
   TimeoutError,
 } from "../../mod.ts";
-import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
-import { delay, EventLog, until } from "./_helpers.ts";
+import { delay, drive, EventLog, SteppedClock, until } from "./_helpers.ts";
 
 // A view of a store with some methods replaced; the rest reach the store.
 function overriding<T extends object>(target: T, overrides: Partial<T>): T {
@@ -267,12 +266,13 @@ describe("HttpClient de-duplication", () => {
   });
 
   describe("across processes sharing a cache and a dedupe store", () => {
-    let clock: ManualClock;
+    // Store deadlines run on the client's clock: the tests move it.
+    let clock: SteppedClock;
     let cache: MemoryCacheStore;
     let shared: MemoryDedupeStore;
 
     beforeEach(() => {
-      clock = new ManualClock(Date.now());
+      clock = new SteppedClock(Date.now());
       cache = new MemoryCacheStore({ clock });
       shared = new MemoryDedupeStore({ clock, jobTimeoutMs: 10_000 });
       stores.push(cache, shared);
@@ -485,7 +485,7 @@ describe("HttpClient de-duplication", () => {
         dedupe: { store: unsaying() },
         storeTimeoutMs: 20,
       });
-      assert.equal(await c.get("/recheck-hangs"), "ok");
+      assert.equal(await drive(clock, c.get("/recheck-hangs")), "ok");
       assert.equal(reads, 2);
       assert.equal(origin.calls("/recheck-hangs"), 1);
       const errors = log.of("error");
@@ -504,7 +504,7 @@ describe("HttpClient de-duplication", () => {
         },
       });
       const c = process({ cache: { store: hung }, storeTimeoutMs: 20 });
-      assert.equal(await c.get("/cache-down"), "ok");
+      assert.equal(await drive(clock, c.get("/cache-down")), "ok");
       assert.equal(reads, 1);
       assert.equal(origin.calls("/cache-down"), 1);
       assert.deepEqual(log.of("error").map((e) => e.stage), ["cache"]);
@@ -561,7 +561,7 @@ describe("HttpClient de-duplication", () => {
         },
       });
       const a = process({ dedupe: { store: slow }, storeTimeoutMs: 20 });
-      assert.deepEqual(await a.get("/late-owner"), { n: 1 });
+      assert.deepEqual(await drive(clock, a.get("/late-owner")), { n: 1 });
       assert.deepEqual(log.of("error").map((e) => e.stage), ["dedupe"]);
       // The store now answers A's registration: A is owner of a job it
       // will never run.
@@ -590,12 +590,17 @@ describe("HttpClient de-duplication", () => {
       const c = process({ dedupe: { store: deaf }, storeTimeoutMs: 50 });
       // One attempt of 100 ms plus storeTimeoutMs bound the wait; the total
       // deadline only guards the suite.
-      assert.equal(
-        await c.get("/deaf-store", {
-          timeout: { attemptMs: 100, totalMs: 5_000 },
-        }),
-        "ok",
-      );
+      const pending = c.get("/deaf-store", {
+        timeout: { attemptMs: 100, totalMs: 5_000 },
+      });
+      // Past the total deadline's wait, the first to end is the wait for
+      // the deaf store; once it has passed, the request goes out within its
+      // attempt's deadline.
+      await until(() => (clock.nextWakeMs ?? Infinity) < 5_000);
+      const waitedMs = clock.nextWakeMs!;
+      assert.ok(waitedMs >= 150, `waited ${waitedMs} ms`);
+      clock.advance(waitedMs);
+      assert.equal(await pending, "ok");
       assert.equal(origin.calls("/deaf-store"), 1);
       const errors = log.of("error");
       assert.equal(errors.length, 1);

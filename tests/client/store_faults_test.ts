@@ -10,9 +10,8 @@ import {
   type RateLimitStore,
   StoreError,
 } from "../../mod.ts";
-import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
-import { EventLog } from "./_helpers.ts";
+import { drive, EventLog, SteppedClock } from "./_helpers.ts";
 
 // A promise that never settles: a store whose backend stopped answering.
 const never = (): Promise<never> => new Promise<never>(() => {});
@@ -31,7 +30,8 @@ function hang<T extends object>(base: T, hung: string[]): T {
 describe("HttpClient with a store that stops answering", () => {
   let origin: Origin;
   let log: EventLog;
-  let clock: ManualClock;
+  // Store deadlines run on the client's clock: the tests move it.
+  let clock: SteppedClock;
   const clients: HttpClient[] = [];
 
   const client = (options: Partial<HttpClientOptions>): HttpClient => {
@@ -62,15 +62,13 @@ describe("HttpClient with a store that stops answering", () => {
   beforeEach(() => {
     origin.resetCounts();
     log = new EventLog();
-    clock = new ManualClock(Date.now());
+    clock = new SteppedClock(Date.now());
   });
 
   it("goes to the origin once a cache get outlasts storeTimeoutMs, reporting it", async () => {
     const store = hang(new MemoryCacheStore({ clock }), ["get"]);
     const c = client({ cache: { store } });
-    const started = performance.now();
-    assert.deepEqual(await c.get("/data"), { n: 1 });
-    assert.ok(performance.now() - started < 1_000);
+    assert.deepEqual(await drive(clock, c.get("/data")), { n: 1 });
     const errors = log.of("error");
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.stage, "cache");
@@ -99,8 +97,9 @@ describe("HttpClient with a store that stops answering", () => {
   it("answers every caller when the cache store never finishes writing", async () => {
     const store = hang(new MemoryCacheStore({ clock }), ["set"]);
     const c = client({ cache: { store } });
-    const results = await Promise.all(
-      Array.from({ length: 5 }, () => c.get("/data")),
+    const results = await drive(
+      clock,
+      Promise.all(Array.from({ length: 5 }, () => c.get("/data"))),
     );
     assert.deepEqual(results, Array(5).fill({ n: 1 }));
     assert.equal(origin.calls("/data"), 1);
@@ -112,7 +111,7 @@ describe("HttpClient with a store that stops answering", () => {
       "registerOrJoin",
     ]) as DedupeStore;
     const c = client({ dedupe: { store } });
-    assert.deepEqual(await c.get("/data"), { n: 1 });
+    assert.deepEqual(await drive(clock, c.get("/data")), { n: 1 });
     const errors = log.of("error");
     assert.equal(errors[0]?.stage, "dedupe");
     assert.equal(errors[0]?.failedOpen, true);
@@ -125,17 +124,20 @@ describe("HttpClient with a store that stops answering", () => {
       "getCooldown",
     ]) as RateLimitStore;
     const open = client({ rateLimit: { store } });
-    assert.deepEqual(await open.get("/data"), { n: 1 });
+    assert.deepEqual(await drive(clock, open.get("/data")), { n: 1 });
     const errors = log.of("error");
     assert.ok(errors.length >= 1);
     assert.ok(errors.every((e) => e.stage === "ratelimit" && e.failedOpen));
 
     const closed = client({ rateLimit: { store, failOpen: false } });
-    await assert.rejects(closed.get("/data"), (error: unknown) => {
-      assert.ok(error instanceof StoreError);
-      assert.equal(error.operation, "admit");
-      return true;
-    });
+    await assert.rejects(
+      drive(clock, closed.get("/data")),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreError);
+        assert.equal(error.operation, "admit");
+        return true;
+      },
+    );
     assert.equal(origin.calls("/data"), 1);
   });
 
