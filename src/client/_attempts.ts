@@ -54,17 +54,22 @@ export class Attempts {
 
   /**
    * Starts the call's total deadline, when it has one: `state.totalSignal`
-   * aborts with a {@linkcode TimeoutError} once it passes, and
-   * `state.release` clears it.
+   * aborts with a {@linkcode TimeoutError} once it passes, or with the
+   * reason of the caller's signal when that aborts first, so that it alone
+   * bounds the caller's waits; `state.release` clears both.
    */
   startTotal(call: Call): void {
     if (call.totalMs === undefined) return;
     const controller = new AbortController();
     const totalMs = call.totalMs;
     const timing = this.#timing;
+    const unfollow = call.signal === undefined
+      ? _nothing
+      : follow(call.signal, controller);
     call.state.totalEndsAt = timing.now() + totalMs;
     call.state.totalSignal = controller.signal;
-    call.state.release = deadline(timing, totalMs, (failure) => {
+    const cancel = deadline(timing, totalMs, (failure) => {
+      unfollow();
       controller.abort(
         failure ??
           new TimeoutError(
@@ -74,6 +79,10 @@ export class Attempts {
           ),
       );
     });
+    call.state.release = unfollow === _nothing ? cancel : () => {
+      cancel();
+      unfollow();
+    };
   }
 
   /**

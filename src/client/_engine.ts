@@ -252,7 +252,7 @@ export class Engine {
   ): Promise<Outcome> {
     const reader = this.#reader!;
     const answer = reader.readNow(call, keys) ??
-      await reader.read(call, keys, _any(call.signal, call.state.totalSignal));
+      await reader.read(call, keys, call.state.totalSignal ?? call.signal);
     if (answer.kind === "fresh") {
       const outcome = conditionalOutcome(answer.outcome, conditions);
       if (outcome !== undefined) return outcome;
@@ -267,7 +267,7 @@ export class Engine {
   ): Promise<Outcome> {
     const { events } = this.#pipeline;
     // Bounds the caller's own waits: store reads here, the flight later.
-    const waitSignal = _any(call.signal, call.state.totalSignal);
+    const waitSignal = call.state.totalSignal ?? call.signal;
     let stale: Stale | undefined;
     const reader = this.#reader;
     if (reader !== undefined && call.mode !== "no-store") {
@@ -307,7 +307,7 @@ export class Engine {
   // Other methods: no cache read and no flight; what the answer changed is
   // invalidated, and its body streams back.
   async #unsafe(call: Call): Promise<Outcome> {
-    const callerSignal = _any(call.signal, call.state.totalSignal);
+    const callerSignal = call.state.totalSignal ?? call.signal;
     const exchange = await this.#attempts.exchange(
       call,
       callerSignal ?? NEVER,
@@ -377,13 +377,4 @@ function _status(outcome: Outcome): number {
     case "response":
       return outcome.response.status;
   }
-}
-
-function _any(
-  a: AbortSignal | undefined,
-  b: AbortSignal | undefined,
-): AbortSignal | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return AbortSignal.any([a, b]);
 }

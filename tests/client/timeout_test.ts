@@ -133,6 +133,32 @@ describe("HttpClient timeouts", () => {
     assert.equal(origin.calls("/silent"), 2);
   });
 
+  it("bounds a call by both the caller's signal and totalMs where AbortSignal.any is missing (Node 20.0-20.2, edge runtimes)", async () => {
+    const any = Object.getOwnPropertyDescriptor(AbortSignal, "any");
+    delete (AbortSignal as { any?: unknown }).any;
+    try {
+      const c = client({ timeout: { attemptMs: 60_000, totalMs: 50_000 } });
+      const reason = new Error("caller left");
+      const controller = new AbortController();
+      const left = assert.rejects(
+        c.get("/silent", { signal: controller.signal }),
+        (error) => error === reason,
+      );
+      await until(() => origin.calls("/silent") === 1);
+      controller.abort(reason);
+      await settles(left);
+      const timed = assert.rejects(
+        c.get("/silent", { signal: new AbortController().signal }),
+        timedOut("total", 50_000),
+      );
+      await until(() => origin.calls("/silent") === 2);
+      await clock.advanceAsync(50_000);
+      await settles(timed);
+    } finally {
+      if (any !== undefined) Object.defineProperty(AbortSignal, "any", any);
+    }
+  });
+
   it("applies a per-request timeout over the client's", async () => {
     const c = client({ timeout: { attemptMs: 10_000 } });
     const longer = watch(
