@@ -603,10 +603,14 @@ export class WindowRateLimitStore implements RateLimitStore {
           // had its answer, and has run since: the record moves at least
           // to this time, and is then counted by the backend, not held.
           const movedAt = decidedAt + (now - answeredAt) - marginMs;
-          window.postpone!(resource, ref, marginMs).then(
+          // A window that throws, or answers other than with a promise,
+          // must not reach the request that reported its answer.
+          Promise.resolve().then(() =>
+            window.postpone!(resource, ref, marginMs)
+          ).then(
             (kept) => {
               // A record gone from the backend stays held here.
-              if (kept) answered.moved(movedAt);
+              if (kept === true) answered.moved(movedAt);
             },
             // Best effort: a backend that fails here fails the next
             // admission too, which then waits or is refused.

@@ -15,7 +15,11 @@ import {
   MemoryAdaptiveRateLimitStore,
   MemoryRateLimitStore,
   type RateLimitStore,
+  type RateWindow,
+  WindowRateLimitStore,
 } from "../../mod.ts";
+import { MemoryRateWindow } from "../../src/stores/memory/_rate_window.ts";
+import { ManualClock } from "../../testing/mod.ts";
 
 const DAY = 86_400_000;
 const LONGEST = 366 * DAY;
@@ -116,6 +120,65 @@ describe("rate-limit store options", () => {
         () => store.setResourceConfig("r", { limit: 1, windowMs: LONGEST + 1 }),
         ConfigError,
       );
+      await store.close();
+    });
+  }
+});
+
+describe("WindowRateLimitStore over a shared window whose postpone() fails", () => {
+  const failures: Record<string, () => unknown> = {
+    throws: () => {
+      throw new Error("no postpone today");
+    },
+    rejects: () => Promise.reject(new Error("no postpone today")),
+    "answers without a promise": () => "moved, honest",
+  };
+  for (const [how, postpone] of Object.entries(failures)) {
+    it(`reports a late answer without harm when postpone() ${how}, and keeps holding the slot`, async () => {
+      const clock = new ManualClock(1_000_000);
+      const inner = new MemoryRateWindow("test", clock);
+      let postponed = 0;
+      // The memory window as if other processes shared it, recording
+      // admissions under a handle.
+      const window = new Proxy(inner, {
+        get(target, name) {
+          if (name === "local") return false;
+          if (name === "postpone") {
+            return () => {
+              postponed++;
+              return postpone();
+            };
+          }
+          const value = Reflect.get(target, name, target);
+          if (name !== "admit") {
+            return typeof value === "function" ? value.bind(target) : value;
+          }
+          return (...args: Parameters<RateWindow["admit"]>) => {
+            const reply = target.admit(...args);
+            return reply instanceof Promise
+              ? reply.then((r) => ({ ...r, ref: "handle" }))
+              : { ...reply, ref: "handle" };
+          };
+        },
+      }) as unknown as RateWindow;
+      const store = new WindowRateLimitStore(window, {
+        clock,
+        defaultConfig: { limit: 1, windowMs: 1_000 },
+      });
+      const admission = await store.admit("r", { track: true });
+      assert.equal(admission.admitted, true);
+      clock.advance(300);
+      admission.done!();
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      assert.equal(postponed, 1);
+      // Past the window and the default margin (150 ms) of the admission,
+      // the slot is still held: until a window after the answer.
+      clock.set(1_001_200);
+      const refused = await store.admit("r");
+      assert.equal(refused.admitted, false);
+      assert.equal(refused.waitMs, 102);
+      clock.set(1_001_302);
+      assert.equal((await store.admit("r")).admitted, true);
       await store.close();
     });
   }
