@@ -16,13 +16,18 @@ import type {
  * until the statement is garbage-collected, which under steady writes from
  * other processes can be never. So the failed call's error is passed on (the
  * caller retries), the next call goes to a new native client, and the old one
- * is closed once the calls already handed to it have run.
+ * is closed once the calls already handed to it have run and the
+ * transactions opened on it have ended.
  */
 export class _RenewingClient implements LibsqlClient {
-  readonly #open: () => LibsqlClient;
+  readonly #create: () => LibsqlClient;
   readonly #isBusy: (error: unknown) => boolean;
   #client: LibsqlClient;
   #closed = false;
+  /** Transactions still open, per native client. */
+  readonly #open = new Map<LibsqlClient, number>();
+  /** Replaced native clients to close once their transactions end. */
+  readonly #retiring = new Set<LibsqlClient>();
 
   /**
    * @param open Creates a native client; called once now, and again after
@@ -30,7 +35,7 @@ export class _RenewingClient implements LibsqlClient {
    * @param isBusy Whether an error is the file being locked.
    */
   constructor(open: () => LibsqlClient, isBusy: (error: unknown) => boolean) {
-    this.#open = open;
+    this.#create = open;
     this.#isBusy = isBusy;
     this.#client = open();
   }
@@ -56,14 +61,42 @@ export class _RenewingClient implements LibsqlClient {
     return this.#watch(client, client.batch(statements, mode));
   }
 
-  transaction(mode?: LibsqlTransactionMode): Promise<LibsqlTransaction> {
+  async transaction(
+    mode?: LibsqlTransactionMode,
+  ): Promise<LibsqlTransaction> {
     const client = this.#client;
-    return this.#watch(client, client.transaction(mode));
+    const transaction = await this.#watch(client, client.transaction(mode));
+    this.#open.set(client, (this.#open.get(client) ?? 0) + 1);
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      const left = (this.#open.get(client) ?? 1) - 1;
+      if (left > 0) {
+        this.#open.set(client, left);
+        return;
+      }
+      this.#open.delete(client);
+      if (this.#retiring.delete(client) && !client.closed) client.close();
+    };
+    return {
+      execute: (statement) => transaction.execute(statement),
+      commit: () => transaction.commit().finally(end),
+      rollback: () => transaction.rollback().finally(end),
+      close: () => {
+        transaction.close();
+        end();
+      },
+    };
   }
 
   close(): void {
     this.#closed = true;
     this.#client.close();
+    for (const retiring of this.#retiring) {
+      if (!retiring.closed) retiring.close();
+    }
+    this.#retiring.clear();
   }
 
   #watch<T>(client: LibsqlClient, call: Promise<T>): Promise<T> {
@@ -77,7 +110,7 @@ export class _RenewingClient implements LibsqlClient {
     if (this.#closed || this.#client !== failed) return;
     let next: LibsqlClient;
     try {
-      next = this.#open();
+      next = this.#create();
     } catch {
       // The file cannot be opened again right now: keep the old client,
       // which recovers once its failed statement is collected.
@@ -85,9 +118,11 @@ export class _RenewingClient implements LibsqlClient {
     }
     this.#client = next;
     // Calls handed to the old client run their statements within the
-    // microtasks that follow; a timer runs after them.
+    // microtasks that follow; a timer runs after them. A transaction still
+    // open on it closes it when it ends.
     setTimeout(() => {
-      if (!failed.closed) failed.close();
+      if (this.#open.has(failed)) this.#retiring.add(failed);
+      else if (!failed.closed) failed.close();
     }, 0);
   }
 }

@@ -141,6 +141,38 @@ describe("libSQL stores under bad input and failing databases", () => {
     await limits.close();
   });
 
+  it("a transaction open on createLibsqlStores()'s client survives the client being renewed after a busy error", async () => {
+    const path = files.path("renewed.db");
+    const stores = await createLibsqlStores({
+      url: `file:${path}`,
+      busyTimeoutMs: 50,
+    });
+    // The transaction holds the file's write lock: the store's own write
+    // fails busy, and the client behind stores.client is replaced.
+    const held = await stores.client.transaction("write");
+    await held.execute({
+      sql:
+        "INSERT INTO sluice_rate_limit (resource, at, priority) VALUES ('mine', 0, 'user')",
+      args: [],
+    });
+    await assert.rejects(
+      stores.rateLimit.acquire("r"),
+      isStoreError("acquire"),
+    );
+    // A timer later, the replaced client would be closed: it is not while
+    // the transaction is open.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await held.commit();
+    assert.equal(await stores.rateLimit.acquire("r"), true);
+    const rows = await stores.client.execute({
+      sql:
+        "SELECT count(*) AS n FROM sluice_rate_limit WHERE resource = 'mine'",
+      args: [],
+    });
+    assert.equal(Number(rows.rows[0]!.n), 1);
+    await stores.close();
+  });
+
   it("when sqld goes away mid-run, operations and waiting waiters fail with StoreErrors instead of hanging", async () => {
     const server = await startSqld();
     try {
