@@ -52,10 +52,10 @@ export interface LibsqlConnectionOptions {
   /**
    * How long an operation waits for a local database file locked by another
    * process: `SQLITE_BUSY` is retried every few milliseconds for that long.
-   * A client created from `url` never waits for the lock inside the native
-   * call, which would hold up the whole process (and with it requests
-   * already admitted, which then reach the origin late). A client passed as
-   * `client` keeps its own busy timeout, which waits that way.
+   * A client created from `url` waits at most 20 ms for the lock inside the
+   * native call, which holds up the whole process meanwhile (and with it
+   * requests already admitted, which then reach the origin late). A client
+   * passed as `client` keeps its own busy timeout, which waits that way.
    *
    * @default {5000}
    */
@@ -237,7 +237,7 @@ export class _Connection {
       );
     }
     try {
-      return await this.#retryBusy(this.#client ?? client, work);
+      return await this.#retryBusy(() => work(client));
     } catch (error) {
       throw this.error(operation, what, error);
     }
@@ -325,7 +325,7 @@ export class _Connection {
     let pending = byPrefix.get(this.prefix);
     if (pending === undefined) {
       const map = byPrefix;
-      pending = this.#prepare(client).then(() => {}).catch(
+      pending = this.#prepare(client).catch(
         (error) => {
           map.delete(this.prefix);
           throw error;
@@ -340,9 +340,8 @@ export class _Connection {
   async #prepare(client: LibsqlClient): Promise<void> {
     if (client.protocol === "file") {
       try {
-        await this.#retryBusy(
-          client,
-          (c) => c.execute({ sql: "PRAGMA journal_mode = WAL", args: [] }),
+        await this.#retryBusy(() =>
+          client.execute({ sql: "PRAGMA journal_mode = WAL", args: [] })
         );
       } catch (error) {
         // Other processes may hold the file for longer than the busy
@@ -351,24 +350,18 @@ export class _Connection {
         if (!_isBusy(error)) throw error;
       }
     }
-    await this.#retryBusy(
-      client,
-      (c) => migrate(c, { tablePrefix: this.prefix }),
-    );
+    await this.#retryBusy(() => migrate(client, { tablePrefix: this.prefix }));
   }
 
-  // Runs `work` on `client`, and again while the database is busy, for up
-  // to the busy timeout, a few milliseconds apart: a local client created
-  // here waits for a lock only briefly itself (see _createClient).
-  async #retryBusy<T>(
-    client: LibsqlClient,
-    work: (client: LibsqlClient) => Promise<T>,
-  ): Promise<T> {
+  // Runs `work`, and again while the database is busy, for up to the busy
+  // timeout, a few milliseconds apart: a local client created here waits
+  // for a lock only briefly itself (see _createClient).
+  async #retryBusy<T>(work: () => Promise<T>): Promise<T> {
     const deadline = performance.now() + this.#busyTimeoutMs;
     let delay = 1;
     for (;;) {
       try {
-        return await work(client);
+        return await work();
       } catch (error) {
         if (!_isBusy(error) || performance.now() + delay > deadline) {
           throw error;

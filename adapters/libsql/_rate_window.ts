@@ -178,7 +178,7 @@ export class _LibsqlRateWindow implements RateWindow {
     const until = _int(row?.until);
     const ref = _int(inserted?.rows[0]?.id);
     return {
-      admitted: ref !== undefined,
+      admitted: (inserted?.rows.length ?? 0) > 0,
       ...(ref === undefined ? {} : { ref }),
       now,
       waitMs: _wait(row?.release_at, windowMs, now),

@@ -93,7 +93,7 @@ export function notModifiedMatches(
   const etag = notModifiedHeaders.get("etag");
   if (etag !== null) {
     return entry.policy.etag !== "" &&
-      _opaque(etag) === _opaque(entry.policy.etag);
+      weakTag(etag) === weakTag(entry.policy.etag);
   }
   const lastModified = notModifiedHeaders.get("last-modified");
   if (lastModified !== null && entry.policy.lastModified !== "") {
@@ -177,7 +177,11 @@ export function mergeNotModified(
 }
 
 // Weak comparison (RFC 9110 §8.8.3.2): opaque tags equal, W/ ignored.
-function _opaque(tag: string): string {
+/**
+ * An entity tag without its weakness marker, for weak comparison (RFC 9110
+ * §8.8.3.2): `W/"v1"` and `"v1"` compare equal.
+ */
+export function weakTag(tag: string): string {
   const t = tag.trim();
   return t.startsWith("W/") || t.startsWith("w/") ? t.slice(2) : t;
 }

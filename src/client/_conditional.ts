@@ -5,6 +5,7 @@
 
 import type { CachedResponse } from "../cache/entry.ts";
 import { parseHttpDate } from "../cache/http_date.ts";
+import { weakTag } from "../cache/validation.ts";
 import type { Outcome } from "./_call.ts";
 import { headerOf } from "./_data.ts";
 
@@ -32,7 +33,7 @@ const KEPT_BY_304: ReadonlySet<string> = new Set([
 ]);
 
 // One entity tag of a list, and the separator after it.
-const ENTITY_TAG = /\s*(?:W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)/y;
+const ENTITY_TAG = /\s*((?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)/y;
 
 /**
  * The request's cache validators, when they are all that makes it
@@ -78,8 +79,8 @@ export function notModified(
     if (tags === undefined) return undefined;
     const etag = entry.policy.etag;
     if (etag === "") return false;
-    const stored = _opaque(etag);
-    return tags.some((tag) => tag === stored);
+    const stored = weakTag(etag);
+    return tags.some((tag) => weakTag(tag) === stored);
   }
   const since = parseHttpDate(ifModifiedSince!);
   if (since === undefined) return false;
@@ -124,7 +125,7 @@ export function conditionalOutcome(
   };
 }
 
-// The opaque parts of a list of entity tags; `undefined` when malformed.
+// The entity tags of a list; `undefined` when malformed.
 function _entityTags(list: string): string[] | undefined {
   const tags: string[] = [];
   ENTITY_TAG.lastIndex = 0;
@@ -134,11 +135,4 @@ function _entityTags(list: string): string[] | undefined {
     tags.push(match[1]!);
   }
   return tags.length === 0 ? undefined : tags;
-}
-
-function _opaque(etag: string): string {
-  const tag = etag.startsWith("W/") ? etag.slice(2) : etag;
-  return tag.startsWith('"') && tag.endsWith('"') && tag.length >= 2
-    ? tag.slice(1, -1)
-    : tag;
 }

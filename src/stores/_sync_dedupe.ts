@@ -4,24 +4,13 @@
 // deadline a store that goes over a network needs. A store whose methods
 // were replaced (a subclass, a patched instance) is called through its own.
 
-import type { LeaseClaim, LeaseOutcome } from "./lease.ts";
+import type { LeaseBackend, LeaseClaim } from "./lease.ts";
 import type { DedupeRegistration } from "./types.ts";
 
 /** What a backend that answers at once offers: its claim and settle, without a promise. */
 export interface SyncLease<E> {
-  claim(
-    key: string,
-    jobId: string,
-    leaseMs: number,
-    join: boolean,
-  ): LeaseClaim;
-  settle(
-    key: string,
-    jobId: string | undefined,
-    outcome: LeaseOutcome,
-    value: E | undefined,
-    retentionMs: number,
-  ): boolean;
+  claim(...args: Parameters<LeaseBackend<E>["claim"]>): LeaseClaim;
+  settle(...args: Parameters<LeaseBackend<E>["settle"]>): boolean;
 }
 
 /**

@@ -307,19 +307,8 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
             sync.claim(hash, crypto.randomUUID(), this.#jobTimeoutMs, true),
           );
         },
-        complete: (hash, value) => {
-          const encoded = this.#encoded(hash, value);
-          if (encoded === undefined) return this.#fail(hash);
-          const jobId = this.#owned.get(hash);
-          sync.settle(
-            hash,
-            jobId ?? crypto.randomUUID(),
-            "completed",
-            encoded.value,
-            this.#retentionMs,
-          );
-          this.#completed(hash, jobId, encoded.value);
-        },
+        complete: (hash, value) =>
+          this.#complete(hash, value, (...args) => sync.settle(...args)),
       });
     }
   }
@@ -412,20 +401,36 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
    * encoded, or the backend fails.
    */
   async complete(hash: string, value: T): Promise<void> {
+    await this.#complete(
+      hash,
+      value,
+      (...args) => this.#backend.settle(...args),
+    );
+  }
+
+  // Settles the owner's job as completed through `settle`: at once when it
+  // answers at once, else once it resolves. A result too large to share
+  // fails the job instead.
+  #complete(
+    hash: string,
+    value: T,
+    settle: (
+      ...args: Parameters<LeaseBackend<E>["settle"]>
+    ) => boolean | Promise<boolean>,
+  ): void | Promise<void> {
     const encoded = this.#encoded(hash, value);
-    if (encoded === undefined) {
-      await this.#fail(hash);
-      return;
-    }
+    if (encoded === undefined) return this.#fail(hash);
     const jobId = this.#owned.get(hash);
-    await this.#backend.settle(
+    const settled = settle(
       hash,
       jobId ?? crypto.randomUUID(),
       "completed",
       encoded.value,
       this.#retentionMs,
     );
-    this.#completed(hash, jobId, encoded.value);
+    const done = (): void => this.#completed(hash, jobId, encoded.value);
+    if (typeof settled === "boolean") return done();
+    return settled.then(done);
   }
 
   // The encoded result an owner completes with; `undefined` (reported)

@@ -542,7 +542,7 @@ export class WindowRateLimitStore implements RateLimitStore {
     return this.#held.stale(
       decidedAt,
       this.now(),
-      budget.windowMs - this.#budgets.get(resource).windowMs,
+      this.#margin(resource, budget),
     );
   }
 
@@ -584,8 +584,7 @@ export class WindowRateLimitStore implements RateLimitStore {
         decidedAt,
         () => this.now(),
       );
-      const marginMs = this.budget(resource).windowMs -
-        this.#budgets.get(resource).windowMs;
+      const marginMs = this.#margin(resource, this.budget(resource));
       const window = this.#window;
       if (
         ref === undefined || marginMs <= 0 || window.postpone === undefined
@@ -644,6 +643,11 @@ export class WindowRateLimitStore implements RateLimitStore {
    */
   protected now(): number {
     return this.#clock.now();
+  }
+
+  // The margin of a resource's budget: what it adds to the configured window.
+  #margin(resource: string, budget: Readonly<RateLimitConfig>): number {
+    return budget.windowMs - this.#budgets.get(resource).windowMs;
   }
 
   /**
