@@ -7,11 +7,13 @@
  * @module
  */
 
+import { deadline } from "../_clock_deadline.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { timerDelay } from "../_store_deadline.ts";
 import { _emitStoreEvent } from "./store_events.ts";
 import { ConfigError, StoreError } from "../errors.ts";
 import { validCompletedGraceMs } from "./_dedupe_grace.ts";
-import { positiveInteger } from "./_validate.ts";
+import { positiveInteger, validClock } from "./_validate.ts";
 import { registerSyncDedupe, syncLease } from "./_sync_dedupe.ts";
 import type { LeaseBackend, LeaseClaim, LeasePeek } from "./lease.ts";
 import type {
@@ -113,6 +115,15 @@ export interface LeaseDedupeStoreOptions {
    * @default {undefined}
    */
   onEvent?: (event: DedupeStoreEvent) => void;
+  /**
+   * Measures the store's own waits: the delays between checks of a waiting
+   * job, and the backend's timeout on each check. A clock with `sleep()`
+   * (such as `ManualClock`) has them pass in its time; one with `now()`
+   * alone waits on real timers. Lease expiry is the backend's own time.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
 }
 
 /** What a store built on {@linkcode LeaseDedupeStore} hands to the policy. */
@@ -140,7 +151,9 @@ const GROWTH = 4;
 /** The least time a settled outcome stays readable for the waiters that joined it. */
 const MIN_RETENTION_MS = 1_000;
 
-const DEFAULTS: Required<Omit<LeaseDedupeStoreOptions, "onEvent">> = {
+const DEFAULTS: Required<
+  Omit<LeaseDedupeStoreOptions, "onEvent" | "clock">
+> = {
   jobTimeoutMs: 300_000,
   completedGraceMs: 1_000,
   pollIntervalMs: 2,
@@ -158,7 +171,8 @@ interface _Waiter<T> {
 /** The waiters of one key in one store, and their shared checks. */
 interface _Watch<T> {
   readonly waiters: Set<_Waiter<T>>;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the next check, while one is due. */
+  cancel: (() => void) | undefined;
   /** The job a check saw running: its outcome answers these waiters, grace or not. */
   followed: string | undefined;
   /** The sum of the delays between checks so far. */
@@ -222,6 +236,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
   readonly #maxPollIntervalMs: number;
   readonly #maxEntrySizeBytes: number;
   readonly #onEvent: ((event: DedupeStoreEvent) => void) | undefined;
+  readonly #clock: Clock;
   readonly #watches = new Map<string, _Watch<T>>();
   /** The jobs this store owns and has not settled, by key. */
   readonly #owned = new Map<string, string>();
@@ -236,8 +251,8 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
    * @throws {ConfigError} When an option is invalid: `jobTimeoutMs`,
    * `pollIntervalMs`, `maxPollIntervalMs` or `maxEntrySizeBytes` is not a
    * positive integer, `maxPollIntervalMs` is below `pollIntervalMs`,
-   * `completedGraceMs` is negative or above 60 000, or `onEvent` is not a
-   * function.
+   * `completedGraceMs` is negative or above 60 000, `onEvent` is not a
+   * function, or `clock` has no `now()`.
    */
   constructor(
     setup: LeaseDedupeStoreSetup<E>,
@@ -255,6 +270,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
       maxPollIntervalMs = defaults.maxPollIntervalMs,
       maxEntrySizeBytes = defaults.maxEntrySizeBytes,
       onEvent = defaults.onEvent,
+      clock = defaults.clock ?? systemClock,
     } = options;
     this.#component = component;
     this.#backend = backend;
@@ -292,6 +308,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
       throw new ConfigError(component, "onEvent", onEvent, "a function");
     }
     this.#onEvent = onEvent;
+    this.#clock = validClock(component, clock);
     // Waiters that joined a job find its outcome at their next check,
     // however short the grace for everyone else.
     this.#retentionMs = Math.ceil(
@@ -360,7 +377,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
       if (watch === undefined) {
         watch = {
           waiters: new Set(),
-          timer: undefined,
+          cancel: undefined,
           followed: undefined,
           waited: 0,
         };
@@ -596,7 +613,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
 
   /** One check of the job the waiters of `hash` wait for. */
   async #check(hash: string, watch: _Watch<T>): Promise<void> {
-    watch.timer = undefined;
+    watch.cancel = undefined;
     let reply: LeasePeek<E>;
     try {
       reply = await this.#bounded(this.#backend.peek(hash, watch.followed));
@@ -615,7 +632,11 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
         Math.max(this.#pollIntervalMs, Math.round(watch.waited / GROWTH)),
       );
       watch.waited += delay;
-      watch.timer = setTimeout(() => void this.#check(hash, watch), delay);
+      watch.cancel = deadline(
+        this.#clock,
+        delay,
+        () => void this.#check(hash, watch),
+      );
       return;
     }
     // A job replaced by another answers nothing; an outcome answers the
@@ -642,9 +663,9 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
     await undefined;
     if (settled) return pending;
     const { timeoutMs, backend } = this.#backend;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    let cancel: (() => void) | undefined;
+    const late = new Promise<never>((_, reject) => {
+      cancel = deadline(this.#clock, timerDelay(timeoutMs), () => {
         reject(
           new StoreError(
             `Cannot waitFor on ${this.#component}: the backend did not answer within ${timeoutMs} ms`,
@@ -652,9 +673,9 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
             "waitFor",
           ),
         );
-      }, timerDelay(timeoutMs));
+      });
     });
-    return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([pending, late]).finally(() => cancel!());
   }
 
   /** Hands the waiters of `hash` their result: decoded for each, or `undefined`. */
@@ -703,8 +724,8 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
   }
 
   #drop(hash: string, watch: _Watch<T>): void {
-    if (watch.timer !== undefined) clearTimeout(watch.timer);
-    watch.timer = undefined;
+    watch.cancel?.();
+    watch.cancel = undefined;
     if (this.#watches.get(hash) === watch) this.#watches.delete(hash);
   }
 

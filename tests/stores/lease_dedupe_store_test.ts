@@ -16,6 +16,7 @@ import {
   MemoryDedupeStore,
   type MemoryDedupeStoreOptions,
 } from "../../mod.ts";
+import { createClient } from "@libsql/client";
 import { ManualClock } from "../../testing/mod.ts";
 
 const builders: Record<
@@ -50,6 +51,7 @@ const polling: Array<[string, unknown[]]> = [
   ["maxPollIntervalMs", [0, 2.5, Number.NaN]],
   ["maxEntrySizeBytes", [0, 1.5, Number.NaN]],
   ["onEvent", ["log", 42]],
+  ["clock", [{}, 42, { now: 1 }]],
 ];
 
 function rejects(
@@ -141,5 +143,38 @@ describe("LeaseDedupeStore", () => {
     assert.equal(store.size, 1);
     assert.equal(await store.isInProgress("running"), true);
     await store.close();
+  });
+
+  it("a waiter in another store checks the job on the store's clock: moving the clock brings the result, however long the poll interval", async () => {
+    const client = createClient({ url: ":memory:" });
+    const clock = new ManualClock();
+    const options = {
+      client,
+      clock,
+      pollIntervalMs: 60_000,
+      maxPollIntervalMs: 60_000,
+    };
+    const owner = new LibsqlDedupeStore<string>(options);
+    const other = new LibsqlDedupeStore<string>(options);
+    try {
+      assert.equal((await owner.registerOrJoin("k")).isOwner, true);
+      assert.equal((await other.registerOrJoin("k")).isOwner, false);
+      let answer: string | undefined | "pending" = "pending";
+      const waiting = other.waitFor("k").then((value) => {
+        answer = value;
+      });
+      await owner.complete("k", "result");
+      // The waiter's first check saw the job running; its next one is a
+      // minute away on the store's clock, which only this test moves.
+      for (let minutes = 0; answer === "pending" && minutes < 20; minutes++) {
+        await clock.advanceAsync(60_000);
+      }
+      assert.equal(answer, "result");
+      await waiting;
+    } finally {
+      await owner.close();
+      await other.close();
+      client.close();
+    }
   });
 });

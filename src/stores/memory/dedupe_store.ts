@@ -42,7 +42,8 @@ export interface MemoryDedupeStoreOptions {
    */
   completedGraceMs?: number;
   /**
-   * The time source for timeouts and the grace.
+   * The time source for timeouts and the grace, and for the checks of a
+   * waiting job.
    *
    * @default {systemClock}
    */
@@ -102,7 +103,7 @@ export class MemoryDedupeStore<T = unknown> extends LeaseDedupeStore<T, T> {
   constructor(options: MemoryDedupeStoreOptions = {}) {
     const { clock = systemClock, ...rest } = options;
     const backend = new _MemoryLeaseBackend<T>(validClock(COMPONENT, clock));
-    const policy: LeaseDedupeStoreOptions = {};
+    const policy: LeaseDedupeStoreOptions = { clock };
     if (rest.jobTimeoutMs !== undefined) {
       policy.jobTimeoutMs = rest.jobTimeoutMs;
     }
