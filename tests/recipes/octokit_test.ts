@@ -4,9 +4,13 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Octokit } from "@octokit/core";
-import { HttpClient, MemoryCacheStore } from "../../mod.ts";
+import {
+  HttpClient,
+  MemoryCacheStore,
+  MemoryRateLimitStore,
+} from "../../mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
-import { EventLog, SteppedClock } from "../client/_helpers.ts";
+import { drive, EventLog, SteppedClock, until } from "../client/_helpers.ts";
 
 const ROUTE = "/repos/denoland/deno";
 
@@ -17,11 +21,11 @@ describe("recipe: Octokit through client.fetch", () => {
   let api: HttpClient;
   const clients: HttpClient[] = [];
 
-  const octokit = (auth?: string): Octokit =>
+  const octokit = (auth?: string, client: HttpClient = api): Octokit =>
     new Octokit({
       ...(auth === undefined ? {} : { auth }),
       baseUrl: origin.url,
-      request: { fetch: api.fetch },
+      request: { fetch: client.fetch },
     });
 
   const repo = (sdk: Octokit) =>
@@ -97,5 +101,45 @@ describe("recipe: Octokit through client.fetch", () => {
       origin.requests(ROUTE).map((r) => r.headers.authorization),
       ["token ghp_one", "token ghp_two"],
     );
+  });
+
+  it("once GitHub says x-ratelimit-remaining: 0, the next request waits for x-ratelimit-reset", async () => {
+    const limited = new HttpClient({
+      name: "github",
+      rateLimit: {
+        store: new MemoryRateLimitStore({
+          defaultConfig: { limit: 5_000, windowMs: 3_600_000 },
+          clock,
+        }),
+      },
+      onEvent: log.listener,
+      clock,
+    });
+    clients.push(limited);
+    const resetAt = Math.ceil((clock.now() + 20_000) / 1_000);
+    origin.route("/user", () => ({
+      headers: {
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(resetAt),
+      },
+      body: { login: "octocat" },
+    }));
+    const sdk = octokit("ghp_one", limited);
+    const { data } = await sdk.request("GET /user");
+    assert.equal(data.login, "octocat");
+
+    const next = repo(sdk);
+    await until(
+      () => log.of("cooldown").some((e) => e.action === "wait"),
+      10_000,
+    );
+    assert.equal(origin.calls(ROUTE), 0);
+    // Moves the clock through the cooldown, never as far as the attempt
+    // deadline (30 s) of a request on the wire.
+    const response = await drive(clock, next, 25_000);
+    assert.equal(response.status, 200);
+    assert.equal(origin.calls(ROUTE), 1);
+    assert.ok(clock.now() >= resetAt * 1_000 - 1_000);
   });
 });

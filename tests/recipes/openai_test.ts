@@ -8,6 +8,7 @@ import {
   MemoryCacheStore,
   MemoryRateLimitStore,
   RateLimitError,
+  TimeoutError,
 } from "../../mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
 import { drive, EventLog, SteppedClock, until } from "../client/_helpers.ts";
@@ -38,13 +39,15 @@ describe("recipe: OpenAI through client.fetch", () => {
 
   const sdk = (
     store: MemoryRateLimitStore,
-    rateLimit: { throwOnLimit?: boolean } = {},
+    { throwOnLimit = false, attemptMs = 600_000 } = {},
   ): OpenAI => {
     const api = new HttpClient({
       name: "openai",
       // A cache too, to show that it never answers a POST.
       cache: { store: new MemoryCacheStore({ clock }) },
-      rateLimit: { store, ...rateLimit },
+      rateLimit: { store, throwOnLimit },
+      // The recipe's deadline: the SDK's own, ten minutes.
+      timeout: { attemptMs },
       onEvent: log.listener,
       clock,
     });
@@ -101,7 +104,7 @@ describe("recipe: OpenAI through client.fetch", () => {
     assert.equal(wait.method, "POST");
 
     // Moves the clock through the rate-limit wait, never as far as the
-    // attempt deadline (30 s) of a call on the wire.
+    // attempt deadline of a call on the wire.
     const answers = await drive(clock, calls, 20_000);
     assert.equal(origin.calls(ROUTE), 3);
     assert.ok(clock.now() - started >= 10_000);
@@ -170,5 +173,25 @@ describe("recipe: OpenAI through client.fetch", () => {
       return true;
     });
     assert.equal(origin.calls(ROUTE), 1);
+  });
+
+  it("the attempt deadline covers the whole answer: a completion slower than timeout.attemptMs fails with APIConnectionTimeoutError", async () => {
+    // The origin answers after a minute of real time; the test moves the
+    // client's clock past its deadline first.
+    origin.route(ROUTE, { delayMs: 60_000, body: completion(1) });
+    const store = new MemoryRateLimitStore({ clock });
+    const openai = sdk(store, { attemptMs: 30_000 });
+    const call = ask(openai);
+    await until(() => origin.calls(ROUTE) === 1, 10_000);
+    clock.advance(30_000);
+
+    await assert.rejects(call, (error: unknown) => {
+      assert.ok(error instanceof OpenAI.APIConnectionTimeoutError);
+      return true;
+    });
+    const [failure] = log.of("error");
+    assert.ok(failure?.error instanceof TimeoutError);
+    assert.equal(failure.error.phase, "attempt");
+    assert.equal(failure.error.timeoutMs, 30_000);
   });
 });
