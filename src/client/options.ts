@@ -146,7 +146,7 @@ export interface HttpClientRetryOptions {
    * The base of the exponential backoff, in milliseconds: retry `n` waits a
    * random time up to `baseDelayMs * 2 ** (n - 1)` (full jitter).
    *
-   * @default {200}
+   * @default {100}
    */
   baseDelayMs?: number;
   /**
@@ -159,7 +159,7 @@ export interface HttpClientRetryOptions {
   /**
    * The methods that are retried.
    *
-   * @default {["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]}
+   * @default {["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]}
    */
   methods?: readonly string[];
   /**

@@ -79,8 +79,8 @@ export interface HttpRequestInit
    */
   cache?: CacheMode | RequestCacheOptions;
   /**
-   * Deadlines of this request, replacing the client's. A number is the
-   * total deadline in milliseconds.
+   * Deadlines of this request: each one given replaces the client's, and
+   * the other stays. A number is the total deadline in milliseconds.
    *
    * @default {undefined} (the client's)
    */
@@ -161,7 +161,8 @@ export interface RequestOptions<T = unknown> {
    */
   cache?: CacheMode | RequestCacheOptions;
   /**
-   * Deadlines of this request, replacing the client's.
+   * Deadlines of this request: each one given replaces the client's, and
+   * the other stays. A number is the total deadline in milliseconds.
    *
    * @default {undefined} (the client's)
    */
