@@ -6,6 +6,8 @@
  * every store backend can hold it (see `src/stores/codec.ts`). It carries a
  * precomputed {@linkcode CachedResponse.policy}, so deciding whether a
  * stored response can be served ({@linkcode evaluate}) parses no header.
+ * An entry kept in process memory may hold a small text body as a string
+ * instead ({@linkcode inMemoryEntry}).
  *
  * What is stored (RFC 9111 §3.1):
  *
@@ -67,7 +69,7 @@ export interface CachePolicyData {
   lastModified: string;
 }
 
-/** A stored response. Plain data plus the body bytes. */
+/** A stored response. Plain data plus the body. */
 export interface CachedResponse {
   /** The normalised request URL (see {@linkcode normaliseUrl}). */
   url: string;
@@ -79,8 +81,12 @@ export interface CachedResponse {
   statusText: string;
   /** The stored response fields as `[name, value]` pairs with lower-case names. */
   headers: [string, string][];
-  /** The response body, already decoded by `fetch`. */
-  body: Uint8Array;
+  /**
+   * The response body, already decoded by `fetch`: its bytes, or a string
+   * whose UTF-8 encoding they are (see {@linkcode inMemoryEntry}). Read it
+   * through {@linkcode bodyBytes} where bytes are needed.
+   */
+  body: Uint8Array | string;
   /** When the request was sent, in milliseconds since the epoch. */
   requestTime: number;
   /** When the response was received, in milliseconds since the epoch. */
@@ -136,6 +142,10 @@ export interface ToResponseOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+// Fatal, so that only a body that is valid UTF-8 becomes text; keeping a
+// byte-order mark, so that the text encodes back to the same bytes.
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([
   101,
   103,
@@ -212,17 +222,32 @@ export function withPolicy(
   cc: CacheControl | undefined,
   options: CachePolicyOptions,
 ): CachedResponse {
+  return _entry(
+    parts,
+    _sharedFields(parts.headers),
+    _ownBuffer(parts.body),
+    computePolicy(parts, cc, options),
+  );
+}
+
+// The one object literal that builds every entry (see `withPolicy`).
+function _entry(
+  parts: Omit<CachedResponse, "policy">,
+  headers: [string, string][],
+  body: Uint8Array | string,
+  policy: CachePolicyData,
+): CachedResponse {
   return {
     url: parts.url,
     method: parts.method,
     status: parts.status,
     statusText: parts.statusText,
-    headers: _sharedFields(parts.headers),
-    body: _ownBuffer(parts.body),
+    headers,
+    body,
     requestTime: parts.requestTime,
     responseTime: parts.responseTime,
     varyHeaders: parts.varyHeaders,
-    policy: computePolicy(parts, cc, options),
+    policy,
   };
 }
 
@@ -290,10 +315,60 @@ function _sharedField(name: string, value: string): [string, string] {
  * network read, say) is copied, so that an entry never holds more memory
  * than its bytes.
  */
-function _ownBuffer(body: Uint8Array): Uint8Array {
-  return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength
+function _ownBuffer(body: Uint8Array | string): Uint8Array | string {
+  return typeof body === "string" ||
+      (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength)
     ? body
     : body.slice();
+}
+
+/**
+ * The largest body {@linkcode inMemoryEntry} keeps as text. A byte array
+ * costs about 200 bytes of its own besides its bytes, a large part of a
+ * small body's cost and a small part of a large one's; and its bytes lie
+ * outside the engine's heap, whose size limit they do not count against.
+ */
+export const TEXT_BODY_MAX_BYTES = 4_096;
+
+/**
+ * The form of an entry to keep in process memory (a memory store): a
+ * body of at most {@linkcode TEXT_BODY_MAX_BYTES} that is ASCII text is
+ * held as a string, one byte per character, without the fixed cost of a
+ * byte array. It encodes back to the same bytes, so the entry serves the
+ * same response. Any other entry is returned as it is.
+ *
+ * @param entry The entry to store.
+ * @returns `entry`, or a copy of it with a text body.
+ */
+export function inMemoryEntry(entry: CachedResponse): CachedResponse {
+  const body = entry.body;
+  if (
+    typeof body === "string" || body.byteLength === 0 ||
+    body.byteLength > TEXT_BODY_MAX_BYTES
+  ) {
+    return entry;
+  }
+  let text: string;
+  try {
+    text = textDecoder.decode(body);
+  } catch {
+    return entry; // Not UTF-8: kept as bytes.
+  }
+  // As many characters as bytes: every one is ASCII, and the engine holds
+  // the string at one byte per character (other text may take two).
+  if (text.length !== body.byteLength) return entry;
+  return _entry(entry, entry.headers, text, entry.policy);
+}
+
+/**
+ * The bytes of a stored body: the array itself, or the UTF-8 encoding of
+ * a text body (a new array).
+ *
+ * @param body A {@linkcode CachedResponse.body}.
+ * @returns Its bytes.
+ */
+export function bodyBytes(body: Uint8Array | string): Uint8Array {
+  return typeof body === "string" ? encoder.encode(body) : body;
 }
 
 /**
@@ -376,10 +451,16 @@ export function toResponse(
   }
   const noBody = options.headOnly === true || entry.method === "HEAD" ||
     NULL_BODY_STATUSES.has(entry.status);
-  // The Response constructor copies a BufferSource body, so each response
-  // owns its bytes.
+  // The Response constructor copies a BufferSource body and encodes a
+  // string one, so each response owns its bytes. A string body would also
+  // bring a `Content-Type` of its own where the entry has none.
+  const body = entry.body;
   const response = new Response(
-    noBody ? null : entry.body as Uint8Array<ArrayBuffer>,
+    noBody
+      ? null
+      : typeof body === "string" && headers.has("content-type")
+      ? body
+      : bodyBytes(body) as Uint8Array<ArrayBuffer>,
     { status: entry.status, statusText: entry.statusText, headers },
   );
   Object.defineProperty(response, "url", {
@@ -430,7 +511,8 @@ export function isCachedResponse(value: unknown): value is CachedResponse {
   if (
     typeof v.url !== "string" || typeof v.method !== "string" ||
     !_isStatus(v.status) || !isReasonPhrase(v.statusText) ||
-    !(v.body instanceof Uint8Array) || !Number.isFinite(v.requestTime) ||
+    !(v.body instanceof Uint8Array || typeof v.body === "string") ||
+    !Number.isFinite(v.requestTime) ||
     !Number.isFinite(v.responseTime) || !isHeaderList(v.headers) ||
     !isVarySelection(v.varyHeaders) ||
     typeof v.policy !== "object" || v.policy === null

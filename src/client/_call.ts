@@ -22,7 +22,7 @@ export type Validated =
 
 /** Validates the data of a 2xx response before it is stored. */
 export type Validate = (
-  body: Uint8Array,
+  body: Uint8Array | string,
   contentType: string | null,
 ) => Promise<unknown>;
 

@@ -5,7 +5,7 @@
 // If-Range it does not match, a body `fetch` decoded) is left to the
 // origin. The parser and the slicing are pure.
 
-import type { CachedResponse } from "../cache/entry.ts";
+import { bodyBytes, type CachedResponse } from "../cache/entry.ts";
 import { parseHttpDate } from "../cache/http_date.ts";
 import type { Outcome, Raw } from "./_call.ts";
 import { headerOf } from "./_data.ts";
@@ -153,7 +153,8 @@ export function rangedOutcome(
   ) {
     return outcome;
   }
-  const length = entry.body.byteLength;
+  const body = bodyBytes(entry.body);
+  const length = body.byteLength;
   const slice = sliceOf(request.range, length);
   if (slice === "whole") return outcome;
   let raw: Raw;
@@ -179,7 +180,7 @@ export function rangedOutcome(
       status: 206,
       statusText: "Partial Content",
       headers,
-      body: entry.body.subarray(start, end + 1),
+      body: body.subarray(start, end + 1),
     };
   }
   return {

@@ -1,8 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  bodyBytes,
   createCachedResponse,
+  inMemoryEntry,
   isCachedResponse,
+  TEXT_BODY_MAX_BYTES,
   toResponse,
 } from "../../src/cache/entry.ts";
 import {
@@ -22,7 +25,7 @@ describe("createCachedResponse()", () => {
     assert.equal(e.url, "https://api.example.com/items");
     assert.equal(e.method, "GET");
     assert.equal(e.status, 200);
-    assert.equal(new TextDecoder().decode(e.body), "hello");
+    assert.equal(new TextDecoder().decode(e.body as Uint8Array), "hello");
     assert.ok(
       e.headers.some(([n, v]) => n === "content-type" && v === "text/plain"),
     );
@@ -55,10 +58,10 @@ describe("createCachedResponse()", () => {
       requestTime: T0,
       responseTime: T0,
     }, {});
-    assert.equal(new TextDecoder().decode(e.body), "hello");
-    assert.equal(e.body.buffer.byteLength, 5);
+    assert.equal(new TextDecoder().decode(e.body as Uint8Array), "hello");
+    assert.equal((e.body as Uint8Array).buffer.byteLength, 5);
     buffer.fill(0);
-    assert.equal(new TextDecoder().decode(e.body), "hello");
+    assert.equal(new TextDecoder().decode(e.body as Uint8Array), "hello");
   });
 
   it("drops hop-by-hop fields and those named by Connection", () => {
@@ -128,7 +131,7 @@ describe("createCachedResponse()", () => {
   it("stores no body for HEAD", () => {
     const e = entry({ method: "head", body: "ignored" });
     assert.equal(e.method, "HEAD");
-    assert.equal(e.body.byteLength, 0);
+    assert.equal((e.body as Uint8Array).byteLength, 0);
   });
 
   it("captures the Vary selection from the request", () => {
@@ -246,7 +249,10 @@ describe("isCachedResponse()", () => {
     ["null", null],
     ["a string", "entry"],
     ["an entry without policy", { ...valid, policy: undefined }],
-    ["an entry with a text body", { ...valid, body: "abc" }],
+    ["an entry with a body neither bytes nor text", {
+      ...valid,
+      body: [97, 98],
+    }],
     ["an entry with a bad status", { ...valid, status: 42 }],
     ["an entry with malformed headers", { ...valid, headers: [["a"]] }],
     ["an entry with a numeric Vary value", { ...valid, varyHeaders: { a: 1 } }],
@@ -266,9 +272,89 @@ describe("isCachedResponse()", () => {
   it("accepts an entry built by createCachedResponse()", () => {
     assert.equal(isCachedResponse(valid), true);
   });
+  it("accepts an entry whose body is text", () => {
+    assert.equal(isCachedResponse({ ...valid, body: "abc" }), true);
+  });
   for (const [name, value] of broken) {
     it(`rejects ${name}`, () => {
       assert.equal(isCachedResponse(value), false);
     });
   }
+});
+
+describe("inMemoryEntry()", () => {
+  const bytesOf = async (response: Response): Promise<number[]> => [
+    ...new Uint8Array(await response.arrayBuffer()),
+  ];
+
+  it("holds a small ASCII body as text that serves the same response", async () => {
+    const e = entry({
+      headers: { "cache-control": "max-age=60", "content-type": "text/plain" },
+      body: '{"a":"b"}',
+    });
+    const kept = inMemoryEntry(e);
+    assert.equal(kept.body, '{"a":"b"}');
+    assert.deepEqual({ ...kept, body: undefined }, { ...e, body: undefined });
+    assert.ok(isCachedResponse(kept));
+    const [a, b] = [toResponse(e), toResponse(kept)];
+    assert.deepEqual([...b.headers], [...a.headers]);
+    assert.deepEqual(await bytesOf(b), await bytesOf(a));
+  });
+
+  it("adds no Content-Type to a response whose entry has none", async () => {
+    const kept = inMemoryEntry(entry({ body: "plain" }));
+    assert.equal(typeof kept.body, "string");
+    const response = toResponse(kept);
+    assert.equal(response.headers.get("content-type"), null);
+    assert.equal(await response.text(), "plain");
+  });
+
+  it("keeps bytes that are not ASCII text, and large or empty bodies, as they are", () => {
+    const binary = createCachedResponse({
+      url: "https://a.example/bin",
+      method: "GET",
+      requestHeaders: new Headers(),
+      status: 200,
+      statusText: "OK",
+      headers: new Headers({ "cache-control": "max-age=60" }),
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+      requestTime: T0,
+      responseTime: T0,
+    }, {});
+    for (
+      const e of [
+        binary,
+        entry({ body: "caf\u00e9" }),
+        entry({ body: "\ufeff{}" }),
+        entry({ body: "x".repeat(TEXT_BODY_MAX_BYTES + 1) }),
+        entry({ body: "" }),
+      ]
+    ) {
+      assert.equal(inMemoryEntry(e), e);
+    }
+    assert.equal(
+      typeof inMemoryEntry(entry({ body: "x".repeat(TEXT_BODY_MAX_BYTES) }))
+        .body,
+      "string",
+    );
+  });
+
+  it("round-trips a text body through both store codecs", () => {
+    const kept = inMemoryEntry(entry({ body: "text" }));
+    for (
+      const copy of [
+        decodeBinary(encodeBinary(kept)),
+        decodeText(encodeText(kept)),
+      ]
+    ) {
+      assert.deepEqual(copy, kept);
+      assert.ok(isCachedResponse(copy));
+    }
+  });
+
+  it("gives the bytes of either form of body", () => {
+    assert.deepEqual([...bodyBytes("ab")], [97, 98]);
+    const bytes = new Uint8Array([1, 2]);
+    assert.equal(bodyBytes(bytes), bytes);
+  });
 });
