@@ -252,10 +252,10 @@ function _entry(
 }
 
 /**
- * The most distinct fields {@linkcode _sharedFields} remembers. When full,
- * it starts over: what it remembers stays bounded however many distinct
- * values pass through, and the fields that keep repeating are shared again
- * at once.
+ * The most distinct fields {@linkcode _sharedFields} remembers, shared or
+ * seen once. When full, it starts over: what it remembers stays bounded
+ * however many distinct values pass through, and the fields that keep
+ * repeating are shared again at once.
  */
 const SHARED_FIELDS_LIMIT = 4_096;
 /** Values longer than this are not shared: they rarely repeat. */
@@ -269,7 +269,8 @@ const UNSHARED_FIELDS: ReadonlySet<string> = new Set([
   "expires",
   "set-cookie",
 ]);
-let sharedFields = new Map<string, Map<string, [string, string]>>();
+/** By name and value: the shared pair, or `null` for a value seen once. */
+let sharedFields = new Map<string, Map<string, [string, string] | null>>();
 let sharedFieldCount = 0;
 
 /**
@@ -277,6 +278,9 @@ let sharedFieldCount = 0;
  * that another entry also holds is the same frozen pair: a cache of many
  * responses keeps `content-type: application/json` once, not once per
  * entry. A shared pair cannot be changed, so no entry can alter another's.
+ * A value is shared from the second time it is seen: one unique to its
+ * response (a request id) stays the entry's own pair, without the cost of
+ * a frozen copy that no other entry would use.
  */
 function _sharedFields(headers: [string, string][]): [string, string][] {
   const out = new Array<[string, string]>(headers.length);
@@ -286,15 +290,25 @@ function _sharedFields(headers: [string, string][]): [string, string][] {
     out[i] = UNSHARED_FIELDS.has(name) ||
         value.length > SHARED_VALUE_MAX_LENGTH
       ? pair
-      : _sharedField(name, value);
+      : _sharedField(pair, name, value);
   }
   return out;
 }
 
-function _sharedField(name: string, value: string): [string, string] {
+function _sharedField(
+  own: [string, string],
+  name: string,
+  value: string,
+): [string, string] {
   let byValue = sharedFields.get(name);
-  let pair = byValue?.get(value);
-  if (pair !== undefined) return pair;
+  const known = byValue?.get(value);
+  if (known !== undefined && known !== null) return known;
+  if (known === null) {
+    // Seen before: from now on, one pair for all.
+    const pair = Object.freeze([name, value]) as [string, string];
+    byValue!.set(value, pair);
+    return pair;
+  }
   if (sharedFieldCount >= SHARED_FIELDS_LIMIT) {
     sharedFields = new Map();
     sharedFieldCount = 0;
@@ -304,10 +318,9 @@ function _sharedField(name: string, value: string): [string, string] {
     byValue = new Map();
     sharedFields.set(name, byValue);
   }
-  pair = Object.freeze([name, value]) as [string, string];
-  byValue.set(value, pair);
+  byValue.set(value, null);
   sharedFieldCount++;
-  return pair;
+  return own;
 }
 
 /**
