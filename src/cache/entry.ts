@@ -30,7 +30,6 @@ import {
   _storableFields,
   fieldValue,
   type HeaderList,
-  isFieldValue,
   isHeaderList,
   isReasonPhrase,
   isVarySelection,
@@ -42,31 +41,29 @@ import { varySelection } from "./vary.ts";
 /**
  * Facts about a stored response, computed once when it is stored (or
  * refreshed by a 304) so that serving it parses no header. Every field is a
- * finite number, a boolean, or a string: the object survives JSON.
+ * finite number or a boolean: the object survives JSON. They follow from
+ * the response's `Cache-Control` and the cache's options, and responses
+ * with the same facts share one frozen object (see
+ * {@linkcode computePolicy}); what differs from one response to the next
+ * (its age, its validators) is the entry's own.
  */
 export interface CachePolicyData {
   /** The freshness lifetime, in milliseconds, after the user's overrides. */
-  freshnessLifetimeMs: number;
-  /** The age the response had on arrival (corrected initial age), in milliseconds. */
-  initialAgeMs: number;
+  readonly freshnessLifetimeMs: number;
   /** Whether the lifetime is heuristic (no explicit freshness, no user ttl). */
-  heuristic: boolean;
+  readonly heuristic: boolean;
   /** Whether every reuse needs revalidation (response `no-cache`, unless overridden). */
-  requiresValidation: boolean;
+  readonly requiresValidation: boolean;
   /**
    * Whether the response must never be served stale: `must-revalidate`, or
    * in a shared cache `proxy-revalidate` or `s-maxage`. This forbids
    * `max-stale`, `stale-while-revalidate` and `stale-if-error` alike.
    */
-  noStaleServing: boolean;
+  readonly noStaleServing: boolean;
   /** The `stale-while-revalidate` window, in milliseconds; `0` when absent. */
-  staleWhileRevalidateMs: number;
+  readonly staleWhileRevalidateMs: number;
   /** The `stale-if-error` window, in milliseconds; `0` when absent. */
-  staleIfErrorMs: number;
-  /** The `ETag` field, or `""` when absent. */
-  etag: string;
-  /** The `Last-Modified` field, or `""` when absent. */
-  lastModified: string;
+  readonly staleIfErrorMs: number;
 }
 
 /** A stored response. Plain data plus the body. */
@@ -97,9 +94,20 @@ export interface CachedResponse {
    * carry. `{ "*": null }` for `Vary: *`, which never matches.
    */
   varyHeaders: Record<string, string | null>;
-  /** Facts precomputed for serving. */
+  /**
+   * The age the response had on arrival (its corrected initial age), in
+   * milliseconds, precomputed for serving.
+   */
+  initialAgeMs: number;
+  /** Facts precomputed for serving, shared with entries that have the same. */
   policy: CachePolicyData;
 }
+
+/** The stored fields of an entry, from which the precomputed ones follow. */
+export type CachedResponseParts = Omit<
+  CachedResponse,
+  "initialAgeMs" | "policy"
+>;
 
 /** What {@linkcode createCachedResponse} needs to build an entry. */
 export interface CachedResponseInit {
@@ -218,7 +226,7 @@ export function createCachedResponse(
  * @returns The entry.
  */
 export function withPolicy(
-  parts: Omit<CachedResponse, "policy">,
+  parts: CachedResponseParts,
   cc: CacheControl | undefined,
   options: CachePolicyOptions,
 ): CachedResponse {
@@ -226,15 +234,17 @@ export function withPolicy(
     parts,
     _sharedFields(parts.headers),
     _ownBuffer(parts.body),
+    initialAgeMs(parts),
     computePolicy(parts, cc, options),
   );
 }
 
 // The one object literal that builds every entry (see `withPolicy`).
 function _entry(
-  parts: Omit<CachedResponse, "policy">,
+  parts: CachedResponseParts,
   headers: [string, string][],
   body: Uint8Array | string,
+  initialAge: number,
   policy: CachePolicyData,
 ): CachedResponse {
   return {
@@ -247,6 +257,7 @@ function _entry(
     requestTime: parts.requestTime,
     responseTime: parts.responseTime,
     varyHeaders: parts.varyHeaders,
+    initialAgeMs: initialAge,
     policy,
   };
 }
@@ -370,7 +381,7 @@ export function inMemoryEntry(entry: CachedResponse): CachedResponse {
   // As many characters as bytes: every one is ASCII, and the engine holds
   // the string at one byte per character (other text may take two).
   if (text.length !== body.byteLength) return entry;
-  return _entry(entry, entry.headers, text, entry.policy);
+  return _entry(entry, entry.headers, text, entry.initialAgeMs, entry.policy);
 }
 
 /**
@@ -385,10 +396,18 @@ export function bodyBytes(body: Uint8Array | string): Uint8Array {
 }
 
 /**
+ * The most distinct {@linkcode CachePolicyData} that {@linkcode computePolicy}
+ * remembers. When full, it starts over, as {@linkcode _sharedFields} does.
+ */
+const SHARED_POLICIES_LIMIT = 1_024;
+let sharedPolicies = new Map<string, CachePolicyData>();
+
+/**
  * Computes the {@linkcode CachePolicyData} of an entry from its stored
- * fields.
+ * fields. The object is frozen, and the same for every entry with the same
+ * facts: a cache of many responses to one API keeps their policy once.
  *
- * @param entry The entry; its `policy` is not read.
+ * @param entry The entry's stored fields; its `policy` is not read.
  * @param cc The parsed `Cache-Control` of the entry, when already at hand.
  * @param options The cache policy options.
  * @returns The facts to store in `entry.policy`.
@@ -407,7 +426,7 @@ export function bodyBytes(body: Uint8Array | string): Uint8Array {
  * ```
  */
 export function computePolicy(
-  entry: Omit<CachedResponse, "policy">,
+  entry: CachedResponseParts,
   cc: CacheControl | undefined,
   options: CachePolicyOptions,
 ): CachePolicyData {
@@ -415,21 +434,54 @@ export function computePolicy(
     parseCacheControl(fieldValue(entry.headers, "cache-control"));
   const shared = options.shared === true;
   const { lifetimeMs, heuristic } = lifetimeFrom(directives, entry, options);
-  return {
-    freshnessLifetimeMs: lifetimeMs,
-    initialAgeMs: initialAgeMs(entry),
-    heuristic,
-    requiresValidation: directives.noCache &&
-      directives.noCacheFields.length === 0 &&
-      options.overrides?.ignoreNoCache !== true,
-    noStaleServing: directives.mustRevalidate ||
-      (shared &&
-        (directives.proxyRevalidate || directives.sMaxAge !== undefined)),
-    staleWhileRevalidateMs: (directives.staleWhileRevalidate ?? 0) * 1000,
-    staleIfErrorMs: (directives.staleIfError ?? 0) * 1000,
-    etag: fieldValue(entry.headers, "etag")?.trim() ?? "",
-    lastModified: fieldValue(entry.headers, "last-modified")?.trim() ?? "",
-  };
+  const requiresValidation = directives.noCache &&
+    directives.noCacheFields.length === 0 &&
+    options.overrides?.ignoreNoCache !== true;
+  const noStaleServing = directives.mustRevalidate ||
+    (shared &&
+      (directives.proxyRevalidate || directives.sMaxAge !== undefined));
+  const staleWhileRevalidateMs = (directives.staleWhileRevalidate ?? 0) * 1000;
+  const staleIfErrorMs = (directives.staleIfError ?? 0) * 1000;
+  const key =
+    `${lifetimeMs} ${+heuristic}${+requiresValidation}${+noStaleServing} ${staleWhileRevalidateMs} ${staleIfErrorMs}`;
+  let policy = sharedPolicies.get(key);
+  if (policy === undefined) {
+    policy = Object.freeze({
+      freshnessLifetimeMs: lifetimeMs,
+      heuristic,
+      requiresValidation,
+      noStaleServing,
+      staleWhileRevalidateMs,
+      staleIfErrorMs,
+    });
+    if (sharedPolicies.size >= SHARED_POLICIES_LIMIT) {
+      sharedPolicies = new Map();
+    }
+    sharedPolicies.set(key, policy);
+  }
+  return policy;
+}
+
+/**
+ * The entity tag of a stored response: its `ETag` field, trimmed, or `""`
+ * when it has none.
+ *
+ * @param entry The stored response (only `headers` is read).
+ * @returns The entity tag.
+ */
+export function etagOf(entry: { headers: HeaderList }): string {
+  return fieldValue(entry.headers, "etag")?.trim() ?? "";
+}
+
+/**
+ * The `Last-Modified` field of a stored response, trimmed, or `""` when it
+ * has none.
+ *
+ * @param entry The stored response (only `headers` is read).
+ * @returns The field's value.
+ */
+export function lastModifiedOf(entry: { headers: HeaderList }): string {
+  return fieldValue(entry.headers, "last-modified")?.trim() ?? "";
 }
 
 /**
@@ -527,19 +579,17 @@ export function isCachedResponse(value: unknown): value is CachedResponse {
     !(v.body instanceof Uint8Array || typeof v.body === "string") ||
     !Number.isFinite(v.requestTime) ||
     !Number.isFinite(v.responseTime) || !isHeaderList(v.headers) ||
-    !isVarySelection(v.varyHeaders) ||
+    !isVarySelection(v.varyHeaders) || !_isNonNegative(v.initialAgeMs) ||
     typeof v.policy !== "object" || v.policy === null
   ) {
     return false;
   }
   const p = v.policy as Record<string, unknown>;
   return _isNonNegative(p.freshnessLifetimeMs) &&
-    _isNonNegative(p.initialAgeMs) &&
     _isNonNegative(p.staleWhileRevalidateMs) &&
     _isNonNegative(p.staleIfErrorMs) && typeof p.heuristic === "boolean" &&
     typeof p.requiresValidation === "boolean" &&
-    typeof p.noStaleServing === "boolean" && isFieldValue(p.etag) &&
-    isFieldValue(p.lastModified);
+    typeof p.noStaleServing === "boolean";
 }
 
 function _isStatus(value: unknown): boolean {

@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import {
   bodyBytes,
   createCachedResponse,
+  etagOf,
   inMemoryEntry,
   isCachedResponse,
+  lastModifiedOf,
   TEXT_BODY_MAX_BYTES,
   toResponse,
 } from "../../src/cache/entry.ts";
@@ -166,15 +168,36 @@ describe("createCachedResponse()", () => {
     });
     assert.deepEqual(e.policy, {
       freshnessLifetimeMs: 60_000,
-      initialAgeMs: 3_000,
       heuristic: false,
       requiresValidation: true,
       noStaleServing: true,
       staleWhileRevalidateMs: 5_000,
       staleIfErrorMs: 7_000,
-      etag: '"v1"',
-      lastModified: new Date(T0 - 1000).toUTCString(),
     });
+    assert.equal(e.initialAgeMs, 3_000);
+    assert.equal(etagOf(e), '"v1"');
+    assert.equal(lastModifiedOf(e), new Date(T0 - 1000).toUTCString());
+  });
+
+  it("shares one frozen policy between entries with the same facts, each keeping its own age", () => {
+    const a = entry({ headers: { "cache-control": "max-age=60", age: "1" } });
+    const b = entry({ headers: { "cache-control": "max-age=60", age: "9" } });
+    const c = entry({ headers: { "cache-control": "max-age=61" } });
+    assert.equal(a.policy, b.policy);
+    assert.ok(Object.isFrozen(a.policy));
+    assert.notEqual(a.policy, c.policy);
+    assert.equal(c.policy.freshnessLifetimeMs, 61_000);
+    assert.deepEqual([a.initialAgeMs, b.initialAgeMs], [1_000, 9_000]);
+    const shared = entry({
+      headers: { "cache-control": "max-age=60" },
+      options: { shared: true },
+    });
+    assert.equal(shared.policy, a.policy);
+    const overridden = entry({
+      headers: { "cache-control": "max-age=60" },
+      options: { overrides: { minTtlMs: 120_000 } },
+    });
+    assert.equal(overridden.policy.freshnessLifetimeMs, 120_000);
   });
 
   it("round-trips byte-exact through both store codecs", () => {
@@ -271,7 +294,7 @@ describe("isCachedResponse()", () => {
     }],
     ["an entry with a negative age", {
       ...valid,
-      policy: { ...valid.policy, initialAgeMs: -1 },
+      initialAgeMs: -1,
     }],
     ["an entry with a non-finite response time", {
       ...valid,

@@ -25,9 +25,13 @@ const corruptEntries: [string, (good: Entry) => unknown][] = [
   ["a status of the wrong type", (good) => ({ ...good, status: "200" })],
   ["a body that is not bytes", (good) => ({ ...good, body: [104, 105] })],
   ["no policy", ({ policy: _, ...rest }) => rest],
+  ["a negative initial age", (good) => ({ ...good, initialAgeMs: -1 })],
   [
     "a policy field of the wrong type",
-    (good) => ({ ...good, policy: { ...good.policy, etag: 1 } }),
+    (good) => ({
+      ...good,
+      policy: { ...good.policy, freshnessLifetimeMs: "60000" },
+    }),
   ],
   [
     "a header name that is not a token",
