@@ -280,8 +280,14 @@ const UNSHARED_FIELDS: ReadonlySet<string> = new Set([
   "expires",
   "set-cookie",
 ]);
-/** By name and value: the shared pair, or `null` for a value seen once. */
-let sharedFields = new Map<string, Map<string, [string, string] | null>>();
+/** The values of one field name that {@linkcode _sharedFields} remembers. */
+interface _SharedField {
+  /** The name, one string for every entry that holds the field. */
+  readonly name: string;
+  /** By value: the shared pair, or `null` for a value seen once. */
+  readonly values: Map<string, [string, string] | null>;
+}
+let sharedFields = new Map<string, _SharedField>();
 let sharedFieldCount = 0;
 
 /**
@@ -290,8 +296,10 @@ let sharedFieldCount = 0;
  * responses keeps `content-type: application/json` once, not once per
  * entry. A shared pair cannot be changed, so no entry can alter another's.
  * A value is shared from the second time it is seen: one unique to its
- * response (a request id) stays the entry's own pair, without the cost of
- * a frozen copy that no other entry would use.
+ * response (a request id) stays in a pair of the entry's own, without the
+ * cost of a frozen copy that no other entry would use, though under a name
+ * shared with the other entries (a runtime may give each response's
+ * `Headers` its own copy of a name it does not know).
  */
 function _sharedFields(headers: [string, string][]): [string, string][] {
   const out = new Array<[string, string]>(headers.length);
@@ -301,37 +309,33 @@ function _sharedFields(headers: [string, string][]): [string, string][] {
     out[i] = UNSHARED_FIELDS.has(name) ||
         value.length > SHARED_VALUE_MAX_LENGTH
       ? pair
-      : _sharedField(pair, name, value);
+      : _sharedField(name, value);
   }
   return out;
 }
 
-function _sharedField(
-  own: [string, string],
-  name: string,
-  value: string,
-): [string, string] {
-  let byValue = sharedFields.get(name);
-  const known = byValue?.get(value);
+function _sharedField(name: string, value: string): [string, string] {
+  let field = sharedFields.get(name);
+  const known = field?.values.get(value);
   if (known !== undefined && known !== null) return known;
   if (known === null) {
     // Seen before: from now on, one pair for all.
-    const pair = Object.freeze([name, value]) as [string, string];
-    byValue!.set(value, pair);
+    const pair = Object.freeze([field!.name, value]) as [string, string];
+    field!.values.set(value, pair);
     return pair;
   }
   if (sharedFieldCount >= SHARED_FIELDS_LIMIT) {
     sharedFields = new Map();
     sharedFieldCount = 0;
-    byValue = undefined;
+    field = undefined;
   }
-  if (byValue === undefined) {
-    byValue = new Map();
-    sharedFields.set(name, byValue);
+  if (field === undefined) {
+    field = { name, values: new Map() };
+    sharedFields.set(name, field);
   }
-  byValue.set(value, null);
+  field.values.set(value, null);
   sharedFieldCount++;
-  return own;
+  return [field.name, value];
 }
 
 /**
