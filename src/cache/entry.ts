@@ -557,6 +557,24 @@ export function headersOf(list: HeaderList): Headers {
 }
 
 /**
+ * Brings an entry written by sluice 0.1, which kept its initial age in
+ * `policy.initialAgeMs`, to the current shape, in place, so that a
+ * persistent cache survives an upgrade. Any other value is left as it is,
+ * for {@linkcode isCachedResponse} to judge.
+ *
+ * @param value A value read from a store, freshly decoded.
+ */
+export function upgradeEntry(value: unknown): void {
+  if (typeof value !== "object" || value === null) return;
+  const v = value as Record<string, unknown>;
+  if (v.initialAgeMs !== undefined) return;
+  const policy = v.policy as Record<string, unknown> | null | undefined;
+  if (typeof policy === "object" && policy !== null) {
+    v.initialAgeMs = policy.initialAgeMs;
+  }
+}
+
+/**
  * Tells whether a value read from a store has the shape of a
  * {@linkcode CachedResponse}, down to header names and values that
  * `Headers` accepts and a status text that `Response` accepts, so that
