@@ -22,7 +22,7 @@ export type Validated =
 
 /** Validates the data of a 2xx response before it is stored. */
 export type Validate = (
-  body: Uint8Array,
+  body: Uint8Array | string,
   contentType: string | null,
 ) => Promise<unknown>;
 
@@ -153,7 +153,7 @@ export { NEVER } from "../_signals.ts";
 
 /** The age of an entry at `now`, in milliseconds. */
 export function ageMs(entry: CachedResponse, now: number): number {
-  return entry.policy.initialAgeMs + Math.max(0, now - entry.responseTime);
+  return entry.initialAgeMs + Math.max(0, now - entry.responseTime);
 }
 
 /** An outcome that serves a stored entry. */

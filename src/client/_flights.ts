@@ -9,6 +9,7 @@ import {
   isReasonPhrase,
   isVarySelection,
 } from "../cache/_fields.ts";
+import { bodyBytes } from "../cache/entry.ts";
 import { varyMatches } from "../cache/vary.ts";
 import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
 import { type Flight, FlightTable } from "../dedupe/flights.ts";
@@ -381,7 +382,7 @@ function _share(result: FlightResult, call: Call): Shared {
       status: outcome.entry.status,
       statusText: outcome.entry.statusText,
       headers: outcome.entry.headers,
-      body: outcome.entry.body,
+      body: bodyBytes(outcome.entry.body),
     };
   }
   return { sluice: 1, raw, vary: result.vary };

@@ -383,7 +383,7 @@ export class Origin {
 
 async function _validate(
   validate: Validate,
-  body: Uint8Array,
+  body: Uint8Array | string,
   contentType: string | null,
 ): Promise<Validated> {
   try {
