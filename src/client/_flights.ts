@@ -11,7 +11,11 @@
 // work once its handler has returned: a flight is handed to the request's
 // `waitUntil` when it has one, and without one, a flight whose caller has
 // gone (or a background revalidation) is joined by no new request, which
-// sends its own instead (see `Flight.joinable`).
+// sends its own instead (see `Flight.joinable`). What cannot be made safe
+// there without a waitUntil: a caller that joined before the owner left
+// waits until its own signal or deadline, and a background revalidation
+// cut off with its request holds back the next one for its key until the
+// entry's stale-while-revalidate window ends.
 
 import {
   isHeaderList,

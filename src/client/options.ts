@@ -339,10 +339,13 @@ export interface HttpClientOptions {
    * or from `@vercel/functions`; a request's own `waitUntil` option
    * replaces it.
    *
-   * Without one, such platforms cut a background revalidation off (the
-   * entry is revalidated by a later request instead), and a request never
-   * joins a shared request whose own caller has gone or that nobody waits
-   * for: it sends its own.
+   * Without one, such platforms cut a background revalidation off, and no
+   * other starts while it would still be running: the stale entry is
+   * served until its `stale-while-revalidate` window ends, then refreshed
+   * by the next request. A request also never joins a shared request
+   * whose own caller has gone or that nobody waits for: it sends its own.
+   * A caller that joined before the other left waits until the platform
+   * or its own signal or deadline ends it, so give requests a `timeout`.
    *
    * @default {undefined}
    */

@@ -105,6 +105,67 @@ export default {
 };
 `;
 
+// Every entry imported in full, and every store built at module scope, with
+// one client on each kind: none may do I/O, set a timer or draw a random
+// value before a request comes.
+const everything = (upstashUrl: string, token: string, libsqlUrl: string) => `
+import * as core from "@root/mod.ts";
+import * as upstash from "@root/adapters/upstash/mod.ts";
+import * as libsql from "@root/adapters/libsql/mod.ts";
+
+const budget = { defaultConfig: { limit: 100, windowMs: 60_000 } };
+const remote = { url: ${JSON.stringify(upstashUrl)}, token: ${
+  JSON.stringify(token)
+} };
+const file = { url: ${JSON.stringify(libsqlUrl)} };
+const sets = [
+  {
+    cache: new core.MemoryCacheStore(),
+    dedupe: new core.MemoryDedupeStore(),
+    rateLimit: new core.MemoryRateLimitStore(budget),
+    adaptive: new core.MemoryAdaptiveRateLimitStore(budget),
+  },
+  {
+    cache: new upstash.UpstashCacheStore(remote),
+    dedupe: new upstash.UpstashDedupeStore(remote),
+    rateLimit: new upstash.UpstashRateLimitStore({ ...remote, ...budget }),
+    adaptive: new upstash.UpstashAdaptiveRateLimitStore({ ...remote, ...budget }),
+  },
+  {
+    ...upstash.createUpstashStores({ ...remote, rateLimit: budget, adaptive: true }),
+    adaptive: undefined,
+  },
+  {
+    cache: new libsql.LibsqlCacheStore(file),
+    dedupe: new libsql.LibsqlDedupeStore(file),
+    rateLimit: new libsql.LibsqlRateLimitStore({ ...file, ...budget }),
+    adaptive: new libsql.LibsqlAdaptiveRateLimitStore({ ...file, ...budget }),
+  },
+];
+const clients = sets.flatMap((set, i) => [
+  new core.HttpClient({
+    name: "all-" + i,
+    cache: { store: set.cache },
+    dedupe: { store: set.dedupe },
+    rateLimit: { store: set.rateLimit },
+  }),
+  ...(set.adaptive === undefined ? [] : [
+    new core.HttpClient({ name: "adaptive-" + i, rateLimit: { store: set.adaptive } }),
+  ]),
+]);
+const scoped = clients.map((client) => client.scope("tenant", "t1"));
+
+export default {
+  fetch: () => Response.json({
+    status: "ok",
+    data: {
+      exports: [core, upstash, libsql].map((entry) => Object.keys(entry).length),
+      clients: scoped.length,
+    },
+  }),
+};
+`;
+
 /** `/call` of `path` at the origin, with more query parameters. */
 function call(path: string, query: Record<string, string> = {}): string {
   const params = new URLSearchParams({ url: `${origin.url}${path}`, ...query });
@@ -128,20 +189,30 @@ describe("sluice on Cloudflare Workers (workerd)", () => {
       token: bridge.token,
       keyPrefix: `edge-${crypto.randomUUID().slice(0, 8)}:`,
     };
-    const [mainScript, limitedScript, upstashA, upstashB, libsqlScript] =
-      await Promise.all([
-        bundleWorker(MAIN),
-        bundleWorker(LIMITED),
-        bundleWorker(upstash(upstashConfig, true)),
-        bundleWorker(upstash(upstashConfig, false)),
-        bundleWorker(libsql(sqld.url), { web: true }),
-      ]);
+    const [
+      mainScript,
+      limitedScript,
+      upstashA,
+      upstashB,
+      libsqlScript,
+      everythingScript,
+    ] = await Promise.all([
+      bundleWorker(MAIN),
+      bundleWorker(LIMITED),
+      bundleWorker(upstash(upstashConfig, true)),
+      bundleWorker(upstash(upstashConfig, false)),
+      bundleWorker(libsql(sqld.url), { web: true }),
+      bundleWorker(everything(bridge.url, bridge.token, sqld.url), {
+        web: true,
+      }),
+    ]);
     workerd = await startWorkerd({
       main: mainScript,
       limited: limitedScript,
       upstashA,
       upstashB,
       libsql: libsqlScript,
+      everything: everythingScript,
     });
     main = workerd.workers.main!;
     limited = workerd.workers.limited!;
@@ -159,6 +230,17 @@ describe("sluice on Cloudflare Workers (workerd)", () => {
       status: "ok",
       data: { hello: "edge" },
     });
+  });
+
+  it("loads every entry and builds every store and client at module scope", async () => {
+    const reply = await workerd.workers.everything!.call("/");
+    assert.equal(reply.status, "ok");
+    const { exports, clients } = reply.data as {
+      exports: number[];
+      clients: number;
+    };
+    assert.ok(exports.every((count) => count > 0));
+    assert.equal(clients, 7);
   });
 
   it("makes one origin call for identical requests that arrive in different incoming requests", async () => {
