@@ -18,6 +18,10 @@
 //    the packed tarball in a fresh folder.
 // 5. Node: the suite compiled by tsc, under `node --test`.
 //
+// Every runtime also runs the edge suites (tests/edge/): workers bundled with
+// esbuild, run in workerd (Cloudflare Workers, through miniflare) and in
+// Vercel's edge runtime (the `edge-runtime` package).
+//
 // Reports and the compiled suite go to .tmp/runs/<pid>/, so that runs started
 // at the same time in one checkout do not trample each other. The folder is
 // removed after a run without failures and kept (and named) otherwise.

@@ -136,7 +136,7 @@ export class CacheReader {
   async reread(
     call: Call,
     keys: CallKeys,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<CacheAnswer | undefined> {
     if (
       call.mode === "no-store" || call.mode === "reload" ||

@@ -3,6 +3,19 @@
 // stale entry is revalidated in the background by a flight of its own. A
 // flight runs on its own signal, never a caller's: a caller that leaves stops
 // waiting, and the others keep their answer.
+//
+// A flight's work runs in the request of the caller that started it, and a
+// joiner takes only data from it (a buffered response, an entry), never its
+// Response, stream or signal: where I/O belongs to one request (Cloudflare
+// Workers), another cannot touch them. Such a platform cuts off a request's
+// work once its handler has returned: a flight is handed to the request's
+// `waitUntil` when it has one, and without one, a flight whose caller has
+// gone (or a background revalidation) is joined by no new request, which
+// sends its own instead (see `Flight.joinable`). What cannot be made safe
+// there without a waitUntil: a caller that joined before the owner left
+// waits until its own signal or deadline, and a background revalidation
+// cut off with its request holds back the next one for its key until the
+// entry's stale-while-revalidate window ends.
 
 import {
   isHeaderList,
@@ -12,19 +25,22 @@ import {
 import { bodyBytes } from "../cache/entry.ts";
 import { varyMatches } from "../cache/vary.ts";
 import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
-import { type Flight, FlightTable } from "../dedupe/flights.ts";
+import {
+  type Flight,
+  type FlightOptions,
+  FlightTable,
+} from "../dedupe/flights.ts";
 import { BodyTooLargeError } from "../errors.ts";
 import type { DedupeStore } from "../stores/types.ts";
 import { discard } from "./_body.ts";
-import {
-  type Call,
-  type FlightResult,
-  type Found,
-  NEVER,
-  type Outcome,
-  type Raw,
-  type Scope,
-  type Stale,
+import type {
+  Call,
+  FlightResult,
+  Found,
+  Outcome,
+  Raw,
+  Scope,
+  Stale,
 } from "./_call.ts";
 import { type CacheReader, varyView } from "./_cache_reader.ts";
 import { errorStage } from "./_events.ts";
@@ -87,7 +103,7 @@ export class Flights {
     const { events } = this.#pipeline;
     const key = keys.dedupe;
     const existing = this.table.get<FlightResult>(key);
-    if (existing !== undefined) {
+    if (existing?.joinable) {
       if (call.state.priority === "user") {
         // The flight now serves interactive traffic: let it wait as such.
         const owner = this.#owners.get(existing);
@@ -123,17 +139,17 @@ export class Flights {
       // The flight's response cannot answer this request: its body was
       // streamed to (or too large for) its owner, or it varies on fields
       // this request differs in.
-      const own = await this.#origin.fetch(
-        call,
-        keys,
-        stale,
-        waitSignal ?? NEVER,
-      );
+      const own = await this.#origin.fetch(call, keys, stale, waitSignal);
       return own.outcome;
     }
     // Without a signal the owner never leaves, so nothing abandons the
     // flight: it needs no signal of its own.
-    const flight = this.#start(call, keys, stale, waitSignal !== undefined);
+    const flight = this.#start(call, keys, stale, {
+      abortable: waitSignal !== undefined,
+    });
+    // Whether or not this caller stays, the platform lets the flight end
+    // for the others.
+    this.#keep(call, flight, flight.promise.then(_nothing, _nothing));
     if (events.listening) {
       events.emit({
         type: "dedupe.owner",
@@ -143,7 +159,7 @@ export class Flights {
       });
     }
     try {
-      const { outcome } = await flight.wait(waitSignal);
+      const { outcome } = await flight.wait(waitSignal, true);
       if (outcome.kind === "response" && waitSignal !== undefined) {
         // The flight's fetch does not see the caller's signal or deadline;
         // tie the streamed body to them, as fetch would.
@@ -200,7 +216,7 @@ export class Flights {
       bgCall,
       keys,
       { ...found, staleIfError: false },
-      true,
+      { held: false },
     );
     const bg: Background = {
       scope: call.scope,
@@ -227,6 +243,7 @@ export class Flights {
       this.#background.delete(bg);
     });
     this.#background.add(bg);
+    this.#keep(call, flight, bg.task);
   }
 
   /**
@@ -251,15 +268,31 @@ export class Flights {
     call: Call,
     keys: CallKeys,
     stale: Stale | undefined,
-    abortable: boolean,
+    options: FlightOptions,
   ): Flight<FlightResult> {
     const flight = this.table.start<FlightResult>(
       keys.dedupe,
       (signal) => this.#own(call, keys, stale, signal),
-      abortable,
+      options,
     );
     this.#owners.set(flight, call);
     return flight;
+  }
+
+  // Hands `task` (the flight's work, or what follows it) to the request's
+  // waitUntil, so that the platform lets it finish after the handler
+  // returned. A waitUntil that throws is reported; the flight then counts
+  // as kept by its caller alone.
+  #keep(call: Call, flight: Flight<FlightResult>, task: Promise<void>): void {
+    const waitUntil = call.waitUntil;
+    if (waitUntil === undefined) return;
+    try {
+      waitUntil(task);
+    } catch (error) {
+      this.#pipeline.events.failedOpen(call, "dedupe", error);
+      return;
+    }
+    flight.keep();
   }
 
   // Runs a flight this process owns: through the dedupe store when there
@@ -268,7 +301,7 @@ export class Flights {
     call: Call,
     keys: CallKeys,
     stale: Stale | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<FlightResult> {
     const store = this.#store;
     if (store === undefined) {
@@ -302,7 +335,7 @@ export class Flights {
         return { result, share: _share(result, call) as unknown };
       },
       {
-        signal,
+        ...(signal === undefined ? {} : { signal }),
         clock: config.clock,
         storeTimeoutMs: config.storeTimeoutMs,
         // As long as the owner's job may take by this request's deadlines:
@@ -402,3 +435,5 @@ function _isShared(value: unknown): value is Shared {
     isReasonPhrase(raw.statusText) && isHeaderList(raw.headers) &&
     raw.body instanceof Uint8Array;
 }
+
+function _nothing(): void {}

@@ -6,7 +6,7 @@
  */
 
 import type { Priority } from "../stores/types.ts";
-import type { TimeoutOptions } from "./options.ts";
+import type { TimeoutOptions, WaitUntil } from "./options.ts";
 
 /** How the cache treats one request, as in the Fetch standard's `RequestInit.cache`. */
 export type CacheMode =
@@ -85,6 +85,14 @@ export interface HttpRequestInit
    * @default {undefined} (the client's)
    */
   timeout?: number | TimeoutOptions;
+  /**
+   * Hands this request's background work to the platform, replacing the
+   * client's `waitUntil`: on Cloudflare Workers,
+   * `(promise) => ctx.waitUntil(promise)`.
+   *
+   * @default {undefined} (the client's)
+   */
+  waitUntil?: WaitUntil;
 }
 
 /** A Standard Schema v1 validation issue. */
@@ -167,4 +175,12 @@ export interface RequestOptions<T = unknown> {
    * @default {undefined} (the client's)
    */
   timeout?: number | TimeoutOptions;
+  /**
+   * Hands this request's background work to the platform, replacing the
+   * client's `waitUntil`: on Cloudflare Workers,
+   * `(promise) => ctx.waitUntil(promise)`.
+   *
+   * @default {undefined} (the client's)
+   */
+  waitUntil?: WaitUntil;
 }
