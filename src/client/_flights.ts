@@ -17,12 +17,6 @@
 // cut off with its request holds back the next one for its key until the
 // entry's stale-while-revalidate window ends.
 
-import {
-  isHeaderList,
-  isReasonPhrase,
-  isVarySelection,
-} from "../cache/_fields.ts";
-import { bodyBytes } from "../cache/entry.ts";
 import { varyMatches } from "../cache/vary.ts";
 import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
 import {
@@ -38,24 +32,20 @@ import type {
   FlightResult,
   Found,
   Outcome,
-  Raw,
   Scope,
   Stale,
 } from "./_call.ts";
 import { type CacheReader, varyView } from "./_cache_reader.ts";
+import {
+  isSharedResult,
+  joinedOutcome,
+  sharedResult,
+} from "./_flight_share.ts";
 import { errorStage } from "./_events.ts";
 import { type CallKeys, callKeys, withoutSelecting } from "./_key.ts";
 import type { Origin } from "./_origin.ts";
 import type { Pipeline } from "./_pipeline.ts";
-import { rangedOutcome } from "./_range.ts";
-import { linkSignal, withoutCookies } from "./_response.ts";
-
-/** What a flight shares through a dedupe store. */
-interface Shared {
-  sluice: 1;
-  raw: Raw | null;
-  vary: Record<string, string | null>;
-}
+import { linkSignal } from "./_response.ts";
 
 /** A background revalidation, so that close() can end it. */
 interface Background {
@@ -134,7 +124,7 @@ export class Flights {
             waitedMs: performance.now() - started,
           });
         }
-        return _joined(result.outcome);
+        return joinedOutcome(result.outcome);
       }
       // The flight's response cannot answer this request: its body was
       // streamed to (or too large for) its owner, or it varies on fields
@@ -327,12 +317,12 @@ export class Flights {
                 ? answer.outcome.entry.varyHeaders
                 : {},
             };
-            return { result, share: _share(result, call) as unknown };
+            return { result, share: sharedResult(result, call) as unknown };
           }
           if (answer?.kind === "stale") current = answer.stale;
         }
         const result = await this.#origin.fetch(call, keys, current, signal);
-        return { result, share: _share(result, call) as unknown };
+        return { result, share: sharedResult(result, call) as unknown };
       },
       {
         ...(signal === undefined ? {} : { signal }),
@@ -360,7 +350,7 @@ export class Flights {
     if (outcome.kind === "owned") return outcome.result;
     const shared = outcome.value;
     if (
-      !_isShared(shared) || shared.raw === null ||
+      !isSharedResult(shared) || shared.raw === null ||
       !varyMatches(
         { varyHeaders: shared.vary },
         varyView(this.#pipeline, call),
@@ -382,58 +372,6 @@ export class Flights {
       vary: shared.vary,
     };
   }
-}
-
-// What a joiner gets of the owner's outcome: no cookie the origin set for
-// the owner, and none of its validated data (a joiner parses its own copy).
-function _joined(
-  outcome: Exclude<Outcome, { kind: "response" }>,
-): Outcome {
-  return outcome.kind === "raw"
-    ? {
-      ...outcome,
-      raw: withoutCookies(outcome.raw),
-      source: "dedupe",
-      attempts: 0,
-      validated: undefined,
-    }
-    : { ...outcome, source: "dedupe", attempts: 0, validated: undefined };
-}
-
-// What a flight shares: the answer of its owner's request, which is that of
-// every request with its key (one Range, say, cut from a stored response).
-function _share(result: FlightResult, call: Call): Shared {
-  const range = call.state.range;
-  const outcome = range === undefined
-    ? result.outcome
-    : rangedOutcome(result.outcome, range);
-  let raw: Raw | null = null;
-  if (outcome.kind === "raw") raw = withoutCookies(outcome.raw);
-  else if (outcome.kind === "entry") {
-    raw = {
-      url: outcome.entry.url,
-      status: outcome.entry.status,
-      statusText: outcome.entry.statusText,
-      headers: outcome.entry.headers,
-      body: bodyBytes(outcome.entry.body),
-    };
-  }
-  return { sluice: 1, raw, vary: result.vary };
-}
-
-// Whether a dedupe store's value is one a flight shared, down to what
-// building its `Response` and matching its Vary need.
-function _isShared(value: unknown): value is Shared {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  if (v.sluice !== 1 || !isVarySelection(v.vary)) return false;
-  if (v.raw === null) return true;
-  const raw = v.raw as Record<string, unknown> | undefined;
-  return typeof raw === "object" && raw !== null &&
-    typeof raw.url === "string" && Number.isInteger(raw.status) &&
-    (raw.status as number) >= 200 && (raw.status as number) <= 599 &&
-    isReasonPhrase(raw.statusText) && isHeaderList(raw.headers) &&
-    raw.body instanceof Uint8Array;
 }
 
 function _nothing(): void {}
