@@ -117,9 +117,12 @@ export interface LeaseDedupeStoreOptions {
   onEvent?: (event: DedupeStoreEvent) => void;
   /**
    * Measures the store's own waits: the delays between checks of a waiting
-   * job, and the backend's timeout on each check. A clock with `sleep()`
-   * (such as `ManualClock`) has them pass in its time; one with `now()`
-   * alone waits on real timers. Lease expiry is the backend's own time.
+   * job, and the backend's timeout on each check. Each ends when it has
+   * passed on real timers or, for a clock with `sleep()` (such as
+   * `ManualClock`), in the clock's time, whichever comes first: moving a
+   * test clock brings a check forward, and a clock nobody moves still
+   * lets waiters see what other processes do. Lease expiry is the
+   * backend's own time.
    *
    * @default {systemClock}
    */
@@ -632,7 +635,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
         Math.max(this.#pollIntervalMs, Math.round(watch.waited / GROWTH)),
       );
       watch.waited += delay;
-      watch.cancel = deadline(
+      watch.cancel = _firstOf(
         this.#clock,
         delay,
         () => void this.#check(hash, watch),
@@ -665,7 +668,7 @@ export class LeaseDedupeStore<T = unknown, E = unknown>
     const { timeoutMs, backend } = this.#backend;
     let cancel: (() => void) | undefined;
     const late = new Promise<never>((_, reject) => {
-      cancel = deadline(this.#clock, timerDelay(timeoutMs), () => {
+      cancel = _firstOf(this.#clock, timerDelay(timeoutMs), () => {
         reject(
           new StoreError(
             `Cannot waitFor on ${this.#component}: the backend did not answer within ${timeoutMs} ms`,
@@ -754,4 +757,33 @@ function _forget<T>(waiter: _Waiter<T>): void {
 
 function _message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Calls `onPass` once, when `ms` has passed on a real timer or on `clock`,
+ * whichever is first, unless the returned function is called before.
+ */
+function _firstOf(
+  clock: Clock,
+  ms: number,
+  onPass: () => void,
+): () => void {
+  if (typeof clock.sleep !== "function" || clock.sleep === systemClock.sleep) {
+    return deadline(clock, ms, onPass);
+  }
+  let done = false;
+  const pass = (): void => {
+    if (done) return;
+    done = true;
+    cancelClock();
+    clearTimeout(timer);
+    onPass();
+  };
+  const timer = setTimeout(pass, ms);
+  const cancelClock = deadline(clock, ms, pass);
+  return () => {
+    done = true;
+    cancelClock();
+    clearTimeout(timer);
+  };
 }
