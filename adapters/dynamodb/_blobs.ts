@@ -2,7 +2,7 @@ import type { Payload } from "../../src/stores/_payload.ts";
 import type { BlobBackend } from "../../src/stores/blob_backend.ts";
 import type { CacheStoreStats } from "../../src/stores/types.ts";
 import { _ConditionFailed, type _Connection, BACKEND } from "./_connection.ts";
-import { deleteAll, keyOf, pages } from "./_requests.ts";
+import { _Deleter, keyOf, pages } from "./_requests.ts";
 import { INDEX_NAME } from "./_table.ts";
 import { type _Item, B, bytes, N, names, num, S, ttlAt } from "./_values.ts";
 
@@ -88,13 +88,15 @@ export class _DynamoBlobs implements BlobBackend {
   }
 
   async removePrefix(prefix: string): Promise<void> {
+    const deleter = new _Deleter(this.#db, "clear");
     await this.#eachShard(
       "clear",
       prefix,
       "#pk, #sk",
       undefined,
-      (page) => deleteAll(this.#db, "clear", page.map(keyOf)),
+      (page) => deleter.add(page.map(keyOf)),
     );
+    await deleter.flush();
   }
 
   async stats(): Promise<CacheStoreStats> {
@@ -118,18 +120,16 @@ export class _DynamoBlobs implements BlobBackend {
    * queries every shard of the index for them.
    */
   async cleanup(): Promise<number> {
-    let removed = 0;
+    const deleter = new _Deleter(this.#db, "cleanup");
     await this.#eachShard(
       "cleanup",
       "",
       "#pk, #sk",
       this.#db.now(),
-      async (page) => {
-        await deleteAll(this.#db, "cleanup", page.map(keyOf));
-        removed += page.length;
-      },
+      (page) => deleter.add(page.map(keyOf)),
     );
-    return removed;
+    await deleter.flush();
+    return deleter.deleted;
   }
 
   close(): Promise<void> {

@@ -77,8 +77,22 @@ const TIME_DIGITS = 16;
 
 /** The outcome of one ring. */
 type _RingResult =
-  | { admitted: true; sk: string; tk: string; old: _Item | undefined }
-  | { admitted: false; waitMs: number; full: boolean; other: number };
+  | {
+    admitted: true;
+    sk: string;
+    tk: string;
+    old: _Item | undefined;
+    /** When the slot was written: the admission's time. */
+    at: number;
+  }
+  | {
+    admitted: false;
+    waitMs: number;
+    full: boolean;
+    other: number;
+    /** When the window was read: the time the waits count from. */
+    decidedAt: number;
+  };
 
 /** What an admission saw of the meta item. */
 interface _Meta {
@@ -105,7 +119,9 @@ export class _DynamoRateWindow implements RateWindow {
     request: RateWindowAdmitRequest,
   ): Promise<RateWindowAdmitReply> {
     const operation = request.force ? "record" : "acquire";
-    const now = this.#db.now();
+    // The time of the decision, read again after each round trip: an
+    // admission is recorded when its slot is written.
+    let now = this.#db.now();
     const { limit, windowMs, backgroundMax: share, users } = request;
     const user = request.priority === "user";
     const background = !user && share !== null;
@@ -226,6 +242,7 @@ export class _DynamoRateWindow implements RateWindow {
       : foreign
       ? await cooldown
       : num(meta.attributes.cd);
+    now = Math.max(now, this.#db.now());
     const cooldownMs = _left(ends, now);
     if (cooldownMs > 0) return await refuse(0, 0, cooldownMs);
 
@@ -250,12 +267,12 @@ export class _DynamoRateWindow implements RateWindow {
         share!,
         meta.backgroundTicket,
         _wide(meta.attributes, "b", share!, cutoff, "ovb"),
-        now,
         windowMs,
         token,
         request.measureWaits ? limit : null,
       );
       if (!backgroundSlot.admitted) {
+        now = backgroundSlot.decidedAt;
         return await refuse(
           backgroundSlot.other,
           backgroundSlot.waitMs,
@@ -263,6 +280,7 @@ export class _DynamoRateWindow implements RateWindow {
         );
       }
     }
+    const logAt = now;
     const side: Promise<unknown>[] = [];
     if (background && !ring) {
       side.push(
@@ -277,7 +295,7 @@ export class _DynamoRateWindow implements RateWindow {
       );
     }
     if (logUser) {
-      side.push(this.#logUser(operation, resource, now, token, users));
+      side.push(this.#logUser(operation, resource, logAt, token, users));
     }
     const [total, ...written] = await Promise.allSettled([
       this.#ring(
@@ -287,7 +305,6 @@ export class _DynamoRateWindow implements RateWindow {
         limit,
         meta.ticket,
         _wide(meta.attributes, "c", limit, cutoff, "ov"),
-        now,
         windowMs,
         token,
         null,
@@ -314,7 +331,7 @@ export class _DynamoRateWindow implements RateWindow {
       }
       if (logUser) {
         undo.push(
-          this.#remove(operation, resource, _userKey(now, token), token),
+          this.#remove(operation, resource, _userKey(logAt, token), token),
         );
       }
       if (totalSlot !== undefined && !totalSlot.admitted && totalSlot.full) {
@@ -324,14 +341,16 @@ export class _DynamoRateWindow implements RateWindow {
             resource,
             limit,
             windowMs,
-            now + totalSlot.waitMs,
+            totalSlot.decidedAt + totalSlot.waitMs,
             meta.ticket,
           ),
         );
       }
       await Promise.allSettled(undo);
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-      return await refuse((totalSlot as { waitMs: number }).waitMs, 0, 0);
+      const refused = totalSlot as { waitMs: number; decidedAt: number };
+      now = refused.decidedAt;
+      return await refuse(refused.waitMs, 0, 0);
     }
     const entries = [{ sk: totalSlot.sk, tk: token }];
     if (backgroundSlot?.admitted) {
@@ -342,11 +361,11 @@ export class _DynamoRateWindow implements RateWindow {
     return {
       admitted: true,
       ref: { entries, windowMs },
-      now,
+      now: totalSlot.at,
       waitMs: 0,
       backgroundWaitMs: 0,
       cooldownMs,
-      ..._activity(await activity, logUser ? now : null, request.countUsers),
+      ..._activity(await activity, logUser ? logAt : null, request.countUsers),
     };
   }
 
@@ -626,12 +645,10 @@ export class _DynamoRateWindow implements RateWindow {
     capacity: number,
     ticket: number,
     wide: boolean,
-    now: number,
     windowMs: number,
     token: string,
     otherLimit: number | null,
   ): Promise<_RingResult> {
-    const cutoff = now - windowMs;
     const first = ticket % capacity;
     if (!wide) {
       const written = await this.#slot(
@@ -639,8 +656,6 @@ export class _DynamoRateWindow implements RateWindow {
         resource,
         ring,
         first,
-        now,
-        cutoff,
         token,
         windowMs,
       );
@@ -648,6 +663,7 @@ export class _DynamoRateWindow implements RateWindow {
     }
     for (let attempt = 0; attempt < SLOW_TRIES; attempt++) {
       const both = otherLimit !== null;
+      const now = this.#db.now();
       const state = await this.#window(
         operation,
         resource,
@@ -665,6 +681,7 @@ export class _DynamoRateWindow implements RateWindow {
           other: otherLimit === null
             ? 0
             : _wait(state.total, otherLimit, windowMs, now),
+          decidedAt: now,
         };
       }
       const busy = ring === TOTAL ? state.busyTotal : state.busyBackground;
@@ -679,41 +696,47 @@ export class _DynamoRateWindow implements RateWindow {
         resource,
         ring,
         slot,
-        now,
-        cutoff,
         token,
         windowMs,
       );
       if (written !== false) return written;
     }
     // Others took every free slot read: come back in a moment.
-    return { admitted: false, waitMs: 1, full: false, other: 0 };
+    return {
+      admitted: false,
+      waitMs: 1,
+      full: false,
+      other: 0,
+      decidedAt: this.#db.now(),
+    };
   }
 
-  /** Writes a slot unless it holds an admission still in the window. */
+  /**
+   * Writes a slot, at the clock's time, unless it holds an admission still
+   * in the window.
+   */
   async #slot(
     operation: string,
     resource: string,
     ring: string,
     slot: number,
-    now: number,
-    cutoff: number,
     token: string,
     windowMs: number,
   ): Promise<_RingResult | false> {
     const sk = `${ring}#s${slot}`;
+    const at = this.#db.now();
     const condition = "attribute_not_exists(#at) OR #at <= :cutoff";
     try {
       const reply = await this.#db.call(operation, "PutItem", {
         Item: {
           ...this.#key(resource, sk),
-          at: N(now),
+          at: N(at),
           tk: S(token),
-          ttl: ttlAt(now + windowMs),
+          ttl: ttlAt(at + windowMs),
         },
         ConditionExpression: condition,
         ExpressionAttributeNames: names(condition),
-        ExpressionAttributeValues: { ":cutoff": N(cutoff) },
+        ExpressionAttributeValues: { ":cutoff": N(at - windowMs) },
         ReturnValues: "ALL_OLD",
       });
       return {
@@ -721,6 +744,7 @@ export class _DynamoRateWindow implements RateWindow {
         sk,
         tk: token,
         old: reply.Attributes as _Item | undefined,
+        at,
       };
     } catch (error) {
       if (error instanceof _ConditionFailed) return false;

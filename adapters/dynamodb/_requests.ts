@@ -92,6 +92,44 @@ export async function deleteAll(
   }
 }
 
+/**
+ * Collects keys to delete from many concurrent pages and deletes them in
+ * full batches of 25, one batch at a time.
+ */
+export class _Deleter {
+  readonly #connection: _Connection;
+  readonly #operation: string;
+  #pending: _Key[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  deleted = 0;
+
+  constructor(connection: _Connection, operation: string) {
+    this.#connection = connection;
+    this.#operation = operation;
+  }
+
+  /** Queues keys; full batches are sent (in order) before it resolves. */
+  add(keys: readonly _Key[]): Promise<void> {
+    this.#pending.push(...keys);
+    const full = this.#pending.length - (this.#pending.length % BATCH_SIZE);
+    if (full === 0) return this.#chain;
+    return this.#send(this.#pending.splice(0, full));
+  }
+
+  /** Sends what is left. */
+  flush(): Promise<void> {
+    return this.#send(this.#pending.splice(0));
+  }
+
+  #send(keys: _Key[]): Promise<void> {
+    this.#chain = this.#chain.then(async () => {
+      await deleteAll(this.#connection, this.#operation, keys);
+      this.deleted += keys.length;
+    });
+    return this.#chain;
+  }
+}
+
 /** The primary key of an item read back. */
 export function keyOf(item: Record<string, unknown>): _Key {
   return { pk: item.pk as { S: string }, sk: item.sk as { S: string } };
