@@ -20,7 +20,7 @@ const SORT = "c";
  * milliseconds of the store's clock, and `ttl` the same in seconds for
  * DynamoDB's own TTL, which may lag by up to 48 hours: every read compares
  * `exp` itself. Each entry is also written into the index `gsi1` (its
- * shard as `gpk`, its key as `gsk`), which `clear(prefix)` queries.
+ * shard as `gpk`, `=` and its key as `gsk`), which `clear(prefix)` queries.
  */
 export class _DynamoBlobs implements BlobBackend {
   readonly name: string = BACKEND;
@@ -56,7 +56,8 @@ export class _DynamoBlobs implements BlobBackend {
       v: B(value),
       sz: N(value.byteLength),
       gpk: S(this.#shard(key)),
-      gsk: S(key),
+      // Never empty, as an index key must not be, whatever the key.
+      gsk: S(`=${key}`),
     };
     if (ttlMs !== null) {
       const exp = this.#db.now() + ttlMs;
@@ -161,7 +162,7 @@ export class _DynamoBlobs implements BlobBackend {
             ExpressionAttributeNames: names(condition, filter, projection),
             ExpressionAttributeValues: {
               ":g": S(`${this.#db.keyPrefix}cache#${shard}`),
-              ...(prefix === "" ? {} : { ":p": S(prefix) }),
+              ...(prefix === "" ? {} : { ":p": S(`=${prefix}`) }),
               ...(expiredBy === undefined ? {} : { ":now": N(expiredBy) }),
             },
           }, each),
