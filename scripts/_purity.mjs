@@ -9,7 +9,8 @@
 //   provides: node:test and node:assert.
 // - An adapter imports package sources, its own files and its vendor client
 //   only (adapters/libsql: @libsql/client and @libsql/client/web;
-//   adapters/upstash: @upstash/redis).
+//   adapters/upstash: @upstash/redis; adapters/dynamodb: nothing, since it
+//   takes an AWS SDK client typed structurally and otherwise uses fetch).
 // - No shipped file imports a Node built-in (`node:fs` or bare `fs`) or a
 //   registry or URL specifier (`npm:`, `jsr:`, `https:`), or refers to a
 //   runtime's own globals (`Deno`, `Bun`, `process`, `Buffer`, `require`, ...)
@@ -22,6 +23,7 @@ import ts from "typescript";
 export const ADAPTER_IMPORTS = {
   "adapters/libsql/": ["@libsql/client", "@libsql/client/web"],
   "adapters/upstash/": ["@upstash/redis"],
+  "adapters/dynamodb/": [],
 };
 
 /** Modules the conformance suites in testing/ may import. */

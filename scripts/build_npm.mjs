@@ -39,7 +39,7 @@ const nodeTypedDirs = ["testing/", "adapters/libsql/"];
 
 const metadata = {
   description:
-    "HTTP client toolkit: an RFC 9111 cache, request de-duplication and rate limiting in front of fetch, with stores shared across processes (memory, libSQL/Turso, Upstash Redis).",
+    "HTTP client toolkit: an RFC 9111 cache, request de-duplication and rate limiting in front of fetch, with stores shared across processes (memory, libSQL/Turso, Upstash Redis, DynamoDB).",
   keywords: [
     "http",
     "fetch",
@@ -52,6 +52,7 @@ const metadata = {
     "turso",
     "upstash",
     "redis",
+    "dynamodb",
   ],
 };
 

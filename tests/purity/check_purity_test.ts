@@ -150,6 +150,18 @@ export const env = process.env.UPSTASH_REDIS_REST_URL;
       '3: imports the package "@libsql/client": adapters/upstash/ may import only @upstash/redis',
       "4: uses the runtime global `process`",
     ]);
+    // The DynamoDB stores take an SDK client typed structurally and
+    // otherwise sign and send with Web APIs: the SDK is no dependency.
+    const dynamodb = `
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createHmac } from "node:crypto";
+import { StoreError } from "../../src/errors.ts";
+import { signRequest } from "./_sigv4.ts";
+`;
+    assert.deepEqual(check("adapters/dynamodb/_transport.ts", dynamodb), [
+      '2: imports the package "@aws-sdk/client-dynamodb": adapters/dynamodb/ may import only package sources',
+      '3: imports the Node built-in "node:crypto"',
+    ]);
   });
 
   it("lets the conformance suites import node:test and node:assert, and nothing else of Node", () => {

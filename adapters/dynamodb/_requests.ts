@@ -1,0 +1,136 @@
+// Requests that take more than one call: paginated queries and scans, and
+// batch deletes that retry what DynamoDB left unprocessed.
+import { StoreError } from "../../src/errors.ts";
+import { type _Connection, BACKEND } from "./_connection.ts";
+import { items } from "./_values.ts";
+
+/** A primary key. */
+export interface _Key {
+  pk: { S: string };
+  sk: { S: string };
+}
+
+/** Items per `BatchWriteItem`: DynamoDB's limit. */
+const BATCH_SIZE = 25;
+/** Tries per batch while DynamoDB leaves items unprocessed (throttling). */
+const BATCH_TRIES = 8;
+
+/**
+ * Runs a `Query` or `Scan` to its last page, handing each page's items to
+ * `each`.
+ */
+export async function pages(
+  connection: _Connection,
+  operation: string,
+  target: "Query" | "Scan",
+  input: Record<string, unknown>,
+  each: (page: Record<string, unknown>[]) => void | Promise<void>,
+): Promise<void> {
+  let start: unknown;
+  do {
+    const reply = await connection.call(
+      operation,
+      target,
+      start === undefined ? input : { ...input, ExclusiveStartKey: start },
+    );
+    await each(items(reply));
+    start = reply.LastEvaluatedKey;
+  } while (start !== undefined && start !== null);
+}
+
+/** Every item of a `Query` or `Scan`, all pages. */
+export async function all(
+  connection: _Connection,
+  operation: string,
+  target: "Query" | "Scan",
+  input: Record<string, unknown>,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  await pages(connection, operation, target, input, (page) => {
+    out.push(...page);
+  });
+  return out;
+}
+
+/**
+ * Deletes items by key, 25 per `BatchWriteItem`, sending again what
+ * DynamoDB leaves unprocessed (with a short backoff) until all are gone.
+ *
+ * @throws {StoreError} When some are still unprocessed after every try.
+ */
+export async function deleteAll(
+  connection: _Connection,
+  operation: string,
+  keys: readonly _Key[],
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += BATCH_SIZE) {
+    let requests: unknown[] = keys.slice(i, i + BATCH_SIZE).map((key) => ({
+      DeleteRequest: { Key: { pk: key.pk, sk: key.sk } },
+    }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt === BATCH_TRIES) {
+        throw new StoreError(
+          `Cannot ${operation} on ${connection.component}: DynamoDB left ${requests.length} deletes unprocessed after ${BATCH_TRIES} tries`,
+          BACKEND,
+          operation,
+        );
+      }
+      if (attempt > 0) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(1_000, 10 * 2 ** attempt))
+        );
+      }
+      const reply = await connection.call(operation, "BatchWriteItem", {
+        TableName: undefined,
+        RequestItems: { [connection.table]: requests },
+      });
+      const left =
+        (reply.UnprocessedItems as Record<string, unknown[]> | undefined)
+          ?.[connection.table];
+      requests = Array.isArray(left) ? left : [];
+    }
+  }
+}
+
+/**
+ * Collects keys to delete from many concurrent pages and deletes them in
+ * full batches of 25, one batch at a time.
+ */
+export class _Deleter {
+  readonly #connection: _Connection;
+  readonly #operation: string;
+  #pending: _Key[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  deleted = 0;
+
+  constructor(connection: _Connection, operation: string) {
+    this.#connection = connection;
+    this.#operation = operation;
+  }
+
+  /** Queues keys; full batches are sent (in order) before it resolves. */
+  add(keys: readonly _Key[]): Promise<void> {
+    this.#pending.push(...keys);
+    const full = this.#pending.length - (this.#pending.length % BATCH_SIZE);
+    if (full === 0) return this.#chain;
+    return this.#send(this.#pending.splice(0, full));
+  }
+
+  /** Sends what is left. */
+  flush(): Promise<void> {
+    return this.#send(this.#pending.splice(0));
+  }
+
+  #send(keys: _Key[]): Promise<void> {
+    this.#chain = this.#chain.then(async () => {
+      await deleteAll(this.#connection, this.#operation, keys);
+      this.deleted += keys.length;
+    });
+    return this.#chain;
+  }
+}
+
+/** The primary key of an item read back. */
+export function keyOf(item: Record<string, unknown>): _Key {
+  return { pk: item.pk as { S: string }, sk: item.sk as { S: string } };
+}
