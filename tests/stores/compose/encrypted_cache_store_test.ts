@@ -26,7 +26,7 @@ function encrypted(
 const invalidOptions = [
   { keys: {} },
   { keys: [] },
-  { keys: { k1: new Uint8Array(16) } },
+  { keys: { k1: new ArrayBuffer(16) } },
   { keys: { k1: "a passphrase" } },
   { keys: { "": k1 } },
   { keys: { ["x".repeat(256)]: k1 } },
