@@ -72,7 +72,8 @@ export interface CompressedCacheStoreOptions extends CompressionOptions {
  * `getStats()` and `cleanup()` are those of the wrapped store, when it has
  * them (sizes are compressed sizes). `close()` closes it.
  *
- * @typeParam T The type of the stored values.
+ * @typeParam T The type of the stored values: `unknown` unless given
+ *   (it is not inferred from the wrapped store).
  *
  * @example Compressing a remote cache
  * ```ts
@@ -108,7 +109,10 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    * not a non-negative integer, `maxDecompressedBytes` not a positive
    * integer, or `onEvent` not a function.
    */
-  constructor(inner: CacheStore<T>, options: CompressedCacheStoreOptions = {}) {
+  constructor(
+    inner: CacheStore<NoInfer<T>>,
+    options: CompressedCacheStoreOptions = {},
+  ) {
     this.#inner = cacheStoreOption<T>(COMPONENT, "inner", inner);
     const record = optionsObject(COMPONENT, options);
     this.#policy = compressionPolicy(COMPONENT, "", record);

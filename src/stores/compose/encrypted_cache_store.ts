@@ -61,7 +61,8 @@ export type EncryptedCacheStoreOptions = EncryptionOptions;
  * `getStats()` and `cleanup()` are those of the wrapped store, when it has
  * them (sizes are those of the encrypted values). `close()` closes it.
  *
- * @typeParam T The type of the stored values.
+ * @typeParam T The type of the stored values: `unknown` unless given
+ *   (it is not inferred from the wrapped store).
  *
  * @example Encrypting a shared cache, with a key from the environment
  * ```ts ignore
@@ -114,7 +115,10 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
    * @throws {ConfigError} When `inner` is not a cache store, `keys` holds
    * no valid key, `current` names none of them, or another option is bad.
    */
-  constructor(inner: CacheStore<T>, options: EncryptedCacheStoreOptions) {
+  constructor(
+    inner: CacheStore<NoInfer<T>>,
+    options: EncryptedCacheStoreOptions,
+  ) {
     this.#inner = cacheStoreOption<T>(COMPONENT, "inner", inner);
     const { sealer, onEvent } = sealerOptions(COMPONENT, "cache", options);
     this.#sealer = sealer;

@@ -50,7 +50,8 @@ interface _DedupeStoreExtras {
  * `getStats()` and `cleanup()` are those of the wrapped store, when it has
  * them. `close()` closes it.
  *
- * @typeParam T The type of a job's result.
+ * @typeParam T The type of a job's result: `unknown` unless given (it is
+ *   not inferred from the wrapped store).
  *
  * @example Encrypting the results that flights share
  * ```ts
@@ -85,7 +86,10 @@ export class EncryptedDedupeStore<T = unknown> implements DedupeStore<T> {
    * @throws {ConfigError} When `inner` is not a dedupe store, `keys` holds
    * no valid key, `current` names none of them, or another option is bad.
    */
-  constructor(inner: DedupeStore<T>, options: EncryptedDedupeStoreOptions) {
+  constructor(
+    inner: DedupeStore<NoInfer<T>>,
+    options: EncryptedDedupeStoreOptions,
+  ) {
     this.#inner = dedupeStoreOption<unknown>(COMPONENT, "inner", inner);
     const { sealer, onEvent } = sealerOptions(COMPONENT, "dedupe", options);
     this.#sealer = sealer;

@@ -89,7 +89,8 @@ const MONOTONIC: Clock = { now: () => performance.now() };
  * `getStats()` and `cleanup()` are those of the wrapped store, reported
  * too, when it has them. `close()` closes it.
  *
- * @typeParam T The type of the stored values.
+ * @typeParam T The type of the stored values: `unknown` unless given
+ *   (it is not inferred from the wrapped store).
  *
  * @example Recording `db.client.operation.duration` with OpenTelemetry
  * ```ts ignore
@@ -145,7 +146,7 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    * not a function, or `clock` has no `now()`.
    */
   constructor(
-    inner: CacheStore<T>,
+    inner: CacheStore<NoInfer<T>>,
     listener: CacheStoreMetricListener,
     options: MonitoredCacheStoreOptions = {},
   ) {

@@ -101,7 +101,8 @@ export interface RetryingCacheStoreOptions {
  * `getStats()` and `cleanup()` are those of the wrapped store, retried the
  * same way, when it has them. `close()` closes it, once.
  *
- * @typeParam T The type of the stored values.
+ * @typeParam T The type of the stored values: `unknown` unless given
+ *   (it is not inferred from the wrapped store).
  *
  * @example Riding out a dropped connection
  * ```ts ignore
@@ -145,7 +146,10 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    * `storeTimeoutMs` not a positive integer, `clock` has no `now()`, or
    * `retryOn` is not a function.
    */
-  constructor(inner: CacheStore<T>, options: RetryingCacheStoreOptions = {}) {
+  constructor(
+    inner: CacheStore<NoInfer<T>>,
+    options: RetryingCacheStoreOptions = {},
+  ) {
     this.#inner = cacheStoreOption<T>(COMPONENT, "inner", inner);
     const record = optionsObject(COMPONENT, options);
     const {

@@ -73,7 +73,8 @@ interface _Pending {
  * cleans both tiers and sums what they removed. Each is present when L2
  * has it. `close()` closes both tiers.
  *
- * @typeParam T The type of the stored values.
+ * @typeParam T The type of the stored values: `unknown` unless given
+ *   (it is not inferred from the wrapped store).
  *
  * @example An in-process cache in front of Redis
  * ```ts ignore
@@ -123,7 +124,7 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
    * the same store, `l1MaxTtlSeconds` is not a positive finite number, or
    * `clock` has no `now()`.
    */
-  constructor(options: TieredCacheStoreOptions<T>) {
+  constructor(options: TieredCacheStoreOptions<NoInfer<T>>) {
     const record = optionsObject(COMPONENT, options);
     const { l1MaxTtlSeconds = 5, clock = systemClock } = record;
     this.#l1 = cacheStoreOption<T>(COMPONENT, "l1", record.l1);
