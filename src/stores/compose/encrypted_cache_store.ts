@@ -38,7 +38,9 @@ export type EncryptedCacheStoreOptions = EncryptionOptions;
  *   the key that encrypted it.
  * - **Bound to its key.** The store key is authenticated with each value,
  *   so a value copied under another key, or another tenant's key, does not
- *   decrypt.
+ *   decrypt. The client's keys hold its name and scopes; stores that are
+ *   kept apart only by the wrapped store's own key prefix see the same keys,
+ *   so give each of them a keyring of its own.
  * - **A miss, never an error.** A value that does not open (a wrong key, a
  *   key id no longer in the ring, a changed byte, a moved value, a value
  *   written without encryption) is a miss: it is deleted, and `onEvent`
