@@ -9,12 +9,26 @@ import type { StoreEventListener } from "../store_events.ts";
 import type { CompressionOptions } from "./compression_options.ts";
 
 /**
+ * A Web Crypto `CryptoKey`, as far as an encrypted store reads it. Typed by
+ * its shape, so that using the stores needs no DOM types; any `CryptoKey`
+ * fits.
+ */
+export interface WebCryptoKey {
+  /** `"secret"` for an AES key. */
+  readonly type: string;
+  /** The algorithm: `{ name: "AES-GCM", length: 256 }` here. */
+  readonly algorithm: { readonly name: string };
+  /** What the key may do: `"decrypt"`, and `"encrypt"` for the current key. */
+  readonly usages: readonly string[];
+}
+
+/**
  * An AES-GCM-256 key: a Web Crypto `CryptoKey` (algorithm `AES-GCM`, length
  * 256, with `decrypt` among its usages, and `encrypt` for the current key),
  * or its 32 raw bytes. Raw bytes are copied when the store is built and
  * imported as a non-extractable key on first use.
  */
-export type EncryptionKey = CryptoKey | Uint8Array | ArrayBuffer;
+export type EncryptionKey = WebCryptoKey | Uint8Array | ArrayBuffer;
 
 /** How an encrypted store encrypts, and with which keys. */
 export interface EncryptionOptions {
