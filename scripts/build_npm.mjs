@@ -4,9 +4,10 @@
 // - tsc (options in tsconfig.npm.json) emits ESM JavaScript and .d.ts for
 //   every entry point of deno.json's exports and everything they import.
 // - npm/package.json is generated from deno.json: one export per entry point
-//   with `types` and `default` conditions; every npm package the sources
-//   import becomes an optional peer dependency, with the version range that
-//   deno.json's `imports` give it.
+//   with `types` and `default` conditions, and the same entry points as
+//   `main`, `types` and `typesVersions` for resolvers that ignore `exports`;
+//   every npm package the sources import becomes an optional peer
+//   dependency, with the version range that deno.json's `imports` give it.
 // - README.md and LICENSE are copied in.
 import {
   copyFileSync,
@@ -114,6 +115,18 @@ for (const [subpath, file] of entries) {
 }
 exportsField["./package.json"] = "./package.json";
 
+// Fallbacks for resolvers that do not read `exports`: TypeScript's `node10`
+// resolution (`"moduleResolution": "node"`, the default for `"module":
+// "commonjs"`) finds the root through `main` and `types`, and each subpath
+// through `typesVersions`.
+const rootExport = exportsField["."];
+if (!rootExport) fail('deno.json exports no root entry point (".")');
+const typesVersions = {};
+for (const [subpath, target] of Object.entries(exportsField)) {
+  if (subpath === "." || typeof target === "string") continue;
+  typesVersions[subpath.replace(/^\.\//, "")] = [target.types];
+}
+
 // Every bare specifier in the emitted JavaScript must be an npm package that
 // deno.json maps. Each adapter's vendor client (the packages it may import,
 // whether it imports them or takes an injected client) is an optional peer
@@ -189,6 +202,9 @@ const manifest = {
   type: "module",
   sideEffects: false,
   engines: { node: ">=20" },
+  main: rootExport.default,
+  types: rootExport.types,
+  typesVersions: { "*": typesVersions },
   exports: exportsField,
   ...(peers.size > 0
     ? {

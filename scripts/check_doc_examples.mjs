@@ -1,7 +1,8 @@
 // Type-checks every code block in the JSDoc of the package sources that the
-// entry points reach (module docs and symbol docs alike), so that each
-// example a user copies from JSR or an editor tooltip compiles. Blocks marked
-// `ignore` are skipped, as `deno check --doc-only` does.
+// entry points reach (module docs and symbol docs alike), and every
+// TypeScript block of README.md, so that each example a user copies from
+// JSR, npm, an editor tooltip or the README compiles. Blocks marked `ignore`
+// are skipped, as `deno check --doc-only` does.
 import { spawnSync } from "node:child_process";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +29,15 @@ for (const entry of entries) {
   }
 }
 const sorted = [...files].sort();
-console.log(`doc examples: checking the JSDoc of ${sorted.length} files`);
+console.log(
+  `doc examples: checking the JSDoc of ${sorted.length} files, and README.md`,
+);
 process.exit(
-  await run(denoBin(), ["check", "--doc-only", "--quiet", ...sorted]),
+  await run(denoBin(), [
+    "check",
+    "--doc-only",
+    "--quiet",
+    ...sorted,
+    "README.md",
+  ]),
 );

@@ -76,6 +76,40 @@ if (existsSync(npmManifest)) {
       }
     }
   }
+  // The fallbacks for resolvers without `exports` name the same files.
+  const rootExport = npm.exports?.["."];
+  if (
+    rootExport &&
+    (npm.main !== rootExport.default || npm.types !== rootExport.types)
+  ) {
+    problems.push(
+      `npm/package.json main ${npm.main} and types ${npm.types} differ from its "." export ${
+        JSON.stringify(rootExport)
+      }`,
+    );
+  }
+  const fallbacks = npm.typesVersions?.["*"] ?? {};
+  for (const subpath of denoSubpaths.filter((s) => s !== ".")) {
+    const listed = fallbacks[subpath.slice(2)];
+    const types = npm.exports?.[subpath]?.types;
+    if (!Array.isArray(listed) || listed.length !== 1 || listed[0] !== types) {
+      problems.push(
+        `npm/package.json typesVersions for ${subpath} is ${
+          JSON.stringify(listed)
+        }, expected [${JSON.stringify(types)}]`,
+      );
+    }
+  }
+  const extra = Object.keys(fallbacks).filter((k) =>
+    !denoSubpaths.includes(`./${k}`)
+  );
+  if (extra.length > 0) {
+    problems.push(
+      `npm/package.json typesVersions maps ${
+        extra.join(", ")
+      }, which deno.json does not export`,
+    );
+  }
   if (npm.exports?.["./package.json"] !== "./package.json") {
     problems.push("npm/package.json does not export ./package.json");
   }

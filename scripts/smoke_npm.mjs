@@ -246,7 +246,7 @@ export const entries: object[] = [${
   writeFileSync(join(dir, "consumer.mts"), consumer);
   const consumers = [["every entry point", "consumer.mts"]];
   // Once the package has a client: typed use of it, and its fetch handed to
-  // code that takes a fetch (an SDK, @upstash/redis, @libsql/client/web).
+  // code that takes a fetch (openai, @octokit/core, @libsql/client/web).
   if (/\bHttpClient\b/.test(readFileSync(join(npmDir, "mod.d.ts"), "utf8"))) {
     writeFileSync(
       join(dir, "fetch_drop_in.mts"),
@@ -273,12 +273,23 @@ export async function load(url: string): Promise<Response> {
       "fetch_drop_in.mts",
     ]);
   }
-  // A Node project (its types from @types/node, no DOM lib) and a bundler
-  // project (Web types from the DOM lib, no runtime types). Clients and
-  // stores implement Symbol.asyncDispose, so the latter needs the
+  // The plainest Node project (the default lib and every installed @types
+  // package), a Node project with Node's types and no DOM lib, one on
+  // TypeScript's node10 resolution (no `exports`: `typesVersions`), and a
+  // bundler project (Web types from the DOM lib, no runtime types). Clients
+  // and stores implement Symbol.asyncDispose, so the last needs the
   // ESNext.Disposable lib (TypeScript 5.2+), as `await using` does;
-  // @types/node declares it for Node projects.
+  // @types/node declares it for Node projects. README.md documents these.
   const configs = {
+    "tsconfig.plain.json": {
+      target: "es2022",
+      module: "nodenext",
+    },
+    "tsconfig.node10.json": {
+      module: "commonjs",
+      moduleResolution: "node10",
+      target: "ES2022",
+    },
     "tsconfig.nodenext.json": {
       module: "NodeNext",
       moduleResolution: "NodeNext",
@@ -318,7 +329,9 @@ export async function load(url: string): Promise<Response> {
         ),
       );
       await step(
-        `TypeScript: ${what} type-checks (${options.moduleResolution})`,
+        `TypeScript: ${what} type-checks (${
+          config.replace(/^tsconfig\.|\.json$/g, "")
+        })`,
         () =>
           exec(process.execPath, [
             join(dir, "node_modules", "typescript", "bin", "tsc"),

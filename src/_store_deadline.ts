@@ -12,7 +12,6 @@ import { deadline } from "./_clock_deadline.ts";
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import { StoreError } from "./errors.ts";
-import { NEVER } from "./_signals.ts";
 
 /** How long one store operation may take by default, in ms. */
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
@@ -93,8 +92,6 @@ function _bounded<T>(
   clock: Clock,
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
-  // Nothing to listen to on a signal that never aborts.
-  if (signal === NEVER) signal = undefined;
   if (timeoutMs === undefined && signal === undefined) return pending;
   return new Promise<T>((resolve, reject) => {
     let cancel: (() => void) | undefined;

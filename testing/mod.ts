@@ -19,6 +19,11 @@
  */
 
 export * from "./manual_clock.ts";
+// The contracts the suites and their factories speak of, so that a store
+// author needs this entry point alone.
+export type * from "../src/stores/types.ts";
+export type { Clock } from "../src/clock.ts";
+export type { AdaptiveConfig } from "../src/rate_limit/adaptive_policy.ts";
 export type { Awaitable, StoreSuiteOptions, SuiteTime } from "./_harness.ts";
 export * from "./cache_store_suite.ts";
 export * from "./dedupe_store_suite.ts";

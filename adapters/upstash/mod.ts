@@ -55,6 +55,12 @@ export type { Clock } from "../../src/clock.ts";
 export type * from "../../src/stores/rate_window.ts";
 export type * from "../../src/stores/window_rate_limit_store.ts";
 export type * from "../../src/stores/window_adaptive_rate_limit_store.ts";
+export type * from "../../src/stores/blob_cache_store.ts";
+export type * from "../../src/stores/lease_dedupe_store.ts";
+export type * from "../../src/stores/store_events.ts";
+export type * from "../../src/stores/blob_backend.ts";
+export type { Payload, PayloadEncoding } from "../../src/stores/_payload.ts";
+export type * from "../../src/stores/lease.ts";
 export type {
   UpstashConnectionOptions,
   UpstashRedisLike,

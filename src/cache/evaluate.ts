@@ -113,7 +113,7 @@ export function evaluate(
   if (!_varyMatchesFast(entry, requestHeaders)) {
     return { kind: "unusable", reason: "vary" };
   }
-  const ageMs = policy.initialAgeMs + Math.max(0, now - entry.responseTime);
+  const ageMs = entry.initialAgeMs + Math.max(0, now - entry.responseTime);
   const ageSeconds = Math.floor(ageMs / 1000);
   const freshLeftMs = policy.freshnessLifetimeMs - ageMs;
   const hasDirectives = requestHeaders.has("cache-control") ||
@@ -181,11 +181,10 @@ export function staleIfErrorApplies(
   now: number,
   requestStaleIfErrorSeconds?: number,
 ): boolean {
-  const policy = entry.policy;
-  const ageMs = policy.initialAgeMs + Math.max(0, now - entry.responseTime);
+  const ageMs = entry.initialAgeMs + Math.max(0, now - entry.responseTime);
   return _staleIfError(
     entry,
-    ageMs - policy.freshnessLifetimeMs,
+    ageMs - entry.policy.freshnessLifetimeMs,
     requestStaleIfErrorSeconds,
   );
 }

@@ -135,8 +135,8 @@ export function initialAgeMs(entry: FreshnessInput): number {
  * Computes the current age of a stored response (RFC 9111 §4.2.3): its
  * initial age plus the time it has been resident in the cache.
  *
- * Uses the age precomputed in `entry.policy` when present, so it costs no
- * header parsing.
+ * Uses the age precomputed in `entry.initialAgeMs` when present, so it
+ * costs no header parsing.
  *
  * @param entry The stored response.
  * @param now The current time, in milliseconds since the epoch.
@@ -151,10 +151,10 @@ export function initialAgeMs(entry: FreshnessInput): number {
  * ```
  */
 export function currentAgeMs(
-  entry: FreshnessInput & Partial<Pick<CachedResponse, "policy">>,
+  entry: FreshnessInput & Partial<Pick<CachedResponse, "initialAgeMs">>,
   now: number,
 ): number {
-  const initial = entry.policy?.initialAgeMs ?? initialAgeMs(entry);
+  const initial = entry.initialAgeMs ?? initialAgeMs(entry);
   return initial + Math.max(0, now - entry.responseTime);
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CachedResponse } from "./entry.ts";
+import { type CachedResponse, etagOf, lastModifiedOf } from "./entry.ts";
 import {
   DEFAULT_REVALIDATION_STORAGE_MS,
   DEFAULT_STALE_STORAGE_MS,
@@ -58,10 +58,10 @@ export function storageTtlSeconds(
   now: number = entry.responseTime,
 ): number {
   const policy = entry.policy;
-  const hasValidator = policy.etag !== "" || policy.lastModified !== "";
+  const hasValidator = etagOf(entry) !== "" || lastModifiedOf(entry) !== "";
   // Every use needs validation, and there is nothing to validate with.
   if (policy.requiresValidation && !hasValidator) return -1;
-  const ageMs = policy.initialAgeMs + Math.max(0, now - entry.responseTime);
+  const ageMs = entry.initialAgeMs + Math.max(0, now - entry.responseTime);
   const freshLeftMs = policy.freshnessLifetimeMs - ageMs;
   let staleMs = 0;
   if (!policy.noStaleServing) {

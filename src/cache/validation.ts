@@ -12,8 +12,12 @@ import {
   fieldValue,
   HOP_BY_HOP,
 } from "./_fields.ts";
-import { withPolicy } from "./entry.ts";
-import type { CachedResponse } from "./entry.ts";
+import {
+  type CachedResponse,
+  etagOf,
+  lastModifiedOf,
+  withPolicy,
+} from "./entry.ts";
 import { parseHttpDate } from "./http_date.ts";
 import type { CachePolicyOptions } from "./options.ts";
 
@@ -55,7 +59,8 @@ export function conditionalHeaders(
   entry: CachedResponse,
 ): [string, string][] {
   const out: [string, string][] = [];
-  const { etag, lastModified } = entry.policy;
+  const etag = etagOf(entry);
+  const lastModified = lastModifiedOf(entry);
   if (etag !== "") out.push(["if-none-match", etag]);
   if (lastModified !== "" && parseHttpDate(lastModified) !== undefined) {
     out.push(["if-modified-since", lastModified]);
@@ -92,13 +97,14 @@ export function notModifiedMatches(
 ): boolean {
   const etag = notModifiedHeaders.get("etag");
   if (etag !== null) {
-    return entry.policy.etag !== "" &&
-      weakTag(etag) === weakTag(entry.policy.etag);
+    const stored = etagOf(entry);
+    return stored !== "" && weakTag(etag) === weakTag(stored);
   }
   const lastModified = notModifiedHeaders.get("last-modified");
-  if (lastModified !== null && entry.policy.lastModified !== "") {
+  const stored = lastModifiedOf(entry);
+  if (lastModified !== null && stored !== "") {
     const a = parseHttpDate(lastModified);
-    return a !== undefined && a === parseHttpDate(entry.policy.lastModified);
+    return a !== undefined && a === parseHttpDate(stored);
   }
   return true;
 }

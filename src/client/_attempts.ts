@@ -94,7 +94,7 @@ export class Attempts {
    */
   async exchange(
     call: Call,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     conditional: readonly [string, string][],
   ): Promise<Exchange> {
     const { config, events } = this.#pipeline;
@@ -121,7 +121,7 @@ export class Attempts {
       };
       const attemptSignal = attempt.signal;
       const mapError = (error: unknown): unknown => {
-        if (signal.aborted) return signal.reason;
+        if (signal?.aborted) return signal.reason;
         if (attempt.signal.aborted) return attempt.signal.reason;
         return error;
       };
@@ -242,9 +242,9 @@ export class Attempts {
     call: Call,
     retries: number,
     outcome: { status: number } | { error: unknown },
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): boolean {
-    return call.retryableBody && !signal.aborted &&
+    return call.retryableBody && signal?.aborted !== true &&
       !this.#pipeline.isClosed(call.scope) &&
       shouldRetry(call.method, retries, outcome, this.#pipeline.config.retry);
   }
@@ -293,7 +293,7 @@ export class Attempts {
 
   async #admit(
     call: Call,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<(() => void) | undefined> {
     const limiter = this.#pipeline.config.limiter;
     if (limiter === undefined) return undefined;

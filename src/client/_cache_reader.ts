@@ -5,7 +5,11 @@
 // it. The decision is synchronous once the store answered, and an entry this
 // client already checked is served without being checked again.
 
-import { type CachedResponse, isCachedResponse } from "../cache/entry.ts";
+import {
+  type CachedResponse,
+  isCachedResponse,
+  upgradeEntry,
+} from "../cache/entry.ts";
 import { type CacheEvaluation, evaluate } from "../cache/evaluate.ts";
 import { variantKey, varySelection } from "../cache/vary.ts";
 import { storeCall } from "../_store_deadline.ts";
@@ -132,7 +136,7 @@ export class CacheReader {
   async reread(
     call: Call,
     keys: CallKeys,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<CacheAnswer | undefined> {
     if (
       call.mode === "no-store" || call.mode === "reload" ||
@@ -288,6 +292,7 @@ export class CacheReader {
         return { entry: value as CachedResponse, storeKey };
       }
     }
+    upgradeEntry(value);
     if (
       !isCachedResponse(value) || value.url !== call.url ||
       value.method !== call.method

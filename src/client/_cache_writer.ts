@@ -3,14 +3,18 @@
 // unsafe request changed. Every write fails open, and says what the store
 // kept.
 
-import type { CachedResponse } from "../cache/entry.ts";
+import {
+  bodyBytes,
+  type CachedResponse,
+  inMemoryEntry,
+} from "../cache/entry.ts";
 import { isFieldName } from "../cache/_fields.ts";
 import { invalidationTargets } from "../cache/invalidation.ts";
 import { storageTtlSeconds } from "../cache/storage_ttl.ts";
 import { variantKey } from "../cache/vary.ts";
 import { storeCall } from "../_store_deadline.ts";
 import type { CacheSkipReason } from "../events.ts";
-import { markEntry } from "../stores/memory/_sync_get.ts";
+import { keepsValues, markEntry } from "../stores/memory/_sync_get.ts";
 import type { CacheStore } from "../stores/types.ts";
 import type { Call } from "./_call.ts";
 import { deleteEntry } from "./_cache_reader.ts";
@@ -58,11 +62,13 @@ export class CacheWriter {
   async write(
     call: Call,
     keys: CallKeys,
-    entry: CachedResponse,
+    built: CachedResponse,
     ttlSeconds: number,
   ): Promise<boolean> {
     const { config, events } = this.#pipeline;
     const store = this.#store;
+    // A memory store holds the entry itself: in its smaller form.
+    const entry = keepsValues(store) ? inMemoryEntry(built) : built;
     const names = Object.keys(entry.varyHeaders);
     let storeKey = keys.cache;
     const timeoutMs = config.storeTimeoutMs;
@@ -124,7 +130,9 @@ export class CacheWriter {
         ...events.fields(call),
         key: storeKey,
         ttlSeconds,
-        bytes: entry.body.byteLength,
+        bytes: typeof built.body === "string"
+          ? bodyBytes(built.body).byteLength
+          : built.body.byteLength,
       });
     }
     return true;

@@ -5,7 +5,7 @@
 import type { CachedResponse } from "../cache/entry.ts";
 import type { ResponseSource } from "../events.ts";
 import type { Priority } from "../stores/types.ts";
-import type { CacheMode } from "./options.ts";
+import type { CacheMode, WaitUntil } from "./options.ts";
 import type { RangeRequest } from "./_range.ts";
 
 /** A client or scope: its key prefix and its closed state. */
@@ -22,7 +22,7 @@ export type Validated =
 
 /** Validates the data of a 2xx response before it is stored. */
 export type Validate = (
-  body: Uint8Array,
+  body: Uint8Array | string,
   contentType: string | null,
 ) => Promise<unknown>;
 
@@ -94,6 +94,8 @@ export interface CallSpec {
   readonly buffered: boolean;
   /** Whether it is background work (a revalidation) no caller waits for. */
   readonly background: boolean;
+  /** Hands work that outlives the response to the platform (the request's, else the client's). */
+  readonly waitUntil: WaitUntil | undefined;
 }
 
 /** What the pipeline learns about a call on the way. */
@@ -149,11 +151,9 @@ export interface FlightResult {
   vary: Record<string, string | null>;
 }
 
-export { NEVER } from "../_signals.ts";
-
 /** The age of an entry at `now`, in milliseconds. */
 export function ageMs(entry: CachedResponse, now: number): number {
-  return entry.policy.initialAgeMs + Math.max(0, now - entry.responseTime);
+  return entry.initialAgeMs + Math.max(0, now - entry.responseTime);
 }
 
 /** An outcome that serves a stored entry. */

@@ -11,7 +11,11 @@ import {
   type UserInfoUrl,
   withoutUserInfo,
 } from "./_request.ts";
-import { resolveRequestCache, resolveTimeouts } from "./_request_options.ts";
+import {
+  resolveRequestCache,
+  resolveTimeouts,
+  resolveWaitUntil,
+} from "./_request_options.ts";
 import type { ResolvedOptions } from "./_validate_options.ts";
 
 const URL_MEMO_LIMIT = 1_024;
@@ -92,6 +96,9 @@ export function buildCall(
     validate: check?.(url),
     buffered,
     background: false,
+    waitUntil: parts.waitUntil === undefined
+      ? options.waitUntil
+      : resolveWaitUntil(parts.waitUntil),
     state: { priority: priorityOf(parts.priority), sending: false },
   };
 }

@@ -3,7 +3,7 @@
 // a 304 when the stored response matches them, the stored response itself
 // when it does not. What cannot be evaluated here goes to the origin.
 
-import type { CachedResponse } from "../cache/entry.ts";
+import { type CachedResponse, etagOf, lastModifiedOf } from "../cache/entry.ts";
 import { parseHttpDate } from "../cache/http_date.ts";
 import { weakTag } from "../cache/validation.ts";
 import type { Outcome } from "./_call.ts";
@@ -77,7 +77,7 @@ export function notModified(
     if (ifNoneMatch.trim() === "*") return true;
     const tags = _entityTags(ifNoneMatch);
     if (tags === undefined) return undefined;
-    const etag = entry.policy.etag;
+    const etag = etagOf(entry);
     if (etag === "") return false;
     const stored = weakTag(etag);
     return tags.some((tag) => weakTag(tag) === stored);
@@ -85,7 +85,7 @@ export function notModified(
   const since = parseHttpDate(ifModifiedSince!);
   if (since === undefined) return false;
   const modified = parseHttpDate(
-    entry.policy.lastModified || headerOf(entry.headers, "date"),
+    lastModifiedOf(entry) || headerOf(entry.headers, "date"),
   );
   if (modified === undefined) return undefined;
   return modified <= since;

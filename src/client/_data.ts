@@ -37,15 +37,21 @@ export function isJsonType(contentType: string | null): boolean {
 }
 
 /**
- * Parses a body by content type. An empty body is `undefined`. A body
- * labelled JSON that does not parse throws the `SyntaxError`.
+ * Parses a body by content type: bytes, or the text a cache entry holds in
+ * their place (read as their decoding would be, without a byte-order
+ * mark). An empty body is `undefined`. A body labelled JSON that does not
+ * parse throws the `SyntaxError`.
  */
 export function parseBody(
-  body: Uint8Array,
+  body: Uint8Array | string,
   contentType: string | null,
 ): ParsedBody {
-  if (body.byteLength === 0) return { json: false, value: undefined };
-  const text = decoder.decode(body);
+  if (body.length === 0) return { json: false, value: undefined };
+  const text = typeof body !== "string"
+    ? decoder.decode(body)
+    : body.charCodeAt(0) === 0xfeff
+    ? body.slice(1)
+    : body;
   if (isJsonType(contentType)) return { json: true, value: JSON.parse(text) };
   return { json: false, value: text };
 }

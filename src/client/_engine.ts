@@ -18,13 +18,7 @@ import type { SluiceError } from "../errors.ts";
 import { joinKey } from "../stores/keys.ts";
 import { Attempts } from "./_attempts.ts";
 import { errorStage } from "./_events.ts";
-import {
-  type Call,
-  NEVER,
-  type Outcome,
-  type Scope,
-  type Stale,
-} from "./_call.ts";
+import type { Call, Outcome, Scope, Stale } from "./_call.ts";
 import { type CacheAnswer, CacheReader } from "./_cache_reader.ts";
 import { CacheWriter } from "./_cache_writer.ts";
 import {
@@ -308,11 +302,7 @@ export class Engine {
   // invalidated, and its body streams back.
   async #unsafe(call: Call): Promise<Outcome> {
     const callerSignal = call.state.totalSignal ?? call.signal;
-    const exchange = await this.#attempts.exchange(
-      call,
-      callerSignal ?? NEVER,
-      [],
-    );
+    const exchange = await this.#attempts.exchange(call, callerSignal, []);
     // A body handed over as a stream ends the attempt's deadline with the
     // headers; one the client reads has it run until the body ends.
     if (!call.buffered) exchange.done();

@@ -3,42 +3,49 @@
 // stale entry is revalidated in the background by a flight of its own. A
 // flight runs on its own signal, never a caller's: a caller that leaves stops
 // waiting, and the others keep their answer.
+//
+// A flight's work runs in the request of the caller that started it, and a
+// joiner takes only data from it (a buffered response, an entry), never its
+// Response, stream or signal: where I/O belongs to one request (Cloudflare
+// Workers), another cannot touch them. Such a platform cuts off a request's
+// work once its handler has returned: a flight is handed to the request's
+// `waitUntil` when it has one, and without one, a flight whose caller has
+// gone (or a background revalidation) is joined by no new request, which
+// sends its own instead (see `Flight.joinable`). What cannot be made safe
+// there without a waitUntil: a caller that joined before the owner left
+// waits until its own signal or deadline, and a background revalidation
+// cut off with its request holds back the next one for its key until the
+// entry's stale-while-revalidate window ends.
 
-import {
-  isHeaderList,
-  isReasonPhrase,
-  isVarySelection,
-} from "../cache/_fields.ts";
 import { varyMatches } from "../cache/vary.ts";
 import { EndedJobs, runDistributedFlight } from "../dedupe/distributed.ts";
-import { type Flight, FlightTable } from "../dedupe/flights.ts";
+import {
+  type Flight,
+  type FlightOptions,
+  FlightTable,
+} from "../dedupe/flights.ts";
 import { BodyTooLargeError } from "../errors.ts";
 import type { DedupeStore } from "../stores/types.ts";
 import { discard } from "./_body.ts";
-import {
-  type Call,
-  type FlightResult,
-  type Found,
-  NEVER,
-  type Outcome,
-  type Raw,
-  type Scope,
-  type Stale,
+import type {
+  Call,
+  FlightResult,
+  Found,
+  Outcome,
+  Scope,
+  Stale,
 } from "./_call.ts";
 import { type CacheReader, varyView } from "./_cache_reader.ts";
+import {
+  isSharedResult,
+  joinedOutcome,
+  sharedResult,
+} from "./_flight_share.ts";
 import { errorStage } from "./_events.ts";
 import { type CallKeys, callKeys, withoutSelecting } from "./_key.ts";
 import type { Origin } from "./_origin.ts";
 import type { Pipeline } from "./_pipeline.ts";
-import { rangedOutcome } from "./_range.ts";
-import { linkSignal, withoutCookies } from "./_response.ts";
-
-/** What a flight shares through a dedupe store. */
-interface Shared {
-  sluice: 1;
-  raw: Raw | null;
-  vary: Record<string, string | null>;
-}
+import { linkSignal } from "./_response.ts";
 
 /** A background revalidation, so that close() can end it. */
 interface Background {
@@ -86,7 +93,7 @@ export class Flights {
     const { events } = this.#pipeline;
     const key = keys.dedupe;
     const existing = this.table.get<FlightResult>(key);
-    if (existing !== undefined) {
+    if (existing?.joinable) {
       if (call.state.priority === "user") {
         // The flight now serves interactive traffic: let it wait as such.
         const owner = this.#owners.get(existing);
@@ -117,22 +124,22 @@ export class Flights {
             waitedMs: performance.now() - started,
           });
         }
-        return _joined(result.outcome);
+        return joinedOutcome(result.outcome);
       }
       // The flight's response cannot answer this request: its body was
       // streamed to (or too large for) its owner, or it varies on fields
       // this request differs in.
-      const own = await this.#origin.fetch(
-        call,
-        keys,
-        stale,
-        waitSignal ?? NEVER,
-      );
+      const own = await this.#origin.fetch(call, keys, stale, waitSignal);
       return own.outcome;
     }
     // Without a signal the owner never leaves, so nothing abandons the
     // flight: it needs no signal of its own.
-    const flight = this.#start(call, keys, stale, waitSignal !== undefined);
+    const flight = this.#start(call, keys, stale, {
+      abortable: waitSignal !== undefined,
+    });
+    // Whether or not this caller stays, the platform lets the flight end
+    // for the others.
+    this.#keep(call, flight, flight.promise.then(_nothing, _nothing));
     if (events.listening) {
       events.emit({
         type: "dedupe.owner",
@@ -142,7 +149,7 @@ export class Flights {
       });
     }
     try {
-      const { outcome } = await flight.wait(waitSignal);
+      const { outcome } = await flight.wait(waitSignal, true);
       if (outcome.kind === "response" && waitSignal !== undefined) {
         // The flight's fetch does not see the caller's signal or deadline;
         // tie the streamed body to them, as fetch would.
@@ -199,7 +206,7 @@ export class Flights {
       bgCall,
       keys,
       { ...found, staleIfError: false },
-      true,
+      { held: false },
     );
     const bg: Background = {
       scope: call.scope,
@@ -226,6 +233,7 @@ export class Flights {
       this.#background.delete(bg);
     });
     this.#background.add(bg);
+    this.#keep(call, flight, bg.task);
   }
 
   /**
@@ -250,15 +258,31 @@ export class Flights {
     call: Call,
     keys: CallKeys,
     stale: Stale | undefined,
-    abortable: boolean,
+    options: FlightOptions,
   ): Flight<FlightResult> {
     const flight = this.table.start<FlightResult>(
       keys.dedupe,
       (signal) => this.#own(call, keys, stale, signal),
-      abortable,
+      options,
     );
     this.#owners.set(flight, call);
     return flight;
+  }
+
+  // Hands `task` (the flight's work, or what follows it) to the request's
+  // waitUntil, so that the platform lets it finish after the handler
+  // returned. A waitUntil that throws is reported; the flight then counts
+  // as kept by its caller alone.
+  #keep(call: Call, flight: Flight<FlightResult>, task: Promise<void>): void {
+    const waitUntil = call.waitUntil;
+    if (waitUntil === undefined) return;
+    try {
+      waitUntil(task);
+    } catch (error) {
+      this.#pipeline.events.failedOpen(call, "dedupe", error);
+      return;
+    }
+    flight.keep();
   }
 
   // Runs a flight this process owns: through the dedupe store when there
@@ -267,7 +291,7 @@ export class Flights {
     call: Call,
     keys: CallKeys,
     stale: Stale | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<FlightResult> {
     const store = this.#store;
     if (store === undefined) {
@@ -293,15 +317,15 @@ export class Flights {
                 ? answer.outcome.entry.varyHeaders
                 : {},
             };
-            return { result, share: _share(result, call) as unknown };
+            return { result, share: sharedResult(result, call) as unknown };
           }
           if (answer?.kind === "stale") current = answer.stale;
         }
         const result = await this.#origin.fetch(call, keys, current, signal);
-        return { result, share: _share(result, call) as unknown };
+        return { result, share: sharedResult(result, call) as unknown };
       },
       {
-        signal,
+        ...(signal === undefined ? {} : { signal }),
         clock: config.clock,
         storeTimeoutMs: config.storeTimeoutMs,
         // As long as the owner's job may take by this request's deadlines:
@@ -326,7 +350,7 @@ export class Flights {
     if (outcome.kind === "owned") return outcome.result;
     const shared = outcome.value;
     if (
-      !_isShared(shared) || shared.raw === null ||
+      !isSharedResult(shared) || shared.raw === null ||
       !varyMatches(
         { varyHeaders: shared.vary },
         varyView(this.#pipeline, call),
@@ -350,54 +374,4 @@ export class Flights {
   }
 }
 
-// What a joiner gets of the owner's outcome: no cookie the origin set for
-// the owner, and none of its validated data (a joiner parses its own copy).
-function _joined(
-  outcome: Exclude<Outcome, { kind: "response" }>,
-): Outcome {
-  return outcome.kind === "raw"
-    ? {
-      ...outcome,
-      raw: withoutCookies(outcome.raw),
-      source: "dedupe",
-      attempts: 0,
-      validated: undefined,
-    }
-    : { ...outcome, source: "dedupe", attempts: 0, validated: undefined };
-}
-
-// What a flight shares: the answer of its owner's request, which is that of
-// every request with its key (one Range, say, cut from a stored response).
-function _share(result: FlightResult, call: Call): Shared {
-  const range = call.state.range;
-  const outcome = range === undefined
-    ? result.outcome
-    : rangedOutcome(result.outcome, range);
-  let raw: Raw | null = null;
-  if (outcome.kind === "raw") raw = withoutCookies(outcome.raw);
-  else if (outcome.kind === "entry") {
-    raw = {
-      url: outcome.entry.url,
-      status: outcome.entry.status,
-      statusText: outcome.entry.statusText,
-      headers: outcome.entry.headers,
-      body: outcome.entry.body,
-    };
-  }
-  return { sluice: 1, raw, vary: result.vary };
-}
-
-// Whether a dedupe store's value is one a flight shared, down to what
-// building its `Response` and matching its Vary need.
-function _isShared(value: unknown): value is Shared {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  if (v.sluice !== 1 || !isVarySelection(v.vary)) return false;
-  if (v.raw === null) return true;
-  const raw = v.raw as Record<string, unknown> | undefined;
-  return typeof raw === "object" && raw !== null &&
-    typeof raw.url === "string" && Number.isInteger(raw.status) &&
-    (raw.status as number) >= 200 && (raw.status as number) <= 599 &&
-    isReasonPhrase(raw.statusText) && isHeaderList(raw.headers) &&
-    raw.body instanceof Uint8Array;
-}
+function _nothing(): void {}

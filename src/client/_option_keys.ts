@@ -31,6 +31,7 @@ export const CLIENT_KEYS: readonly string[] = _keys<HttpClientOptions>({
   credentialHeaders: true,
   onEvent: true,
   clock: true,
+  waitUntil: true,
 });
 export const CACHE_KEYS: readonly string[] = _keys<HttpClientCacheOptions>({
   store: true,
@@ -77,6 +78,7 @@ export const HELPER_KEYS: readonly string[] = _keys<RequestOptions<unknown>>({
   schema: true,
   cache: true,
   timeout: true,
+  waitUntil: true,
 });
 export const REQUEST_CACHE_KEYS: readonly string[] = _keys<RequestCacheOptions>(
   {

@@ -67,7 +67,7 @@ export class Origin {
     call: Call,
     keys: CallKeys,
     stale: Stale | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<FlightResult> {
     const started = performance.now();
     let conditional = stale === undefined
@@ -142,9 +142,9 @@ export class Origin {
   #staleOnError(
     call: Call,
     stale: Stale | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): FlightResult | undefined {
-    if (stale === undefined || signal.aborted) return undefined;
+    if (stale === undefined || signal?.aborted) return undefined;
     const now = this.#pipeline.config.clock.now();
     const rc = call.evalHeaders.has("cache-control")
       ? requestCacheControl(call.evalHeaders)
@@ -383,7 +383,7 @@ export class Origin {
 
 async function _validate(
   validate: Validate,
-  body: Uint8Array,
+  body: Uint8Array | string,
   contentType: string | null,
 ): Promise<Validated> {
   try {

@@ -5,7 +5,12 @@
 // If-Range it does not match, a body `fetch` decoded) is left to the
 // origin. The parser and the slicing are pure.
 
-import type { CachedResponse } from "../cache/entry.ts";
+import {
+  bodyBytes,
+  type CachedResponse,
+  etagOf,
+  lastModifiedOf,
+} from "../cache/entry.ts";
 import { parseHttpDate } from "../cache/http_date.ts";
 import type { Outcome, Raw } from "./_call.ts";
 import { headerOf } from "./_data.ts";
@@ -103,11 +108,11 @@ export function sliceOf(
 export function ifRangeMatches(value: string, entry: CachedResponse): boolean {
   const validator = value.trim();
   if (validator.startsWith('"') || validator.startsWith("W/")) {
-    const etag = entry.policy.etag;
+    const etag = etagOf(entry);
     return validator.startsWith('"') && etag.startsWith('"') &&
       validator === etag;
   }
-  const lastModified = entry.policy.lastModified;
+  const lastModified = lastModifiedOf(entry);
   if (lastModified === "" || validator !== lastModified) return false;
   const modified = parseHttpDate(lastModified);
   const date = parseHttpDate(headerOf(entry.headers, "date"));
@@ -153,7 +158,8 @@ export function rangedOutcome(
   ) {
     return outcome;
   }
-  const length = entry.body.byteLength;
+  const body = bodyBytes(entry.body);
+  const length = body.byteLength;
   const slice = sliceOf(request.range, length);
   if (slice === "whole") return outcome;
   let raw: Raw;
@@ -179,7 +185,7 @@ export function rangedOutcome(
       status: 206,
       statusText: "Partial Content",
       headers,
-      body: entry.body.subarray(start, end + 1),
+      body: body.subarray(start, end + 1),
     };
   }
   return {

@@ -2,6 +2,7 @@
 // entry, a buffered body or a stream (read up to `maxBodyBytes`), validated
 // by a schema when given, or an HttpError for a status that is not 2xx.
 
+import { bodyBytes } from "../cache/entry.ts";
 import { HttpError, SluiceError } from "../errors.ts";
 import type { Call, Outcome, Raw } from "./_call.ts";
 import {
@@ -125,7 +126,7 @@ async function _responseData<T>(
 }
 
 function _parse(
-  body: Uint8Array,
+  body: Uint8Array | string,
   contentType: string | null,
   call: Call,
 ): { json: boolean; value: unknown } {
@@ -168,7 +169,9 @@ export async function httpError(
       status = source.status;
       statusText = source.statusText;
       headers = new Headers(source.headers);
-      preview = decoder.decode(source.body.subarray(0, PREVIEW_BYTES));
+      preview = decoder.decode(
+        bodyBytes(source.body).subarray(0, PREVIEW_BYTES),
+      );
       break;
     }
     case "response": {

@@ -22,6 +22,7 @@ export interface Parts {
   priority: unknown;
   cache: unknown;
   timeout: number | TimeoutOptions | undefined;
+  waitUntil: unknown;
   init: RequestInit | undefined;
 }
 
@@ -58,6 +59,7 @@ export function helperParts(
     priority: options?.priority,
     cache: options?.cache,
     timeout: options?.timeout,
+    waitUntil: options?.waitUntil,
     init: bodyInit instanceof ReadableStream
       ? { duplex: "half" } as RequestInit
       : undefined,
@@ -109,6 +111,7 @@ export function fromInit(
       priority: undefined,
       cache: undefined,
       timeout: undefined,
+      waitUntil: undefined,
       init: undefined,
     };
   }
@@ -120,6 +123,7 @@ export function fromInit(
     priority,
     cache,
     timeout,
+    waitUntil,
     ...rest
   } = init;
   return {
@@ -131,6 +135,7 @@ export function fromInit(
     priority,
     cache,
     timeout,
+    waitUntil,
     init: Object.keys(rest).length === 0 ? undefined : rest,
   };
 }

@@ -13,6 +13,7 @@ import type {
   CacheMode,
   RequestCacheOptions,
   TimeoutOptions,
+  WaitUntil,
 } from "./options.ts";
 
 const CACHE_MODES: ReadonlySet<string> = new Set([
@@ -86,6 +87,23 @@ export function resolveTimeouts(
       ? defaults.totalMs
       : positiveMs(`${option}.totalMs`, totalMs, component),
   };
+}
+
+/**
+ * Checks a request's `waitUntil`.
+ *
+ * @throws {ConfigError} When it is not a function.
+ */
+export function resolveWaitUntil(value: unknown): WaitUntil {
+  if (typeof value !== "function") {
+    throw new ConfigError(
+      "request",
+      "waitUntil",
+      value,
+      "a function that takes a promise, such as (promise) => ctx.waitUntil(promise)",
+    );
+  }
+  return value as WaitUntil;
 }
 
 /**

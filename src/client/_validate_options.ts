@@ -38,7 +38,7 @@ import {
   store as storeWith,
 } from "./_option_values.ts";
 import { type ResolvedTimeouts, resolveTimeouts } from "./_request_options.ts";
-import type { FetchLike, HttpClientOptions } from "./options.ts";
+import type { FetchLike, HttpClientOptions, WaitUntil } from "./options.ts";
 
 const DEFAULT_ATTEMPT_MS = 30_000;
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -88,6 +88,7 @@ export interface ResolvedOptions {
   credentialHeaders: readonly string[];
   onEvent: EventListener | undefined;
   clock: Clock;
+  waitUntil: WaitUntil | undefined;
 }
 
 /** Validates every option; throws ConfigError naming the first bad one. */
@@ -118,6 +119,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     credentialHeaders = [],
     onEvent,
     clock = systemClock,
+    waitUntil,
   } = options;
 
   if (typeof name !== "string" || name.trim() === "") {
@@ -213,6 +215,15 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     throw new ConfigError(COMPONENT, "onEvent", onEvent, "a function");
   }
 
+  if (waitUntil !== undefined && typeof waitUntil !== "function") {
+    throw new ConfigError(
+      COMPONENT,
+      "waitUntil",
+      waitUntil,
+      "a function that takes a promise, such as waitUntil from cloudflare:workers",
+    );
+  }
+
   return {
     name,
     baseUrl: base,
@@ -230,6 +241,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     credentialHeaders: [...credentialHeaders],
     onEvent,
     clock: validatedClock,
+    waitUntil,
   };
 }
 

@@ -81,7 +81,7 @@ export class HttpClient implements AsyncDisposable {
   /**
    * Sends a request, as `fetch` does, and returns a `Response` the caller
    * owns. It is bound to the client, so it can be handed to anything that
-   * takes a `fetch` (SDKs, `@upstash/redis`, `@libsql/client/web`).
+   * takes a `fetch` (`openai`, `@octokit/core`, `@libsql/client/web`).
    *
    * @param input The URL (resolved against `baseUrl`) or a `Request`.
    * @param init `RequestInit`, plus `priority`, `cache` and `timeout`.

@@ -23,6 +23,14 @@ export type FetchLike = (
   init?: RequestInit,
 ) => Promise<Response>;
 
+/**
+ * Hands a promise to the platform, which keeps the work it stands for
+ * running after the response has been returned: `ctx.waitUntil` on
+ * Cloudflare Workers (or `waitUntil` from `cloudflare:workers`), the
+ * `waitUntil` of `@vercel/functions` or of a `FetchEvent`.
+ */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
 /** Caching options of a client: an RFC 9111 private (or shared) cache. */
 export interface HttpClientCacheOptions {
   /** Where responses are stored. The client never closes it. */
@@ -146,7 +154,7 @@ export interface HttpClientRetryOptions {
    * The base of the exponential backoff, in milliseconds: retry `n` waits a
    * random time up to `baseDelayMs * 2 ** (n - 1)` (full jitter).
    *
-   * @default {200}
+   * @default {100}
    */
   baseDelayMs?: number;
   /**
@@ -159,7 +167,7 @@ export interface HttpClientRetryOptions {
   /**
    * The methods that are retried.
    *
-   * @default {["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]}
+   * @default {["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]}
    */
   methods?: readonly string[];
   /**
@@ -320,6 +328,28 @@ export interface HttpClientOptions {
    * @default {systemClock}
    */
   clock?: Clock;
+  /**
+   * Hands work that outlives a response to the platform, where a request's
+   * unfinished work is cut off once its handler has returned (Cloudflare
+   * Workers, Vercel Functions): a background revalidation
+   * (`stale-while-revalidate`), and the shared request of identical
+   * concurrent callers, which then still ends for the others when the
+   * caller it was sent for has gone. Give a function that finds the
+   * current request itself, such as `waitUntil` from `cloudflare:workers`
+   * or from `@vercel/functions`; a request's own `waitUntil` option
+   * replaces it.
+   *
+   * Without one, such platforms cut a background revalidation off, and no
+   * other starts while it would still be running: the stale entry is
+   * served until its `stale-while-revalidate` window ends, then refreshed
+   * by the next request. A request also never joins a shared request
+   * whose own caller has gone or that nobody waits for: it sends its own.
+   * A caller that joined before the other left waits until the platform
+   * or its own signal or deadline ends it, so give requests a `timeout`.
+   *
+   * @default {undefined}
+   */
+  waitUntil?: WaitUntil;
 }
 
 export type {

@@ -6,7 +6,7 @@
  */
 
 import type { Priority } from "../stores/types.ts";
-import type { TimeoutOptions } from "./options.ts";
+import type { TimeoutOptions, WaitUntil } from "./options.ts";
 
 /** How the cache treats one request, as in the Fetch standard's `RequestInit.cache`. */
 export type CacheMode =
@@ -79,12 +79,20 @@ export interface HttpRequestInit
    */
   cache?: CacheMode | RequestCacheOptions;
   /**
-   * Deadlines of this request, replacing the client's. A number is the
-   * total deadline in milliseconds.
+   * Deadlines of this request: each one given replaces the client's, and
+   * the other stays. A number is the total deadline in milliseconds.
    *
    * @default {undefined} (the client's)
    */
   timeout?: number | TimeoutOptions;
+  /**
+   * Hands this request's background work to the platform, replacing the
+   * client's `waitUntil`: on Cloudflare Workers,
+   * `(promise) => ctx.waitUntil(promise)`.
+   *
+   * @default {undefined} (the client's)
+   */
+  waitUntil?: WaitUntil;
 }
 
 /** A Standard Schema v1 validation issue. */
@@ -161,9 +169,18 @@ export interface RequestOptions<T = unknown> {
    */
   cache?: CacheMode | RequestCacheOptions;
   /**
-   * Deadlines of this request, replacing the client's.
+   * Deadlines of this request: each one given replaces the client's, and
+   * the other stays. A number is the total deadline in milliseconds.
    *
    * @default {undefined} (the client's)
    */
   timeout?: number | TimeoutOptions;
+  /**
+   * Hands this request's background work to the platform, replacing the
+   * client's `waitUntil`: on Cloudflare Workers,
+   * `(promise) => ctx.waitUntil(promise)`.
+   *
+   * @default {undefined} (the client's)
+   */
+  waitUntil?: WaitUntil;
 }

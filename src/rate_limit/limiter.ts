@@ -345,6 +345,11 @@ export class RateLimiter {
   // Queues behind the head of `line` until it is this request's turn
   // (resolves `false`) or its priority changes (`true`); rejects on abort or
   // when maxWaitMs runs out first.
+  //
+  // The turn is given by another request. Where I/O belongs to the request
+  // that made it (Cloudflare Workers), that one may not stop this one's
+  // timer or abort its controller: a wake only resolves a promise made
+  // here, and the clean-up runs in the reaction, in this request.
   #queue(
     line: _Line,
     level: () => Priority,
@@ -352,6 +357,10 @@ export class RateLimiter {
     signal: AbortSignal | undefined,
     hooks: AdmitHooks,
   ): Promise<boolean> {
+    let turn!: (moved: boolean) => void;
+    const woken = new Promise<boolean>((resolve) => {
+      turn = resolve;
+    });
     return new Promise((resolve, reject) => {
       // Stops the maxWaitMs timeout once the request leaves the queue.
       const timeout = new AbortController();
@@ -360,31 +369,42 @@ export class RateLimiter {
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
-        timeout.abort();
-        signal?.removeEventListener("abort", onAbort);
         const at = line.queue.indexOf(waiter);
         if (at >= 0) line.queue.splice(at, 1);
         return true;
       };
+      const cleanUp = (): void => {
+        timeout.abort();
+        signal?.removeEventListener("abort", onAbort);
+      };
       const waiter: _Waiter = {
         wake: (moved) => {
-          if (settle()) resolve(moved);
+          if (settle()) turn(moved);
         },
         level,
       };
+      woken.then((moved) => {
+        cleanUp();
+        resolve(moved);
+      });
       const onAbort = (): void => {
-        if (settle()) reject(signal!.reason);
+        if (!settle()) return;
+        cleanUp();
+        reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       line.queue.push(waiter);
       sleepOn(this.#clock, Math.ceil(left()), timeout.signal).then(() => {
         if (!settle()) return;
+        cleanUp();
         hooks.onRejected?.(line.waitMs, "limit");
         reject(this.#spent(line.resource, line.waitMs));
       }, (error: unknown) => {
-        // Stopped by settle() when the request left the queue another way;
-        // otherwise the clock failed to wait.
-        if (settle()) reject(error);
+        // Stopped by the clean-up when the request left the queue another
+        // way; otherwise the clock failed to wait.
+        if (!settle()) return;
+        cleanUp();
+        reject(error);
       });
     });
   }

@@ -1,8 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  bodyBytes,
   createCachedResponse,
+  etagOf,
+  inMemoryEntry,
   isCachedResponse,
+  lastModifiedOf,
+  TEXT_BODY_MAX_BYTES,
   toResponse,
 } from "../../src/cache/entry.ts";
 import {
@@ -22,24 +27,33 @@ describe("createCachedResponse()", () => {
     assert.equal(e.url, "https://api.example.com/items");
     assert.equal(e.method, "GET");
     assert.equal(e.status, 200);
-    assert.equal(new TextDecoder().decode(e.body), "hello");
+    assert.equal(new TextDecoder().decode(e.body as Uint8Array), "hello");
     assert.ok(
       e.headers.some(([n, v]) => n === "content-type" && v === "text/plain"),
     );
   });
 
   it("no entry can change a field of another entry that holds the same field", () => {
-    const a = entry({ headers: { "content-type": "application/json" } });
-    const b = entry({ headers: { "content-type": "application/json" } });
+    const [a, b, c] = [1, 2, 3].map(() =>
+      entry({ headers: { "content-type": "application/json" } })
+    );
     const pairOf = (e: typeof a): [string, string] =>
-      e.headers.find(([n]) => n === "content-type")!;
-    assert.throws(() => {
-      pairOf(a)[1] = "text/html";
-    }, TypeError);
-    a.headers.push(["x-added", "1"]);
-    a.headers.length = 0;
+      e!.headers.find(([n]) => n === "content-type")!;
+    for (const e of [a, b]) {
+      try {
+        pairOf(e)[1] = "text/html";
+      } catch (error) {
+        // A pair that entries share is frozen.
+        assert.ok(error instanceof TypeError);
+      }
+    }
+    // Once a value repeats, its entries share one pair, which none can change.
+    assert.equal(pairOf(b), pairOf(c));
+    assert.equal(pairOf(c)[1], "application/json");
+    a!.headers.push(["x-added", "1"]);
+    a!.headers.length = 0;
     assert.equal(pairOf(b)[1], "application/json");
-    assert.ok(!b.headers.some(([n]) => n === "x-added"));
+    assert.ok(!b!.headers.some(([n]) => n === "x-added"));
   });
 
   it("keeps a body given as a view of a larger buffer as bytes of its own", () => {
@@ -55,10 +69,10 @@ describe("createCachedResponse()", () => {
       requestTime: T0,
       responseTime: T0,
     }, {});
-    assert.equal(new TextDecoder().decode(e.body), "hello");
-    assert.equal(e.body.buffer.byteLength, 5);
+    assert.equal(new TextDecoder().decode(e.body as Uint8Array), "hello");
+    assert.equal((e.body as Uint8Array).buffer.byteLength, 5);
     buffer.fill(0);
-    assert.equal(new TextDecoder().decode(e.body), "hello");
+    assert.equal(new TextDecoder().decode(e.body as Uint8Array), "hello");
   });
 
   it("drops hop-by-hop fields and those named by Connection", () => {
@@ -128,7 +142,7 @@ describe("createCachedResponse()", () => {
   it("stores no body for HEAD", () => {
     const e = entry({ method: "head", body: "ignored" });
     assert.equal(e.method, "HEAD");
-    assert.equal(e.body.byteLength, 0);
+    assert.equal((e.body as Uint8Array).byteLength, 0);
   });
 
   it("captures the Vary selection from the request", () => {
@@ -154,15 +168,36 @@ describe("createCachedResponse()", () => {
     });
     assert.deepEqual(e.policy, {
       freshnessLifetimeMs: 60_000,
-      initialAgeMs: 3_000,
       heuristic: false,
       requiresValidation: true,
       noStaleServing: true,
       staleWhileRevalidateMs: 5_000,
       staleIfErrorMs: 7_000,
-      etag: '"v1"',
-      lastModified: new Date(T0 - 1000).toUTCString(),
     });
+    assert.equal(e.initialAgeMs, 3_000);
+    assert.equal(etagOf(e), '"v1"');
+    assert.equal(lastModifiedOf(e), new Date(T0 - 1000).toUTCString());
+  });
+
+  it("shares one frozen policy between entries with the same facts, each keeping its own age", () => {
+    const a = entry({ headers: { "cache-control": "max-age=60", age: "1" } });
+    const b = entry({ headers: { "cache-control": "max-age=60", age: "9" } });
+    const c = entry({ headers: { "cache-control": "max-age=61" } });
+    assert.equal(a.policy, b.policy);
+    assert.ok(Object.isFrozen(a.policy));
+    assert.notEqual(a.policy, c.policy);
+    assert.equal(c.policy.freshnessLifetimeMs, 61_000);
+    assert.deepEqual([a.initialAgeMs, b.initialAgeMs], [1_000, 9_000]);
+    const shared = entry({
+      headers: { "cache-control": "max-age=60" },
+      options: { shared: true },
+    });
+    assert.equal(shared.policy, a.policy);
+    const overridden = entry({
+      headers: { "cache-control": "max-age=60" },
+      options: { overrides: { minTtlMs: 120_000 } },
+    });
+    assert.equal(overridden.policy.freshnessLifetimeMs, 120_000);
   });
 
   it("round-trips byte-exact through both store codecs", () => {
@@ -246,7 +281,10 @@ describe("isCachedResponse()", () => {
     ["null", null],
     ["a string", "entry"],
     ["an entry without policy", { ...valid, policy: undefined }],
-    ["an entry with a text body", { ...valid, body: "abc" }],
+    ["an entry with a body neither bytes nor text", {
+      ...valid,
+      body: [97, 98],
+    }],
     ["an entry with a bad status", { ...valid, status: 42 }],
     ["an entry with malformed headers", { ...valid, headers: [["a"]] }],
     ["an entry with a numeric Vary value", { ...valid, varyHeaders: { a: 1 } }],
@@ -256,7 +294,7 @@ describe("isCachedResponse()", () => {
     }],
     ["an entry with a negative age", {
       ...valid,
-      policy: { ...valid.policy, initialAgeMs: -1 },
+      initialAgeMs: -1,
     }],
     ["an entry with a non-finite response time", {
       ...valid,
@@ -266,9 +304,89 @@ describe("isCachedResponse()", () => {
   it("accepts an entry built by createCachedResponse()", () => {
     assert.equal(isCachedResponse(valid), true);
   });
+  it("accepts an entry whose body is text", () => {
+    assert.equal(isCachedResponse({ ...valid, body: "abc" }), true);
+  });
   for (const [name, value] of broken) {
     it(`rejects ${name}`, () => {
       assert.equal(isCachedResponse(value), false);
     });
   }
+});
+
+describe("inMemoryEntry()", () => {
+  const bytesOf = async (response: Response): Promise<number[]> => [
+    ...new Uint8Array(await response.arrayBuffer()),
+  ];
+
+  it("holds a small ASCII body as text that serves the same response", async () => {
+    const e = entry({
+      headers: { "cache-control": "max-age=60", "content-type": "text/plain" },
+      body: '{"a":"b"}',
+    });
+    const kept = inMemoryEntry(e);
+    assert.equal(kept.body, '{"a":"b"}');
+    assert.deepEqual({ ...kept, body: undefined }, { ...e, body: undefined });
+    assert.ok(isCachedResponse(kept));
+    const [a, b] = [toResponse(e), toResponse(kept)];
+    assert.deepEqual([...b.headers], [...a.headers]);
+    assert.deepEqual(await bytesOf(b), await bytesOf(a));
+  });
+
+  it("adds no Content-Type to a response whose entry has none", async () => {
+    const kept = inMemoryEntry(entry({ body: "plain" }));
+    assert.equal(typeof kept.body, "string");
+    const response = toResponse(kept);
+    assert.equal(response.headers.get("content-type"), null);
+    assert.equal(await response.text(), "plain");
+  });
+
+  it("keeps bytes that are not ASCII text, and large or empty bodies, as they are", () => {
+    const binary = createCachedResponse({
+      url: "https://a.example/bin",
+      method: "GET",
+      requestHeaders: new Headers(),
+      status: 200,
+      statusText: "OK",
+      headers: new Headers({ "cache-control": "max-age=60" }),
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+      requestTime: T0,
+      responseTime: T0,
+    }, {});
+    for (
+      const e of [
+        binary,
+        entry({ body: "caf\u00e9" }),
+        entry({ body: "\ufeff{}" }),
+        entry({ body: "x".repeat(TEXT_BODY_MAX_BYTES + 1) }),
+        entry({ body: "" }),
+      ]
+    ) {
+      assert.equal(inMemoryEntry(e), e);
+    }
+    assert.equal(
+      typeof inMemoryEntry(entry({ body: "x".repeat(TEXT_BODY_MAX_BYTES) }))
+        .body,
+      "string",
+    );
+  });
+
+  it("round-trips a text body through both store codecs", () => {
+    const kept = inMemoryEntry(entry({ body: "text" }));
+    for (
+      const copy of [
+        decodeBinary(encodeBinary(kept)),
+        decodeText(encodeText(kept)),
+      ]
+    ) {
+      assert.deepEqual(copy, kept);
+      assert.ok(isCachedResponse(copy));
+    }
+  });
+
+  it("gives the bytes of either form of body", () => {
+    assert.deepEqual([...bodyBytes("ab")], [97, 98]);
+    const bytes = new Uint8Array([1, 2]);
+    assert.equal(bodyBytes(bytes), bytes);
+  });
 });

@@ -493,7 +493,7 @@ describe("evaluate() on generated inputs", () => {
         },
       });
       const now = T0 + Math.floor(random() * 200_000);
-      const age = e.policy.initialAgeMs + (now - T0);
+      const age = e.initialAgeMs + (now - T0);
       const fresh = age < e.policy.freshnessLifetimeMs &&
         !e.policy.requiresValidation;
       assert.equal(evaluate(new Headers(), e, now).kind === "fresh", fresh);

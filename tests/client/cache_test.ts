@@ -67,6 +67,47 @@ describe("HttpClient cache", () => {
     );
   });
 
+  it("serves a cached response byte for byte, with the same fields, whatever its body", async () => {
+    const bodies: [string, string | Uint8Array, Record<string, string>][] = [
+      ["/bytes/json", '{"id":1,"name":"x"}', {
+        "content-type": "application/json",
+      }],
+      ["/bytes/untyped", "plain text", {}],
+      ["/bytes/binary", new Uint8Array([0, 0xff, 0x7b, 0xfe]), {
+        "content-type": "application/octet-stream",
+      }],
+      ["/bytes/utf8", "caf\u00e9 \u{1f600}", {
+        "content-type": "text/plain; charset=utf-8",
+      }],
+      ["/bytes/bom", "\ufeff[1,2]", { "content-type": "application/json" }],
+    ];
+    const c = client();
+    for (const [path, body, headers] of bodies) {
+      origin.route(path, {
+        body,
+        headers: { "cache-control": "max-age=60", ...headers },
+      });
+      const fieldsOf = (r: Response): [string, string][] =>
+        [...r.headers].filter(([name]) =>
+          !["age", "connection", "date", "keep-alive", "transfer-encoding"]
+            .includes(name)
+        );
+      const miss = await c.fetch(path);
+      const missFields = fieldsOf(miss);
+      const missBytes = new Uint8Array(await miss.arrayBuffer());
+      const hit = await c.fetch(path);
+      assert.deepEqual(fieldsOf(hit), missFields, path);
+      assert.deepEqual(new Uint8Array(await hit.arrayBuffer()), missBytes);
+      assert.deepEqual(await c.get(path), await c.get(path));
+      assert.equal(origin.calls(path), 1, path);
+    }
+    assert.deepEqual(
+      log.of("cache.stored").map((e) => e.bytes),
+      [19, 10, 4, 10, 8],
+    );
+    assert.deepEqual(await c.get("/bytes/bom"), [1, 2]);
+  });
+
   it("gives every caller its own copy of cached data and its own readable body", async () => {
     origin.route("/copy", {
       body: { list: [1, 2], nested: { a: "b" } },

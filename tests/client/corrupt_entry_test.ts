@@ -25,9 +25,13 @@ const corruptEntries: [string, (good: Entry) => unknown][] = [
   ["a status of the wrong type", (good) => ({ ...good, status: "200" })],
   ["a body that is not bytes", (good) => ({ ...good, body: [104, 105] })],
   ["no policy", ({ policy: _, ...rest }) => rest],
+  ["a negative initial age", (good) => ({ ...good, initialAgeMs: -1 })],
   [
     "a policy field of the wrong type",
-    (good) => ({ ...good, policy: { ...good.policy, etag: 1 } }),
+    (good) => ({
+      ...good,
+      policy: { ...good.policy, freshnessLifetimeMs: "60000" },
+    }),
   ],
   [
     "a header name that is not a token",
@@ -165,6 +169,32 @@ describe("HttpClient with a cache store that hands back a corrupt value", () => 
           assert.equal(await store.get(key), undefined, what);
           log.clear();
         }
+      });
+
+      it("serves an entry stored by sluice 0.1, which kept its initial age and validators in its policy", async () => {
+        const c = client(store);
+        const p = path({ etag: '"v1"' });
+        await (await c.fetch(p)).text();
+        const key = log.of("cache.stored")[0]!.key;
+        const { initialAgeMs, ...current } = await store.get(key) as Entry;
+        const old = {
+          ...current,
+          body: new TextEncoder().encode("first"),
+          policy: {
+            ...current.policy,
+            initialAgeMs,
+            etag: '"v1"',
+            lastModified: "",
+          },
+        };
+        await store.set(key, old, 60);
+        log.clear();
+        const response = await c.fetch(p);
+        assert.equal(await response.text(), "first");
+        assert.equal(response.headers.get("etag"), '"v1"');
+        assert.equal(origin.calls(p), 1);
+        assert.deepEqual(log.of("cache.hit").map((e) => e.key), [key]);
+        assert.equal(log.of("error").length, 0);
       });
 
       it("checks an entry changed in place and written back before serving it", async () => {

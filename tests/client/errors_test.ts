@@ -114,6 +114,31 @@ describe("HttpClient errors", () => {
     await client.close();
   });
 
+  it("throws the same HttpError for a cached error response as for the origin's", async () => {
+    origin.route("/gone-cached", {
+      status: 404,
+      headers: { "cache-control": "max-age=60" },
+      body: { error: "gone" },
+    });
+    const client = new HttpClient({
+      name: "e",
+      baseUrl: origin.url,
+      cache: { store: new MemoryCacheStore() },
+    });
+    const previews: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(client.get("/gone-cached"), (error: unknown) => {
+        assert.ok(error instanceof HttpError);
+        assert.equal(error.status, 404);
+        previews.push(error.bodyPreview);
+        return true;
+      });
+    }
+    assert.deepEqual(previews, ['{"error":"gone"}', '{"error":"gone"}']);
+    assert.equal(origin.calls("/gone-cached"), 1);
+    await client.close();
+  });
+
   it("rejects with a clear error on a body that claims JSON but is not", async () => {
     origin.route("/broken-json", {
       headers: { "content-type": "application/json" },

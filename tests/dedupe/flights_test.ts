@@ -69,10 +69,10 @@ describe("FlightTable", () => {
     const a = new AbortController();
     const b = new AbortController();
     let flightSignal!: AbortSignal;
-    const job = (signal: AbortSignal) => {
-      flightSignal = signal;
+    const job = (signal: AbortSignal | undefined) => {
+      flightSignal = signal!;
       return new Promise<string>((_, reject) =>
-        signal.addEventListener("abort", () => reject(signal.reason))
+        signal!.addEventListener("abort", () => reject(signal!.reason))
       );
     };
     const first = table.run("k", job, a.signal);
@@ -81,6 +81,10 @@ describe("FlightTable", () => {
     a.abort();
     assert.equal(flightSignal.aborted, false);
     b.abort();
+    // The flight leaves the table at once; its signal aborts in a reaction
+    // of the request that started it.
+    assert.equal(table.get("k"), undefined);
+    await Promise.resolve();
     assert.equal(flightSignal.aborted, true);
     assert.ok(flightSignal.reason instanceof FlightAbandonedError);
     await assert.rejects(first.result);
@@ -96,5 +100,30 @@ describe("FlightTable", () => {
       AbortSignal.abort("early"),
     );
     await assert.rejects(run.result, (e) => e === "early");
+  });
+
+  it("starts a new flight instead of joining one whose owner left, unless it is kept", async () => {
+    const table = new FlightTable();
+    const gate = deferred<string>();
+    const owner = new AbortController();
+    const first = table.run("k", () => gate.promise, owner.signal);
+    const joiner = table.run("k", () => Promise.resolve("unused"));
+    owner.abort("left");
+    await assert.rejects(first.result, (e) => e === "left");
+    assert.equal(first.flight.joinable, false);
+    const late = table.run("k", () => Promise.resolve("own"));
+    assert.equal(late.owner, true);
+    assert.equal(await late.result, "own");
+    // Kept by the platform, a flight stays joinable after its owner left.
+    const kept = new AbortController();
+    const second = table.run("j", () => gate.promise, kept.signal);
+    second.flight.keep();
+    const other = table.run("j", () => Promise.resolve("unused"));
+    kept.abort("left");
+    await assert.rejects(second.result);
+    assert.equal(table.run("j", () => Promise.resolve("own")).owner, false);
+    gate.resolve("shared");
+    assert.equal(await joiner.result, "shared");
+    assert.equal(await other.result, "shared");
   });
 });

@@ -24,6 +24,14 @@ export function registerSyncGet(store: object, reader: _Reader): void {
 }
 
 /**
+ * Whether `store` is a memory store: one that keeps the values it is given
+ * in this process, so that their form in memory is what it costs.
+ */
+export function keepsValues(store: object): boolean {
+  return readers.has(store);
+}
+
+/**
  * Marks `value`, which `key` of `store` holds, as an entry the client built:
  * until `key` is written again, {@linkcode marksOf} answers `true` for it.
  *

@@ -74,6 +74,7 @@ export function testCall(
     validate: undefined,
     buffered: false,
     background: false,
+    waitUntil: undefined,
     ...overrides,
     state: { priority: "user", sending: false },
   };

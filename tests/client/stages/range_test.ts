@@ -188,7 +188,7 @@ describe("rangedOutcome", () => {
       age: "3",
     });
     // The stored entry is unchanged.
-    assert.equal(entry.body.byteLength, 10);
+    assert.equal((entry.body as Uint8Array).byteLength, 10);
   });
 
   it("answers an unsatisfiable range with a 416 naming the length, and no stored body", () => {
