@@ -39,8 +39,8 @@ const TEXT_IMAGES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Whether the value is a response (a header list and a byte body, as the
- * client stores them) whose body is already compressed:
+ * Whether the value is a response (a header list and a body, as the client
+ * stores them) whose body is bytes already compressed:
  *
  * - its media type is an image, audio or video format (SVG, BMP and icons
  *   excepted), an archive, a compressed stream, a font in WOFF, a PDF, or
@@ -57,7 +57,9 @@ const TEXT_IMAGES: ReadonlySet<string> = new Set([
 export function alreadyCompressed(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
   const { headers, body } = value as { headers?: unknown; body?: unknown };
-  if (!Array.isArray(headers) || !(body instanceof Uint8Array)) return false;
+  if (!Array.isArray(headers)) return false;
+  // A body kept as text is text: only bytes can be in a compressed format.
+  if (!(body instanceof Uint8Array)) return false;
   const type = _field(headers, "content-type");
   if (type !== undefined && _compressedType(type)) return true;
   const coding = _field(headers, "content-encoding");

@@ -15,8 +15,9 @@
  */
 export function keptAtLeastUntil(value: unknown): number | undefined {
   if (typeof value !== "object" || value === null) return undefined;
-  const { responseTime, policy } = value as {
+  const { responseTime, initialAgeMs, policy } = value as {
     responseTime?: unknown;
+    initialAgeMs?: unknown;
     policy?: unknown;
   };
   if (!_finite(responseTime) || typeof policy !== "object" || policy === null) {
@@ -24,7 +25,6 @@ export function keptAtLeastUntil(value: unknown): number | undefined {
   }
   const {
     freshnessLifetimeMs,
-    initialAgeMs,
     noStaleServing,
     staleWhileRevalidateMs,
     staleIfErrorMs,

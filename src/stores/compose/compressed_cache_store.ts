@@ -72,8 +72,8 @@ export interface CompressedCacheStoreOptions extends CompressionOptions {
  * `getStats()` and `cleanup()` are those of the wrapped store, when it has
  * them (sizes are compressed sizes). `close()` closes it.
  *
- * @typeParam T The type of the stored values: `unknown` unless given
- *   (it is not inferred from the wrapped store).
+ * @typeParam T The type of the values its callers read and write: `unknown`
+ *   unless given. The wrapped store is taken as one of any values.
  *
  * @example Compressing a remote cache
  * ```ts
@@ -110,7 +110,7 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    * integer, or `onEvent` not a function.
    */
   constructor(
-    inner: CacheStore<NoInfer<T>>,
+    inner: CacheStore<unknown>,
     options: CompressedCacheStoreOptions = {},
   ) {
     this.#inner = cacheStoreOption<T>(COMPONENT, "inner", inner);

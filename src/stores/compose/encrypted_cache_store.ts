@@ -63,8 +63,8 @@ export type EncryptedCacheStoreOptions = EncryptionOptions;
  * `getStats()` and `cleanup()` are those of the wrapped store, when it has
  * them (sizes are those of the encrypted values). `close()` closes it.
  *
- * @typeParam T The type of the stored values: `unknown` unless given
- *   (it is not inferred from the wrapped store).
+ * @typeParam T The type of the values its callers read and write: `unknown`
+ *   unless given. The wrapped store is taken as one of any values.
  *
  * @example Encrypting a shared cache, with a key from the environment
  * ```ts ignore
@@ -118,7 +118,7 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
    * no valid key, `current` names none of them, or another option is bad.
    */
   constructor(
-    inner: CacheStore<NoInfer<T>>,
+    inner: CacheStore<unknown>,
     options: EncryptedCacheStoreOptions,
   ) {
     this.#inner = cacheStoreOption<T>(COMPONENT, "inner", inner);

@@ -50,8 +50,8 @@ interface _DedupeStoreExtras {
  * `getStats()` and `cleanup()` are those of the wrapped store, when it has
  * them. `close()` closes it.
  *
- * @typeParam T The type of a job's result: `unknown` unless given (it is
- *   not inferred from the wrapped store).
+ * @typeParam T The type of a job's result: `unknown` unless given. The
+ *   wrapped store is taken as one of any results.
  *
  * @example Encrypting the results that flights share
  * ```ts
@@ -87,7 +87,7 @@ export class EncryptedDedupeStore<T = unknown> implements DedupeStore<T> {
    * no valid key, `current` names none of them, or another option is bad.
    */
   constructor(
-    inner: DedupeStore<NoInfer<T>>,
+    inner: DedupeStore<unknown>,
     options: EncryptedDedupeStoreOptions,
   ) {
     this.#inner = dedupeStoreOption<unknown>(COMPONENT, "inner", inner);

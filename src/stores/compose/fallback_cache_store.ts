@@ -62,8 +62,8 @@ type _Extended<T> = CacheStore<T> & _CacheStoreExtras;
  * `cleanup()` cleans every store, summing what they removed; each is
  * present when the first store has it. `close()` closes every store.
  *
- * @typeParam T The type of the stored values: `unknown` unless given
- *   (it is not inferred from the wrapped store).
+ * @typeParam T The type of the values its callers read and write: `unknown`
+ *   unless given. The wrapped store is taken as one of any values.
  *
  * @example Redis first, process memory while Redis is down
  * ```ts ignore
@@ -114,7 +114,7 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
    * distinct cache stores, or `onError` is not a function.
    */
   constructor(
-    stores: readonly CacheStore<NoInfer<T>>[],
+    stores: readonly CacheStore<unknown>[],
     options: FallbackCacheStoreOptions = {},
   ) {
     if (!Array.isArray(stores) || stores.length === 0) {

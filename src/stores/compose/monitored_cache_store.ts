@@ -89,8 +89,8 @@ const MONOTONIC: Clock = { now: () => performance.now() };
  * `getStats()` and `cleanup()` are those of the wrapped store, reported
  * too, when it has them. `close()` closes it.
  *
- * @typeParam T The type of the stored values: `unknown` unless given
- *   (it is not inferred from the wrapped store).
+ * @typeParam T The type of the values its callers read and write: `unknown`
+ *   unless given. The wrapped store is taken as one of any values.
  *
  * @example Recording `db.client.operation.duration` with OpenTelemetry
  * ```ts ignore
@@ -146,7 +146,7 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    * not a function, or `clock` has no `now()`.
    */
   constructor(
-    inner: CacheStore<NoInfer<T>>,
+    inner: CacheStore<unknown>,
     listener: CacheStoreMetricListener,
     options: MonitoredCacheStoreOptions = {},
   ) {

@@ -101,8 +101,8 @@ export interface RetryingCacheStoreOptions {
  * `getStats()` and `cleanup()` are those of the wrapped store, retried the
  * same way, when it has them. `close()` closes it, once.
  *
- * @typeParam T The type of the stored values: `unknown` unless given
- *   (it is not inferred from the wrapped store).
+ * @typeParam T The type of the values its callers read and write: `unknown`
+ *   unless given. The wrapped store is taken as one of any values.
  *
  * @example Riding out a dropped connection
  * ```ts ignore
@@ -147,7 +147,7 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    * `retryOn` is not a function.
    */
   constructor(
-    inner: CacheStore<NoInfer<T>>,
+    inner: CacheStore<unknown>,
     options: RetryingCacheStoreOptions = {},
   ) {
     this.#inner = cacheStoreOption<T>(COMPONENT, "inner", inner);

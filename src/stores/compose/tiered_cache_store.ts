@@ -20,11 +20,11 @@ import {
 const COMPONENT = "TieredCacheStore";
 
 /** Options for {@linkcode TieredCacheStore}. */
-export interface TieredCacheStoreOptions<T = unknown> {
+export interface TieredCacheStoreOptions {
   /** The first tier: small and fast, usually a `MemoryCacheStore`. */
-  l1: CacheStore<T>;
+  l1: CacheStore<unknown>;
   /** The second tier: the store every process shares. */
-  l2: CacheStore<T>;
+  l2: CacheStore<unknown>;
   /**
    * The longest an entry stays in L1, in seconds. It bounds how long this
    * process may serve an entry that another process replaced or deleted in
@@ -73,8 +73,8 @@ interface _Pending {
  * cleans both tiers and sums what they removed. Each is present when L2
  * has it. `close()` closes both tiers.
  *
- * @typeParam T The type of the stored values: `unknown` unless given
- *   (it is not inferred from the wrapped store).
+ * @typeParam T The type of the values its callers read and write: `unknown`
+ *   unless given. The wrapped store is taken as one of any values.
  *
  * @example An in-process cache in front of Redis
  * ```ts ignore
@@ -124,7 +124,7 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
    * the same store, `l1MaxTtlSeconds` is not a positive finite number, or
    * `clock` has no `now()`.
    */
-  constructor(options: TieredCacheStoreOptions<NoInfer<T>>) {
+  constructor(options: TieredCacheStoreOptions) {
     const record = optionsObject(COMPONENT, options);
     const { l1MaxTtlSeconds = 5, clock = systemClock } = record;
     this.#l1 = cacheStoreOption<T>(COMPONENT, "l1", record.l1);
