@@ -4,7 +4,8 @@
  * one cache, one set of in-flight requests and one rate budget.
  *
  * This entry point holds {@linkcode HttpClient}, the memory stores, the
- * store contracts, the events, the errors and the clock.
+ * store decorators (encrypted, compressed, tiered, fallback, retrying,
+ * monitored), the store contracts, the events, the errors and the clock.
  *
  * @example A cached, de-duplicated, rate-limited client
  * ```ts
@@ -65,6 +66,15 @@ export * from "./src/stores/memory/cache_store.ts";
 export * from "./src/stores/memory/dedupe_store.ts";
 export * from "./src/stores/memory/rate_limit_store.ts";
 export * from "./src/stores/memory/adaptive_rate_limit_store.ts";
+export type * from "./src/stores/compose/compression_options.ts";
+export type * from "./src/stores/compose/encryption_options.ts";
+export * from "./src/stores/compose/encrypted_cache_store.ts";
+export * from "./src/stores/compose/encrypted_dedupe_store.ts";
+export * from "./src/stores/compose/compressed_cache_store.ts";
+export * from "./src/stores/compose/tiered_cache_store.ts";
+export * from "./src/stores/compose/fallback_cache_store.ts";
+export * from "./src/stores/compose/retrying_cache_store.ts";
+export * from "./src/stores/compose/monitored_cache_store.ts";
 export {
   type AdaptiveConfig,
   DEFAULT_ADAPTIVE_CONFIG,

@@ -1,0 +1,235 @@
+/**
+ * {@linkcode EncryptedCacheStore}: a cache store decorator that encrypts
+ * every value with AES-GCM-256 before it reaches the store it wraps.
+ *
+ * @module
+ */
+
+import { StoreError } from "../../errors.ts";
+import { CodecError } from "../codec.ts";
+import { ttlToMs } from "../_payload.ts";
+import { _emitStoreEvent, type StoreEventListener } from "../store_events.ts";
+import type { CacheStore, CacheStoreStats } from "../types.ts";
+import {
+  type _CacheStoreExtras,
+  cacheStoreOption,
+  messageOf,
+} from "./_inner.ts";
+import { type _Sealer, open, seal, sealerOptions } from "./_sealed.ts";
+import type { EncryptionOptions } from "./encryption_options.ts";
+
+const COMPONENT = "EncryptedCacheStore";
+
+/** Options for {@linkcode EncryptedCacheStore}. */
+export type EncryptedCacheStoreOptions = EncryptionOptions;
+
+/**
+ * A {@linkcode CacheStore} that encrypts every value with AES-GCM-256
+ * before handing it to the store it wraps, so that a shared backend (Redis,
+ * a database file, a hosted service) never holds a response body, a header
+ * value or anything else of a value in the clear.
+ *
+ * - **What is encrypted.** The whole value: for a cached response its body,
+ *   its header names and values, its URL and its status. Each write draws
+ *   a fresh random 96-bit IV (`crypto.getRandomValues`).
+ * - **What stays visible.** The store keys (the wrapped store needs them
+ *   to find entries; the client's keys are hashes, with the client's name
+ *   and scopes in the clear), each value's size, its TTL, and the id of
+ *   the key that encrypted it.
+ * - **Bound to its key.** The store key is authenticated with each value,
+ *   so a value copied under another key, or another tenant's key, does not
+ *   decrypt. The client's keys hold its name and scopes; stores that are
+ *   kept apart only by the wrapped store's own key prefix see the same keys,
+ *   so give each of them a keyring of its own.
+ * - **A miss, never an error.** A value that does not open (a wrong key, a
+ *   key id no longer in the ring, a changed byte, a moved value, a value
+ *   written without encryption) is a miss: it is deleted, and `onEvent`
+ *   receives `cache.corrupt`.
+ * - **Rotation.** List the new key next to the old ones and make it
+ *   `current`: new writes use it, older entries still decrypt with theirs,
+ *   and expire with their TTL. Drop an old key once the longest TTL has
+ *   passed since the switch; entries still under it are then misses. With
+ *   several processes, first deploy the new key as a non-current member of
+ *   the ring everywhere, then make it current: a process that meets a key
+ *   id it lacks deletes the entry.
+ * - **The IV limit.** With random IVs, NIST SP 800-38D allows at most 2^32
+ *   encryptions under one key, across every process that shares it. Rotate
+ *   well before: at a hundred writes per second that is about 16 months,
+ *   at a thousand about 50 days.
+ * - **Compression.** With `compress`, values are gzip-compressed (when
+ *   worth it) before they are encrypted; see
+ *   {@linkcode EncryptionOptions.compress} for what sizes then reveal.
+ *
+ * `getStats()` and `cleanup()` are those of the wrapped store, when it has
+ * them (sizes are those of the encrypted values). `close()` closes it.
+ *
+ * @typeParam T The type of the values its callers read and write: `unknown`
+ *   unless given. The wrapped store is taken as one of any values.
+ *
+ * @example Encrypting a shared cache, with a key from the environment
+ * ```ts ignore
+ * import { EncryptedCacheStore, HttpClient } from "@sluice/http";
+ * import { UpstashCacheStore } from "@sluice/http/upstash";
+ *
+ * // 32 random bytes, base64-encoded, kept in a secret manager.
+ * const key = Uint8Array.from(atob(Deno.env.get("CACHE_KEY")!), (c) => c.charCodeAt(0));
+ * const cache = new EncryptedCacheStore(new UpstashCacheStore({ url, token }), {
+ *   keys: { k1: key },
+ *   compress: true,
+ * });
+ * const client = new HttpClient({ name: "github", cache: { store: cache } });
+ * ```
+ *
+ * @example Rotating keys
+ * ```ts
+ * import { EncryptedCacheStore, MemoryCacheStore } from "@sluice/http";
+ *
+ * const k1 = crypto.getRandomValues(new Uint8Array(32));
+ * const k2 = crypto.getRandomValues(new Uint8Array(32));
+ * const inner = new MemoryCacheStore();
+ * const before = new EncryptedCacheStore(inner, { keys: { k1 } });
+ * await before.set("a", { hello: "world" }, 60);
+ *
+ * const after = new EncryptedCacheStore(inner, { keys: { k2, k1 }, current: "k2" });
+ * console.log(await after.get("a")); // { hello: "world" }, opened with k1
+ * await after.set("b", { hello: "again" }, 60); // encrypted with k2
+ * ```
+ */
+export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
+  readonly #inner: CacheStore<T> & _CacheStoreExtras;
+  readonly #sealer: _Sealer;
+  readonly #onEvent: StoreEventListener | undefined;
+  /**
+   * The wrapped store's counts, when it has `getStats()`; absent otherwise.
+   */
+  readonly getStats?: () => Promise<CacheStoreStats>;
+  /**
+   * Removes the wrapped store's expired entries, when it has `cleanup()`;
+   * absent otherwise.
+   */
+  readonly cleanup?: () => Promise<number>;
+
+  /**
+   * Wraps a store.
+   *
+   * @param inner The store that keeps the encrypted values.
+   * @param options The keyring, compression and event listener.
+   * @throws {ConfigError} When `inner` is not a cache store, `keys` holds
+   * no valid key, `current` names none of them, or another option is bad.
+   */
+  constructor(
+    inner: CacheStore<unknown>,
+    options: EncryptedCacheStoreOptions,
+  ) {
+    this.#inner = cacheStoreOption<T>(COMPONENT, "inner", inner);
+    const { sealer, onEvent } = sealerOptions(COMPONENT, "cache", options);
+    this.#sealer = sealer;
+    this.#onEvent = onEvent;
+    const { getStats, cleanup } = this.#inner;
+    if (typeof getStats === "function") {
+      this.getStats = () => getStats.call(this.#inner);
+    }
+    if (typeof cleanup === "function") {
+      this.cleanup = () => cleanup.call(this.#inner);
+    }
+  }
+
+  /**
+   * Reads and decrypts an entry.
+   *
+   * @param hash The entry's key.
+   * @returns The value, or `undefined` when missing, expired, or not
+   * decryptable under `hash` with the keyring (such an entry is deleted).
+   * @throws {StoreError} When the wrapped store fails.
+   */
+  async get(hash: string): Promise<T | undefined> {
+    const stored: unknown = await this.#inner.get(hash);
+    if (stored === undefined) return undefined;
+    try {
+      return await open(this.#sealer, hash, stored) as T;
+    } catch (error) {
+      if (!(error instanceof CodecError)) {
+        throw new StoreError(
+          `Cannot decrypt an entry of ${COMPONENT}: ${messageOf(error)}`,
+          "encrypted",
+          "get",
+          { cause: error },
+        );
+      }
+      _emitStoreEvent(this.#onEvent, {
+        type: "cache.corrupt",
+        key: hash,
+        reason: error.message,
+      });
+      // A miss is the answer whether or not the removal succeeds.
+      try {
+        await this.#inner.delete(hash);
+      } catch {
+        // Ignored on purpose.
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Encrypts and writes an entry.
+   *
+   * @param hash The entry's key, bound to the ciphertext.
+   * @param value The value.
+   * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
+   * negative or NaN removes the entry (nothing is encrypted).
+   * @returns What the wrapped store answered; `false` for a negative TTL.
+   * @throws {StoreError} When the value cannot be encoded, or the wrapped
+   * store fails.
+   */
+  async set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+  ): Promise<void | boolean> {
+    if (ttlToMs(ttlSeconds) === undefined) {
+      await this.#inner.delete(hash);
+      return false;
+    }
+    let sealed: Uint8Array;
+    try {
+      sealed = await seal(this.#sealer, hash, value);
+    } catch (error) {
+      throw new StoreError(
+        `Cannot set an entry in ${COMPONENT}: ${messageOf(error)}`,
+        "encrypted",
+        "set",
+        { cause: error },
+      );
+    }
+    return await this.#inner.set(hash, sealed as T, ttlSeconds);
+  }
+
+  /**
+   * Removes an entry.
+   *
+   * @param hash The entry's key.
+   */
+  async delete(hash: string): Promise<void> {
+    await this.#inner.delete(hash);
+  }
+
+  /**
+   * Removes every entry, or those whose key starts with `prefix`.
+   *
+   * @param prefix Clears only one client's or scope's keys.
+   */
+  async clear(prefix?: string): Promise<void> {
+    await this.#inner.clear(prefix);
+  }
+
+  /** Closes the wrapped store. Safe to call twice. */
+  async close(): Promise<void> {
+    await this.#inner.close();
+  }
+
+  /** Same as {@linkcode EncryptedCacheStore.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
