@@ -2,6 +2,7 @@
 // that each one is a store, and the optional methods it may forward.
 
 import { ConfigError } from "../../errors.ts";
+import { _emitStoreEvent, type StoreEventListener } from "../store_events.ts";
 import type { CacheStore, CacheStoreStats, DedupeStore } from "../types.ts";
 
 /** The methods every sluice cache store has besides the contract. */
@@ -88,4 +89,24 @@ function _hasMethods(value: unknown, methods: readonly string[]): boolean {
 /** The message of a caught value, for the message of an error that wraps it. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The answer to a stored value a decorator cannot read back: reported as
+ * `cache.corrupt`, deleted from `inner`, and a miss whether or not the
+ * removal succeeds.
+ */
+export async function corruptMiss(
+  inner: CacheStore<unknown>,
+  onEvent: StoreEventListener | undefined,
+  hash: string,
+  reason: string,
+): Promise<undefined> {
+  _emitStoreEvent(onEvent, { type: "cache.corrupt", key: hash, reason });
+  try {
+    await inner.delete(hash);
+  } catch {
+    // A miss is the answer either way.
+  }
+  return undefined;
 }

@@ -8,12 +8,13 @@
 import { StoreError } from "../../errors.ts";
 import { CodecError, encodeBinary } from "../codec.ts";
 import { ttlToMs } from "../_payload.ts";
-import { _emitStoreEvent, type StoreEventListener } from "../store_events.ts";
+import type { StoreEventListener } from "../store_events.ts";
 import type { CacheStore, CacheStoreStats } from "../types.ts";
 import { compressionPolicy } from "./_compression_policy.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  corruptMiss,
   messageOf,
   optionalFunction,
   optionsObject,
@@ -145,17 +146,7 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
       return await unpack(stored, this.#policy.maxDecompressedBytes) as T;
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
-      _emitStoreEvent(this.#onEvent, {
-        type: "cache.corrupt",
-        key: hash,
-        reason: error.message,
-      });
-      try {
-        await this.#inner.delete(hash);
-      } catch {
-        // A miss is the answer whether or not the removal succeeds.
-      }
-      return undefined;
+      return await corruptMiss(this.#inner, this.#onEvent, hash, error.message);
     }
   }
 

@@ -8,11 +8,12 @@
 import { StoreError } from "../../errors.ts";
 import { CodecError } from "../codec.ts";
 import { ttlToMs } from "../_payload.ts";
-import { _emitStoreEvent, type StoreEventListener } from "../store_events.ts";
+import type { StoreEventListener } from "../store_events.ts";
 import type { CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  corruptMiss,
   messageOf,
 } from "./_inner.ts";
 import { type _Sealer, open, seal, sealerOptions } from "./_sealed.ts";
@@ -156,18 +157,7 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
           { cause: error },
         );
       }
-      _emitStoreEvent(this.#onEvent, {
-        type: "cache.corrupt",
-        key: hash,
-        reason: error.message,
-      });
-      // A miss is the answer whether or not the removal succeeds.
-      try {
-        await this.#inner.delete(hash);
-      } catch {
-        // Ignored on purpose.
-      }
-      return undefined;
+      return await corruptMiss(this.#inner, this.#onEvent, hash, error.message);
     }
   }
 
