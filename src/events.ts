@@ -14,7 +14,7 @@
  * const onEvent = (event: SluiceEvent): void => {
  *   if (event.type === "cache.hit") hits++;
  * };
- * onEvent({ type: "cache.hit", client: "api", time: 0, method: "GET", url: "https://example.com/", key: "api:cache:1", ageMs: 0 });
+ * onEvent({ type: "cache.hit", client: "api", time: 0, requestId: "r1", method: "GET", url: "https://example.com/", key: "api:cache:1", ageMs: 0 });
  * console.log(hits); // 1
  * ```
  *
@@ -33,9 +33,19 @@ export interface BaseEvent {
 
 /** Fields of events that concern one request. */
 export interface RequestScopedEvent extends BaseEvent {
+  /**
+   * The call's id: every event of one call carries the same one, so that
+   * its events pair into one span. A background revalidation carries the id
+   * of the call that started it. Unique within the process, and random
+   * across processes.
+   */
+  requestId: string;
   /** The request method, upper case. */
   method: string;
-  /** The normalised request URL. */
+  /**
+   * The normalised request URL, with query values and user info redacted
+   * unless the client's `redactUrls` option says otherwise.
+   */
   url: string;
 }
 
@@ -67,6 +77,11 @@ export interface ResponseEvent extends RequestScopedEvent {
   durationMs: number;
   /** Origin attempts this caller made itself (0 for hits and joiners). */
   attempts: number;
+  /**
+   * For a joiner (`source: "dedupe"`), the `requestId` of the call that
+   * owned the flight, when it ran in this process.
+   */
+  ownerRequestId?: string;
 }
 
 /** A fresh cache entry answered a request. */
@@ -210,6 +225,11 @@ export interface DedupeJoinedEvent extends RequestScopedEvent {
   scope: FlightScope;
   /** How long the joiner waited for the owner, in ms. */
   waitedMs: number;
+  /**
+   * The `requestId` of the call that owns the flight, when it runs in this
+   * process (a distributed owner's id is not known).
+   */
+  ownerRequestId?: string;
 }
 
 /** A request waits for rate budget. */
@@ -264,6 +284,31 @@ export interface RetryEvent extends RequestScopedEvent {
   errorName?: string;
 }
 
+/**
+ * One attempt at the origin ended: its response headers arrived, or it
+ * failed (a network error or a timeout). Every request sent to the origin
+ * emits one, retries and revalidations included, so counting them counts
+ * origin calls.
+ */
+export interface OriginEvent extends RequestScopedEvent {
+  /** Discriminant. */
+  type: "origin";
+  /** The attempt's number within its call (1 for the first). */
+  attempt: number;
+  /** The status, or `undefined` when the attempt failed without one. */
+  status?: number;
+  /** The name of the error when the attempt failed without a status. */
+  errorName?: string;
+  /** From sending the request to its response headers or failure, in ms. */
+  durationMs: number;
+  /** Whether the request was conditional (a revalidation). */
+  conditional: boolean;
+  /** Whether no caller waits for it (a background revalidation). */
+  background: boolean;
+  /** The rate-limit resource the attempt was admitted on, when rate limited. */
+  resource?: string;
+}
+
 /** The part of the pipeline that failed. */
 export type ErrorStage = "cache" | "dedupe" | "ratelimit" | "fetch";
 
@@ -271,9 +316,11 @@ export type ErrorStage = "cache" | "dedupe" | "ratelimit" | "fetch";
 export interface ErrorEvent extends BaseEvent {
   /** Discriminant. */
   type: "error";
+  /** The call's id, when the error concerns a request. */
+  requestId?: string;
   /** The request method, when the error concerns a request. */
   method?: string;
-  /** The normalised request URL, when the error concerns a request. */
+  /** The request URL (redacted like every event's), when the error concerns a request. */
   url?: string;
   /** The part of the pipeline that failed. */
   stage: ErrorStage;
@@ -299,6 +346,7 @@ export type SluiceEvent =
   | RateLimitRejectedEvent
   | CooldownEvent
   | RetryEvent
+  | OriginEvent
   | ErrorEvent;
 
 /** The `type` of every event. */

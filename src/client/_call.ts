@@ -64,6 +64,8 @@ export type Outcome =
 /** What the caller asked for, normalised by the client. */
 export interface CallSpec {
   readonly scope: Scope;
+  /** The call's id in events ("" when no listener is set). */
+  readonly requestId: string;
   readonly method: string;
   /** The normalised URL: the key and what is sent. */
   readonly url: string;

@@ -78,6 +78,7 @@ export function buildCall(
     : resolveTimeouts(parts.timeout, options.timeouts, "timeout", "request");
   return {
     scope: scope,
+    requestId: engine.listening ? engine.nextRequestId() : "",
     method,
     url,
     headers,

@@ -79,6 +79,11 @@ export class Engine {
     return this.#pipeline.events.listening;
   }
 
+  /** A new call id for events. */
+  nextRequestId(): string {
+    return this.#pipeline.events.nextRequestId();
+  }
+
   /** The largest body the client buffers, in bytes. */
   get maxBodyBytes(): number {
     return this.#pipeline.config.maxBodyBytes;

@@ -15,7 +15,7 @@ import type { AdmitHooks } from "../rate_limit/limiter.ts";
 import { ageMs, type CallSpec, type CallState } from "./_call.ts";
 
 /** What an event needs of a call. */
-type Subject = Pick<CallSpec, "scope" | "method" | "url">;
+type Subject = Pick<CallSpec, "scope" | "requestId" | "method" | "url">;
 
 /** Reports the pipeline's events to a listener, if there is one. */
 export class Events {
@@ -24,6 +24,8 @@ export class Events {
   readonly #listener: EventListener | undefined;
   readonly #clock: Clock;
   readonly #client: string;
+  #idPrefix: string | undefined;
+  #idCount = 0;
 
   /**
    * @param listener The client's `onEvent`.
@@ -39,6 +41,16 @@ export class Events {
     this.listening = listener !== undefined;
     this.#clock = clock;
     this.#client = client;
+  }
+
+  /**
+   * A new call id: a random prefix drawn at the first call, so that ids of
+   * different clients and processes differ, then a counter.
+   */
+  nextRequestId(): string {
+    this.#idPrefix ??= _randomHex(6);
+    this.#idCount++;
+    return `${this.#idPrefix}-${this.#idCount.toString(36)}`;
   }
 
   /** Hands an event to the listener; a throw or a rejection is swallowed. */
@@ -61,10 +73,17 @@ export class Events {
   fields(
     call: Subject,
     time: number = this.#clock.now(),
-  ): { client: string; time: number; method: string; url: string } {
+  ): {
+    client: string;
+    time: number;
+    requestId: string;
+    method: string;
+    url: string;
+  } {
     return {
       client: call.scope.prefix,
       time,
+      requestId: call.requestId,
       method: call.method,
       url: call.url,
     };
@@ -77,7 +96,11 @@ export class Events {
       type: "error",
       client: call?.scope.prefix ?? this.#client,
       time: this.#clock.now(),
-      ...(call === undefined ? {} : { method: call.method, url: call.url }),
+      ...(call === undefined ? {} : {
+        requestId: call.requestId,
+        method: call.method,
+        url: call.url,
+      }),
       stage: "cache",
       failedOpen: true,
       error,
@@ -220,4 +243,12 @@ export function errorStage(error: unknown): "ratelimit" | "fetch" {
   return error instanceof RateLimitError || error instanceof StoreError
     ? "ratelimit"
     : "fetch";
+}
+
+/** `bytes` random bytes as lower-case hex. */
+function _randomHex(bytes: number): string {
+  const values = crypto.getRandomValues(new Uint8Array(bytes));
+  let text = "";
+  for (const value of values) text += value.toString(16).padStart(2, "0");
+  return text;
 }

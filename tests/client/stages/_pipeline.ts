@@ -57,6 +57,7 @@ export function testCall(
   const h = new Headers(headers);
   return {
     scope: { prefix: "test", closed: false },
+    requestId: "test-1",
     method: "GET",
     url: URL_A,
     headers: h,
