@@ -48,13 +48,11 @@
 
 export * from "./src/client/http_client.ts";
 export type * from "./src/client/options.ts";
+export type * from "./src/client/hooks.ts";
+export * from "./src/client/presets.ts";
 export type { CachePolicyOverrides } from "./src/cache/options.ts";
 export type * from "./src/events.ts";
-export {
-  REDACTED,
-  redactUrl,
-  type RedactUrls,
-} from "./src/observe/redact.ts";
+export { REDACTED, redactUrl, type RedactUrls } from "./src/observe/redact.ts";
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";
 export type * from "./src/stores/types.ts";

@@ -13,6 +13,7 @@ import type { Scope } from "./_call.ts";
 import { Events } from "./_events.ts";
 import { KeyHasher } from "./_key.ts";
 import type { FetchLike } from "./options.ts";
+import type { HttpClientHooks } from "./hooks.ts";
 
 /** Everything the pipeline needs, validated. */
 export interface EngineConfig {
@@ -30,6 +31,7 @@ export interface EngineConfig {
   credentialHeaders: readonly string[];
   onEvent: EventListener | undefined;
   clock: Clock;
+  hooks?: HttpClientHooks | undefined;
 }
 
 /** What this client remembers of an entry it checked (see `Pipeline.checked`). */
