@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { TimeoutError } from "../errors.ts";
 import { follow } from "../_signals.ts";
 import {
+  mayAnnounceLimit,
   mayCarryCooldown,
   parseRetryAfter,
   readRateLimitSignals,
@@ -18,7 +19,8 @@ import { discard } from "./_body.ts";
 import { wrapBody } from "./_response.ts";
 import type { Call } from "./_call.ts";
 import type { HttpClientHooks } from "./hooks.ts";
-import type { Pipeline } from "./_pipeline.ts";
+import { ANNOUNCED_LIMIT, type Pipeline } from "./_pipeline.ts";
+import type { AnnouncedLimit } from "../events.ts";
 
 /** The final attempt of a request, its body still unread. */
 export interface Exchange {
@@ -179,7 +181,14 @@ export class Attempts {
       }
       answered?.();
       const responseTime = config.clock.now();
-      events.origin(call, retries + 1, sentAt, conditional, response.status);
+      events.origin(
+        call,
+        retries + 1,
+        sentAt,
+        conditional,
+        response.status,
+        this.#announced(call, response.headers, responseTime),
+      );
       await this.#learn(call, response, responseTime);
       if (hooks?.afterResponse !== undefined) {
         const refused = await this.#afterResponse(
@@ -434,6 +443,42 @@ export class Attempts {
       this.#pipeline.events.admitHooks(call, resource),
       call.state.cooldownResource,
     );
+  }
+
+  // The limit the server announced on a response, remembered for the
+  // call's resource (when rate limited) and handed to the origin event.
+  #announced(
+    call: Call,
+    headers: Headers,
+    now: number,
+  ): AnnouncedLimit | undefined {
+    const { config, events, announced } = this.#pipeline;
+    if (
+      (config.limiter === undefined && !events.listening) ||
+      !mayAnnounceLimit(headers)
+    ) {
+      return undefined;
+    }
+    const { limit, remaining, resetMs, windowMs } = readRateLimitSignals(
+      headers,
+      now,
+    );
+    if (limit === undefined && remaining === undefined) return undefined;
+    const found: AnnouncedLimit = {
+      ...(limit === undefined ? {} : { limit }),
+      ...(remaining === undefined ? {} : { remaining }),
+      ...(resetMs === undefined ? {} : { resetMs }),
+      ...(windowMs === undefined ? {} : { windowMs }),
+    };
+    const resource = call.state.resource;
+    if (resource !== undefined) {
+      announced.delete(resource);
+      if (announced.size >= ANNOUNCED_LIMIT) {
+        announced.delete(announced.keys().next().value!);
+      }
+      announced.set(resource, { ...found, at: now });
+    }
+    return found;
   }
 
   // Records what the server said about its rate limit.
