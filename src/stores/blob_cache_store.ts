@@ -14,10 +14,16 @@ import {
   type Payload,
   ttlToMs,
 } from "./_payload.ts";
+import {
+  INVALIDATION_MARK_MS,
+  MAX_TAGS_PER_INVALIDATION,
+  setOptions,
+  storeTags,
+} from "./_tags.ts";
 import { positiveInteger } from "./_validate.ts";
 import type { BlobBackend } from "./blob_backend.ts";
 import { _emitStoreEvent, type StoreEventListener } from "./store_events.ts";
-import type { CacheStore, CacheStoreStats } from "./types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "./types.ts";
 
 /** The options every cache store over a {@linkcode BlobBackend} takes. */
 export interface BlobCacheStoreOptions {
@@ -63,6 +69,9 @@ export interface BlobCacheStoreInit<S extends CacheStoreStats> {
  *   the backend's form (bytes or text).
  * - Corruption: a value that cannot be decoded is a miss, is reported, and
  *   is deleted unless another writer replaced it meanwhile.
+ * - Tags, when the backend has a tag index (`writeTagged` and
+ *   `dropTagged`): the store then has `invalidateTags`; tags and ages are
+ *   validated here, and invalidations are remembered for five minutes.
  *
  * Store authors extend it with a backend; users construct the backend's
  * own class (`LibsqlCacheStore`, `UpstashCacheStore`).
@@ -93,6 +102,20 @@ export class BlobCacheStore<
   readonly #backend: BlobBackend<S>;
   readonly #maxEntrySizeBytes: number;
   readonly #onEvent: StoreEventListener | undefined;
+  readonly #tagged: boolean;
+  /**
+   * Removes every entry stored with one of `tags`, when the backend has a
+   * tag index; absent otherwise. A write of a value obtained before this
+   * call, of one of those tags or of a removed key, is refused for five
+   * minutes after it.
+   *
+   * @param tags Non-empty strings of at most 2 048 UTF-16 code units, at
+   * most 1 000 of them.
+   * @returns How many live entries were removed.
+   * @throws {TypeError} When `tags` is not such a list.
+   * @throws {StoreError} When the backend fails.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Validates the options and takes the backend.
@@ -119,6 +142,29 @@ export class BlobCacheStore<
     this.#component = component;
     this.#backend = backend;
     this.#onEvent = onEvent;
+    const { writeTagged, dropTagged } = backend;
+    this.#tagged = typeof writeTagged === "function" &&
+      typeof dropTagged === "function";
+    if (!this.#tagged && (writeTagged ?? dropTagged) !== undefined) {
+      throw new ConfigError(
+        component,
+        "backend",
+        backend.name,
+        "a backend with both writeTagged() and dropTagged(), or neither",
+      );
+    }
+    if (this.#tagged) {
+      this.invalidateTags = async (tags) => {
+        const list = storeTags(
+          component,
+          "invalidate tags",
+          tags,
+          MAX_TAGS_PER_INVALIDATION,
+        );
+        if (list.length === 0) return 0;
+        return await backend.dropTagged!(list, INVALIDATION_MARK_MS);
+      };
+    }
   }
 
   /**
@@ -158,12 +204,26 @@ export class BlobCacheStore<
    * @param value The value: JSON data that may hold `Uint8Array`s.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, with a tag index; ignored
+   * otherwise.
    * @returns `true` when the value was kept; `false` when the TTL or the
-   * size kept it out (any older value is removed then).
+   * size kept it out (any older value is removed then), or an
+   * invalidation since the value was obtained refused it (the key is left
+   * as it was).
+   * @throws {TypeError} When the backend has a tag index and `options` are
+   * invalid.
    * @throws {StoreError} When the value cannot be encoded or the backend
    * fails.
    */
-  async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
+  async set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<boolean> {
+    const tagging = this.#tagged
+      ? setOptions(this.#component, options)
+      : undefined;
     const ttlMs = ttlToMs(ttlSeconds);
     if (ttlMs === undefined) {
       await this.#backend.remove(hash);
@@ -193,6 +253,15 @@ export class BlobCacheStore<
       await this.#backend.remove(hash);
       return false;
     }
+    if (tagging !== undefined) {
+      return await this.#backend.writeTagged!(
+        hash,
+        payload,
+        ttlMs,
+        tagging.tags,
+        tagging.ageMs,
+      );
+    }
     await this.#backend.write(hash, payload, ttlMs);
     return true;
   }
@@ -210,7 +279,8 @@ export class BlobCacheStore<
   /**
    * Removes every entry, or only those whose key starts with `prefix`.
    *
-   * @param prefix Clears only one client's or scope's keys.
+   * @param prefix Clears only one client's or scope's keys (and, with a
+   * tag index, forgets the tags that start with it).
    * @throws {StoreError} When the backend fails.
    */
   async clear(prefix?: string): Promise<void> {

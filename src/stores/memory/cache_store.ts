@@ -3,11 +3,18 @@
 // rejection.
 // deno-lint-ignore-file require-await
 import { type Clock, systemClock } from "../../clock.ts";
+import {
+  INVALIDATION_MARK_MS,
+  MAX_TAGS_PER_INVALIDATION,
+  setOptions,
+  storeTags,
+} from "../_tags.ts";
 import { positiveInteger } from "../_validate.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import { closedError, validClock } from "./_options.ts";
 import { sizeOf } from "./_size_of.ts";
 import { registerSyncGet } from "./_sync_get.ts";
+import { _TagIndex } from "./_tag_index.ts";
 
 const COMPONENT = "MemoryCacheStore";
 
@@ -61,6 +68,13 @@ const INITIAL_SLOTS = 16;
  *
  * Values are kept as given, not copied: the client copies what it stores.
  *
+ * Tags are supported and exact: `invalidateTags` removes, in one
+ * synchronous step, every entry stored with one of its tags, and a write of
+ * a value obtained before it is refused afterwards (see
+ * {@linkcode CacheSetOptions.ageMs}). The index holds no entry that was
+ * removed, evicted or found expired; it costs a few dozen bytes per (tag,
+ * key) pair, not counted in `maxBytes`.
+ *
  * @typeParam T The type of the stored values.
  *
  * @example A small cache
@@ -99,6 +113,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   #free = NONE;
   #bytes = 0;
   #closed = false;
+  readonly #index = new _TagIndex();
 
   /**
    * Creates an empty cache.
@@ -169,11 +184,38 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value, kept as given.
    * @param ttlSeconds `> 0` expires after that many (possibly fractional)
    * seconds, `0` never expires, `< 0` is already expired.
+   * @param options Tags to add to the key's, and the value's age.
    * @returns `false` when the value was not kept (too large, or a negative
-   * or NaN TTL), `true` when it was.
+   * or NaN TTL; any older value is then removed) or was refused because
+   * of an invalidation since the value was obtained (the key is then left
+   * as it was), `true` when it was kept.
+   * @throws {TypeError} When `options` are invalid.
    */
-  async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
+  async set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<boolean> {
     if (this.#closed) throw closedError(COMPONENT, "set");
+    const index = this.#index;
+    let tags: readonly string[] | undefined;
+    if (options !== undefined) {
+      const parsed = setOptions(COMPONENT, options);
+      const now = this.#clock.now();
+      if (
+        index.refused(
+          hash,
+          parsed.tags,
+          now - parsed.ageMs,
+          now,
+          INVALIDATION_MARK_MS,
+        )
+      ) {
+        return false;
+      }
+      if (parsed.tags.length > 0) tags = parsed.tags;
+    }
     const existing = this.#slots.get(hash);
     const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
     // NaN and negative TTLs store nothing, like an entry that already
@@ -186,6 +228,14 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       ? Infinity
       : this.#clock.now() + ttlSeconds * 1000;
     if (existing !== undefined) {
+      // The tags of an entry that expired are not the new entry's.
+      const oldExpiry = this.#expiresAt[existing]!;
+      if (
+        oldExpiry !== Infinity && index.has(hash) &&
+        oldExpiry <= this.#clock.now()
+      ) {
+        index.forget(hash);
+      }
       // Overwrite in place: no map churn, just a move to the front.
       this.#bytes += size - this.#sizes[existing]!;
       this.#values[existing] = value;
@@ -205,6 +255,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#pushFront(slot);
       this.#bytes += size;
     }
+    if (tags !== undefined) index.add(hash, tags);
     while (
       this.#slots.size > this.#maxEntries || this.#bytes > this.#maxBytes
     ) {
@@ -239,6 +290,48 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     for (const [key, slot] of this.#slots) {
       if (key.startsWith(prefix)) this.#remove(slot);
     }
+    this.#index.forgetPrefix(prefix);
+  }
+
+  /**
+   * Removes every entry stored with one of `tags`, at once, and refuses
+   * for five minutes a write of one of those tags or of a removed key
+   * whose value was obtained before this call.
+   *
+   * @param tags Non-empty strings of at most 2 048 UTF-16 code units, at
+   * most 1 000 of them.
+   * @returns How many entries were removed (expired ones not counted).
+   * @throws {TypeError} When `tags` is not such a list.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    if (this.#closed) throw closedError(COMPONENT, "invalidateTags");
+    const list = storeTags(
+      COMPONENT,
+      "invalidate tags",
+      tags,
+      MAX_TAGS_PER_INVALIDATION,
+    );
+    const index = this.#index;
+    const now = this.#clock.now();
+    index.prune(now, INVALIDATION_MARK_MS);
+    let removed = 0;
+    for (const tag of list) {
+      index.markTag(tag, now);
+      const keys = index.keysOf(tag);
+      if (keys === undefined) continue;
+      for (const key of [...keys]) {
+        const slot = this.#slots.get(key);
+        index.markKey(key, now);
+        if (slot === undefined) {
+          index.forget(key);
+          continue;
+        }
+        const expiresAt = this.#expiresAt[slot]!;
+        if (expiresAt === Infinity || expiresAt > now) removed++;
+        this.#remove(slot);
+      }
+    }
+    return removed;
   }
 
   /**
@@ -258,6 +351,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       totalItems: this.#slots.size,
       expiredItems,
       totalBytes: this.#bytes,
+      tagIndexEntries: this.#index.pairs,
     };
   }
 
@@ -270,6 +364,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   async cleanup(): Promise<number> {
     if (this.#closed) throw closedError(COMPONENT, "cleanup");
     const now = this.#clock.now();
+    this.#index.prune(now, INVALIDATION_MARK_MS);
     let removed = 0;
     for (const slot of [...this.#slots.values()]) {
       if (this.#expiresAt[slot]! <= now) {
@@ -304,6 +399,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#tail = NONE;
     this.#free = NONE;
     this.#bytes = 0;
+    this.#index.clear();
   }
 
   /** A slot holding `key` and `value`: a free one, or a new one. */
@@ -355,7 +451,9 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   }
 
   #remove(slot: number): void {
-    this.#slots.delete(this.#keys[slot]!);
+    const key = this.#keys[slot]!;
+    if (this.#index.pairs > 0) this.#index.forget(key);
+    this.#slots.delete(key);
     this.#unlink(slot);
     this.#bytes -= this.#sizes[slot]!;
     // The slot keeps no reference, so what it held can be collected.
