@@ -3,7 +3,12 @@
 
 import { ConfigError } from "../../errors.ts";
 import { _emitStoreEvent, type StoreEventListener } from "../store_events.ts";
-import type { CacheStore, CacheStoreStats, DedupeStore } from "../types.ts";
+import type {
+  CacheSetOptions,
+  CacheStore,
+  CacheStoreStats,
+  DedupeStore,
+} from "../types.ts";
 
 /** The methods every sluice cache store has besides the contract. */
 export interface _CacheStoreExtras {
@@ -109,4 +114,20 @@ export async function corruptMiss(
     // A miss is the answer either way.
   }
   return undefined;
+}
+
+/**
+ * Calls `store.set`, with `options` only when there are any: a store
+ * written before tags sees the call it always saw.
+ */
+export function setOn<T>(
+  store: CacheStore<T>,
+  hash: string,
+  value: T,
+  ttlSeconds: number,
+  options: CacheSetOptions | undefined,
+): Promise<void | boolean> {
+  return options === undefined
+    ? store.set(hash, value, ttlSeconds)
+    : store.set(hash, value, ttlSeconds, options);
 }

@@ -9,7 +9,7 @@ import { StoreError } from "../../errors.ts";
 import { CodecError, encodeBinary } from "../codec.ts";
 import { ttlToMs } from "../_payload.ts";
 import type { StoreEventListener } from "../store_events.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import { compressionPolicy } from "./_compression_policy.ts";
 import {
   type _CacheStoreExtras,
@@ -18,6 +18,7 @@ import {
   messageOf,
   optionalFunction,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 import {
   type _CompressionPolicy,
@@ -99,6 +100,11 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    * absent otherwise.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags`, when the wrapped store
+   * has tag support; absent otherwise. Tags pass through unchanged.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Wraps a store.
@@ -122,12 +128,15 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
       "onEvent",
       record.onEvent,
     );
-    const { getStats, cleanup } = this.#inner;
+    const { getStats, cleanup, invalidateTags } = this.#inner;
     if (typeof getStats === "function") {
       this.getStats = () => getStats.call(this.#inner);
     }
     if (typeof cleanup === "function") {
       this.cleanup = () => cleanup.call(this.#inner);
+    }
+    if (typeof invalidateTags === "function") {
+      this.invalidateTags = (tags) => invalidateTags.call(this.#inner, tags);
     }
   }
 
@@ -157,6 +166,7 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to the wrapped store.
    * @returns What the wrapped store answered.
    * @throws {StoreError} When the value cannot be encoded, or the wrapped
    * store fails.
@@ -165,10 +175,11 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
     hash: string,
     value: T,
     ttlSeconds: number,
+    options?: CacheSetOptions,
   ): Promise<void | boolean> {
     // Nothing will be kept: the wrapped store removes the entry.
     if (ttlToMs(ttlSeconds) === undefined) {
-      return await this.#inner.set(hash, value, ttlSeconds);
+      return await setOn(this.#inner, hash, value, ttlSeconds, options);
     }
     let frame: Uint8Array;
     let compressed: Uint8Array | undefined;
@@ -188,7 +199,7 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
     // Bytes that would read as a compressed value are wrapped, so that
     // they read back as themselves.
     else if (isPacked(value)) stored = packStored(frame);
-    return await this.#inner.set(hash, stored as T, ttlSeconds);
+    return await setOn(this.#inner, hash, stored as T, ttlSeconds, options);
   }
 
   /**

@@ -6,13 +6,15 @@
  */
 
 import { ConfigError, isSluiceError, StoreError } from "../../errors.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import { MAX_TAGS_PER_INVALIDATION, setOptions, storeTags } from "../_tags.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
   messageOf,
   optionalFunction,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 
 const COMPONENT = "FallbackCacheStore";
@@ -57,6 +59,12 @@ type _Extended<T> = CacheStore<T> & _CacheStoreExtras;
  * this way: two stores would keep two budgets, or elect two owners, and
  * the origin would see up to twice the limit. A fallback is right for a
  * cache alone, where a second copy is only a second copy.
+ *
+ * **Tags.** When every store has tag support, so does the fallback:
+ * writes carry their tags to every store, and `invalidateTags` goes to
+ * every store like a delete, succeeding when one does and resolving the
+ * largest count any store answered. A store that was down during it may
+ * serve entries of those tags when it comes back, as for a delete.
  *
  * `getStats()` reports the counts of the first store that answers, and
  * `cleanup()` cleans every store, summing what they removed; each is
@@ -104,6 +112,13 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
    * @returns How many entries the stores removed.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags` from every store, when
+   * every store has tag support; absent otherwise.
+   *
+   * @returns The largest count a store answered.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Takes the stores, most preferred first.
@@ -151,6 +166,22 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
           return store.getStats();
         });
     }
+    if (checked.every((store) => typeof store.invalidateTags === "function")) {
+      this.invalidateTags = async (tags) => {
+        // A bad list is the caller's error, not every store failing.
+        const given = storeTags(
+          COMPONENT,
+          "invalidate tags",
+          tags,
+          MAX_TAGS_PER_INVALIDATION,
+        );
+        const removed = await this.#every(
+          "invalidateTags",
+          (store) => store.invalidateTags!(given),
+        );
+        return Math.max(0, ...removed);
+      };
+    }
     if (typeof checked[0]!.cleanup === "function") {
       this.cleanup = async () => {
         const removed = await this.#every(
@@ -184,14 +215,23 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to every store.
    * @returns `false` when a store that answered did not keep the value,
    * `true` otherwise.
    * @throws {StoreError} When every store fails.
    */
-  async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
+  async set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<boolean> {
+    if (options !== undefined && this.invalidateTags !== undefined) {
+      setOptions(COMPONENT, options);
+    }
     const kept = await this.#every(
       "set",
-      (store) => store.set(hash, value, ttlSeconds),
+      (store) => setOn(store, hash, value, ttlSeconds, options),
     );
     return !kept.includes(false);
   }

@@ -8,11 +8,12 @@
 import type { Clock } from "../../clock.ts";
 import { ConfigError } from "../../errors.ts";
 import { validClock } from "../_validate.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 
 const COMPONENT = "MonitoredCacheStore";
@@ -25,6 +26,7 @@ export type CacheStoreOperation =
   | "clear"
   | "getStats"
   | "cleanup"
+  | "invalidateTags"
   | "close";
 
 /**
@@ -135,6 +137,12 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    * absent otherwise.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags`, and reports it (`bytes`
+   * is `0`; tags are never reported), when the wrapped store has tag
+   * support; absent otherwise.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Wraps a store.
@@ -157,7 +165,7 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
     this.#listener = listener;
     const { clock = MONOTONIC } = optionsObject(COMPONENT, options);
     this.#clock = validClock(COMPONENT, clock);
-    const { getStats, cleanup } = this.#inner;
+    const { getStats, cleanup, invalidateTags } = this.#inner;
     if (typeof getStats === "function") {
       this.getStats = () =>
         this.#watch("getStats", () => getStats.call(this.#inner), _none);
@@ -165,6 +173,14 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
     if (typeof cleanup === "function") {
       this.cleanup = () =>
         this.#watch("cleanup", () => cleanup.call(this.#inner), _none);
+    }
+    if (typeof invalidateTags === "function") {
+      this.invalidateTags = (tags) =>
+        this.#watch(
+          "invalidateTags",
+          () => invalidateTags.call(this.#inner, tags),
+          _none,
+        );
     }
   }
 
@@ -186,13 +202,19 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to the wrapped store.
    * @returns What the wrapped store answered.
    * @throws What the wrapped store throws.
    */
-  set(hash: string, value: T, ttlSeconds: number): Promise<void | boolean> {
+  set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<void | boolean> {
     return this.#watch(
       "set",
-      () => this.#inner.set(hash, value, ttlSeconds),
+      () => setOn(this.#inner, hash, value, ttlSeconds, options),
       () => _sizeOf(value),
     );
   }

@@ -14,12 +14,13 @@ import {
   positiveInteger,
   validClock,
 } from "../_validate.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
   optionalFunction,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 import { isTransientStoreError } from "./_transient.ts";
 
@@ -86,7 +87,11 @@ export interface RetryingCacheStoreOptions {
  *   later than the first; and should the first try have landed after all,
  *   the retry writes the same value again. Only a write of the same key
  *   by another process between the two tries can be overwritten by the
- *   retry, as by any write that arrives late.
+ *   retry, as by any write that arrives late. Its tags and age go with
+ *   every try, so an invalidation between two tries refuses the retry;
+ * - `invalidateTags` (when the wrapped store has it) removes the same
+ *   entries however often it runs; it resolves the count of the try that
+ *   answered, which misses what an earlier try that landed removed.
  *
  * A failure that is not transient (see
  * {@linkcode RetryingCacheStoreOptions.retryOn}) is thrown at once. A
@@ -135,6 +140,11 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    * absent otherwise.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags`, retrying a transient
+   * failure, when the wrapped store has tag support; absent otherwise.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Wraps a store.
@@ -180,12 +190,16 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
       "retryOn",
       retryOn,
     ) ?? isTransientStoreError;
-    const { getStats, cleanup } = this.#inner;
+    const { getStats, cleanup, invalidateTags } = this.#inner;
     if (typeof getStats === "function") {
       this.getStats = () => this.#run(() => getStats.call(this.#inner));
     }
     if (typeof cleanup === "function") {
       this.cleanup = () => this.#run(() => cleanup.call(this.#inner));
+    }
+    if (typeof invalidateTags === "function") {
+      this.invalidateTags = (tags) =>
+        this.#run(() => invalidateTags.call(this.#inner, tags));
     }
   }
 
@@ -207,11 +221,19 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to the wrapped store.
    * @returns What the wrapped store answered.
    * @throws {StoreError} The last failure.
    */
-  set(hash: string, value: T, ttlSeconds: number): Promise<void | boolean> {
-    return this.#run(() => this.#inner.set(hash, value, ttlSeconds));
+  set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<void | boolean> {
+    return this.#run(() =>
+      setOn(this.#inner, hash, value, ttlSeconds, options)
+    );
   }
 
   /**
