@@ -106,6 +106,8 @@ export interface CallSpec {
   readonly background: boolean;
   /** Hands work that outlives the response to the platform (the request's, else the client's). */
   readonly waitUntil: WaitUntil | undefined;
+  /** The request's cache tags in the store's form (see `scopedTags`), if any. */
+  readonly tags: readonly string[] | undefined;
 }
 
 /** What the pipeline learns about a call on the way. */

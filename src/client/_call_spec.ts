@@ -17,6 +17,7 @@ import {
   resolveTimeouts,
   resolveWaitUntil,
 } from "./_request_options.ts";
+import { requestTags } from "./_tags.ts";
 import type { ResolvedOptions } from "./_validate_options.ts";
 
 const URL_MEMO_LIMIT = 1_024;
@@ -108,6 +109,7 @@ export function buildCall(
     waitUntil: parts.waitUntil === undefined
       ? options.waitUntil
       : resolveWaitUntil(parts.waitUntil),
+    tags: requestTags(shared, scope, parts.tags),
     state: { priority: priorityOf(parts.priority), sending: false },
   };
 }

@@ -13,6 +13,7 @@ import { parseBody, validate } from "./_data.ts";
 import { Engine } from "./_engine.ts";
 import { dataOf, httpError } from "./_reply.ts";
 import { fromInit, fromRequest, helperParts } from "./_request.ts";
+import { invalidateScopeTags } from "./_tags.ts";
 import { resolveOptions } from "./_validate_options.ts";
 import type {
   HttpClientOptions,
@@ -222,12 +223,40 @@ export class HttpClient implements AsyncDisposable {
 
   /**
    * Removes this client's (or scope's) cached entries from the cache
-   * store, and nobody else's.
+   * store, and nobody else's. Their cache tags go with them.
    */
   async clearCache(): Promise<void> {
     await this.#shared.options.cache?.store.clear(
       `${this.#scope.prefix}:cache:`,
     );
+  }
+
+  /**
+   * Drops every cached entry this client (or scope) stored with one of
+   * `tags` (see the request option `tags`), in every process that shares
+   * the cache store; the entries of other scopes stay. A response fetched
+   * before this call is not stored after it. Without a cache it resolves
+   * `0`.
+   *
+   * @param tags Non-empty strings of at most 256 UTF-16 code units, at
+   * most 1 000.
+   * @returns How many entries the store removed, as far as it can tell.
+   * @throws {ConfigError} When `tags` is malformed, or the cache store has
+   * no tag support.
+   * @throws {StoreError} When the store fails or does not answer within
+   * `storeTimeoutMs`.
+   *
+   * @example Dropping a user's responses after a change
+   * ```ts
+   * import { HttpClient, MemoryCacheStore } from "@sluice/http";
+   *
+   * const client = new HttpClient({ name: "api", cache: { store: new MemoryCacheStore() } });
+   * // await client.get("users/42", { tags: ["user:42"] });
+   * console.log(await client.invalidateTags(["user:42"])); // 0: nothing was stored yet
+   * ```
+   */
+  invalidateTags(tags: readonly string[]): Promise<number> {
+    return invalidateScopeTags(this.#shared, this.#scope, tags);
   }
 
   /**

@@ -115,6 +115,21 @@ export interface HttpRequestInit
    * @default {undefined} (the client's)
    */
   retry?: false | HttpClientRetryOptions;
+  /**
+   * Cache tags for the entry this request's response is stored as, so
+   * that {@linkcode HttpClient.invalidateTags} of any of them drops it, in
+   * every process sharing the cache store. Each a non-empty string of at
+   * most 256 UTF-16 code units, at most 64 (duplicates count once); they
+   * are this client's or scope's, as its cache keys are. A response with
+   * `Vary` tags the variant it is stored as. A refresh of the entry (a 304,
+   * a background revalidation) keeps its tags and adds this request's; a
+   * response served from the cache attaches nothing. Needs a cache store
+   * with tag support (every sluice store has it); with another store the
+   * request fails with a `ConfigError`. Without a cache they are ignored.
+   *
+   * @default {undefined}
+   */
+  tags?: readonly string[];
 }
 
 /** A Standard Schema v1 validation issue. */
@@ -212,4 +227,19 @@ export interface RequestOptions<T = unknown> {
    * @default {undefined} (the client's)
    */
   retry?: false | HttpClientRetryOptions;
+  /**
+   * Cache tags for the entry this request's response is stored as, so
+   * that {@linkcode HttpClient.invalidateTags} of any of them drops it, in
+   * every process sharing the cache store. Each a non-empty string of at
+   * most 256 UTF-16 code units, at most 64 (duplicates count once); they
+   * are this client's or scope's, as its cache keys are. A response with
+   * `Vary` tags the variant it is stored as. A refresh of the entry (a 304,
+   * a background revalidation) keeps its tags and adds this request's; a
+   * response served from the cache attaches nothing. Needs a cache store
+   * with tag support (every sluice store has it); with another store the
+   * request fails with a `ConfigError`. Without a cache they are ignored.
+   *
+   * @default {undefined}
+   */
+  tags?: readonly string[];
 }

@@ -83,6 +83,7 @@ export function testCall(
     buffered: false,
     background: false,
     waitUntil: undefined,
+    tags: undefined,
     ...overrides,
     state: { priority: "user", sending: false },
   };
