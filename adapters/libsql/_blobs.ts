@@ -77,14 +77,14 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
           n + 1
         }, ?${n + 2}, ?${
           n + 3
-        }, ?2 WHERE ${unmarked} ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+        }, ?2 WHERE ${unmarked} ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size, expires_at = excluded.expires_at, created_at = excluded.created_at RETURNING 1 AS written`,
       args: [
         ...common,
         bytes,
         bytes.byteLength,
         ttlMs === null ? null : now + ttlMs,
       ],
-    }, { sql: "SELECT changes() AS n", args: [] }];
+    }];
     if (tags.length > 0) {
       // Within the same transaction the marks are as the write saw them.
       statements.push({
@@ -99,12 +99,11 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
       this.#nextCleanupAt = now + this.#cleanupIntervalMs;
       statements.push(...this.#cleanupStatements(now));
     }
-    const results = await this.#db.batch(
-      "set",
-      "write a cache entry",
-      statements,
-    );
-    return (_int(results[1]?.rows[0]?.n) ?? 0) > 0;
+    // One statement runs on its own, without a transaction around it.
+    const [result] = statements.length === 1
+      ? [await this.#db.execute("set", "write a cache entry", statements[0]!)]
+      : await this.#db.batch("set", "write a cache entry", statements);
+    return (result?.rows.length ?? 0) > 0;
   }
 
   async dropTagged(tags: readonly string[], markMs: number): Promise<number> {

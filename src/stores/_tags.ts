@@ -96,7 +96,9 @@ export function setOptions(
   }
   const { tags, ageMs } = options as { tags?: unknown; ageMs?: unknown };
   return {
-    tags: storeTags(component, "set an entry", tags, MAX_TAGS_PER_WRITE),
+    tags: tags === undefined
+      ? NO_TAGS
+      : storeTags(component, "set an entry", tags, MAX_TAGS_PER_WRITE),
     ageMs: storeAgeMs(component, ageMs),
   };
 }

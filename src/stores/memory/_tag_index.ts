@@ -22,6 +22,11 @@ export class _TagIndex {
     return this.#pairs;
   }
 
+  /** Whether any invalidation mark is held (some may have run out). */
+  get marked(): boolean {
+    return this.#marks.size > 0;
+  }
+
   /** Whether `key` carries tags. */
   has(key: string): boolean {
     return this.#tagsOf.has(key);

@@ -202,17 +202,19 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     let tags: readonly string[] | undefined;
     if (options !== undefined) {
       const parsed = setOptions(COMPONENT, options);
-      const now = this.#clock.now();
-      if (
-        index.refused(
-          hash,
-          parsed.tags,
-          now - parsed.ageMs,
-          now,
-          INVALIDATION_MARK_MS,
-        )
-      ) {
-        return false;
+      if (index.marked) {
+        const now = this.#clock.now();
+        if (
+          index.refused(
+            hash,
+            parsed.tags,
+            now - parsed.ageMs,
+            now,
+            INVALIDATION_MARK_MS,
+          )
+        ) {
+          return false;
+        }
       }
       if (parsed.tags.length > 0) tags = parsed.tags;
     }
