@@ -163,7 +163,10 @@ export interface RecentError {
   failedOpen: boolean;
   /** The error's `name` (`"Error"` for a value that has none). */
   name: string;
-  /** The error's `code`, for a `SluiceError`. */
+  /**
+   * The error's `code`: a `SluiceError`'s, or any other string `code` the
+   * error carries (a runtime's network error may carry one).
+   */
   code?: string;
   /** The error's message, cut to 300 characters. */
   message: string;
