@@ -134,6 +134,8 @@ class _Series {
   readonly total: _Span = new _Span(true);
   readonly resources: Map<string, _Resource> = new Map();
   other: _Resource | undefined;
+  /** The slice last written to. */
+  #last: _Span | undefined;
 
   constructor(client: string) {
     this.client = client;
@@ -142,8 +144,11 @@ class _Series {
 
   /** The slice of `epoch`, emptied when it held an older one. */
   at(epoch: number): _Span {
+    const last = this.#last;
+    if (last !== undefined && last.epoch === epoch) return last;
     const slice = this.slices[((epoch % SLICES) + SLICES) % SLICES]!;
     if (slice.epoch !== epoch) slice.clear(epoch);
+    this.#last = slice;
     return slice;
   }
 }
@@ -235,6 +240,9 @@ class _Metrics implements Metrics {
   #errorHead = 0;
   /** Orders resources by use. */
   #uses = 0;
+  /** The counts of the event being recorded: its slice's, and since start. */
+  #counts: Float64Array = new Float64Array(0);
+  #totals: Float64Array = new Float64Array(0);
 
   constructor(options: MetricsOptions) {
     if (typeof options !== "object" || options === null) {
@@ -396,6 +404,11 @@ class _Metrics implements Metrics {
     return found;
   }
 
+  #add(index: number, amount = 1): void {
+    this.#counts[index]! += amount;
+    this.#totals[index]! += amount;
+  }
+
   #record(event: SluiceEvent): void {
     if (typeof event !== "object" || event === null) return;
     const { type, client } = event as { type: unknown; client: unknown };
@@ -406,22 +419,20 @@ class _Metrics implements Metrics {
     const slice = series.at(this.#slice());
     const { counts } = slice;
     const total = series.total.counts;
-    const add = (index: number, amount = 1): void => {
-      counts[index]! += amount;
-      total[index]! += amount;
-    };
+    this.#counts = counts;
+    this.#totals = total;
     const e = event as unknown as Record<string, unknown>;
     switch (type) {
       case "request":
-        add(CALLS);
+        this.#add(CALLS);
         return;
       case "response": {
         const source = _sourceIndex(e.source);
-        if (source !== undefined) add(source);
+        if (source !== undefined) this.#add(source);
         const ms = _duration(e.durationMs);
         if (ms !== undefined) {
-          add(LATENCY_COUNT);
-          add(LATENCY_SUM, ms);
+          this.#add(LATENCY_COUNT);
+          this.#add(LATENCY_SUM, ms);
           _extremes(counts, total, LATENCY_COUNT, ms);
           slice.latency ??= slice.histogram();
           series.total.latency ??= series.total.histogram();
@@ -433,44 +444,44 @@ class _Metrics implements Metrics {
         return;
       }
       case "error":
-        this.#error(e, series, add);
+        this.#error(e, series);
         return;
       case "origin": {
-        add(ORIGIN_CALLS);
-        if (e.background === true) add(BACKGROUND_ORIGIN_CALLS);
+        this.#add(ORIGIN_CALLS);
+        if (e.background === true) this.#add(BACKGROUND_ORIGIN_CALLS);
         const resource = this.#resourceOf(series, e.resource);
         if (resource !== undefined) resource.originCalls++;
         return;
       }
       case "cache.hit":
-        add(HITS);
+        this.#add(HITS);
         return;
       case "cache.miss":
-        add(MISSES);
+        this.#add(MISSES);
         return;
       case "cache.stale":
         switch (e.action) {
           case "serve-and-revalidate":
-            add(STALE_SERVED);
-            add(STALE_FOUND);
+            this.#add(STALE_SERVED);
+            this.#add(STALE_FOUND);
             return;
           case "revalidate":
-            add(STALE_FOUND);
+            this.#add(STALE_FOUND);
             return;
           case "serve-on-error":
-            add(STALE_SERVED);
+            this.#add(STALE_SERVED);
             return;
         }
         return;
       case "cache.revalidated":
-        add(REVALIDATIONS);
-        if (e.status === 304) add(NOT_MODIFIED);
+        this.#add(REVALIDATIONS);
+        if (e.status === 304) this.#add(NOT_MODIFIED);
         return;
       case "cache.stored":
-        add(STORED);
+        this.#add(STORED);
         return;
       case "dedupe.joined":
-        add(JOINS);
+        this.#add(JOINS);
         return;
       case "ratelimit.wait": {
         const ms = _duration(e.waitMs);
@@ -484,7 +495,7 @@ class _Metrics implements Metrics {
         return;
       }
       case "ratelimit.rejected": {
-        add(REJECTIONS);
+        this.#add(REJECTIONS);
         const resource = this.#resourceOf(series, e.resource);
         if (resource !== undefined) resource.rejections++;
         return;
@@ -492,7 +503,7 @@ class _Metrics implements Metrics {
       case "cooldown": {
         const resource = this.#resourceOf(series, e.resource);
         if (e.action !== "set") return;
-        add(COOLDOWNS);
+        this.#add(COOLDOWNS);
         const ms = _duration(e.cooldownMs);
         if (resource !== undefined) {
           resource.cooldowns++;
@@ -501,29 +512,25 @@ class _Metrics implements Metrics {
         return;
       }
       case "retry":
-        add(RETRIES);
+        this.#add(RETRIES);
         return;
     }
   }
 
-  #error(
-    e: Record<string, unknown>,
-    series: _Series,
-    add: (index: number) => void,
-  ): void {
+  #error(e: Record<string, unknown>, series: _Series): void {
     const { stage, failedOpen, requestId } = e;
     if (!_isStage(stage) || typeof failedOpen !== "boolean") return;
     this.#remember(e, series.client, stage, failedOpen);
     const id = typeof requestId === "string" ? requestId : undefined;
     if (failedOpen) {
-      if (stage !== "fetch") add(STORE_ERRORS);
+      if (stage !== "fetch") this.#add(STORE_ERRORS);
       return;
     }
     if (id !== undefined && this.#failedClosed.delete(id)) return;
-    add(FAILURES);
+    this.#add(FAILURES);
     this.#settle(id);
     if (stage === "fetch" || _isRefusal(e.error)) return;
-    add(STORE_ERRORS);
+    this.#add(STORE_ERRORS);
     if (id === undefined) return;
     if (this.#failedClosed.size >= MAX_PENDING) {
       this.#failedClosed.delete(this.#failedClosed.values().next().value!);
@@ -698,11 +705,12 @@ function _extremes(
   count: number,
   value: number,
 ): void {
-  const [max, min] = _bounds(count);
-  for (const counts of [slice, total]) {
-    if (value > counts[max]!) counts[max] = value;
-    if (counts[count] === 1 || value < counts[min]!) counts[min] = value;
-  }
+  const max = count === LATENCY_COUNT ? LATENCY_MAX : WAIT_MAX;
+  const min = count === LATENCY_COUNT ? LATENCY_MIN : WAIT_MIN;
+  if (value > slice[max]!) slice[max] = value;
+  if (slice[count] === 1 || value < slice[min]!) slice[min] = value;
+  if (value > total[max]!) total[max] = value;
+  if (total[count] === 1 || value < total[min]!) total[min] = value;
 }
 
 /** Adds the counts of a slice to those of the window. */
