@@ -39,6 +39,7 @@ import { type CacheReader, varyView } from "./_cache_reader.ts";
 import {
   isSharedResult,
   joinedOutcome,
+  sharedOwner,
   sharedResult,
 } from "./_flight_share.ts";
 import { errorStage } from "./_events.ts";
@@ -94,10 +95,10 @@ export class Flights {
     const key = keys.dedupe;
     const existing = this.table.get<FlightResult>(key);
     if (existing?.joinable) {
-      if (call.state.priority === "user") {
+      const owner = this.#owners.get(existing);
+      if (call.state.priority === "user" && owner !== undefined) {
         // The flight now serves interactive traffic: let it wait as such.
-        const owner = this.#owners.get(existing);
-        if (owner !== undefined) owner.state.priority = "user";
+        owner.state.priority = "user";
       }
       const started = performance.now();
       let result: FlightResult | undefined;
@@ -116,12 +117,15 @@ export class Flights {
         )
       ) {
         if (events.listening) {
+          const ownerRequestId = owner?.requestId;
+          call.state.ownerRequestId = ownerRequestId;
           events.emit({
             type: "dedupe.joined",
             ...events.fields(call),
             key,
             scope: "process",
             waitedMs: performance.now() - started,
+            ...(ownerRequestId === undefined ? {} : { ownerRequestId }),
           });
         }
         return joinedOutcome(result.outcome);
@@ -359,12 +363,15 @@ export class Flights {
       return this.#origin.fetch(call, keys, stale, signal);
     }
     if (events.listening) {
+      const ownerRequestId = sharedOwner(shared);
+      call.state.ownerRequestId = ownerRequestId;
       events.emit({
         type: "dedupe.joined",
         ...events.fields(call),
         key,
         scope: "distributed",
         waitedMs: performance.now() - started,
+        ...(ownerRequestId === undefined ? {} : { ownerRequestId }),
       });
     }
     return {
