@@ -13,12 +13,13 @@ import {
   OTHER_CLIENTS,
   OTHER_RESOURCES,
   RateLimitError,
+  type RateLimitStore,
   type SluiceEvent,
   StoreError,
 } from "../../mod.ts";
 import { ManualClock } from "../../testing/mod.ts";
 import { type Origin, startOrigin } from "../fixtures/origin.ts";
-import { drive, EventLog, SteppedClock } from "../client/_helpers.ts";
+import { drive, EventLog, SteppedClock, until } from "../client/_helpers.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -958,6 +959,7 @@ describe("Metrics of a real client", () => {
       dedupe: 19,
     });
     assert.equal(total.originCallsSaved, 29);
+    assert.equal(total.originCalls, arrivals);
     assert.equal(total.calls - arrivals, total.originCallsSaved);
     assert.equal(total.stored, 1);
     assert.equal(total.failures, 0);
@@ -967,6 +969,55 @@ describe("Metrics of a real client", () => {
     assert.ok(total.latency.p50Ms >= 36, `p50 ${total.latency.p50Ms}`);
     assert.ok(total.latency.p99Ms <= total.latency.maxMs);
     assert.ok(total.hitRatio > 0 && total.hitRatio < 1);
+  });
+
+  it("counts origin calls as the origin saw them: retries and background revalidations included", async () => {
+    const clock = new ManualClock(T0);
+    const metrics = createMetrics({ clock });
+    origin.route(
+      "/flaky",
+      (req) => req.n === 1 ? { status: 503 } : { body: "ok" },
+    );
+    origin.route("/swr", (req) => ({
+      body: `v${req.n}`,
+      headers: {
+        "cache-control": "max-age=1, stale-while-revalidate=60",
+        etag: '"v"',
+      },
+      conditional: true,
+    }));
+    const store = new MemoryRateLimitStore({ clock });
+    const client = new HttpClient({
+      name: "origin",
+      baseUrl: origin.url,
+      cache: { store: new MemoryCacheStore({ clock }) },
+      rateLimit: { store },
+      retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 },
+      clock,
+      onEvent: metrics.onEvent,
+    });
+    clients.push(client);
+    assert.equal(await client.get("/flaky"), "ok");
+    assert.equal(await client.get("/swr"), "v1");
+    clock.advance(5_000);
+    assert.equal(await client.get("/swr"), "v1", "stale, served at once");
+    await until(() =>
+      series(metrics.snapshot(), "origin").total.revalidations === 1
+    );
+    const arrivals = origin.calls("/flaky") + origin.calls("/swr");
+    assert.equal(arrivals, 4);
+    const { total, resources } = series(metrics.snapshot(), "origin");
+    assert.equal(total.originCalls, arrivals);
+    assert.equal(total.backgroundOriginCalls, 1);
+    assert.equal(total.retries, 1);
+    assert.equal(total.staleServed, 1);
+    assert.equal(total.notModified, 1);
+    assert.equal(total.calls, 3);
+    assert.equal(
+      resources.reduce((n, r) => n + r.originCalls, 0),
+      arrivals,
+      "every origin call was admitted on a resource",
+    );
   });
 
   it("measures each call's wait for budget with a real rate-limit store", async () => {
@@ -1037,6 +1088,60 @@ describe("Metrics of a real client", () => {
     assert.ok(scope!.client.startsWith("scoped:"));
     assert.equal(scope!.total.calls, 2);
     assert.equal(origin.calls("/item"), 3);
+  });
+
+  it("counts a rate-limit store that is down once per call, open or closed", async () => {
+    const metrics = createMetrics();
+    const down = new Error("store down");
+    const store = {
+      ...new MemoryRateLimitStore(),
+      acquire: () => Promise.reject(down),
+      getWaitTime: () => Promise.reject(down),
+      getCooldown: () => Promise.reject(down),
+      setCooldown: () => Promise.reject(down),
+    } as unknown as RateLimitStore;
+    const log = new EventLog();
+    const options = {
+      baseUrl: origin.url,
+      retry: false as const,
+      onEvent: (event: SluiceEvent) => {
+        log.listener(event);
+        metrics.onEvent(event);
+      },
+    };
+    const open = new HttpClient({
+      name: "open",
+      rateLimit: { store },
+      ...options,
+    });
+    const closed = new HttpClient({
+      name: "closed",
+      rateLimit: { store, failOpen: false },
+      ...options,
+    });
+    clients.push(open, closed);
+    await open.get("/item?open");
+    await assert.rejects(closed.get("/item?closed"), StoreError);
+    const snapshot = metrics.snapshot();
+    const opened = series(snapshot, "open").total;
+    assert.equal(opened.failures, 0);
+    assert.equal(opened.responses.network, 1);
+    assert.equal(
+      opened.storeErrors,
+      log.of("error").filter((e) => e.client === "open").length,
+    );
+    assert.ok(opened.storeErrors >= 1);
+    // The store's failure and the error the call ends with are two events.
+    assert.equal(
+      log.of("error").filter((e) => e.client === "closed" && !e.failedOpen)
+        .length,
+      2,
+    );
+    const refused = series(snapshot, "closed").total;
+    assert.equal(refused.calls, 1);
+    assert.equal(refused.failures, 1);
+    assert.equal(refused.storeErrors, 1);
+    assert.equal(refused.originCalls, 0);
   });
 
   it("counts failures and refusals, and keeps what the errors said", async () => {
