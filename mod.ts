@@ -53,11 +53,7 @@ export type { CachePolicyOverrides } from "./src/cache/options.ts";
 export type * from "./src/events.ts";
 export * from "./src/observe/metrics.ts";
 export * from "./src/observe/snapshot.ts";
-export {
-  REDACTED,
-  redactUrl,
-  type RedactUrls,
-} from "./src/observe/redact.ts";
+export { REDACTED, redactUrl, type RedactUrls } from "./src/observe/redact.ts";
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";
 export type * from "./src/stores/types.ts";
