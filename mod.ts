@@ -51,6 +51,11 @@ export type * from "./src/client/options.ts";
 export type * from "./src/client/status.ts";
 export type { CachePolicyOverrides } from "./src/cache/options.ts";
 export type * from "./src/events.ts";
+export {
+  REDACTED,
+  redactUrl,
+  type RedactUrls,
+} from "./src/observe/redact.ts";
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";
 export type * from "./src/stores/types.ts";

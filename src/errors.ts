@@ -106,7 +106,10 @@ export class HttpError extends SluiceError {
   readonly bodyPreview: string;
   /** The request method. */
   readonly method: string;
-  /** The request URL. */
+  /**
+   * The request URL as the client's `redactUrls` option shows it: with
+   * query values replaced by `REDACTED` unless that option is `false`.
+   */
   readonly url: string;
 
   /**
@@ -261,7 +264,10 @@ export class BodyTooLargeError extends SluiceError {
   readonly status: number;
   /** The request method. */
   readonly method: string;
-  /** The request URL. */
+  /**
+   * The request URL as the client's `redactUrls` option shows it: with
+   * query values replaced by `REDACTED` unless that option is `false`.
+   */
   readonly url: string;
 
   /**

@@ -73,7 +73,7 @@ export class Attempts {
       controller.abort(
         failure ??
           new TimeoutError(
-            `${call.method} ${call.url} timed out after ${totalMs} ms in total`,
+            `${call.method} ${call.shownUrl} timed out after ${totalMs} ms in total`,
             totalMs,
             "total",
           ),
@@ -126,6 +126,7 @@ export class Attempts {
         return error;
       };
       const requestTime = config.clock.now();
+      const sentAt = events.listening ? performance.now() : 0;
       let response: Response;
       try {
         response = await config.fetch(
@@ -136,6 +137,7 @@ export class Attempts {
         answered?.();
         done();
         const mapped = mapError(error);
+        events.origin(call, retries + 1, sentAt, conditional, mapped);
         if (this.#canRetry(call, retries, { error: mapped }, signal)) {
           const delay = backoffDelayMs(retries, retry);
           if (this.#fits(call, delay)) {
@@ -149,6 +151,7 @@ export class Attempts {
       }
       answered?.();
       const responseTime = config.clock.now();
+      events.origin(call, retries + 1, sentAt, conditional, response.status);
       await this.#learn(call, response, responseTime);
       if (this.#canRetry(call, retries, { status: response.status }, signal)) {
         const retryAfter = parseRetryAfter(
@@ -345,7 +348,7 @@ export class Attempts {
 /** The error of an attempt that ran past `attemptMs`. */
 export function attemptTimeout(call: Call): TimeoutError {
   return new TimeoutError(
-    `${call.method} ${call.url} timed out after ${call.attemptMs} ms (one attempt)`,
+    `${call.method} ${call.shownUrl} timed out after ${call.attemptMs} ms (one attempt)`,
     call.attemptMs,
     "attempt",
   );

@@ -29,14 +29,14 @@ export function contentLength(headers: Headers): number | undefined {
  * The error of a body larger than `maxBytes` whose caller wanted its data.
  */
 export function bodyTooLarge(
-  request: { method: string; url: string },
+  request: { method: string; shownUrl: string },
   status: number,
   maxBytes: number,
   declaredLength: number | undefined,
 ): BodyTooLargeError {
   const declared = declaredLength !== undefined && declaredLength > maxBytes;
   return new BodyTooLargeError(
-    `${request.method} ${request.url} answered a body larger than maxBodyBytes (${maxBytes} bytes)${
+    `${request.method} ${request.shownUrl} answered a body larger than maxBodyBytes (${maxBytes} bytes)${
       declared ? `: Content-Length ${declaredLength}` : ""
     }`,
     {
@@ -46,7 +46,7 @@ export function bodyTooLarge(
         : { contentLength: declaredLength }),
       status,
       method: request.method,
-      url: request.url,
+      url: request.shownUrl,
     },
   );
 }
@@ -59,7 +59,7 @@ export function bodyTooLarge(
  * @throws {BodyTooLargeError} When the body is larger than `maxBytes`.
  */
 export async function readLimited(
-  request: { method: string; url: string },
+  request: { method: string; shownUrl: string },
   response: Response,
   maxBytes: number,
 ): Promise<Uint8Array> {

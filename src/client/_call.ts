@@ -69,6 +69,8 @@ export interface CallSpec {
   readonly method: string;
   /** The normalised URL: the key and what is sent. */
   readonly url: string;
+  /** The URL as events and error messages show it (`redactUrls`). */
+  readonly shownUrl: string;
   readonly headers: Headers;
   /** Headers for cache decisions (with per-request directives added). */
   readonly evalHeaders: Headers;
@@ -127,6 +129,8 @@ export interface CallState {
   selecting?: boolean | undefined;
   /** What a GET's `Range` asks of a stored response. */
   range?: RangeRequest | undefined;
+  /** The `requestId` of the flight's owner, once this call joined it. */
+  ownerRequestId?: string | undefined;
 }
 
 /** One request as the pipeline sees it. */

@@ -81,6 +81,7 @@ export function buildCall(
     requestId: engine.listening ? engine.nextRequestId() : "",
     method,
     url,
+    shownUrl: options.showUrl(url),
     headers,
     evalHeaders,
     sentHeaders: sentHeaders(mode, headers),
@@ -94,7 +95,7 @@ export function buildCall(
     totalMs: timeouts.totalMs,
     // Only events need the start time.
     started: engine.listening ? performance.now() : 0,
-    validate: check?.(url),
+    validate: check?.(options.showUrl(url)),
     buffered,
     background: false,
     waitUntil: parts.waitUntil === undefined

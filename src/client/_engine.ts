@@ -213,6 +213,10 @@ export class Engine {
         source: outcome.source,
         durationMs: performance.now() - call.started,
         attempts: outcome.attempts,
+        ...(outcome.source === "dedupe" &&
+            call.state.ownerRequestId !== undefined
+          ? { ownerRequestId: call.state.ownerRequestId }
+          : {}),
       });
     }
     return outcome;

@@ -15,7 +15,10 @@ import type { AdmitHooks } from "../rate_limit/limiter.ts";
 import { ageMs, type CallSpec, type CallState } from "./_call.ts";
 
 /** What an event needs of a call. */
-type Subject = Pick<CallSpec, "scope" | "requestId" | "method" | "url">;
+type Subject = Pick<
+  CallSpec,
+  "scope" | "requestId" | "method" | "shownUrl"
+>;
 
 /** Reports the pipeline's events to a listener, if there is one. */
 export class Events {
@@ -85,7 +88,7 @@ export class Events {
       time,
       requestId: call.requestId,
       method: call.method,
-      url: call.url,
+      url: call.shownUrl,
     };
   }
 
@@ -99,7 +102,7 @@ export class Events {
       ...(call === undefined ? {} : {
         requestId: call.requestId,
         method: call.method,
-        url: call.url,
+        url: call.shownUrl,
       }),
       stage: "cache",
       failedOpen: true,
@@ -179,9 +182,37 @@ export class Events {
       attempt,
       delayMs,
       ...(status === undefined ? {} : { status }),
-      ...(error === undefined
-        ? {}
-        : { errorName: (error as { name?: string })?.name ?? "Error" }),
+      ...(error === undefined ? {} : { errorName: _errorName(error) }),
+    });
+  }
+
+  /**
+   * An attempt sent at `sentAt` (`performance.now()`) ended with a status or
+   * an error.
+   */
+  origin(
+    call: Subject & {
+      background: boolean;
+      state: Pick<CallState, "resource">;
+    },
+    attempt: number,
+    sentAt: number,
+    conditional: readonly unknown[],
+    ended: number | unknown,
+  ): void {
+    if (!this.listening) return;
+    const resource = call.state.resource;
+    this.emit({
+      type: "origin",
+      ...this.fields(call),
+      attempt,
+      ...(typeof ended === "number"
+        ? { status: ended }
+        : { errorName: _errorName(ended) }),
+      durationMs: performance.now() - sentAt,
+      conditional: conditional.length > 0,
+      background: call.background,
+      ...(resource === undefined ? {} : { resource }),
     });
   }
 
@@ -251,4 +282,10 @@ function _randomHex(bytes: number): string {
   let text = "";
   for (const value of values) text += value.toString(16).padStart(2, "0");
   return text;
+}
+
+/** The `name` of a thrown value, `"Error"` when it has none. */
+function _errorName(error: unknown): string {
+  const name = (error as { name?: unknown } | null | undefined)?.name;
+  return typeof name === "string" ? name : "Error";
 }

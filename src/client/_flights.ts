@@ -94,10 +94,10 @@ export class Flights {
     const key = keys.dedupe;
     const existing = this.table.get<FlightResult>(key);
     if (existing?.joinable) {
-      if (call.state.priority === "user") {
+      const owner = this.#owners.get(existing);
+      if (call.state.priority === "user" && owner !== undefined) {
         // The flight now serves interactive traffic: let it wait as such.
-        const owner = this.#owners.get(existing);
-        if (owner !== undefined) owner.state.priority = "user";
+        owner.state.priority = "user";
       }
       const started = performance.now();
       let result: FlightResult | undefined;
@@ -116,12 +116,15 @@ export class Flights {
         )
       ) {
         if (events.listening) {
+          const ownerRequestId = owner?.requestId;
+          call.state.ownerRequestId = ownerRequestId;
           events.emit({
             type: "dedupe.joined",
             ...events.fields(call),
             key,
             scope: "process",
             waitedMs: performance.now() - started,
+            ...(ownerRequestId === undefined ? {} : { ownerRequestId }),
           });
         }
         return joinedOutcome(result.outcome);

@@ -32,6 +32,7 @@ export const CLIENT_KEYS: readonly string[] = _keys<HttpClientOptions>({
   onEvent: true,
   clock: true,
   waitUntil: true,
+  redactUrls: true,
 });
 export const CACHE_KEYS: readonly string[] = _keys<HttpClientCacheOptions>({
   store: true,

@@ -91,7 +91,7 @@ export class Origin {
             call,
             "fetch",
             new SluiceError(
-              `${call.method} ${call.url} answered ${response.status}`,
+              `${call.method} ${call.shownUrl} answered ${response.status}`,
             ),
           );
           exchange.done();

@@ -74,7 +74,7 @@ export function dataOf<T>(
       );
   }
   if (schema !== undefined) {
-    return validate(schema, value, `${call.method} ${call.url}`);
+    return validate(schema, value, `${call.method} ${call.shownUrl}`);
   }
   return value as T;
 }
@@ -120,7 +120,7 @@ async function _responseData<T>(
   const body = await readLimited(call, response, maxBytes);
   const { value } = _parse(body, response.headers.get("content-type"), call);
   if (schema !== undefined) {
-    return await validate(schema, value, `${call.method} ${call.url}`);
+    return await validate(schema, value, `${call.method} ${call.shownUrl}`);
   }
   return value as T;
 }
@@ -139,7 +139,7 @@ function _parse(
 
 function _parseError(call: Call, error: unknown): SluiceError {
   return new SluiceError(
-    `Cannot parse the JSON body of ${call.method} ${call.url}: ${
+    `Cannot parse the JSON body of ${call.method} ${call.shownUrl}: ${
       (error as Error)?.message ?? String(error)
     }`,
     { cause: error },
@@ -184,7 +184,7 @@ export async function httpError(
     }
   }
   return new HttpError(
-    `${call.method} ${call.url} answered ${status}${
+    `${call.method} ${call.shownUrl} answered ${status}${
       statusText === "" ? "" : ` ${statusText}`
     }`,
     {
@@ -193,7 +193,7 @@ export async function httpError(
       headers,
       bodyPreview: preview,
       method: call.method,
-      url: call.url,
+      url: call.shownUrl,
     },
   );
 }

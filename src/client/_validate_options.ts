@@ -1,6 +1,7 @@
 // Eager validation of HttpClient options: a bad option fails at
 // construction with a ConfigError naming it, never at the first request.
 
+import { urlShower } from "../observe/redact.ts";
 import {
   type CachePolicyOptions,
   validateCachePolicyOptions,
@@ -89,6 +90,8 @@ export interface ResolvedOptions {
   onEvent: EventListener | undefined;
   clock: Clock;
   waitUntil: WaitUntil | undefined;
+  /** How events and error messages show a URL (`redactUrls`). */
+  showUrl: (url: string) => string;
 }
 
 /** Validates every option; throws ConfigError naming the first bad one. */
@@ -120,6 +123,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     onEvent,
     clock = systemClock,
     waitUntil,
+    redactUrls = true,
   } = options;
 
   if (typeof name !== "string" || name.trim() === "") {
@@ -224,6 +228,15 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     );
   }
 
+  if (typeof redactUrls !== "boolean" && typeof redactUrls !== "function") {
+    throw new ConfigError(
+      COMPONENT,
+      "redactUrls",
+      redactUrls,
+      "true, false or a function from a URL to the text to show",
+    );
+  }
+
   return {
     name,
     baseUrl: base,
@@ -242,6 +255,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     onEvent,
     clock: validatedClock,
     waitUntil,
+    showUrl: urlShower(redactUrls),
   };
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { RedactUrls } from "../observe/redact.ts";
 import type { CachePolicyOverrides } from "../cache/options.ts";
 import type { Clock } from "../clock.ts";
 import type { EventListener } from "../events.ts";
@@ -350,6 +351,18 @@ export interface HttpClientOptions {
    * @default {undefined}
    */
   waitUntil?: WaitUntil;
+  /**
+   * How request URLs appear in events and in error messages (and the `url`
+   * of `HttpError` and `BodyTooLargeError`): `true` replaces the value of
+   * every query parameter with `REDACTED` and keeps the names, so that an
+   * `?api_key=…` stays out of logs; `false` shows URLs in full; a function
+   * gets the full URL and returns what to show (when it throws or returns
+   * no string, the default redaction applies). Responses keep their full
+   * `url`, and what is sent is never changed.
+   *
+   * @default {true}
+   */
+  redactUrls?: RedactUrls;
 }
 
 export type {

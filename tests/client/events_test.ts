@@ -42,14 +42,16 @@ describe("HttpClient events", () => {
       "request",
       "cache.miss",
       "dedupe.owner",
+      "origin",
       "cache.stored",
       "response",
       "request",
       "cache.hit",
       "response",
     ]);
-    const [request, , , stored, response] = log.events as [
+    const [request, , , , stored, response] = log.events as [
       Extract<SluiceEvent, { type: "request" }>,
+      SluiceEvent,
       SluiceEvent,
       SluiceEvent,
       Extract<SluiceEvent, { type: "cache.stored" }>,

@@ -48,6 +48,7 @@ describe("recipe: metrics from onEvent", () => {
       "cache.miss.absent": 2,
       "cache.stored": 1,
       "dedupe.owner": 2,
+      origin: 2,
       request: 3,
       response: 3,
       "response.200.cache": 1,

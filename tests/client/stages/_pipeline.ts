@@ -60,6 +60,7 @@ export function testCall(
     requestId: "test-1",
     method: "GET",
     url: URL_A,
+    shownUrl: URL_A,
     headers: h,
     evalHeaders: h,
     sentHeaders: h,

@@ -45,7 +45,13 @@ describe("Attempts", () => {
     assert.equal(exchange.attempts, 3);
     assert.equal(sent.length, 3);
     const retries = events.filter((e) => e.type === "retry");
-    assert.deepEqual(types(events), ["retry", "retry"]);
+    assert.deepEqual(types(events), [
+      "origin",
+      "retry",
+      "origin",
+      "retry",
+      "origin",
+    ]);
     // The backoffs were waited on the pipeline's clock, in full.
     const waited = retries.reduce((sum, e) => sum + e.delayMs, 0);
     assert.ok(waited > 0);
@@ -135,7 +141,11 @@ describe("Origin", () => {
     assert.equal(result.outcome.kind, "entry");
     assert.equal(result.outcome.source, "revalidated");
     assert.ok(await store.get(keys.cache), "the refreshed entry is stored");
-    assert.deepEqual(types(events), ["cache.stored", "cache.revalidated"]);
+    assert.deepEqual(types(events), [
+      "origin",
+      "cache.stored",
+      "cache.revalidated",
+    ]);
   });
 
   it("serves a stale entry when the origin fails and stale-if-error allows it", async () => {
@@ -159,7 +169,7 @@ describe("Origin", () => {
       staleIfError: true,
     }, never);
     assert.equal(result.outcome.source, "stale");
-    assert.deepEqual(types(events), ["cache.stale", "error"]);
+    assert.deepEqual(types(events), ["origin", "cache.stale", "error"]);
   });
 
   it("streams a body over maxBodyBytes to the caller whole, and stores none of it", async () => {
@@ -179,7 +189,7 @@ describe("Origin", () => {
     if (result.outcome.kind !== "response") return;
     assert.equal(await result.outcome.response.text(), big);
     assert.equal(await store.get(keys.cache), undefined);
-    assert.deepEqual(types(events), ["cache.skipped"]);
+    assert.deepEqual(types(events), ["origin", "cache.skipped"]);
   });
 });
 
