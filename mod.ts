@@ -51,6 +51,7 @@ export * from "./src/client/http_client.ts";
 export type * from "./src/client/options.ts";
 export type * from "./src/client/hooks.ts";
 export * from "./src/client/presets.ts";
+export type * from "./src/client/status.ts";
 export type { CachePolicyOverrides } from "./src/cache/options.ts";
 export type * from "./src/events.ts";
 export * from "./src/observe/metrics.ts";

@@ -84,6 +84,19 @@ export class Engine {
     return this.#pipeline.events.nextRequestId();
   }
 
+  /** The validated configuration. */
+  get config(): EngineConfig {
+    return this.#pipeline.config;
+  }
+
+  /**
+   * How many flights of the client or scope with key prefix `prefix`, and
+   * of its scopes, are in progress (background revalidations included).
+   */
+  flights(prefix: string): number {
+    return this.#flights.table.count(`${prefix}:`);
+  }
+
   /** The largest body the client buffers, in bytes. */
   get maxBodyBytes(): number {
     return this.#pipeline.config.maxBodyBytes;
