@@ -1,6 +1,12 @@
 // sluice demo: one HttpClient in front of a slow, rate-limited API.
 //
-//   npm run demo        (runs this file under Deno with -A)
+//   npm run demo                     (runs this file under Deno with -A)
+//   npm run demo -- --dashboard      (and serves the live dashboard)
+//
+// With --dashboard it also serves sluice's dashboard on a loopback port
+// (--port N, a free one by default) while the burst runs, prints its link
+// with a fresh token, and keeps serving until Ctrl-C, or for
+// --dashboard-seconds N after the burst.
 //
 // It starts a local origin that behaves like a typical third-party API:
 // 30-80 ms latency, slow report endpoints, `Cache-Control` and `ETag` on
@@ -16,7 +22,9 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import process from "node:process";
 import {
+  createMetrics,
   HttpClient,
   MemoryAdaptiveRateLimitStore,
   MemoryCacheStore,
@@ -24,6 +32,30 @@ import {
   type Priority,
   type SluiceEvent,
 } from "../mod.ts";
+import { createDashboard, toNodeListener } from "../dashboard/mod.ts";
+
+// ---------------------------------------------------------------- flags
+
+const argv = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
+const withDashboard = argv.includes("--dashboard");
+const dashboardPort = Number(flag("--port") ?? 0);
+const dashboardSeconds = flag("--dashboard-seconds") === undefined
+  ? undefined
+  : Number(flag("--dashboard-seconds"));
+if (
+  !Number.isInteger(dashboardPort) || dashboardPort < 0 ||
+  dashboardPort > 65_535 ||
+  (dashboardSeconds !== undefined &&
+    !(Number.isFinite(dashboardSeconds) && dashboardSeconds >= 0))
+) {
+  throw new Error(
+    "Usage: demo [--dashboard [--port N] [--dashboard-seconds N]]",
+  );
+}
 
 const ORIGIN_LIMIT = 20;
 const ORIGIN_WINDOW_MS = 1_000;
@@ -94,6 +126,7 @@ const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
 const counts: Partial<Record<SluiceEvent["type"], number>> = {};
 let servedStale = 0;
+const metrics = createMetrics({ windowMs: 60_000 });
 const client = new HttpClient({
   name: "demo-api",
   baseUrl: origin,
@@ -114,12 +147,33 @@ const client = new HttpClient({
     maxWaitMs: 15_000,
   },
   onEvent: (event) => {
+    metrics.onEvent(event);
     counts[event.type] = (counts[event.type] ?? 0) + 1;
     if (event.type === "cache.stale" && event.action !== "revalidate") {
       servedStale++;
     }
   },
 });
+
+// ---------------------------------------------------------------- dashboard
+
+let dashboardServer: ReturnType<typeof createServer> | undefined;
+if (withDashboard) {
+  const token = crypto.randomUUID();
+  const handler = createDashboard({
+    clients: [client],
+    metrics,
+    token,
+    pollMs: 500,
+    title: "sluice demo",
+  });
+  dashboardServer = createServer(toNodeListener(handler));
+  await new Promise<void>((resolve) =>
+    dashboardServer!.listen(dashboardPort, "127.0.0.1", resolve)
+  );
+  const port = (dashboardServer.address() as AddressInfo).port;
+  console.log(`dashboard: http://127.0.0.1:${port}/#token=${token}`);
+}
 
 // ---------------------------------------------------------------- traffic
 
@@ -184,9 +238,6 @@ for (let i = 0; i < 3; i++) {
 }
 await Promise.all(late);
 const elapsed = performance.now() - started;
-await client.close();
-server.close();
-server.closeAllConnections?.();
 
 // ---------------------------------------------------------------- report
 
@@ -236,6 +287,27 @@ console.log();
 if (failures.length > 0) console.log("first failure:", failures[0]);
 const ok = originStats.tooMany === 0 && failures.length === 0;
 console.log(ok ? "ok: the origin never had to say 429" : "FAILED");
+if (dashboardServer !== undefined) {
+  console.log(
+    dashboardSeconds === undefined
+      ? "dashboard: still serving; Ctrl-C stops it"
+      : `dashboard: serving for ${dashboardSeconds} s more`,
+  );
+  await new Promise<void>((resolve) => {
+    const timer = dashboardSeconds === undefined
+      ? undefined
+      : setTimeout(resolve, dashboardSeconds * 1_000);
+    process.once("SIGINT", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  dashboardServer.close();
+  dashboardServer.closeAllConnections?.();
+}
+await client.close();
+server.close();
+server.closeAllConnections?.();
 // An uncaught error makes the process exit with a non-zero code, in every
 // runtime, without runtime-specific exit calls.
 if (!ok) throw new Error("The demo received 429s or failed calls");
