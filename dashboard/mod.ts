@@ -43,6 +43,7 @@ export * from "./dashboard.ts";
 export type { ClientStatus, ResourceStatus } from "../src/client/status.ts";
 export type {
   AdaptiveRateLimitStatus,
+  RateLimitConfig,
   RateLimitStatus,
 } from "../src/stores/types.ts";
 export type {
@@ -54,5 +55,9 @@ export type {
   ResourceMetrics,
   WaitMetrics,
 } from "../src/observe/snapshot.ts";
-export type { ErrorStage, ResponseSource } from "../src/events.ts";
+export type {
+  AnnouncedLimit,
+  ErrorStage,
+  ResponseSource,
+} from "../src/events.ts";
 export * from "./node_listener.ts";

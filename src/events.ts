@@ -285,6 +285,21 @@ export interface RetryEvent extends RequestScopedEvent {
 }
 
 /**
+ * The limit a server announced on a response (`RateLimit`,
+ * `RateLimit-Policy`, `RateLimit-*`, `X-RateLimit-*`), as far as it did.
+ */
+export interface AnnouncedLimit {
+  /** The quota of the server's window. */
+  limit?: number;
+  /** What is left of it. */
+  remaining?: number;
+  /** Milliseconds until it resets. */
+  resetMs?: number;
+  /** The length of the server's window, in ms, when it names one. */
+  windowMs?: number;
+}
+
+/**
  * One attempt at the origin ended: its response headers arrived, or it
  * failed (a network error or a timeout). Every request sent to the origin
  * emits one, retries and revalidations included, so counting them counts
@@ -307,6 +322,8 @@ export interface OriginEvent extends RequestScopedEvent {
   background: boolean;
   /** The rate-limit resource the attempt was admitted on, when rate limited. */
   resource?: string;
+  /** The limit the server announced on its response, when it announced one. */
+  announced?: AnnouncedLimit;
 }
 
 /** The part of the pipeline that failed. */

@@ -219,7 +219,11 @@ export function lifetimeFrom(
       explicit = false;
       lifetimeMs = 0;
       if (cc.public || HEURISTICALLY_CACHEABLE.has(entry.status)) {
-        if (options.defaultTtlMs !== undefined) {
+        if (
+          options.defaultTtlMs !== undefined &&
+          (options.defaultTtlStatuses === undefined ||
+            options.defaultTtlStatuses.has(entry.status))
+        ) {
           lifetimeMs = options.defaultTtlMs;
         } else {
           lifetimeMs = _heuristicMs(entry, options);

@@ -67,6 +67,13 @@ export interface CachePolicyOptions {
    */
   defaultTtlMs?: number;
   /**
+   * The statuses `defaultTtlMs` applies to; other responses without
+   * explicit freshness keep heuristic freshness.
+   *
+   * @default {undefined} (every status that may be cached heuristically)
+   */
+  defaultTtlStatuses?: ReadonlySet<number>;
+  /**
    * The cap of heuristic freshness (10% of the time since `Last-Modified`),
    * in milliseconds. `0` turns heuristic freshness off.
    *
@@ -142,6 +149,24 @@ export function validateCachePolicyOptions(
   if (shared !== undefined) out.shared = shared;
   const ttl = _ms(component, `${prefix}.defaultTtlMs`, input.defaultTtlMs);
   if (ttl !== undefined) out.defaultTtlMs = ttl;
+  const statuses = input.defaultTtlStatuses;
+  if (statuses !== undefined) {
+    const list = statuses instanceof Set ? [...statuses] : statuses;
+    if (
+      !Array.isArray(list) ||
+      !list.every((s) =>
+        typeof s === "number" && Number.isInteger(s) && s >= 200 && s <= 599
+      )
+    ) {
+      throw new ConfigError(
+        component,
+        `${prefix}.defaultTtlStatuses`,
+        statuses,
+        "an array of final HTTP status codes (200-599)",
+      );
+    }
+    out.defaultTtlStatuses = new Set(list as number[]);
+  }
   const heuristic = _ms(
     component,
     `${prefix}.maxHeuristicMs`,

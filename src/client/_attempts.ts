@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { TimeoutError } from "../errors.ts";
 import { follow } from "../_signals.ts";
 import {
+  mayAnnounceLimit,
   mayCarryCooldown,
   parseRetryAfter,
   readRateLimitSignals,
@@ -17,7 +18,9 @@ import { escapeKeyPart } from "../stores/keys.ts";
 import { discard } from "./_body.ts";
 import { wrapBody } from "./_response.ts";
 import type { Call } from "./_call.ts";
-import type { Pipeline } from "./_pipeline.ts";
+import type { HttpClientHooks } from "./hooks.ts";
+import { ANNOUNCED_LIMIT, type Pipeline } from "./_pipeline.ts";
+import type { AnnouncedLimit } from "../events.ts";
 
 /** The final attempt of a request, its body still unread. */
 export interface Exchange {
@@ -99,7 +102,8 @@ export class Attempts {
   ): Promise<Exchange> {
     const { config, events } = this.#pipeline;
     const { state } = call;
-    const retry = config.retry;
+    const retry = call.retry;
+    const hooks = config.hooks;
     for (let retries = 0;; retries++) {
       if (call.background && this.#pipeline.isClosed(call.scope)) {
         throw this.#pipeline.closedError(call.scope);
@@ -125,20 +129,46 @@ export class Attempts {
         if (attempt.signal.aborted) return attempt.signal.reason;
         return error;
       };
+      const init = this.#init(call, conditional, attemptSignal);
+      if (hooks?.beforeAttempt !== undefined) {
+        const headers = new Headers(init.headers);
+        init.headers = headers;
+        try {
+          await _hook(hooks.beforeAttempt, {
+            method: call.method,
+            url: call.url,
+            attempt: retries + 1,
+            headers,
+            background: call.background,
+            requestId: call.requestId,
+          }, attemptSignal);
+        } catch (error) {
+          answered?.();
+          done();
+          const mapped = mapError(error);
+          if (await this.#retries(call, retries, { error: mapped }, signal)) {
+            const delay = backoffDelayMs(retries, retry);
+            if (this.#fits(call, delay)) {
+              events.retry(call, retries + 1, delay, undefined, mapped);
+              state.sending = false;
+              await sleepOn(this.#timing, delay, signal);
+              continue;
+            }
+          }
+          throw mapped;
+        }
+      }
       const requestTime = config.clock.now();
       const sentAt = events.listening ? performance.now() : 0;
       let response: Response;
       try {
-        response = await config.fetch(
-          call.url,
-          this.#init(call, conditional, attemptSignal),
-        );
+        response = await config.fetch(call.url, init);
       } catch (error) {
         answered?.();
         done();
         const mapped = mapError(error);
         events.origin(call, retries + 1, sentAt, conditional, mapped);
-        if (this.#canRetry(call, retries, { error: mapped }, signal)) {
+        if (await this.#retries(call, retries, { error: mapped }, signal)) {
           const delay = backoffDelayMs(retries, retry);
           if (this.#fits(call, delay)) {
             events.retry(call, retries + 1, delay, undefined, mapped);
@@ -151,9 +181,57 @@ export class Attempts {
       }
       answered?.();
       const responseTime = config.clock.now();
-      events.origin(call, retries + 1, sentAt, conditional, response.status);
+      events.origin(
+        call,
+        retries + 1,
+        sentAt,
+        conditional,
+        response.status,
+        this.#announced(call, response.headers, responseTime),
+      );
       await this.#learn(call, response, responseTime);
-      if (this.#canRetry(call, retries, { status: response.status }, signal)) {
+      if (hooks?.afterResponse !== undefined) {
+        const refused = await this.#afterResponse(
+          call,
+          hooks.afterResponse,
+          response,
+          retries + 1,
+          attemptSignal,
+        );
+        if (refused !== undefined) {
+          done();
+          await discard(response.body);
+          const mapped = mapError(refused.error);
+          if (
+            await this.#retries(call, retries, { error: mapped }, signal, true)
+          ) {
+            const delay = backoffDelayMs(retries, retry);
+            if (this.#fits(call, delay)) {
+              events.retry(call, retries + 1, delay, undefined, mapped);
+              state.sending = false;
+              await sleepOn(this.#timing, delay, signal);
+              continue;
+            }
+          }
+          throw mapped;
+        }
+      }
+      let again: boolean;
+      try {
+        const decided = this.#retries(
+          call,
+          retries,
+          { status: response.status },
+          signal,
+        );
+        again = typeof decided === "boolean" ? decided : await decided;
+      } catch (error) {
+        // A `shouldRetry` that throws fails the call with what it threw.
+        done();
+        await discard(response.body);
+        throw error;
+      }
+      if (again) {
         const retryAfter = parseRetryAfter(
           response.headers.get("retry-after"),
           responseTime,
@@ -185,6 +263,74 @@ export class Attempts {
         signal: attemptSignal,
       };
     }
+  }
+
+  // Runs `afterResponse` on a copy of `response`: what it threw or returned
+  // as an error, or `undefined` when it let the response through.
+  async #afterResponse(
+    call: Call,
+    hook: NonNullable<HttpClientHooks["afterResponse"]>,
+    response: Response,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<{ error: unknown } | undefined> {
+    let copy: Response;
+    try {
+      copy = response.clone();
+    } catch (error) {
+      return { error };
+    }
+    try {
+      const result = await _hook(hook, {
+        method: call.method,
+        url: call.url,
+        attempt,
+        response: copy,
+        background: call.background,
+        requestId: call.requestId,
+      }, signal);
+      if (result instanceof Error) return { error: result };
+      return undefined;
+    } catch (error) {
+      return { error };
+    } finally {
+      // What the hook did not read is not kept.
+      if (!copy.bodyUsed) void discard(copy.body);
+    }
+  }
+
+  // Whether a failed attempt is retried: the `retry` options decide, unless
+  // a `shouldRetry` hook allows or vetoes it. A hook's own error is not
+  // retried unless `shouldRetry` asks for it. Throws what the hook threw.
+  #retries(
+    call: Call,
+    retries: number,
+    outcome: { status: number } | { error: unknown },
+    signal: AbortSignal | undefined,
+    hookError = false,
+  ): boolean | Promise<boolean> {
+    const able = call.retryableBody && signal?.aborted !== true &&
+      !this.#pipeline.isClosed(call.scope);
+    const byOptions = able && !hookError &&
+      shouldRetry(call.method, retries, outcome, call.retry);
+    const ask = this.#pipeline.config.hooks?.shouldRetry;
+    if (
+      ask === undefined || !able || !(retries < call.retry.attempts) ||
+      ("status" in outcome && outcome.status < 400)
+    ) {
+      return byOptions;
+    }
+    return _hook(ask, {
+      method: call.method,
+      url: call.url,
+      attempt: retries + 1,
+      ...("status" in outcome
+        ? { status: outcome.status }
+        : { error: outcome.error }),
+      retry: byOptions,
+    }, signal).then((decision) =>
+      typeof decision === "boolean" ? decision : byOptions
+    );
   }
 
   /**
@@ -239,17 +385,6 @@ export class Attempts {
       ms: call.attemptMs,
       error: () => attemptTimeout(call),
     });
-  }
-
-  #canRetry(
-    call: Call,
-    retries: number,
-    outcome: { status: number } | { error: unknown },
-    signal: AbortSignal | undefined,
-  ): boolean {
-    return call.retryableBody && signal?.aborted !== true &&
-      !this.#pipeline.isClosed(call.scope) &&
-      shouldRetry(call.method, retries, outcome, this.#pipeline.config.retry);
   }
 
   // Whether a backoff leaves time before the total deadline.
@@ -310,6 +445,42 @@ export class Attempts {
     );
   }
 
+  // The limit the server announced on a response, remembered for the
+  // call's resource (when rate limited) and handed to the origin event.
+  #announced(
+    call: Call,
+    headers: Headers,
+    now: number,
+  ): AnnouncedLimit | undefined {
+    const { config, events, announced } = this.#pipeline;
+    if (
+      (config.limiter === undefined && !events.listening) ||
+      !mayAnnounceLimit(headers)
+    ) {
+      return undefined;
+    }
+    const { limit, remaining, resetMs, windowMs } = readRateLimitSignals(
+      headers,
+      now,
+    );
+    if (limit === undefined && remaining === undefined) return undefined;
+    const found: AnnouncedLimit = {
+      ...(limit === undefined ? {} : { limit }),
+      ...(remaining === undefined ? {} : { remaining }),
+      ...(resetMs === undefined ? {} : { resetMs }),
+      ...(windowMs === undefined ? {} : { windowMs }),
+    };
+    const resource = call.state.resource;
+    if (resource !== undefined) {
+      announced.delete(resource);
+      if (announced.size >= ANNOUNCED_LIMIT) {
+        announced.delete(announced.keys().next().value!);
+      }
+      announced.set(resource, { ...found, at: now });
+    }
+    return found;
+  }
+
   // Records what the server said about its rate limit.
   async #learn(call: Call, response: Response, now: number): Promise<void> {
     const limiter = this.#pipeline.config.limiter;
@@ -355,3 +526,32 @@ export function attemptTimeout(call: Call): TimeoutError {
 }
 
 function _nothing(): void {}
+
+/**
+ * Runs a hook: what it returns, or a rejection with what it threw, or with
+ * `signal`'s reason once it aborts (the attempt's deadline, the caller's
+ * abort). A hook that settles later is ignored, never left unhandled.
+ */
+function _hook<C, R>(
+  hook: (context: C) => R | Promise<R>,
+  context: C,
+  signal: AbortSignal | undefined,
+): Promise<R> {
+  const running = new Promise<R>((resolve) => resolve(hook(context)));
+  if (signal === undefined) return running;
+  if (signal.aborted) {
+    running.then(undefined, _nothing);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<R>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    running.then((value) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    }, (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
+}

@@ -145,7 +145,7 @@ export class CacheWriter {
    */
   store(call: Call, keys: CallKeys, entry: CachedResponse): Promise<boolean> {
     const { config } = this.#pipeline;
-    const policy = config.cache!.policy;
+    const policy = call.cachePolicy ?? config.cache!.policy;
     const ttl = storageTtlSeconds(entry, policy, config.clock.now());
     if (!(ttl > 0)) return Promise.resolve(false);
     return this.write(call, keys, entry, ttl);

@@ -3,6 +3,8 @@
 // the way (the state). Also the shapes every stage hands to the next.
 
 import type { CachedResponse } from "../cache/entry.ts";
+import type { CachePolicyOptions } from "../cache/options.ts";
+import type { ResolvedRetryOptions } from "../retry/retry_policy.ts";
 import type { ResponseSource } from "../events.ts";
 import type { Priority } from "../stores/types.ts";
 import type { CacheMode, WaitUntil } from "./options.ts";
@@ -86,6 +88,10 @@ export interface CallSpec {
   readonly mode: CacheMode;
   readonly attemptMs: number;
   readonly totalMs: number | undefined;
+  /** The retries of this call: the client's, or the request's over them. */
+  readonly retry: ResolvedRetryOptions;
+  /** The cache policy its response is stored with (a request's `ttl` over the client's). */
+  readonly cachePolicy: CachePolicyOptions | undefined;
   /** `performance.now()` at entry (0 when no event needs it). */
   readonly started: number;
   readonly validate: Validate | undefined;

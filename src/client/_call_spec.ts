@@ -13,6 +13,7 @@ import {
 } from "./_request.ts";
 import {
   resolveRequestCache,
+  resolveRequestRetry,
   resolveTimeouts,
   resolveWaitUntil,
 } from "./_request_options.ts";
@@ -63,7 +64,7 @@ export function buildCall(
     }
     url = url.url;
   }
-  const { mode, directives } = resolveRequestCache(parts.cache);
+  const { mode, directives, ttlMs } = resolveRequestCache(parts.cache);
   let evalHeaders = headers;
   if (directives !== "") {
     evalHeaders = new Headers(headers);
@@ -95,6 +96,12 @@ export function buildCall(
     totalMs: timeouts.totalMs,
     // Only events need the start time.
     started: engine.listening ? performance.now() : 0,
+    retry: parts.retry === undefined
+      ? options.retry
+      : resolveRequestRetry(parts.retry, options.retry),
+    cachePolicy: ttlMs === undefined || options.cache === undefined
+      ? options.cache?.policy
+      : { ...options.cache.policy, defaultTtlMs: ttlMs },
     validate: check?.(options.showUrl(url)),
     buffered,
     background: false,

@@ -12,6 +12,7 @@
 // of its own (see `_selecting`), and a single byte range is cut from a
 // stored response (`_ranged`).
 
+import type { AnnouncedLimit } from "../events.ts";
 import { toResponse } from "../cache/entry.ts";
 import { onlyIfCached, onlyIfCachedMiss } from "../cache/request.ts";
 import type { SluiceError } from "../errors.ts";
@@ -82,6 +83,11 @@ export class Engine {
   /** A new call id for events. */
   nextRequestId(): string {
     return this.#pipeline.events.nextRequestId();
+  }
+
+  /** The limit each resource's server last announced (see `Pipeline.announced`). */
+  announced(resource: string): (AnnouncedLimit & { at: number }) | undefined {
+    return this.#pipeline.announced.get(resource);
   }
 
   /** The validated configuration. */

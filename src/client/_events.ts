@@ -5,6 +5,7 @@
 import type { CachedResponse } from "../cache/entry.ts";
 import type { Clock } from "../clock.ts";
 import type {
+  AnnouncedLimit,
   CacheMissReason,
   CacheSkipReason,
   EventListener,
@@ -199,6 +200,7 @@ export class Events {
     sentAt: number,
     conditional: readonly unknown[],
     ended: number | unknown,
+    announced?: AnnouncedLimit,
   ): void {
     if (!this.listening) return;
     const resource = call.state.resource;
@@ -213,6 +215,7 @@ export class Events {
       conditional: conditional.length > 0,
       background: call.background,
       ...(resource === undefined ? {} : { resource }),
+      ...(announced === undefined ? {} : { announced }),
     });
   }
 

@@ -17,7 +17,12 @@ export interface Shared {
   sluice: 1;
   raw: Raw | null;
   vary: Record<string, string | null>;
+  /** The owner's `requestId`, when it had one (a listener was set). */
+  by?: string;
 }
+
+/** The longest owner id a joiner reports. */
+const MAX_OWNER_ID = 64;
 
 // What a joiner gets of the owner's outcome: no cookie the origin set for
 // the owner, and none of its validated data (a joiner parses its own copy).
@@ -53,7 +58,17 @@ export function sharedResult(result: FlightResult, call: Call): Shared {
       body: bodyBytes(outcome.entry.body),
     };
   }
-  return { sluice: 1, raw, vary: result.vary };
+  const shared: Shared = { sluice: 1, raw, vary: result.vary };
+  if (call.requestId !== "") shared.by = call.requestId;
+  return shared;
+}
+
+/** The owner id a shared result names, when it names a plausible one. */
+export function sharedOwner(shared: Shared): string | undefined {
+  const by = shared.by;
+  return typeof by === "string" && by !== "" && by.length <= MAX_OWNER_ID
+    ? by
+    : undefined;
 }
 
 // Whether a dedupe store's value is one a flight shared, down to what

@@ -39,6 +39,7 @@ import { type CacheReader, varyView } from "./_cache_reader.ts";
 import {
   isSharedResult,
   joinedOutcome,
+  sharedOwner,
   sharedResult,
 } from "./_flight_share.ts";
 import { errorStage } from "./_events.ts";
@@ -362,12 +363,15 @@ export class Flights {
       return this.#origin.fetch(call, keys, stale, signal);
     }
     if (events.listening) {
+      const ownerRequestId = sharedOwner(shared);
+      call.state.ownerRequestId = ownerRequestId;
       events.emit({
         type: "dedupe.joined",
         ...events.fields(call),
         key,
         scope: "distributed",
         waitedMs: performance.now() - started,
+        ...(ownerRequestId === undefined ? {} : { ownerRequestId }),
       });
     }
     return {

@@ -3,6 +3,7 @@
 
 import type { CachePolicyOverrides } from "../cache/options.ts";
 import { ConfigError } from "../errors.ts";
+import type { HttpClientHooks } from "./hooks.ts";
 import type {
   HttpClientCacheOptions,
   HttpClientDedupeOptions,
@@ -33,10 +34,12 @@ export const CLIENT_KEYS: readonly string[] = _keys<HttpClientOptions>({
   clock: true,
   waitUntil: true,
   redactUrls: true,
+  hooks: true,
 });
 export const CACHE_KEYS: readonly string[] = _keys<HttpClientCacheOptions>({
   store: true,
   ttl: true,
+  ttlStatuses: true,
   shared: true,
   overrides: true,
   maxHeuristicMs: true,
@@ -80,6 +83,12 @@ export const HELPER_KEYS: readonly string[] = _keys<RequestOptions<unknown>>({
   cache: true,
   timeout: true,
   waitUntil: true,
+  retry: true,
+});
+export const HOOK_KEYS: readonly string[] = _keys<HttpClientHooks>({
+  beforeAttempt: true,
+  afterResponse: true,
+  shouldRetry: true,
 });
 export const REQUEST_CACHE_KEYS: readonly string[] = _keys<RequestCacheOptions>(
   {
@@ -87,6 +96,7 @@ export const REQUEST_CACHE_KEYS: readonly string[] = _keys<RequestCacheOptions>(
     maxAge: true,
     maxStale: true,
     minFresh: true,
+    ttl: true,
   },
 );
 

@@ -179,7 +179,7 @@ export class Origin {
       storableHeaders(exchange.response.headers),
       exchange.requestTime,
       exchange.responseTime,
-      config.cache!.policy,
+      call.cachePolicy!,
     );
     let validated: Validated | undefined;
     if (call.validate !== undefined && merged.status < 300) {
@@ -241,7 +241,7 @@ export class Origin {
       : notStorableReason(
         { method: call.method, headers: call.headers },
         response,
-        cache.policy,
+        call.cachePolicy!,
       );
     const vary = varySelection(
       response.headers.get("vary"),
@@ -343,7 +343,7 @@ export class Origin {
           body: body.bytes,
           requestTime: exchange.requestTime,
           responseTime: exchange.responseTime,
-        }, cache!.policy);
+        }, call.cachePolicy!);
         await writer!.store(call, keys, entry);
       }
     } else if (notStorable !== "off") {

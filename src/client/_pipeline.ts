@@ -5,7 +5,7 @@
 import type { CachePolicyOptions } from "../cache/options.ts";
 import type { Clock } from "../clock.ts";
 import { SluiceError } from "../errors.ts";
-import type { EventListener } from "../events.ts";
+import type { AnnouncedLimit, EventListener } from "../events.ts";
 import type { RateLimiter } from "../rate_limit/limiter.ts";
 import type { ResolvedRetryOptions } from "../retry/retry_policy.ts";
 import type { CacheStore, DedupeStore } from "../stores/types.ts";
@@ -13,6 +13,7 @@ import type { Scope } from "./_call.ts";
 import { Events } from "./_events.ts";
 import { KeyHasher } from "./_key.ts";
 import type { FetchLike } from "./options.ts";
+import type { HttpClientHooks } from "./hooks.ts";
 
 /** Everything the pipeline needs, validated. */
 export interface EngineConfig {
@@ -30,6 +31,7 @@ export interface EngineConfig {
   credentialHeaders: readonly string[];
   onEvent: EventListener | undefined;
   clock: Clock;
+  hooks?: HttpClientHooks | undefined;
 }
 
 /** What this client remembers of an entry it checked (see `Pipeline.checked`). */
@@ -44,6 +46,9 @@ export interface Checked {
  */
 export const CHECKED: Checked = Object.freeze({});
 
+/** How many resources' announced limits a client remembers. */
+export const ANNOUNCED_LIMIT = 64;
+
 /** The state every stage of one client (and its scopes) shares. */
 export class Pipeline {
   readonly config: EngineConfig;
@@ -54,6 +59,12 @@ export class Pipeline {
    * one of them is served without checking it again.
    */
   readonly checked: WeakMap<object, Checked> = new WeakMap();
+  /**
+   * The limit each rate-limit resource's server last announced, and when
+   * (the clock's time): at most {@linkcode ANNOUNCED_LIMIT} resources, the
+   * least recently announced forgotten first.
+   */
+  readonly announced: Map<string, AnnouncedLimit & { at: number }> = new Map();
   #closed = false;
 
   constructor(config: EngineConfig) {

@@ -23,6 +23,7 @@ export interface Parts {
   cache: unknown;
   timeout: number | TimeoutOptions | undefined;
   waitUntil: unknown;
+  retry: unknown;
   init: RequestInit | undefined;
 }
 
@@ -60,6 +61,7 @@ export function helperParts(
     cache: options?.cache,
     timeout: options?.timeout,
     waitUntil: options?.waitUntil,
+    retry: options?.retry,
     init: bodyInit instanceof ReadableStream
       ? { duplex: "half" } as RequestInit
       : undefined,
@@ -112,6 +114,7 @@ export function fromInit(
       cache: undefined,
       timeout: undefined,
       waitUntil: undefined,
+      retry: undefined,
       init: undefined,
     };
   }
@@ -124,6 +127,7 @@ export function fromInit(
     cache,
     timeout,
     waitUntil,
+    retry,
     ...rest
   } = init;
   return {
@@ -136,6 +140,7 @@ export function fromInit(
     cache,
     timeout,
     waitUntil,
+    retry,
     init: Object.keys(rest).length === 0 ? undefined : rest,
   };
 }

@@ -6,11 +6,17 @@ import {
   HELPER_KEYS,
   knownKeys,
   REQUEST_CACHE_KEYS,
+  RETRY_KEYS,
   TIMEOUT_KEYS,
 } from "./_option_keys.ts";
+import {
+  type ResolvedRetryOptions,
+  validateRetryOptions,
+} from "../retry/retry_policy.ts";
 import { COMPONENT, positiveMs } from "./_option_values.ts";
 import type {
   CacheMode,
+  HttpClientRetryOptions,
   RequestCacheOptions,
   TimeoutOptions,
   WaitUntil,
@@ -112,7 +118,7 @@ export function resolveWaitUntil(value: unknown): WaitUntil {
  */
 export function resolveRequestCache(
   value: unknown,
-): { mode: CacheMode; directives: string } {
+): { mode: CacheMode; directives: string; ttlMs?: number } {
   if (value === undefined) return DEFAULT_REQUEST_CACHE;
   if (typeof value === "string") {
     if (!CACHE_MODES.has(value)) {
@@ -130,7 +136,7 @@ export function resolveRequestCache(
     );
   }
   knownKeys("request", "cache", value, REQUEST_CACHE_KEYS);
-  const { mode = "default", maxAge, maxStale, minFresh } =
+  const { mode = "default", maxAge, maxStale, minFresh, ttl } =
     value as RequestCacheOptions;
   if (!CACHE_MODES.has(mode)) {
     throw new TypeError(
@@ -157,5 +163,58 @@ export function resolveRequestCache(
     }
     parts.push(`${directive}=${Math.floor(seconds)}`);
   }
-  return { mode, directives: parts.join(", ") };
+  const directives = parts.join(", ");
+  if (ttl === undefined) return { mode, directives };
+  if (
+    typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0 ||
+    ttl > MAX_TTL_SECONDS
+  ) {
+    throw new ConfigError(
+      "request",
+      "cache.ttl",
+      ttl,
+      `a non-negative number of seconds, at most ${MAX_TTL_SECONDS}`,
+    );
+  }
+  return { mode, directives, ttlMs: ttl * 1000 };
+}
+
+/** The longest `cache.ttl` whose milliseconds the cache policy accepts. */
+export const MAX_TTL_SECONDS: number = Math.floor(
+  Number.MAX_SAFE_INTEGER / 2 / 1000,
+);
+
+/**
+ * The retries of one request: the client's, or the request's `retry` over
+ * them (`false` for none; the fields given replace the client's).
+ *
+ * @throws {ConfigError} When `value` is not `false` nor valid retry options.
+ */
+export function resolveRequestRetry(
+  value: unknown,
+  client: ResolvedRetryOptions,
+): ResolvedRetryOptions {
+  if (value === undefined) return client;
+  if (value === false) return { ...client, attempts: 0 };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(
+      "request",
+      "retry",
+      value,
+      "false or an object of retry options",
+    );
+  }
+  knownKeys("request", "retry", value, RETRY_KEYS);
+  const given = value as HttpClientRetryOptions;
+  return validateRetryOptions(
+    {
+      attempts: given.attempts ?? client.attempts,
+      baseDelayMs: given.baseDelayMs ?? client.baseDelayMs,
+      maxDelayMs: given.maxDelayMs ?? client.maxDelayMs,
+      methods: given.methods ?? [...client.methods],
+      statuses: given.statuses ?? [...client.statuses],
+    },
+    "request",
+    "retry",
+  );
 }

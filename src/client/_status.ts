@@ -6,6 +6,7 @@
 import { storeCall } from "../_store_deadline.ts";
 import type {
   AdaptiveRateLimitStatus,
+  RateLimitConfig,
   RateLimitStatus,
 } from "../stores/types.ts";
 import type { Engine, Scope } from "./_engine.ts";
@@ -71,6 +72,7 @@ async function _resource(
     cooldownMs: cooldown.status === "fulfilled" ? cooldown.value : 0,
   };
   if (status.status === "fulfilled") out.status = status.value;
+  _compare(engine, resource, out);
   const failed = status.status === "rejected"
     ? status.reason
     : cooldown.status === "rejected"
@@ -145,4 +147,28 @@ function _message(error: unknown): string {
   return text.length > MAX_ERROR_LENGTH
     ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…`
     : text;
+}
+
+// What the client is configured with for `resource`, what its server last
+// announced, and whether the first asks for more than the second.
+function _compare(engine: Engine, resource: string, out: ResourceStatus): void {
+  const server = engine.announced(resource);
+  let configured: RateLimitConfig | undefined;
+  try {
+    const config = engine.config.limiter!.store.getResourceConfig(resource);
+    if (
+      typeof config?.limit === "number" && typeof config.windowMs === "number"
+    ) {
+      configured = { limit: config.limit, windowMs: config.windowMs };
+    }
+  } catch {
+    // A store that cannot say leaves the comparison out.
+  }
+  if (configured !== undefined) out.configured = configured;
+  if (server === undefined) return;
+  out.server = { ...server };
+  if (configured === undefined || server.limit === undefined) return;
+  out.aboveServer = server.windowMs === undefined
+    ? configured.limit > server.limit
+    : configured.limit / configured.windowMs > server.limit / server.windowMs;
 }

@@ -1,6 +1,7 @@
 // Eager validation of HttpClient options: a bad option fails at
 // construction with a ConfigError naming it, never at the first request.
 
+import type { HttpClientHooks } from "./hooks.ts";
 import { urlShower } from "../observe/redact.ts";
 import {
   type CachePolicyOptions,
@@ -25,6 +26,7 @@ import {
   CACHE_KEYS,
   CLIENT_KEYS,
   DEDUPE_KEYS,
+  HOOK_KEYS,
   knownKeys,
   OVERRIDE_KEYS,
   RATE_LIMIT_KEYS,
@@ -38,15 +40,17 @@ import {
   positiveMs,
   store as storeWith,
 } from "./_option_values.ts";
-import { type ResolvedTimeouts, resolveTimeouts } from "./_request_options.ts";
+import {
+  MAX_TTL_SECONDS,
+  type ResolvedTimeouts,
+  resolveTimeouts,
+} from "./_request_options.ts";
 import type { FetchLike, HttpClientOptions, WaitUntil } from "./options.ts";
 
 const DEFAULT_ATTEMPT_MS = 30_000;
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** `rateLimit.maxWaitMs` when not given, as the RateLimiter applies it. */
 const DEFAULT_MAX_WAIT_MS = 60_000;
-/** The longest `cache.ttl` whose milliseconds the cache policy accepts. */
-const MAX_TTL_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 2 / 1000);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -92,6 +96,7 @@ export interface ResolvedOptions {
   waitUntil: WaitUntil | undefined;
   /** How events and error messages show a URL (`redactUrls`). */
   showUrl: (url: string) => string;
+  hooks: HttpClientHooks | undefined;
 }
 
 /** Validates every option; throws ConfigError naming the first bad one. */
@@ -124,6 +129,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     clock = systemClock,
     waitUntil,
     redactUrls = true,
+    hooks,
   } = options;
 
   if (typeof name !== "string" || name.trim() === "") {
@@ -237,6 +243,17 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     );
   }
 
+  if (hooks !== undefined) {
+    object("hooks", hooks);
+    knownKeys(COMPONENT, "hooks", hooks, HOOK_KEYS);
+    for (const name of HOOK_KEYS) {
+      const hook = (hooks as Record<string, unknown>)[name];
+      if (hook !== undefined && typeof hook !== "function") {
+        throw new ConfigError(COMPONENT, `hooks.${name}`, hook, "a function");
+      }
+    }
+  }
+
   return {
     name,
     baseUrl: base,
@@ -256,6 +273,7 @@ export function resolveOptions(options: HttpClientOptions): ResolvedOptions {
     clock: validatedClock,
     waitUntil,
     showUrl: urlShower(redactUrls),
+    hooks: hooks === undefined ? undefined : { ...hooks },
   };
 }
 
@@ -293,10 +311,28 @@ function _cache(
         : "a non-negative number of seconds",
     );
   }
+  const { ttlStatuses } = cache;
+  if (
+    ttlStatuses !== undefined &&
+    (!Array.isArray(ttlStatuses) ||
+      !ttlStatuses.every((s) =>
+        typeof s === "number" && Number.isInteger(s) && s >= 200 && s <= 599
+      ))
+  ) {
+    throw new ConfigError(
+      COMPONENT,
+      "cache.ttlStatuses",
+      ttlStatuses,
+      "an array of final HTTP status codes (200-599)",
+    );
+  }
   const policy = validateCachePolicyOptions(
     {
       ...(cache.shared === undefined ? {} : { shared: cache.shared }),
       ...(ttl === undefined ? {} : { defaultTtlMs: ttl * 1000 }),
+      ...(cache.ttlStatuses === undefined
+        ? {}
+        : { defaultTtlStatuses: cache.ttlStatuses }),
       ...(overrides === undefined ? {} : { overrides }),
       ...(cache.maxHeuristicMs === undefined
         ? {}

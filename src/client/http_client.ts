@@ -130,6 +130,7 @@ export class HttpClient implements AsyncDisposable {
         credentialHeaders: resolved.credentialHeaders,
         onEvent: resolved.onEvent,
         clock: resolved.clock,
+        hooks: resolved.hooks,
       });
       this.#shared = {
         engine,

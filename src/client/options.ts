@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { HttpClientHooks } from "./hooks.ts";
 import type { RedactUrls } from "../observe/redact.ts";
 import type { CachePolicyOverrides } from "../cache/options.ts";
 import type { Clock } from "../clock.ts";
@@ -45,6 +46,14 @@ export interface HttpClientCacheOptions {
    * `Last-Modified`, at most a day)
    */
   ttl?: number;
+  /**
+   * The statuses `ttl` applies to. Other responses without explicit
+   * freshness keep heuristic freshness.
+   *
+   * @default {undefined} (every heuristically cacheable status: 200, 203,
+   * 204, 300, 301, 308, 404, 405, 410, 414, 501)
+   */
+  ttlStatuses?: readonly number[];
   /**
    * Behave as a shared cache (`s-maxage`, `proxy-revalidate`, no `private`
    * responses, and no responses to requests with `Authorization` unless the
@@ -363,6 +372,14 @@ export interface HttpClientOptions {
    * @default {true}
    */
   redactUrls?: RedactUrls;
+  /**
+   * Hooks into each attempt at the origin: change its headers, turn a
+   * response into an error, decide on retries. See
+   * {@linkcode HttpClientHooks} for where each runs.
+   *
+   * @default {undefined}
+   */
+  hooks?: HttpClientHooks;
 }
 
 export type {

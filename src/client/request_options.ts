@@ -6,7 +6,11 @@
  */
 
 import type { Priority } from "../stores/types.ts";
-import type { TimeoutOptions, WaitUntil } from "./options.ts";
+import type {
+  HttpClientRetryOptions,
+  TimeoutOptions,
+  WaitUntil,
+} from "./options.ts";
 
 /** How the cache treats one request, as in the Fetch standard's `RequestInit.cache`. */
 export type CacheMode =
@@ -54,6 +58,16 @@ export interface RequestCacheOptions {
    * @default {undefined}
    */
   minFresh?: number;
+  /**
+   * The freshness lifetime, in seconds, given to this request's response
+   * when the origin gives it none: the client's `cache.ttl`, for this
+   * request (and only for the statuses of `cache.ttlStatuses`). It applies
+   * when the response is stored, so it stays with the entry; joiners of
+   * this request's flight share its entry.
+   *
+   * @default {undefined} (the client's `cache.ttl`)
+   */
+  ttl?: number;
 }
 
 /**
@@ -93,6 +107,14 @@ export interface HttpRequestInit
    * @default {undefined} (the client's)
    */
   waitUntil?: WaitUntil;
+  /**
+   * Retries of this request: `false` for none, or options whose fields
+   * replace the client's (the others stay). Callers that join this
+   * request's flight get its outcome, retries included.
+   *
+   * @default {undefined} (the client's)
+   */
+  retry?: false | HttpClientRetryOptions;
 }
 
 /** A Standard Schema v1 validation issue. */
@@ -183,4 +205,11 @@ export interface RequestOptions<T = unknown> {
    * @default {undefined} (the client's)
    */
   waitUntil?: WaitUntil;
+  /**
+   * Retries of this request: `false` for none, or options whose fields
+   * replace the client's (the others stay).
+   *
+   * @default {undefined} (the client's)
+   */
+  retry?: false | HttpClientRetryOptions;
 }

@@ -6,8 +6,10 @@
  * @module
  */
 
+import type { AnnouncedLimit } from "../events.ts";
 import type {
   AdaptiveRateLimitStatus,
+  RateLimitConfig,
   RateLimitStatus,
 } from "../stores/types.ts";
 
@@ -32,6 +34,26 @@ export interface ResourceStatus {
   cooldownMs: number;
   /** Why the store's answer is missing, when it failed or timed out. */
   error?: string;
+  /**
+   * The budget the client is configured with for the resource (the
+   * store's `getResourceConfig`).
+   */
+  configured?: RateLimitConfig;
+  /**
+   * The limit the server last announced for the resource on a response
+   * (`RateLimit`, `RateLimit-Policy`, `X-RateLimit-*`), and when (`at`, ms
+   * since the epoch on the client's clock); `resetMs` and `remaining` are
+   * as of then.
+   */
+  server?: AnnouncedLimit & { at: number };
+  /**
+   * Whether the configured budget asks for more than the server allows:
+   * a higher rate (limit per window) when the server names its window, or
+   * a limit above the server's quota when it does not (GitHub's
+   * `X-RateLimit-Limit` names none). Absent when the server announced no
+   * limit, or the store gave no configuration.
+   */
+  aboveServer?: boolean;
 }
 
 /** What {@linkcode HttpClient.status} returns. */

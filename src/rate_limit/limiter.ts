@@ -530,8 +530,12 @@ export class RateLimiter {
     signal: AbortSignal | undefined,
   ): Promise<typeof FAILED> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    hooks.onStoreError?.(error, this.#failOpen);
-    if (this.#failOpen) return Promise.resolve(FAILED);
+    if (this.#failOpen) {
+      hooks.onStoreError?.(error, true);
+      return Promise.resolve(FAILED);
+    }
+    // Failing closed, the call ends with the StoreError, and its own error
+    // event reports it: one failure, one event.
     if (error instanceof StoreError) return Promise.reject(error);
     return Promise.reject(
       new StoreError(

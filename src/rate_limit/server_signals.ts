@@ -12,7 +12,10 @@
  *   fields (draft 6 and earlier);
  * - the `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`
  *   (and `X-RateLimit-Reset-After`) fields of GitHub, Twitter, Discord and
- *   many others.
+ *   many others, and `X-RateLimit-Retry-After`, read like `Retry-After`
+ *   when that is absent (delta-seconds, an epoch time or an HTTP-date);
+ * - a `RateLimit-Policy` beside the separate fields (`100;w=60`), for the
+ *   quota and its window.
  *
  * A reset value is read as delta-seconds, unless it is larger than ten
  * years of seconds, in which case it is an epoch time (seconds, or
@@ -94,7 +97,18 @@ export function parseRetryAfter(
 export function mayCarryCooldown(headers: Headers, status: number): boolean {
   return headers.has("ratelimit") || headers.has("ratelimit-remaining") ||
     headers.has("x-ratelimit-remaining") ||
-    (_retryAfterCounts(status) && headers.has("retry-after"));
+    (_retryAfterCounts(status) &&
+      (headers.has("retry-after") || headers.has("x-ratelimit-retry-after")));
+}
+
+/**
+ * Whether a response announces the server's limit (a quota, with or
+ * without what remains of it), so that {@linkcode readRateLimitSignals} is
+ * worth calling for it.
+ */
+export function mayAnnounceLimit(headers: Headers): boolean {
+  return headers.has("ratelimit") || headers.has("ratelimit-limit") ||
+    headers.has("x-ratelimit-limit") || headers.has("ratelimit-policy");
 }
 
 /**
@@ -150,8 +164,10 @@ export function readRateLimitSignals(
       _count(headers.get("x-ratelimit-limit"));
     if (limit !== undefined) out.limit = limit;
   }
+  if (out.windowMs === undefined) _readPolicy(headers, undefined, out);
   const retryAfter = _retryAfterCounts(status)
-    ? parseRetryAfter(headers.get("retry-after"), now)
+    ? parseRetryAfter(headers.get("retry-after"), now) ??
+      _reset(headers.get("x-ratelimit-retry-after"), now)
     : undefined;
   if (retryAfter !== undefined) {
     if (retryAfter > 0) out.cooldownMs = retryAfter;
@@ -242,14 +258,29 @@ function _readStructured(
   if (best === undefined) return;
   if (best.r !== undefined) out.remaining = best.r;
   if (best.t !== undefined) out.resetMs = best.t;
+  _readPolicy(headers, best.name, out);
+}
+
+// The quota and window of `RateLimit-Policy`: the policy named `name`, or
+// the only one; with no name (the separate fields), the first that gives a
+// window. The quota is taken only when no other field gave one.
+function _readPolicy(
+  headers: Headers,
+  name: string | undefined,
+  out: RateLimitSignals,
+): void {
   const policyValue = headers.get("ratelimit-policy");
   if (policyValue === null) return;
   const policies = _members(policyValue).filter((m) => m.key === undefined);
-  const policy = policies.find((p) => p.item === best.name) ??
-    (policies.length === 1 ? policies[0] : undefined);
+  const policy = name === undefined
+    ? policies.find((p) => p.params.has("w")) ?? policies[0]
+    : policies.find((p) => p.item === name) ??
+      (policies.length === 1 ? policies[0] : undefined);
   if (policy === undefined) return;
   const quota = _count(policy.params.get("q") ?? null) ?? _count(policy.item);
-  if (quota !== undefined) out.limit = quota;
+  if (quota !== undefined && (name !== undefined || out.limit === undefined)) {
+    out.limit = quota;
+  }
   const window = _number(policy.params.get("w") ?? null);
   if (window !== undefined && window > 0) {
     out.windowMs = _clampDelay(window * 1000);

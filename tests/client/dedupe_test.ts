@@ -212,10 +212,14 @@ describe("HttpClient de-duplication", () => {
     ]);
     assert.ok(results.every((r) => (r as { v: number }).v === 1));
     assert.equal(origin.calls("/distributed"), 1);
-    assert.equal(
-      log.of("dedupe.joined").filter((e) => e.scope === "distributed").length,
-      1,
+    const joined = log.of("dedupe.joined").filter((e) =>
+      e.scope === "distributed"
     );
+    assert.equal(joined.length, 1);
+    // The joiner in the other process names the call whose request answered it.
+    const owner = log.of("dedupe.owner").find((e) => e.scope === "distributed");
+    assert.equal(joined[0]?.ownerRequestId, owner?.requestId);
+    assert.notEqual(joined[0]?.requestId, owner?.requestId);
   });
 
   it("elects exactly one new owner when a distributed owner fails", async () => {

@@ -208,3 +208,61 @@ describe("readRateLimitSignals()", () => {
     }
   });
 });
+
+describe("readRateLimitSignals(): X-RateLimit-Retry-After and RateLimit-Policy", () => {
+  const read = (fields: Record<string, string>, status?: number) =>
+    readRateLimitSignals(new Headers(fields), NOW, status);
+
+  it("reads X-RateLimit-Retry-After as seconds, an epoch time or a date", () => {
+    assert.equal(
+      read({ "x-ratelimit-retry-after": "30" }, 429).cooldownMs,
+      30_000,
+    );
+    assert.equal(
+      read({ "x-ratelimit-retry-after": String(NOW_S + 45) }, 429).cooldownMs,
+      45_000,
+    );
+    assert.equal(
+      read({
+        "x-ratelimit-retry-after": new Date(NOW + 9_000).toUTCString(),
+      }, 503).cooldownMs,
+      9_000,
+    );
+  });
+
+  it("lets Retry-After win over X-RateLimit-Retry-After, and counts neither on a 3xx", () => {
+    assert.equal(
+      read({ "retry-after": "5", "x-ratelimit-retry-after": "60" }, 429)
+        .cooldownMs,
+      5_000,
+    );
+    assert.equal(
+      read({ "x-ratelimit-retry-after": "60" }, 302).cooldownMs,
+      undefined,
+    );
+    assert.equal(
+      read({ "x-ratelimit-retry-after": "soon" }, 429).cooldownMs,
+      undefined,
+    );
+  });
+
+  it("reads the quota and window of a RateLimit-Policy beside the separate fields", () => {
+    assert.deepEqual(
+      read({
+        "ratelimit-limit": "100",
+        "ratelimit-remaining": "40",
+        "ratelimit-reset": "20",
+        "ratelimit-policy": "100;w=60",
+      }),
+      { remaining: 40, resetMs: 20_000, limit: 100, windowMs: 60_000 },
+    );
+    assert.deepEqual(
+      read({
+        "x-ratelimit-limit": "10",
+        "ratelimit-policy": "10;w=1, 1000;w=3600",
+      }),
+      { limit: 10, windowMs: 1_000 },
+    );
+    assert.deepEqual(read({ "ratelimit-policy": "garbage" }), {});
+  });
+});

@@ -5,6 +5,7 @@ import type { CachedResponse } from "../../../src/cache/entry.ts";
 import {
   DEFAULT_RETRY_METHODS,
   DEFAULT_RETRY_STATUSES,
+  type ResolvedRetryOptions,
 } from "../../../src/retry/retry_policy.ts";
 import type { Call } from "../../../src/client/_call.ts";
 import { type EngineConfig, Pipeline } from "../../../src/client/_pipeline.ts";
@@ -13,6 +14,15 @@ import { MemoryCacheStore } from "../../../src/stores/memory/cache_store.ts";
 import { SteppedClock } from "../_helpers.ts";
 
 export const URL_A = "https://api.example/items";
+
+/** The retries of a test call: two, with backoffs of a few ms. */
+export const TEST_RETRY: ResolvedRetryOptions = {
+  attempts: 2,
+  baseDelayMs: 1,
+  maxDelayMs: 5,
+  methods: new Set(DEFAULT_RETRY_METHODS),
+  statuses: new Set(DEFAULT_RETRY_STATUSES),
+};
 
 /** A pipeline over a memory cache, with its events recorded. */
 export function testPipeline(overrides: Partial<EngineConfig> = {}): {
@@ -32,13 +42,7 @@ export function testPipeline(overrides: Partial<EngineConfig> = {}): {
     limiter: undefined,
     admissionWaitMs: 0,
     resource: (url) => url.host,
-    retry: {
-      attempts: 2,
-      baseDelayMs: 1,
-      maxDelayMs: 5,
-      methods: new Set(DEFAULT_RETRY_METHODS),
-      statuses: new Set(DEFAULT_RETRY_STATUSES),
-    },
+    retry: TEST_RETRY,
     maxBodyBytes: 1_024,
     storeTimeoutMs: 1_000,
     credentialHeaders: [],
@@ -67,6 +71,8 @@ export function testCall(
     credentials: "",
     body: null,
     retryableBody: true,
+    retry: TEST_RETRY,
+    cachePolicy: {},
     init: undefined,
     signal: undefined,
     mode: "default",

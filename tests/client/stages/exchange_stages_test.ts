@@ -11,7 +11,13 @@ import { Origin } from "../../../src/client/_origin.ts";
 import { TimeoutError } from "../../../src/errors.ts";
 import type { RateLimiter } from "../../../src/rate_limit/limiter.ts";
 import { drive } from "../_helpers.ts";
-import { testCall, testEntry, testPipeline, types } from "./_pipeline.ts";
+import {
+  TEST_RETRY,
+  testCall,
+  testEntry,
+  testPipeline,
+  types,
+} from "./_pipeline.ts";
 
 const never = new AbortController().signal;
 
@@ -76,10 +82,12 @@ describe("Attempts", () => {
     const { pipeline } = testPipeline({
       fetch,
       limiter,
-      retry: { ...testPipeline().pipeline.config.retry, attempts: 0 },
     });
     const exchange = await new Attempts(pipeline, "root").exchange(
-      testCall({ scope: { prefix: "root:tenant=a", closed: false } }),
+      testCall({
+        scope: { prefix: "root:tenant=a", closed: false },
+        retry: { ...TEST_RETRY, attempts: 0 },
+      }),
       never,
       [["if-none-match", '"v1"']],
     );
@@ -98,11 +106,10 @@ describe("Attempts", () => {
       });
     const { pipeline, clock } = testPipeline({
       fetch,
-      retry: { ...testPipeline().pipeline.config.retry, attempts: 0 },
     });
     let settled = false;
     const failure = new Attempts(pipeline, "test").exchange(
-      testCall({ attemptMs: 10 }),
+      testCall({ attemptMs: 10, retry: { ...TEST_RETRY, attempts: 0 } }),
       never,
       [],
     ).then(() => undefined, (error: unknown) => error).finally(() => {
@@ -152,7 +159,6 @@ describe("Origin", () => {
     const { fetch } = transport([new Response("down", { status: 500 })]);
     const { pipeline, store, clock, events } = testPipeline({
       fetch,
-      retry: { ...testPipeline().pipeline.config.retry, attempts: 0 },
     });
     const origin = new Origin(
       pipeline,
@@ -163,11 +169,12 @@ describe("Origin", () => {
       "cache-control": "max-age=10, stale-if-error=60",
     });
     const keys = callKeys("test", "h");
-    const result = await origin.fetch(testCall(), keys, {
-      entry,
-      storeKey: keys.cache,
-      staleIfError: true,
-    }, never);
+    const result = await origin.fetch(
+      testCall({ retry: { ...TEST_RETRY, attempts: 0 } }),
+      keys,
+      { entry, storeKey: keys.cache, staleIfError: true },
+      never,
+    );
     assert.equal(result.outcome.source, "stale");
     assert.deepEqual(types(events), ["origin", "cache.stale", "error"]);
   });
