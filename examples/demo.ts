@@ -21,7 +21,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { argv } from "node:process";
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { createDashboard, toNodeListener } from "../dashboard/mod.ts";
 import {
@@ -35,7 +35,7 @@ import {
 } from "../mod.ts";
 
 const { values: flags } = parseArgs({
-  args: argv.slice(2),
+  args: process.argv.slice(2),
   options: {
     dashboard: { type: "boolean", default: false },
     port: { type: "string" },
@@ -168,6 +168,7 @@ if (metrics !== undefined) {
     clients: [client],
     metrics,
     token,
+    pollMs: 500,
     title: "sluice demo",
   })));
   await new Promise<void>((resolve) =>
@@ -293,13 +294,26 @@ console.log();
 if (failures.length > 0) console.log("first failure:", failures[0]);
 const ok = originStats.tooMany === 0 && failures.length === 0;
 console.log(ok ? "ok: the origin never had to say 429" : "FAILED");
-const serving = dashboard !== undefined && dashboardSeconds === undefined;
-if (serving) {
-  // The open server keeps the process running.
-  console.log("dashboard: still serving; Ctrl-C to stop");
-} else if (dashboard !== undefined) {
-  console.log(`dashboard: still serving for ${dashboardSeconds} s`);
-  await sleep(dashboardSeconds! * 1_000);
+if (dashboard !== undefined) {
+  // Listening for Ctrl-C before saying so.
+  const stopped = new Promise<void>((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      clearTimeout(timer);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    if (dashboardSeconds !== undefined) {
+      timer = setTimeout(stop, dashboardSeconds * 1_000);
+    }
+  });
+  console.log(
+    dashboardSeconds === undefined
+      ? "dashboard: still serving; Ctrl-C stops it"
+      : `dashboard: still serving for ${dashboardSeconds} s; Ctrl-C stops it`,
+  );
+  await stopped;
   dashboard.close();
   dashboard.closeAllConnections?.();
   await client.close();
@@ -307,6 +321,4 @@ if (serving) {
 }
 // An uncaught error makes the process exit with a non-zero code, in every
 // runtime, without runtime-specific exit calls.
-if (!ok && !serving) {
-  throw new Error("The demo received 429s or failed calls");
-}
+if (!ok) throw new Error("The demo received 429s or failed calls");

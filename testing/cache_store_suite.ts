@@ -16,6 +16,7 @@ import {
   throwsConfigError,
   uid,
 } from "./_harness.ts";
+import { supportsCacheTags } from "../src/stores/cache_tags.ts";
 
 /** What a {@linkcode CacheStoreFactory} receives to build a fresh store. */
 export interface CacheStoreFactoryContext {
@@ -97,7 +98,9 @@ function bytes(length: number, seed: number): Uint8Array {
 
 /**
  * Runs the {@linkcode CacheStore} conformance suite: TTL semantics, exact
- * round trips, overwrite, delete, prefix and full clear, and close. Call it
+ * round trips, overwrite, delete, prefix and full clear, close, and, for a
+ * store whose `supportsTags` is `true`, tags (`set` with `tags`,
+ * `invalidateTags`, tags forgotten by `clear(prefix)` and with expiry). Call it
  * from a `*_test.ts` file; it declares its tests with `node:test`, so it runs
  * under Deno, Bun and Node.
  *
@@ -439,6 +442,98 @@ export function testCacheStore(
         for (const key of keys) await store.set(key, key, 0);
         await store.clear();
         for (const key of keys) assert.equal(await store.get(key), undefined);
+      },
+    );
+
+    storeTest(
+      "invalidateTags() removes every entry set with one of the tags, counts them, and keeps the rest",
+      time,
+      async (h) => {
+        const store = await open(h);
+        if (!supportsCacheTags(store)) return;
+        const id = uid();
+        // Characters that are wildcards in glob and SQL LIKE patterns, and
+        // the separators of key layouts, must stay literal.
+        const user = `p${id}:user:*[4]?_%2";`;
+        const other = `p${id}:user:*[5]?_%2";`;
+        await store.set(`${id}:a`, "a", 60, { tags: [user] });
+        await store.set(`${id}:b`, "b", 0, { tags: [other, user] });
+        await store.set(`${id}:c`, "c", 60, { tags: [other] });
+        await store.set(`${id}:d`, "d", 60);
+        assert.equal(await store.invalidateTags!([user]), 2);
+        assert.equal(await store.get(`${id}:a`), undefined);
+        assert.equal(await store.get(`${id}:b`), undefined);
+        assert.equal(await store.get(`${id}:c`), "c");
+        assert.equal(await store.get(`${id}:d`), "d");
+        assert.equal(await store.invalidateTags!([user]), 0, "already gone");
+        assert.equal(await store.invalidateTags!([`p${id}:none`]), 0);
+        assert.equal(await store.invalidateTags!([other, `p${id}:x`]), 1);
+        assert.equal(await store.get(`${id}:c`), undefined);
+        assert.equal(await store.get(`${id}:d`), "d");
+      },
+    );
+
+    storeTest(
+      "a key keeps its tags when set again and adds the new ones",
+      time,
+      async (h) => {
+        const store = await open(h);
+        if (!supportsCacheTags(store)) return;
+        const id = uid();
+        const key = `${id}:refreshed`;
+        await store.set(key, "v1", 60, { tags: [`${id}:first`] });
+        await store.set(key, "v2", 120, { tags: [`${id}:second`] });
+        await store.set(key, "v3", 120);
+        await h.advance(h.exact ? 90_000 : 100);
+        assert.equal(await store.get(key), "v3");
+        assert.equal(await store.invalidateTags!([`${id}:first`]), 1);
+        assert.equal(await store.get(key), undefined);
+        await store.set(key, "v4", 60, { tags: [`${id}:second`] });
+        assert.equal(await store.invalidateTags!([`${id}:second`]), 1);
+        assert.equal(await store.get(key), undefined);
+      },
+    );
+
+    storeTest(
+      "clear(prefix) forgets the tags under that prefix and keeps the others",
+      time,
+      async (h) => {
+        const store = await open(h);
+        if (!supportsCacheTags(store)) return;
+        const id = uid();
+        const a = `t${id}*[a]?_%25:cache:`;
+        const b = `t${id}*[a]?x%25:cache:`;
+        await store.set(`${a}1`, "a1", 0, { tags: [`${a}shared`] });
+        await store.set(`${b}1`, "b1", 0, { tags: [`${b}shared`] });
+        await store.clear(a);
+        assert.equal(await store.get(`${a}1`), undefined);
+        await store.set(`${a}1`, "a1 again", 0);
+        assert.equal(await store.invalidateTags!([`${a}shared`]), 0);
+        assert.equal(await store.get(`${a}1`), "a1 again");
+        assert.equal(await store.invalidateTags!([`${b}shared`]), 1);
+        assert.equal(await store.get(`${b}1`), undefined);
+      },
+    );
+
+    storeTest(
+      "a tag's index expires with the entries it points to",
+      time,
+      async (h) => {
+        const store = await open(h);
+        if (!supportsCacheTags(store)) return;
+        const id = uid();
+        const key = `${id}:expiring`;
+        await store.set(key, "v", 1, { tags: [`${id}:tag`] });
+        await h.advancePast(h.exact ? 1_000 : 1_000);
+        assert.equal(await store.get(key), undefined);
+        const withCleanup = store as { cleanup?: () => Promise<number> };
+        if (typeof withCleanup.cleanup === "function") {
+          await withCleanup.cleanup();
+        }
+        // The same key written later without the tag is not its target.
+        await store.set(key, "untagged", 0);
+        assert.equal(await store.invalidateTags!([`${id}:tag`]), 0);
+        assert.equal(await store.get(key), "untagged");
       },
     );
 

@@ -9,18 +9,26 @@ import type { LibsqlCacheStats } from "./cache_store.ts";
  * Cache entries as rows of `<prefix>cache`: key, BLOB value, size, and an
  * absolute expiry in the store's clock. Expired rows are never read; a write
  * also removes them, at most once per `cleanupIntervalMs`.
+ *
+ * Tags are rows `(tag, key)` of `<prefix>cache_tags`. A tagged write and an
+ * invalidation are each one write transaction, so they serialize: an entry
+ * written before an invalidation commits is removed by it. A tag row lives
+ * while its key has a row in `<prefix>cache`: the sweep of expired entries
+ * also removes the tag rows left without an entry.
  */
 export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
   readonly name = "libsql";
   readonly encoding = "binary";
   readonly #db: _Connection;
   readonly #table: string;
+  readonly #tags: string;
   readonly #cleanupIntervalMs: number;
   #nextCleanupAt = Number.NEGATIVE_INFINITY;
 
   constructor(db: _Connection, cleanupIntervalMs: unknown) {
     this.#db = db;
     this.#table = db.tables.cache;
+    this.#tags = db.tables.cacheTags;
     this.#cleanupIntervalMs = nonNegativeInteger(
       db.component,
       "cleanupIntervalMs",
@@ -42,6 +50,52 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
     payload: Payload,
     ttlMs: number | null,
   ): Promise<void> {
+    await this.#write(key, payload, ttlMs, undefined);
+  }
+
+  async writeTagged(
+    key: string,
+    payload: Payload,
+    ttlMs: number | null,
+    tags: readonly string[],
+  ): Promise<void> {
+    await this.#write(key, payload, ttlMs, tags);
+  }
+
+  async removeTagged(tags: readonly string[]): Promise<number> {
+    const now = this.#db.now();
+    const selected =
+      `SELECT key FROM ${this.#tags} WHERE tag IN (SELECT value FROM json_each(?1))`;
+    const json = JSON.stringify(tags);
+    const [counted] = await this.#db.batch(
+      "invalidateTags",
+      "invalidate cache tags",
+      [
+        {
+          sql:
+            `SELECT count(*) AS n FROM ${this.#table} WHERE key IN (${selected}) AND (expires_at IS NULL OR expires_at > ?2)`,
+          args: [json, now],
+        },
+        {
+          sql: `DELETE FROM ${this.#table} WHERE key IN (${selected})`,
+          args: [json],
+        },
+        {
+          sql:
+            `DELETE FROM ${this.#tags} WHERE tag IN (SELECT value FROM json_each(?1))`,
+          args: [json],
+        },
+      ],
+    );
+    return _int(counted?.rows[0]?.n) ?? 0;
+  }
+
+  async #write(
+    key: string,
+    payload: Payload,
+    ttlMs: number | null,
+    tags: readonly string[] | undefined,
+  ): Promise<void> {
     const now = this.#db.now();
     const bytes = payload as Uint8Array;
     const statements: LibsqlStatement[] = [{
@@ -55,9 +109,16 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
         now,
       ],
     }];
+    if (tags !== undefined) {
+      statements.push({
+        sql:
+          `INSERT OR IGNORE INTO ${this.#tags} (tag, key) SELECT value, ?1 FROM json_each(?2)`,
+        args: [key, JSON.stringify(tags)],
+      });
+    }
     if (this.#cleanupIntervalMs > 0 && now >= this.#nextCleanupAt) {
       this.#nextCleanupAt = now + this.#cleanupIntervalMs;
-      statements.push(this.#cleanupStatement(now));
+      statements.push(...this.#cleanupStatements(now));
     }
     if (statements.length === 1) {
       await this.#db.execute("set", "write a cache entry", statements[0]!);
@@ -85,21 +146,25 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
 
   async removePrefix(prefix: string): Promise<void> {
     if (prefix === "") {
-      await this.#db.execute("clear", "clear the cache", {
-        sql: `DELETE FROM ${this.#table}`,
-        args: [],
-      });
+      await this.#db.batch("clear", "clear the cache", [
+        { sql: `DELETE FROM ${this.#table}`, args: [] },
+        { sql: `DELETE FROM ${this.#tags}`, args: [] },
+      ]);
       return;
     }
     // A key range uses the primary key's index; no LIKE, so `%` and `_` in
-    // a prefix are plain characters.
+    // a prefix are plain characters. The tags under the prefix go with the
+    // entries.
     const upper = _prefixUpperBound(prefix);
-    await this.#db.execute("clear", "clear cache entries by prefix", {
-      sql: upper === undefined
-        ? `DELETE FROM ${this.#table} WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1`
-        : `DELETE FROM ${this.#table} WHERE key >= ?1 AND key < ?2`,
-      args: upper === undefined ? [prefix] : [prefix, upper],
-    });
+    const range = (column: string) =>
+      upper === undefined
+        ? `${column} >= ?1 AND substr(${column}, 1, length(?1)) = ?1`
+        : `${column} >= ?1 AND ${column} < ?2`;
+    const args = upper === undefined ? [prefix] : [prefix, upper];
+    await this.#db.batch("clear", "clear cache entries by prefix", [
+      { sql: `DELETE FROM ${this.#table} WHERE ${range("key")}`, args },
+      { sql: `DELETE FROM ${this.#tags} WHERE ${range("tag")}`, args },
+    ]);
   }
 
   async stats(): Promise<LibsqlCacheStats> {
@@ -122,8 +187,7 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
       "cleanup",
       "remove expired cache entries",
       [
-        this.#cleanupStatement(this.#db.now()),
-        { sql: "SELECT changes() AS n", args: [] },
+        ...this.#cleanupStatements(this.#db.now()),
       ],
     );
     return _int(count?.rows[0]?.n) ?? 0;
@@ -133,11 +197,23 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
     return this.#db.close();
   }
 
-  #cleanupStatement(now: number): LibsqlStatement {
-    return {
-      sql: `DELETE FROM ${this.#table} WHERE expires_at <= ?1`,
-      args: [now],
-    };
+  /**
+   * Removes the expired entries, then the tag rows left without an entry;
+   * the second statement reads the first's count.
+   */
+  #cleanupStatements(now: number): LibsqlStatement[] {
+    return [
+      {
+        sql: `DELETE FROM ${this.#table} WHERE expires_at <= ?1`,
+        args: [now],
+      },
+      { sql: "SELECT changes() AS n", args: [] },
+      {
+        sql:
+          `DELETE FROM ${this.#tags} WHERE NOT EXISTS (SELECT 1 FROM ${this.#table} c WHERE c.key = ${this.#tags}.key)`,
+        args: [],
+      },
+    ];
   }
 }
 

@@ -9,7 +9,7 @@ import { StoreError } from "../../src/errors.ts";
 import type { LibsqlClient, LibsqlStatement } from "./client.ts";
 
 /** The schema version written by this release. */
-export const LIBSQL_SCHEMA_VERSION: number = 3;
+export const LIBSQL_SCHEMA_VERSION: number = 4;
 
 /** The table prefix used when none is given. */
 export const DEFAULT_TABLE_PREFIX = "sluice_";
@@ -22,6 +22,8 @@ export interface LibsqlTableNames {
   meta: string;
   /** Cache entries. */
   cache: string;
+  /** The tags of cache entries: one row per tag and key. */
+  cacheTags: string;
   /** Single-flight jobs. */
   dedupe: string;
   /** The log of rate-limit admissions. */
@@ -62,6 +64,7 @@ export function tableNames(
   return {
     meta: `${prefix}meta`,
     cache: `${prefix}cache`,
+    cacheTags: `${prefix}cache_tags`,
     dedupe: `${prefix}dedupe`,
     rateLimit: `${prefix}rate_limit`,
     activity: `${prefix}rate_activity`,
@@ -91,6 +94,7 @@ export function libsqlSchema(prefix: string = DEFAULT_TABLE_PREFIX): string[] {
     `CREATE TABLE IF NOT EXISTS ${t.meta} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
     `CREATE TABLE IF NOT EXISTS ${t.cache} (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, size INTEGER NOT NULL DEFAULT 0, expires_at INTEGER, created_at INTEGER NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS ${t.cache}_expires_at ON ${t.cache} (expires_at) WHERE expires_at IS NOT NULL`,
+    ...cacheTagsSchema(t),
     // A job's row: `expires_at` is when its lease runs out while it is
     // pending, and when its outcome may be forgotten once it settled. The
     // `prev_` columns keep the outcome of the settled job a new claim
@@ -130,6 +134,7 @@ export const LIBSQL_SCHEMA: readonly string[] = Object.freeze(libsqlSchema());
  * Version 1 had neither the priority of admissions, the last user activity
  * of the adaptive split, nor the size of cache entries. Version 2 had no
  * lease end on dedupe jobs, and kept no outcome of a replaced job.
+ * Version 3 had no cache tags.
  */
 const UPGRADES: Record<number, (t: LibsqlTableNames) => string[]> = {
   1: (t) => [
@@ -146,7 +151,19 @@ const UPGRADES: Record<number, (t: LibsqlTableNames) => string[]> = {
     // for a minute.
     `UPDATE ${t.dedupe} SET expires_at = CASE WHEN status = 'pending' THEN started_at + 300000 ELSE updated_at + 60000 END`,
   ],
+  3: (t) => cacheTagsSchema(t),
 };
+
+/**
+ * The tag index: a row per tag and key, found by tag for invalidation and
+ * by key when swept with the entries it points to.
+ */
+function cacheTagsSchema(t: LibsqlTableNames): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.cacheTags} (tag TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tag, key)) WITHOUT ROWID`,
+    `CREATE INDEX IF NOT EXISTS ${t.cacheTags}_key ON ${t.cacheTags} (key)`,
+  ];
+}
 
 /** Options for {@linkcode migrate}. */
 export interface MigrateOptions {

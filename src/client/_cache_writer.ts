@@ -77,7 +77,7 @@ export class CacheWriter {
       if (names.length === 0) {
         kept = await storeCall(
           "set",
-          () => store.set(storeKey, entry, ttlSeconds),
+          () => tagged(store, storeKey, entry, ttlSeconds, call.tags),
           timeoutMs,
           undefined,
           config.clock,
@@ -88,9 +88,10 @@ export class CacheWriter {
           call,
           variantKey(entry.varyHeaders),
         );
+        // The tags go with the variant; the index only names the fields.
         kept = await storeCall(
           "set",
-          () => store.set(storeKey, entry, ttlSeconds),
+          () => tagged(store, storeKey, entry, ttlSeconds, call.tags),
           timeoutMs,
           undefined,
           config.clock,
@@ -200,4 +201,17 @@ export class CacheWriter {
       }
     }
   }
+}
+
+/** Sets an entry, with the call's tags when it has any. */
+function tagged(
+  store: CacheStore<unknown>,
+  key: string,
+  entry: unknown,
+  ttlSeconds: number,
+  tags: readonly string[] | undefined,
+): Promise<void | boolean> {
+  return tags === undefined
+    ? store.set(key, entry, ttlSeconds)
+    : store.set(key, entry, ttlSeconds, { tags });
 }

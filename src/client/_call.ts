@@ -90,6 +90,8 @@ export interface CallSpec {
   readonly totalMs: number | undefined;
   /** The retries of this call: the client's, or the request's over them. */
   readonly retry: ResolvedRetryOptions;
+  /** The store's names of the request's cache tags (prefixed), if any. */
+  readonly tags: readonly string[] | undefined;
   /** The cache policy its response is stored with (a request's `ttl` over the client's). */
   readonly cachePolicy: CachePolicyOptions | undefined;
   /** `performance.now()` at entry (0 when no event needs it). */

@@ -84,6 +84,7 @@ export const HELPER_KEYS: readonly string[] = _keys<RequestOptions<unknown>>({
   timeout: true,
   waitUntil: true,
   retry: true,
+  tags: true,
 });
 export const HOOK_KEYS: readonly string[] = _keys<HttpClientHooks>({
   beforeAttempt: true,

@@ -24,6 +24,7 @@ export interface Parts {
   timeout: number | TimeoutOptions | undefined;
   waitUntil: unknown;
   retry: unknown;
+  tags: unknown;
   init: RequestInit | undefined;
 }
 
@@ -62,6 +63,7 @@ export function helperParts(
     timeout: options?.timeout,
     waitUntil: options?.waitUntil,
     retry: options?.retry,
+    tags: options?.tags,
     init: bodyInit instanceof ReadableStream
       ? { duplex: "half" } as RequestInit
       : undefined,
@@ -115,6 +117,7 @@ export function fromInit(
       timeout: undefined,
       waitUntil: undefined,
       retry: undefined,
+      tags: undefined,
       init: undefined,
     };
   }
@@ -128,6 +131,7 @@ export function fromInit(
     timeout,
     waitUntil,
     retry,
+    tags,
     ...rest
   } = init;
   return {
@@ -141,6 +145,7 @@ export function fromInit(
     timeout,
     waitUntil,
     retry,
+    tags,
     init: Object.keys(rest).length === 0 ? undefined : rest,
   };
 }

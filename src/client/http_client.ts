@@ -14,6 +14,7 @@ import { Engine } from "./_engine.ts";
 import { dataOf, httpError } from "./_reply.ts";
 import { fromInit, fromRequest, helperParts } from "./_request.ts";
 import { clientStatus } from "./_status.ts";
+import { invalidateTags } from "./_tags.ts";
 import { resolveOptions } from "./_validate_options.ts";
 import type {
   HttpClientOptions,
@@ -268,6 +269,31 @@ export class HttpClient implements AsyncDisposable {
   async clearCache(): Promise<void> {
     await this.#shared.options.cache?.store.clear(
       `${this.#scope.prefix}:cache:`,
+    );
+  }
+
+  /**
+   * Drops every entry this client (or scope) stored with one of `tags`
+   * (the request option `tags`), in every process that shares the cache
+   * store; other scopes' entries with the same tags stay.
+   *
+   * @param tags Tags as requests give them: at most 64 non-empty strings of
+   * at most 256 UTF-16 units.
+   * @returns How many entries were dropped (see the store's
+   * `invalidateTags` for how exact that is).
+   * @throws {ConfigError} When a tag is invalid, the client has no cache, or
+   * its store does not support tags.
+   * @throws {StoreError} When the store fails or does not answer within
+   * `storeTimeoutMs`.
+   */
+  invalidateTags(tags: readonly string[]): Promise<number> {
+    const { cache, storeTimeoutMs, clock } = this.#shared.options;
+    return invalidateTags(
+      cache?.store,
+      this.#scope.prefix,
+      tags,
+      storeTimeoutMs,
+      clock,
     );
   }
 

@@ -115,6 +115,19 @@ export interface HttpRequestInit
    * @default {undefined} (the client's)
    */
   retry?: false | HttpClientRetryOptions;
+  /**
+   * Cache tags for the entry this request's response is stored as (the
+   * variant entry, for a response with `Vary`), so that
+   * `client.invalidateTags([tag])` drops it later in every process that
+   * shares the store. Each tag is a non-empty string of at most 256 UTF-16
+   * units; at most 64 tags; duplicates are ignored. A refresh of the entry
+   * keeps its tags and adds these. Tags are namespaced by the client's or
+   * scope's key prefix. Needs a cache whose store supports tags (a
+   * `ConfigError` otherwise).
+   *
+   * @default {undefined}
+   */
+  tags?: readonly string[];
 }
 
 /** A Standard Schema v1 validation issue. */
@@ -212,4 +225,17 @@ export interface RequestOptions<T = unknown> {
    * @default {undefined} (the client's)
    */
   retry?: false | HttpClientRetryOptions;
+  /**
+   * Cache tags for the entry this request's response is stored as (the
+   * variant entry, for a response with `Vary`), so that
+   * `client.invalidateTags([tag])` drops it later in every process that
+   * shares the store. Each tag is a non-empty string of at most 256 UTF-16
+   * units; at most 64 tags; duplicates are ignored. A refresh of the entry
+   * keeps its tags and adds these. Tags are namespaced by the client's or
+   * scope's key prefix. Needs a cache whose store supports tags (a
+   * `ConfigError` otherwise).
+   *
+   * @default {undefined}
+   */
+  tags?: readonly string[];
 }

@@ -62,6 +62,35 @@ export interface BlobBackend<S extends CacheStoreStats = CacheStoreStats> {
    * @param prefix The prefix, taken literally.
    */
   removePrefix(prefix: string): Promise<void>;
+  /**
+   * Writes a payload as {@linkcode BlobBackend.write} does and, in the same
+   * atomic step, files `key` under each of `tags` (a key's earlier tags
+   * stay). The index entries live as long as the entry (they expire or are
+   * swept with it), so the index never outgrows the entries. Optional: a
+   * backend without it (and {@linkcode BlobBackend.removeTagged}) gives a
+   * store without tag support.
+   *
+   * @param key The entry's key.
+   * @param payload The encoded value.
+   * @param ttlMs As for `write`.
+   * @param tags Non-empty strings, without duplicates, taken literally. A
+   * backend whose `removePrefix` is given a prefix also forgets the tags
+   * that start with it.
+   */
+  writeTagged?(
+    key: string,
+    payload: Payload,
+    ttlMs: number | null,
+    tags: readonly string[],
+  ): Promise<void>;
+  /**
+   * Takes and clears the index of each of `tags` and removes every entry
+   * filed there, atomically where the backend allows it.
+   *
+   * @param tags The tags, taken literally.
+   * @returns How many entries were removed.
+   */
+  removeTagged?(tags: readonly string[]): Promise<number>;
   /** Counts entries and bytes. */
   stats(): Promise<S>;
   /**

@@ -17,7 +17,7 @@ import {
 import { positiveInteger } from "./_validate.ts";
 import type { BlobBackend } from "./blob_backend.ts";
 import { _emitStoreEvent, type StoreEventListener } from "./store_events.ts";
-import type { CacheStore, CacheStoreStats } from "./types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "./types.ts";
 
 /** The options every cache store over a {@linkcode BlobBackend} takes. */
 export interface BlobCacheStoreOptions {
@@ -63,6 +63,9 @@ export interface BlobCacheStoreInit<S extends CacheStoreStats> {
  *   the backend's form (bytes or text).
  * - Corruption: a value that cannot be decoded is a miss, is reported, and
  *   is deleted unless another writer replaced it meanwhile.
+ * - Tags: when the backend has `writeTagged` and `removeTagged`,
+ *   `supportsTags` is `true`; otherwise `set` with tags and `invalidateTags`
+ *   throw a `ConfigError` naming the store.
  *
  * Store authors extend it with a backend; users construct the backend's
  * own class (`LibsqlCacheStore`, `UpstashCacheStore`).
@@ -163,7 +166,15 @@ export class BlobCacheStore<
    * @throws {StoreError} When the value cannot be encoded or the backend
    * fails.
    */
-  async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
+  async set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<boolean> {
+    const tags = options?.tags;
+    const tagged = tags !== undefined && tags.length > 0;
+    if (tagged && !this.supportsTags) throw this.#noTags("tags");
     const ttlMs = ttlToMs(ttlSeconds);
     if (ttlMs === undefined) {
       await this.#backend.remove(hash);
@@ -193,8 +204,41 @@ export class BlobCacheStore<
       await this.#backend.remove(hash);
       return false;
     }
-    await this.#backend.write(hash, payload, ttlMs);
+    if (tagged) {
+      await this.#backend.writeTagged!(hash, payload, ttlMs, tags);
+    } else {
+      await this.#backend.write(hash, payload, ttlMs);
+    }
     return true;
+  }
+
+  /** Whether the backend keeps tags: it has `writeTagged` and `removeTagged`. */
+  get supportsTags(): boolean {
+    return typeof this.#backend.writeTagged === "function" &&
+      typeof this.#backend.removeTagged === "function";
+  }
+
+  /**
+   * Removes every entry set with any of `tags`: one round trip.
+   *
+   * @param tags The tags.
+   * @returns How many entries were removed.
+   * @throws {ConfigError} When the backend has no tag support.
+   * @throws {StoreError} When the backend fails.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    if (!this.supportsTags) throw this.#noTags("invalidateTags");
+    if (tags.length === 0) return 0;
+    return await this.#backend.removeTagged!(tags);
+  }
+
+  #noTags(option: string): ConfigError {
+    return new ConfigError(
+      this.#component,
+      option,
+      undefined,
+      `a backend with tag support ('${this.#backend.name}' has none)`,
+    );
   }
 
   /**

@@ -183,12 +183,20 @@ export interface CacheStore<T = unknown> {
    * @param ttlSeconds The time to live: `> 0` expires after that many
    * seconds, `0` never expires, `< 0` is already expired (nothing is
    * readable afterwards).
+   * @param options `tags` to file the entry under. Only a store whose
+   * {@linkcode CacheStore.supportsTags} is `true` keeps them; one that
+   * does not must not be given any.
    * @returns `false` when the store did not keep the value (it is too large
    * for the store, or the TTL is negative or not a number; any older value
    * under `hash` is then gone too), `true` when it did. A store that resolves
    * to nothing is taken to have kept it.
    */
-  set(hash: string, value: T, ttlSeconds: number): Promise<void | boolean>;
+  set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<void | boolean>;
 
   /**
    * Removes an entry. Removing a missing entry is not an error.
@@ -206,8 +214,41 @@ export interface CacheStore<T = unknown> {
    */
   clear(prefix?: string): Promise<void>;
 
+  /**
+   * Whether the store keeps the `tags` of {@linkcode CacheStore.set} and
+   * implements {@linkcode CacheStore.invalidateTags}. A store without this
+   * member, or with `false`, has no tag support: the client then refuses
+   * requests with `tags` instead of storing them untagged.
+   */
+  readonly supportsTags?: boolean;
+
+  /**
+   * Removes every entry that was set with any of `tags`, in every process
+   * that shares the store. Tags are opaque strings to the store (the client
+   * namespaces them with its key prefix, so `clear(prefix)` also forgets the
+   * tags that start with `prefix`). A key keeps the tags it was set with
+   * until it is invalidated, cleared, or its index entries expire with it; a
+   * later `set` of the same key adds its own.
+   *
+   * @param tags The tags, each a non-empty string.
+   * @returns How many entries were removed (entries that had already
+   * expired may or may not be counted).
+   */
+  invalidateTags?(tags: readonly string[]): Promise<number>;
+
   /** Releases the store's resources. Calling it twice is safe. */
   close(): Promise<void>;
+}
+
+/** Options of one {@linkcode CacheStore.set}. */
+export interface CacheSetOptions {
+  /**
+   * Tags to file the entry under, for {@linkcode CacheStore.invalidateTags}.
+   * Non-empty strings, without duplicates.
+   *
+   * @default {undefined}
+   */
+  tags?: readonly string[];
 }
 
 /**

@@ -5,16 +5,19 @@
  * @module
  */
 
+import { supportsCacheTags } from "../cache_tags.ts";
 import { StoreError } from "../../errors.ts";
 import { CodecError, encodeBinary } from "../codec.ts";
 import { ttlToMs } from "../_payload.ts";
 import type { StoreEventListener } from "../store_events.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import { compressionPolicy } from "./_compression_policy.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  checkTags,
   corruptMiss,
+  invalidateInner,
   messageOf,
   optionalFunction,
   optionsObject,
@@ -165,10 +168,12 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
     hash: string,
     value: T,
     ttlSeconds: number,
+    options?: CacheSetOptions,
   ): Promise<void | boolean> {
+    checkTags(COMPONENT, [this.#inner], options);
     // Nothing will be kept: the wrapped store removes the entry.
     if (ttlToMs(ttlSeconds) === undefined) {
-      return await this.#inner.set(hash, value, ttlSeconds);
+      return await this.#inner.set(hash, value, ttlSeconds, options);
     }
     let frame: Uint8Array;
     let compressed: Uint8Array | undefined;
@@ -188,7 +193,7 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
     // Bytes that would read as a compressed value are wrapped, so that
     // they read back as themselves.
     else if (isPacked(value)) stored = packStored(frame);
-    return await this.#inner.set(hash, stored as T, ttlSeconds);
+    return await this.#inner.set(hash, stored as T, ttlSeconds, options);
   }
 
   /**
@@ -198,6 +203,22 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    */
   async delete(hash: string): Promise<void> {
     await this.#inner.delete(hash);
+  }
+
+  /** Whether the wrapped store supports tags; tags pass through unchanged. */
+  get supportsTags(): boolean {
+    return supportsCacheTags(this.#inner);
+  }
+
+  /**
+   * Removes the entries set with any of `tags`, in the wrapped store.
+   *
+   * @param tags The tags.
+   * @returns What the wrapped store answered.
+   * @throws {ConfigError} When the wrapped store does not support tags.
+   */
+  invalidateTags(tags: readonly string[]): Promise<number> {
+    return invalidateInner(COMPONENT, this.#inner, tags);
   }
 
   /**

@@ -5,15 +5,18 @@
  * @module
  */
 
+import { supportsCacheTags } from "../cache_tags.ts";
 import { StoreError } from "../../errors.ts";
 import { CodecError } from "../codec.ts";
 import { ttlToMs } from "../_payload.ts";
 import type { StoreEventListener } from "../store_events.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  checkTags,
   corruptMiss,
+  invalidateInner,
   messageOf,
 } from "./_inner.ts";
 import { type _Sealer, open, seal, sealerOptions } from "./_sealed.ts";
@@ -176,7 +179,9 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
     hash: string,
     value: T,
     ttlSeconds: number,
+    options?: CacheSetOptions,
   ): Promise<void | boolean> {
+    checkTags(COMPONENT, [this.#inner], options);
     if (ttlToMs(ttlSeconds) === undefined) {
       await this.#inner.delete(hash);
       return false;
@@ -192,7 +197,7 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
         { cause: error },
       );
     }
-    return await this.#inner.set(hash, sealed as T, ttlSeconds);
+    return await this.#inner.set(hash, sealed as T, ttlSeconds, options);
   }
 
   /**
@@ -202,6 +207,22 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
    */
   async delete(hash: string): Promise<void> {
     await this.#inner.delete(hash);
+  }
+
+  /** Whether the wrapped store supports tags; tags pass through unchanged. */
+  get supportsTags(): boolean {
+    return supportsCacheTags(this.#inner);
+  }
+
+  /**
+   * Removes the entries set with any of `tags`, in the wrapped store.
+   *
+   * @param tags The tags.
+   * @returns What the wrapped store answered.
+   * @throws {ConfigError} When the wrapped store does not support tags.
+   */
+  invalidateTags(tags: readonly string[]): Promise<number> {
+    return invalidateInner(COMPONENT, this.#inner, tags);
   }
 
   /**

@@ -6,11 +6,14 @@
  */
 
 import { ConfigError, isSluiceError, StoreError } from "../../errors.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import { supportsCacheTags } from "../cache_tags.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  checkTags,
   messageOf,
+  noTagsError,
   optionalFunction,
   optionsObject,
 } from "./_inner.ts";
@@ -188,12 +191,45 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
    * `true` otherwise.
    * @throws {StoreError} When every store fails.
    */
-  async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
+  async set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<boolean> {
+    checkTags(COMPONENT, this.#stores, options);
     const kept = await this.#every(
       "set",
-      (store) => store.set(hash, value, ttlSeconds),
+      (store) => store.set(hash, value, ttlSeconds, options),
     );
     return !kept.includes(false);
+  }
+
+  /** Whether every store supports tags; tags pass through unchanged. */
+  get supportsTags(): boolean {
+    return this.#stores.every(supportsCacheTags);
+  }
+
+  /**
+   * Removes the entries set with any of `tags` from every store. A store
+   * that fails keeps its entries (and `onError` hears of it).
+   *
+   * @param tags The tags.
+   * @returns The most entries one store removed.
+   * @throws {ConfigError} When a store does not support tags.
+   * @throws {StoreError} When every store fails.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    for (const store of this.#stores) {
+      if (!supportsCacheTags(store)) {
+        throw noTagsError(COMPONENT, "invalidateTags", store);
+      }
+    }
+    const removed = await this.#every(
+      "invalidateTags",
+      (store) => store.invalidateTags!(tags),
+    );
+    return Math.max(0, ...removed);
   }
 
   /**

@@ -6,12 +6,15 @@
  */
 
 import type { Clock } from "../../clock.ts";
+import { supportsCacheTags } from "../cache_tags.ts";
 import { ConfigError } from "../../errors.ts";
 import { validClock } from "../_validate.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  checkTags,
+  invalidateInner,
   optionsObject,
 } from "./_inner.ts";
 
@@ -23,6 +26,7 @@ export type CacheStoreOperation =
   | "set"
   | "delete"
   | "clear"
+  | "invalidateTags"
   | "getStats"
   | "cleanup"
   | "close";
@@ -189,10 +193,16 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    * @returns What the wrapped store answered.
    * @throws What the wrapped store throws.
    */
-  set(hash: string, value: T, ttlSeconds: number): Promise<void | boolean> {
+  set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<void | boolean> {
+    checkTags(COMPONENT, [this.#inner], options);
     return this.#watch(
       "set",
-      () => this.#inner.set(hash, value, ttlSeconds),
+      () => this.#inner.set(hash, value, ttlSeconds, options),
       () => _sizeOf(value),
     );
   }
@@ -205,6 +215,26 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    */
   delete(hash: string): Promise<void> {
     return this.#watch("delete", () => this.#inner.delete(hash), _none);
+  }
+
+  /** Whether the wrapped store supports tags; tags pass through unchanged. */
+  get supportsTags(): boolean {
+    return supportsCacheTags(this.#inner);
+  }
+
+  /**
+   * Removes the entries set with any of `tags`, in the wrapped store.
+   *
+   * @param tags The tags.
+   * @returns What the wrapped store answered.
+   * @throws {ConfigError} When the wrapped store does not support tags.
+   */
+  invalidateTags(tags: readonly string[]): Promise<number> {
+    return this.#watch(
+      "invalidateTags",
+      () => invalidateInner(COMPONENT, this.#inner, tags),
+      _none,
+    );
   }
 
   /**

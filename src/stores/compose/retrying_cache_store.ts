@@ -5,6 +5,7 @@
  * @module
  */
 
+import { supportsCacheTags } from "../cache_tags.ts";
 import { sleepOn } from "../../_clock_sleep.ts";
 import { DEFAULT_STORE_TIMEOUT_MS } from "../../_store_deadline.ts";
 import { type Clock, systemClock } from "../../clock.ts";
@@ -14,10 +15,12 @@ import {
   positiveInteger,
   validClock,
 } from "../_validate.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  checkTags,
+  invalidateInner,
   optionalFunction,
   optionsObject,
 } from "./_inner.ts";
@@ -210,8 +213,14 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    * @returns What the wrapped store answered.
    * @throws {StoreError} The last failure.
    */
-  set(hash: string, value: T, ttlSeconds: number): Promise<void | boolean> {
-    return this.#run(() => this.#inner.set(hash, value, ttlSeconds));
+  set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<void | boolean> {
+    checkTags(COMPONENT, [this.#inner], options);
+    return this.#run(() => this.#inner.set(hash, value, ttlSeconds, options));
   }
 
   /**
@@ -222,6 +231,22 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    */
   delete(hash: string): Promise<void> {
     return this.#run(() => this.#inner.delete(hash));
+  }
+
+  /** Whether the wrapped store supports tags; tags pass through unchanged. */
+  get supportsTags(): boolean {
+    return supportsCacheTags(this.#inner);
+  }
+
+  /**
+   * Removes the entries set with any of `tags`, in the wrapped store.
+   *
+   * @param tags The tags.
+   * @returns What the wrapped store answered.
+   * @throws {ConfigError} When the wrapped store does not support tags.
+   */
+  invalidateTags(tags: readonly string[]): Promise<number> {
+    return this.#run(() => invalidateInner(COMPONENT, this.#inner, tags));
   }
 
   /**

@@ -8,11 +8,14 @@
 import { type Clock, systemClock } from "../../clock.ts";
 import { ConfigError, StoreError } from "../../errors.ts";
 import { validClock } from "../_validate.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import { supportsCacheTags } from "../cache_tags.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import { keptAtLeastUntil } from "./_entry_expiry.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
+  checkTags,
+  invalidateInner,
   messageOf,
   optionsObject,
 } from "./_inner.ts";
@@ -216,12 +219,14 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
     hash: string,
     value: T,
     ttlSeconds: number,
+    options?: CacheSetOptions,
   ): Promise<void | boolean> {
+    checkTags(COMPONENT, [this.#l2], options);
     this.#voidPending(hash);
     const pending = this.#begin(hash);
     let kept: void | boolean;
     try {
-      kept = await this.#l2.set(hash, value, ttlSeconds);
+      kept = await this.#l2.set(hash, value, ttlSeconds, options);
     } catch (error) {
       this.#end(hash, pending);
       await _settled(() => this.#l1.delete(hash));
@@ -270,6 +275,36 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
       () => this.#l1.delete(hash),
       () => this.#l2.delete(hash),
     );
+  }
+
+  /** Whether L2 supports tags: tags are kept there. */
+  get supportsTags(): boolean {
+    return supportsCacheTags(this.#l2);
+  }
+
+  /**
+   * Removes the entries set with any of `tags` from L2, then empties L1:
+   * entries L1 filled from L2 carry no tags, so this process serves none of
+   * them afterwards. The L1 of another process sharing L2 keeps its copies
+   * for at most `l1MaxTtlSeconds`.
+   *
+   * @param tags The tags.
+   * @returns How many entries L2 removed.
+   * @throws {ConfigError} When L2 does not support tags.
+   * @throws {StoreError} When L2 fails (L1 is still emptied), or L1 cannot
+   * be emptied.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    for (const set of this.#pending.values()) {
+      for (const pending of set) pending.void = true;
+    }
+    let removed: number;
+    try {
+      removed = await invalidateInner(COMPONENT, this.#l2, tags);
+    } finally {
+      await this.#l1.clear();
+    }
+    return removed;
   }
 
   /**

@@ -4,7 +4,7 @@
 // deno-lint-ignore-file require-await
 import { type Clock, systemClock } from "../../clock.ts";
 import { positiveInteger } from "../_validate.ts";
-import type { CacheStore, CacheStoreStats } from "../types.ts";
+import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import { closedError, validClock } from "./_options.ts";
 import { sizeOf } from "./_size_of.ts";
 import { registerSyncGet } from "./_sync_get.ts";
@@ -16,6 +16,8 @@ const COMPONENT = "MemoryCacheStore";
  * map's record of it and the key's header.
  */
 const ENTRY_OVERHEAD = 150;
+/** Bytes charged per tag of an entry, on top of the tag's own length. */
+const TAG_OVERHEAD = 50;
 
 /** Options for {@linkcode MemoryCacheStore}. */
 export interface MemoryCacheStoreOptions {
@@ -61,6 +63,11 @@ const INITIAL_SLOTS = 16;
  *
  * Values are kept as given, not copied: the client copies what it stores.
  *
+ * Tags ({@linkcode MemoryCacheStore.invalidateTags}) are indexed per entry
+ * and forgotten with it (on invalidation, deletion, eviction or expiry), so
+ * the index never outgrows the entries; their size counts towards
+ * `maxBytes`. Invalidation is exact and atomic within the process.
+ *
  * @typeParam T The type of the stored values.
  *
  * @example A small cache
@@ -85,6 +92,10 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   // through a free list threaded through `#next`.
   #keys: string[] = [];
   #values: (T | undefined)[] = [];
+  /** The tags of each slot's entry, when it has any. */
+  #tags: (string[] | undefined)[] = [];
+  /** The keys filed under each tag. */
+  readonly #tagged = new Map<string, Set<string>>();
   #expiresAt = new Float64Array(INITIAL_SLOTS);
   #sizes = new Float64Array(INITIAL_SLOTS);
   /** 1 for a value marked through `markEntry`, until it is overwritten. */
@@ -172,10 +183,29 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    * @returns `false` when the value was not kept (too large, or a negative
    * or NaN TTL), `true` when it was.
    */
-  async set(hash: string, value: T, ttlSeconds: number): Promise<boolean> {
+  async set(
+    hash: string,
+    value: T,
+    ttlSeconds: number,
+    options?: CacheSetOptions,
+  ): Promise<boolean> {
     if (this.#closed) throw closedError(COMPONENT, "set");
-    const existing = this.#slots.get(hash);
-    const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
+    let existing = this.#slots.get(hash);
+    if (
+      existing !== undefined && this.#tags[existing] !== undefined &&
+      this.#expiresAt[existing]! <= this.#clock.now()
+    ) {
+      // An expired entry's tags are not the new one's.
+      this.#remove(existing);
+      existing = undefined;
+    }
+    // A key keeps the tags it had and adds the new ones.
+    const held = existing === undefined ? undefined : this.#tags[existing];
+    const tags = mergeTags(held, options?.tags);
+    let size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
+    if (tags !== undefined) {
+      for (const tag of tags) size += TAG_OVERHEAD + tag.length;
+    }
     // NaN and negative TTLs store nothing, like an entry that already
     // expired; an oversized value is not stored either.
     if (!(ttlSeconds >= 0) || size > this.#maxBytes) {
@@ -192,6 +222,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#expiresAt[existing] = expiresAt;
       this.#sizes[existing] = size;
       this.#marks[existing] = 0;
+      if (tags !== held) this.#file(existing, hash, tags!);
       if (existing !== this.#head) {
         this.#unlink(existing);
         this.#pushFront(existing);
@@ -204,6 +235,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#slots.set(hash, slot);
       this.#pushFront(slot);
       this.#bytes += size;
+      if (tags !== undefined) this.#file(slot, hash, tags);
     }
     while (
       this.#slots.size > this.#maxEntries || this.#bytes > this.#maxBytes
@@ -224,6 +256,34 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     if (slot !== undefined) this.#remove(slot);
   }
 
+  /** `true`: {@linkcode MemoryCacheStore.set} keeps tags. */
+  get supportsTags(): boolean {
+    return true;
+  }
+
+  /**
+   * Removes every entry set with any of `tags`.
+   *
+   * @param tags The tags.
+   * @returns How many unexpired entries were removed.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    if (this.#closed) throw closedError(COMPONENT, "invalidateTags");
+    const now = this.#clock.now();
+    let removed = 0;
+    for (const tag of tags) {
+      const keys = this.#tagged.get(tag);
+      if (keys === undefined) continue;
+      for (const key of [...keys]) {
+        const slot = this.#slots.get(key);
+        if (slot === undefined) continue;
+        if (this.#expiresAt[slot]! > now) removed++;
+        this.#remove(slot);
+      }
+    }
+    return removed;
+  }
+
   /**
    * Removes every entry, or only those whose key starts with `prefix`. With
    * a prefix this visits every entry once.
@@ -238,6 +298,9 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     }
     for (const [key, slot] of this.#slots) {
       if (key.startsWith(prefix)) this.#remove(slot);
+    }
+    for (const tag of [...this.#tagged.keys()]) {
+      if (tag.startsWith(prefix)) this.#tagged.delete(tag);
     }
   }
 
@@ -295,6 +358,8 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#slots.clear();
     this.#keys = [];
     this.#values = [];
+    this.#tags = [];
+    this.#tagged.clear();
     this.#expiresAt = new Float64Array(INITIAL_SLOTS);
     this.#sizes = new Float64Array(INITIAL_SLOTS);
     this.#marks = new Uint8Array(INITIAL_SLOTS);
@@ -313,12 +378,14 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#free = this.#next[slot]!;
       this.#keys[slot] = key;
       this.#values[slot] = value;
+      this.#tags[slot] = undefined;
       return slot;
     }
     const added = this.#keys.length;
     if (added === this.#next.length) this.#grow(added * 2);
     this.#keys.push(key);
     this.#values.push(value);
+    this.#tags.push(undefined);
     return added;
   }
 
@@ -354,8 +421,29 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     return this.#marks[slot] === 1;
   }
 
+  /** Files `key`, held in `slot`, under each of `tags`. */
+  #file(slot: number, key: string, tags: string[]): void {
+    this.#tags[slot] = tags;
+    for (const tag of tags) {
+      let keys = this.#tagged.get(tag);
+      if (keys === undefined) this.#tagged.set(tag, keys = new Set());
+      keys.add(key);
+    }
+  }
+
   #remove(slot: number): void {
-    this.#slots.delete(this.#keys[slot]!);
+    const key = this.#keys[slot]!;
+    const tags = this.#tags[slot];
+    if (tags !== undefined) {
+      for (const tag of tags) {
+        const keys = this.#tagged.get(tag);
+        if (keys === undefined) continue;
+        keys.delete(key);
+        if (keys.size === 0) this.#tagged.delete(tag);
+      }
+      this.#tags[slot] = undefined;
+    }
+    this.#slots.delete(key);
     this.#unlink(slot);
     this.#bytes -= this.#sizes[slot]!;
     // The slot keeps no reference, so what it held can be collected.
@@ -382,4 +470,19 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     if (next !== NONE) this.#prev[next] = prev;
     else this.#tail = prev;
   }
+}
+
+/**
+ * The tags a key holds after a write: those it had and the new ones, or
+ * `held` itself when nothing is added.
+ */
+function mergeTags(
+  held: string[] | undefined,
+  added: readonly string[] | undefined,
+): string[] | undefined {
+  if (added === undefined || added.length === 0) return held;
+  if (held === undefined) return [...new Set(added)];
+  const merged = new Set(held);
+  for (const tag of added) merged.add(tag);
+  return merged.size === held.length ? held : [...merged];
 }

@@ -72,6 +72,7 @@ export function testCall(
     body: null,
     retryableBody: true,
     retry: TEST_RETRY,
+    tags: undefined,
     cachePolicy: {},
     init: undefined,
     signal: undefined,
