@@ -56,6 +56,7 @@ small, .muted { color: var(--muted); }
   display: inline-block; padding: 1px 8px; border-radius: 10px; background: var(--chip);
   font-size: 12px; color: var(--muted);
 }
+td .chip, h2 + .chip, small + .chip { margin-left: 6px; }
 .chip.bad { color: var(--bad); }
 .chip.warn { color: var(--warn); }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(128px, 1fr)); gap: 8px; }
@@ -70,7 +71,8 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; }
 td.num, th.num { text-align: right; }
-td.wrap { white-space: normal; word-break: break-word; min-width: 16em; }
+td.wrap { white-space: normal; word-break: break-word; min-width: 11em; }
+td.res { white-space: normal; overflow-wrap: anywhere; min-width: 9em; }
 tr.cooling td { color: var(--warn); }
 meter { width: 90px; vertical-align: middle; }
 .empty { color: var(--muted); margin: 4px 0; }
@@ -285,7 +287,10 @@ export const PAGE_SCRIPT: string = String.raw`
         var st = res.status;
         var seen = perResource[res.resource];
         var cooldown = num(res.cooldownMs);
-        var cells = [el("td", { title: res.resource }, resourceLabel(res.resource, client.keyPrefix))];
+        var cells = [el("td", { "class": "res", title: res.resource }, [
+          resourceLabel(res.resource, client.keyPrefix),
+          st && res.error ? el("span", { "class": "chip bad", title: res.error }, "store failed") : null,
+        ])];
         if (st) {
           var used = Math.max(0, num(st.limit) - num(st.remaining));
           var reset = Math.max(0, Date.parse(st.resetTime) - num(time));
@@ -301,7 +306,7 @@ export const PAGE_SCRIPT: string = String.raw`
             cells.push(
               el("td", { "data-field": "split", "data-user-reserved": st.userReserved, "data-background-max": st.backgroundMax }, [
                 "user ≥ " + count(st.userReserved) + " · background ≤ " + count(st.backgroundMax),
-                st.backgroundPaused ? el("span", { "class": "chip warn" }, " paused") : null,
+                st.backgroundPaused ? el("span", { "class": "chip warn" }, "paused") : null,
               ]),
               el("td", { "class": "wrap muted", "data-field": "reason" }, st.reason || ""),
             );
@@ -311,10 +316,19 @@ export const PAGE_SCRIPT: string = String.raw`
         } else {
           cells.push(el("td", { "class": "wrap", colspan: 5 }, el("span", { "class": "chip bad" }, "store: " + (res.error || "no answer"))));
         }
+        var server = res.server;
+        var announced = "–";
+        if (server && typeof server.limit === "number") {
+          announced = count(server.limit) + (typeof server.windowMs === "number" ? " / " + ms(server.windowMs) : "");
+          if (typeof server.remaining === "number") announced += " · " + count(server.remaining) + " left";
+        }
         cells.push(
+          el("td", { "class": "num", "data-field": "server", "data-above-server": res.aboveServer === true ? "true" : null }, [
+            announced,
+            res.aboveServer === true ? el("span", { "class": "chip bad", title: "The configured budget asks for more than the server announced" }, "above server") : null,
+          ]),
           el("td", { "class": "num", "data-field": "cooldown", "data-value": cooldown }, cooldown > 0 ? ms(cooldown) : "–"),
-          el("td", { "class": "num" }, seen ? count(seen.waits) + " · " + ms(seen.waitedMs) : "–"),
-          el("td", { "class": "num" }, seen ? count(seen.rejections) : "–"),
+          el("td", { "class": "num" }, seen ? count(seen.waits) + " (" + ms(seen.waitedMs) + ") · " + count(seen.rejections) : "–"),
         );
         return el("tr", { "data-resource": res.resource, "class": cooldown > 0 ? "cooling" : null }, cells);
       });
@@ -323,8 +337,9 @@ export const PAGE_SCRIPT: string = String.raw`
           el("th", null, "resource"), el("th", { "class": "num" }, "used / limit"),
           el("th", { "class": "num" }, "remaining"), el("th", { "class": "num" }, "resets in"),
           el("th", null, "adaptive split"), el("th", null, "reason"),
-          el("th", { "class": "num" }, "cooldown"), el("th", { "class": "num" }, "waits (total)"),
-          el("th", { "class": "num" }, "rejected (total)"),
+          el("th", { "class": "num" }, "server announced"),
+          el("th", { "class": "num" }, "cooldown"),
+          el("th", { "class": "num", title: "Since start: waits for budget (time waited) · calls refused" }, "waits · refused"),
         ])),
         el("tbody", null, limitRows),
       ])));

@@ -114,7 +114,10 @@ export interface DashboardClient {
   status: ClientStatus;
 }
 
-/** The JSON of `api/status`. */
+/**
+ * The JSON of `api/status`. Serialised, a status's `resetTime` (a `Date`
+ * here) is an ISO 8601 string.
+ */
 export interface DashboardStatus {
   /** When the metrics' snapshot was taken, by the metrics' clock. */
   time: number;

@@ -1,12 +1,11 @@
 // sluice demo: one HttpClient in front of a slow, rate-limited API.
 //
-//   npm run demo                     (runs this file under Deno with -A)
-//   npm run demo -- --dashboard      (and serves the live dashboard)
-//
-// With --dashboard it also serves sluice's dashboard on a loopback port
-// (--port N, a free one by default) while the burst runs, prints its link
-// with a fresh token, and keeps serving until Ctrl-C, or for
-// --dashboard-seconds N after the burst.
+//   npm run demo                      (runs this file under Deno with -A)
+//   npm run demo -- --dashboard       the same, with the dashboard served on
+//                                     127.0.0.1 while it runs, and after it
+//                                     until Ctrl-C
+//     --port N                        the dashboard's port (default: a free one)
+//     --dashboard-seconds N           stop serving N seconds after the burst
 //
 // It starts a local origin that behaves like a typical third-party API:
 // 30-80 ms latency, slow report endpoints, `Cache-Control` and `ETag` on
@@ -23,6 +22,8 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
+import { parseArgs } from "node:util";
+import { createDashboard, toNodeListener } from "../dashboard/mod.ts";
 import {
   createMetrics,
   HttpClient,
@@ -32,28 +33,30 @@ import {
   type Priority,
   type SluiceEvent,
 } from "../mod.ts";
-import { createDashboard, toNodeListener } from "../dashboard/mod.ts";
 
-// ---------------------------------------------------------------- flags
-
-const argv = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? argv[at + 1] : undefined;
-};
-const withDashboard = argv.includes("--dashboard");
-const dashboardPort = Number(flag("--port") ?? 0);
-const dashboardSeconds = flag("--dashboard-seconds") === undefined
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    dashboard: { type: "boolean", default: false },
+    port: { type: "string" },
+    "dashboard-seconds": { type: "string" },
+  },
+});
+const dashboardPort = Number(flags.port ?? 0);
+const dashboardSeconds = flags["dashboard-seconds"] === undefined
   ? undefined
-  : Number(flag("--dashboard-seconds"));
+  : Number(flags["dashboard-seconds"]);
+if (!Number.isInteger(dashboardPort) || dashboardPort < 0) {
+  throw new TypeError(`--port must be a port number: received ${flags.port}`);
+}
 if (
-  !Number.isInteger(dashboardPort) || dashboardPort < 0 ||
-  dashboardPort > 65_535 ||
-  (dashboardSeconds !== undefined &&
-    !(Number.isFinite(dashboardSeconds) && dashboardSeconds >= 0))
+  dashboardSeconds !== undefined &&
+  !(Number.isFinite(dashboardSeconds) && dashboardSeconds >= 0)
 ) {
-  throw new Error(
-    "Usage: demo [--dashboard [--port N] [--dashboard-seconds N]]",
+  throw new TypeError(
+    `--dashboard-seconds must be a number of seconds: received ${
+      flags["dashboard-seconds"]
+    }`,
   );
 }
 
@@ -126,7 +129,8 @@ const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
 const counts: Partial<Record<SluiceEvent["type"], number>> = {};
 let servedStale = 0;
-const metrics = createMetrics({ windowMs: 60_000 });
+// With --dashboard, the same events also feed the dashboard's metrics.
+const metrics = flags.dashboard ? createMetrics() : undefined;
 const client = new HttpClient({
   name: "demo-api",
   baseUrl: origin,
@@ -147,7 +151,7 @@ const client = new HttpClient({
     maxWaitMs: 15_000,
   },
   onEvent: (event) => {
-    metrics.onEvent(event);
+    metrics?.onEvent(event);
     counts[event.type] = (counts[event.type] ?? 0) + 1;
     if (event.type === "cache.stale" && event.action !== "revalidate") {
       servedStale++;
@@ -157,21 +161,20 @@ const client = new HttpClient({
 
 // ---------------------------------------------------------------- dashboard
 
-let dashboardServer: ReturnType<typeof createServer> | undefined;
-if (withDashboard) {
+let dashboard: ReturnType<typeof createServer> | undefined;
+if (metrics !== undefined) {
   const token = crypto.randomUUID();
-  const handler = createDashboard({
+  dashboard = createServer(toNodeListener(createDashboard({
     clients: [client],
     metrics,
     token,
     pollMs: 500,
     title: "sluice demo",
-  });
-  dashboardServer = createServer(toNodeListener(handler));
+  })));
   await new Promise<void>((resolve) =>
-    dashboardServer!.listen(dashboardPort, "127.0.0.1", resolve)
+    dashboard!.listen(dashboardPort, "127.0.0.1", resolve)
   );
-  const port = (dashboardServer.address() as AddressInfo).port;
+  const { port } = dashboard.address() as AddressInfo;
   console.log(`dashboard: http://127.0.0.1:${port}/#token=${token}`);
 }
 
@@ -238,6 +241,10 @@ for (let i = 0; i < 3; i++) {
 }
 await Promise.all(late);
 const elapsed = performance.now() - started;
+// The dashboard keeps showing the client: it is closed once serving ends.
+if (dashboard === undefined) await client.close();
+server.close();
+server.closeAllConnections?.();
 
 // ---------------------------------------------------------------- report
 
@@ -287,27 +294,31 @@ console.log();
 if (failures.length > 0) console.log("first failure:", failures[0]);
 const ok = originStats.tooMany === 0 && failures.length === 0;
 console.log(ok ? "ok: the origin never had to say 429" : "FAILED");
-if (dashboardServer !== undefined) {
+if (dashboard !== undefined) {
+  // Listening for Ctrl-C before saying so.
+  const stopped = new Promise<void>((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      clearTimeout(timer);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    if (dashboardSeconds !== undefined) {
+      timer = setTimeout(stop, dashboardSeconds * 1_000);
+    }
+  });
   console.log(
     dashboardSeconds === undefined
       ? "dashboard: still serving; Ctrl-C stops it"
-      : `dashboard: serving for ${dashboardSeconds} s more`,
+      : `dashboard: still serving for ${dashboardSeconds} s; Ctrl-C stops it`,
   );
-  await new Promise<void>((resolve) => {
-    const timer = dashboardSeconds === undefined
-      ? undefined
-      : setTimeout(resolve, dashboardSeconds * 1_000);
-    process.once("SIGINT", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  dashboardServer.close();
-  dashboardServer.closeAllConnections?.();
+  await stopped;
+  dashboard.close();
+  dashboard.closeAllConnections?.();
+  await client.close();
+  console.log("dashboard: stopped");
 }
-await client.close();
-server.close();
-server.closeAllConnections?.();
 // An uncaught error makes the process exit with a non-zero code, in every
 // runtime, without runtime-specific exit calls.
 if (!ok) throw new Error("The demo received 429s or failed calls");

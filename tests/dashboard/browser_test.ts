@@ -52,7 +52,13 @@ function repositoryRoot(): string {
 /** The numbers one client's card shows: tiles by name, and its rate limits. */
 interface Card {
   tiles: Record<string, { value: number; text: string }>;
-  limits: { resource: string; used: number; limit: number; cooldown: number }[];
+  limits: {
+    resource: string;
+    used: number;
+    limit: number;
+    cooldown: number;
+    aboveServer: boolean;
+  }[];
 }
 
 /** What the page functions below use of the DOM (Deno checks without it). */
@@ -94,6 +100,7 @@ function readCard(page: Page, client: string): Promise<Card | null> {
           used: used ? Number(used.dataset.value) : -1,
           limit: used ? Number(used.dataset.limit) : -1,
           cooldown: cooldown ? Number(cooldown.dataset.value) : -1,
+          aboveServer: row.querySelector('[data-above-server="true"]') !== null,
         };
       },
     );
@@ -198,7 +205,11 @@ describe(
       }));
       origin.route("/search", {
         status: 429,
-        headers: { "retry-after": "120" },
+        headers: {
+          "retry-after": "120",
+          "x-ratelimit-limit": "30",
+          "x-ratelimit-remaining": "0",
+        },
         body: "slow down",
       });
       origin.route("/gone", { destroy: true });
@@ -314,6 +325,10 @@ describe(
         12_000,
         TIMEOUT_MS,
       );
+      // A scope: a row of its own in the client's card.
+      const tenant = api.scope("tenant", "t1");
+      await tenant.get("/items?id=1");
+      await tenant.get("/items?id=1");
 
       const json = await status();
       const own = json.clients.find((c) => c.name === "api")!.metrics[0]!;
@@ -328,7 +343,9 @@ describe(
       };
       assert.ok(expected.hitRatio > 0);
       assert.ok(expected.originCallsSaved >= 16);
-      // Nothing changes any more: the page catches up on its next polls.
+      // Nothing changes any more: the page catches up on its next polls (a
+      // poll that began after the JSON above was read sees what it saw).
+      await pollsReach(page, await polls(page) + 2);
       await waitForTiles(page, "api", { calls: expected.calls, flights: 0 });
       const shown = (await readCard(page, "api"))!;
       assert.equal(shown.tiles.hitRatio!.value, expected.hitRatio);
@@ -353,9 +370,16 @@ describe(
         limit.status!.limit - limit.status!.remaining,
       );
 
+      const scopeRow = await page.textContent(
+        '[data-client="api"] tr[data-series="api:tenant=t1"]',
+      );
+      assert.match(scopeRow ?? "", /^api:tenant=t1\s*2\s*1\s*1\s*50\.0 %/);
       const cooled = (await readCard(page, "search"))!;
       assert.equal(cooled.tiles.cooldowns!.value, 1);
       assert.ok(cooled.limits[0]!.cooldown > 0);
+      // 100 a minute configured; the server said 30 with no window.
+      assert.equal(cooled.limits[0]!.aboveServer, true);
+      assert.equal(shown.limits[0]!.aboveServer, false);
       const errors = await page.textContent("#errors-body") ?? "";
       assert.match(errors, /\/gone\?api_key=REDACTED/);
       assert.doesNotMatch(errors, /hidden/);
@@ -373,6 +397,12 @@ describe(
       mkdirSync(folder, { recursive: true });
       await page.screenshot({
         path: join(folder, `${runtime}.png`),
+        fullPage: true,
+        timeout: TIMEOUT_MS,
+      });
+      await page.emulateMedia({ colorScheme: "dark" });
+      await page.screenshot({
+        path: join(folder, `${runtime}-dark.png`),
         fullPage: true,
         timeout: TIMEOUT_MS,
       });
