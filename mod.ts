@@ -5,7 +5,8 @@
  *
  * This entry point holds {@linkcode HttpClient}, the memory stores, the
  * store decorators (encrypted, compressed, tiered, fallback, retrying,
- * monitored), the store contracts, the events, the errors and the clock.
+ * monitored), the store contracts, the events and the metrics built from
+ * them, the errors and the clock.
  *
  * @example A cached, de-duplicated, rate-limited client
  * ```ts
@@ -50,8 +51,11 @@ export * from "./src/client/http_client.ts";
 export type * from "./src/client/options.ts";
 export type * from "./src/client/hooks.ts";
 export * from "./src/client/presets.ts";
+export type * from "./src/client/status.ts";
 export type { CachePolicyOverrides } from "./src/cache/options.ts";
 export type * from "./src/events.ts";
+export * from "./src/observe/metrics.ts";
+export * from "./src/observe/snapshot.ts";
 export { REDACTED, redactUrl, type RedactUrls } from "./src/observe/redact.ts";
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";

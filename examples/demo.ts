@@ -1,6 +1,11 @@
 // sluice demo: one HttpClient in front of a slow, rate-limited API.
 //
-//   npm run demo        (runs this file under Deno with -A)
+//   npm run demo                      (runs this file under Deno with -A)
+//   npm run demo -- --dashboard       the same, with the dashboard served on
+//                                     127.0.0.1 while it runs, and after it
+//                                     until Ctrl-C
+//     --port N                        the dashboard's port (default: a free one)
+//     --dashboard-seconds N           stop serving N seconds after the burst
 //
 // It starts a local origin that behaves like a typical third-party API:
 // 30-80 ms latency, slow report endpoints, `Cache-Control` and `ETag` on
@@ -16,7 +21,11 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { createDashboard, toNodeListener } from "../dashboard/mod.ts";
 import {
+  createMetrics,
   HttpClient,
   MemoryAdaptiveRateLimitStore,
   MemoryCacheStore,
@@ -24,6 +33,32 @@ import {
   type Priority,
   type SluiceEvent,
 } from "../mod.ts";
+
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    dashboard: { type: "boolean", default: false },
+    port: { type: "string" },
+    "dashboard-seconds": { type: "string" },
+  },
+});
+const dashboardPort = Number(flags.port ?? 0);
+const dashboardSeconds = flags["dashboard-seconds"] === undefined
+  ? undefined
+  : Number(flags["dashboard-seconds"]);
+if (!Number.isInteger(dashboardPort) || dashboardPort < 0) {
+  throw new TypeError(`--port must be a port number: received ${flags.port}`);
+}
+if (
+  dashboardSeconds !== undefined &&
+  !(Number.isFinite(dashboardSeconds) && dashboardSeconds >= 0)
+) {
+  throw new TypeError(
+    `--dashboard-seconds must be a number of seconds: received ${
+      flags["dashboard-seconds"]
+    }`,
+  );
+}
 
 const ORIGIN_LIMIT = 20;
 const ORIGIN_WINDOW_MS = 1_000;
@@ -94,6 +129,8 @@ const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
 const counts: Partial<Record<SluiceEvent["type"], number>> = {};
 let servedStale = 0;
+// With --dashboard, the same events also feed the dashboard's metrics.
+const metrics = flags.dashboard ? createMetrics() : undefined;
 const client = new HttpClient({
   name: "demo-api",
   baseUrl: origin,
@@ -114,12 +151,32 @@ const client = new HttpClient({
     maxWaitMs: 15_000,
   },
   onEvent: (event) => {
+    metrics?.onEvent(event);
     counts[event.type] = (counts[event.type] ?? 0) + 1;
     if (event.type === "cache.stale" && event.action !== "revalidate") {
       servedStale++;
     }
   },
 });
+
+// ---------------------------------------------------------------- dashboard
+
+let dashboard: ReturnType<typeof createServer> | undefined;
+if (metrics !== undefined) {
+  const token = crypto.randomUUID();
+  dashboard = createServer(toNodeListener(createDashboard({
+    clients: [client],
+    metrics,
+    token,
+    pollMs: 500,
+    title: "sluice demo",
+  })));
+  await new Promise<void>((resolve) =>
+    dashboard!.listen(dashboardPort, "127.0.0.1", resolve)
+  );
+  const { port } = dashboard.address() as AddressInfo;
+  console.log(`dashboard: http://127.0.0.1:${port}/#token=${token}`);
+}
 
 // ---------------------------------------------------------------- traffic
 
@@ -184,7 +241,8 @@ for (let i = 0; i < 3; i++) {
 }
 await Promise.all(late);
 const elapsed = performance.now() - started;
-await client.close();
+// The dashboard keeps showing the client: it is closed once serving ends.
+if (dashboard === undefined) await client.close();
 server.close();
 server.closeAllConnections?.();
 
@@ -236,6 +294,31 @@ console.log();
 if (failures.length > 0) console.log("first failure:", failures[0]);
 const ok = originStats.tooMany === 0 && failures.length === 0;
 console.log(ok ? "ok: the origin never had to say 429" : "FAILED");
+if (dashboard !== undefined) {
+  // Listening for Ctrl-C before saying so.
+  const stopped = new Promise<void>((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      clearTimeout(timer);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    if (dashboardSeconds !== undefined) {
+      timer = setTimeout(stop, dashboardSeconds * 1_000);
+    }
+  });
+  console.log(
+    dashboardSeconds === undefined
+      ? "dashboard: still serving; Ctrl-C stops it"
+      : `dashboard: still serving for ${dashboardSeconds} s; Ctrl-C stops it`,
+  );
+  await stopped;
+  dashboard.close();
+  dashboard.closeAllConnections?.();
+  await client.close();
+  console.log("dashboard: stopped");
+}
 // An uncaught error makes the process exit with a non-zero code, in every
 // runtime, without runtime-specific exit calls.
 if (!ok) throw new Error("The demo received 429s or failed calls");

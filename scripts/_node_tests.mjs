@@ -1,5 +1,5 @@
 // Prepares the suite for `node --test`, as dnt's test step would: tsc
-// compiles every file under tests/ together with the package sources they
+// compiles every file under tests/ and examples/ together with the package sources they
 // import into a folder under .tmp/ (same options as the npm build, plus Node's types for
 // the fixtures), with relative `.ts` imports rewritten to `.js`. No copy of a
 // test is kept in the repository.
@@ -39,7 +39,10 @@ export function compileTests(nodeOutDir) {
   rmSync(nodeOutDir, { recursive: true, force: true });
   const started = performance.now();
   const result = compile(
-    findFiles("tests", ".ts").filter((f) => !f.endsWith(".d.ts")),
+    // The examples too: a test runs the demo on the runtime it runs on.
+    [...findFiles("tests", ".ts"), ...findFiles("examples", ".ts")].filter(
+      (f) => !f.endsWith(".d.ts"),
+    ),
     npmCompilerOptions({
       outDir: relative(root, nodeOutDir),
       types: ["node"],

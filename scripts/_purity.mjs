@@ -3,7 +3,9 @@
 // (so a word in a comment, a string or a JSDoc example is never a use):
 //
 // - mod.ts and src/ use Web APIs only: they import nothing but other package
-//   sources, never an adapter, and never testing/.
+//   sources, never an adapter, never testing/, and never dashboard/.
+// - dashboard/ (the "./dashboard" entry) uses Web APIs only too: it imports
+//   the core and its own files, and nothing else.
 // - testing/ (the "./testing" entry: conformance suites that register
 //   tests) imports package sources and the test runner every runtime
 //   provides: node:test and node:assert.
@@ -64,13 +66,15 @@ export function isShippedSource(path) {
 function area(path) {
   if (path.startsWith("testing/")) return "testing";
   if (path === "mod.ts" || path.startsWith("src/")) return "core";
+  if (path.startsWith("dashboard/")) return "dashboard";
   const m = /^adapters\/[^/]+\//.exec(path);
   return m ? m[0] : "other";
 }
 
 function isPackageSource(path) {
   return path === "mod.ts" || path.startsWith("src/") ||
-    path.startsWith("testing/") || path.startsWith("adapters/");
+    path.startsWith("testing/") || path.startsWith("adapters/") ||
+    path.startsWith("dashboard/");
 }
 
 /**
@@ -211,6 +215,9 @@ export function importProblem(path, specifier) {
     if (to === "testing" && from !== "testing") {
       return `imports the test helper "${specifier}": only testing/ may use it`;
     }
+    if (to === "dashboard" && from !== "dashboard") {
+      return `imports the dashboard file "${specifier}": only dashboard/ may use it`;
+    }
     if (to.startsWith("adapters/") && to !== from) {
       return from.startsWith("adapters/")
         ? `imports "${specifier}" from another adapter`
@@ -230,7 +237,9 @@ export function importProblem(path, specifier) {
   const allowed = ADAPTER_IMPORTS[from] ?? [];
   if (!allowed.includes(specifier)) {
     return !from.startsWith("adapters/")
-      ? `imports the package "${specifier}": the core imports nothing outside the project`
+      ? `imports the package "${specifier}": the ${
+        from === "dashboard" ? "dashboard" : "core"
+      } imports nothing outside the project`
       : `imports the package "${specifier}": ${from} may import only ${
         allowed.length > 0 ? allowed.join(", ") : "package sources"
       }`;

@@ -96,7 +96,7 @@ if (build.diagnostics.length > 0) {
 const shipped = build.sources.filter((f) => !f.endsWith(".d.ts"));
 const stray = shipped.filter((f) =>
   !(f === "mod.ts" || f.startsWith("src/") || f.startsWith("testing/") ||
-    f.startsWith("adapters/")) ||
+    f.startsWith("adapters/") || f.startsWith("dashboard/")) ||
   /_test\.ts$|_bench\.ts$/.test(f)
 );
 if (stray.length > 0) {

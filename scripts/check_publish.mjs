@@ -17,7 +17,7 @@ function unwanted(path) {
   if (ALLOWED_FILES.has(path) || path === "mod.ts") return undefined;
   if (
     !path.startsWith("src/") && !path.startsWith("testing/") &&
-    !path.startsWith("adapters/")
+    !path.startsWith("adapters/") && !path.startsWith("dashboard/")
   ) {
     return "is not a package source";
   }

@@ -1,7 +1,7 @@
 // `npm run check:purity`: fails when a package source breaks the runtime
 // purity rules (see _purity.mjs): Web APIs only in mod.ts, src/,
-// adapters/upstash/ and adapters/dynamodb/, and no imports beyond each
-// adapter's vendor client.
+// dashboard/, adapters/upstash/ and adapters/dynamodb/, and no imports
+// beyond each adapter's vendor client.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkSources, isShippedSource } from "./_purity.mjs";
@@ -12,6 +12,7 @@ const paths = [
   ...findFiles("src", ".ts"),
   ...findFiles("testing", ".ts"),
   ...findFiles("adapters", ".ts"),
+  ...findFiles("dashboard", ".ts"),
 ]
   .filter(isShippedSource);
 const violations = checkSources(

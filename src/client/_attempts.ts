@@ -146,15 +146,7 @@ export class Attempts {
           answered?.();
           done();
           const mapped = mapError(error);
-          if (await this.#retries(call, retries, { error: mapped }, signal)) {
-            const delay = backoffDelayMs(retries, retry);
-            if (this.#fits(call, delay)) {
-              events.retry(call, retries + 1, delay, undefined, mapped);
-              state.sending = false;
-              await sleepOn(this.#timing, delay, signal);
-              continue;
-            }
-          }
+          if (await this.#backOff(call, retries, mapped, signal)) continue;
           throw mapped;
         }
       }
@@ -168,15 +160,7 @@ export class Attempts {
         done();
         const mapped = mapError(error);
         events.origin(call, retries + 1, sentAt, conditional, mapped);
-        if (await this.#retries(call, retries, { error: mapped }, signal)) {
-          const delay = backoffDelayMs(retries, retry);
-          if (this.#fits(call, delay)) {
-            events.retry(call, retries + 1, delay, undefined, mapped);
-            state.sending = false;
-            await sleepOn(this.#timing, delay, signal);
-            continue;
-          }
-        }
+        if (await this.#backOff(call, retries, mapped, signal)) continue;
         throw mapped;
       }
       answered?.();
@@ -202,16 +186,8 @@ export class Attempts {
           done();
           await discard(response.body);
           const mapped = mapError(refused.error);
-          if (
-            await this.#retries(call, retries, { error: mapped }, signal, true)
-          ) {
-            const delay = backoffDelayMs(retries, retry);
-            if (this.#fits(call, delay)) {
-              events.retry(call, retries + 1, delay, undefined, mapped);
-              state.sending = false;
-              await sleepOn(this.#timing, delay, signal);
-              continue;
-            }
+          if (await this.#backOff(call, retries, mapped, signal, true)) {
+            continue;
           }
           throw mapped;
         }
@@ -263,6 +239,26 @@ export class Attempts {
         signal: attemptSignal,
       };
     }
+  }
+
+  // After an attempt failed with `error` (no response to discard): whether
+  // it is retried, and if so, reports the retry and sleeps its backoff.
+  async #backOff(
+    call: Call,
+    retries: number,
+    error: unknown,
+    signal: AbortSignal | undefined,
+    hookError = false,
+  ): Promise<boolean> {
+    if (!(await this.#retries(call, retries, { error }, signal, hookError))) {
+      return false;
+    }
+    const delay = backoffDelayMs(retries, call.retry);
+    if (!this.#fits(call, delay)) return false;
+    this.#pipeline.events.retry(call, retries + 1, delay, undefined, error);
+    call.state.sending = false;
+    await sleepOn(this.#timing, delay, signal);
+    return true;
   }
 
   // Runs `afterResponse` on a copy of `response`: what it threw or returned

@@ -12,6 +12,7 @@
 // of its own (see `_selecting`), and a single byte range is cut from a
 // stored response (`_ranged`).
 
+import type { AnnouncedLimit } from "../events.ts";
 import { toResponse } from "../cache/entry.ts";
 import { onlyIfCached, onlyIfCachedMiss } from "../cache/request.ts";
 import type { SluiceError } from "../errors.ts";
@@ -87,6 +88,24 @@ export class Engine {
   /** A new call id for events. */
   nextRequestId(): string {
     return this.#pipeline.events.nextRequestId();
+  }
+
+  /** The limit each resource's server last announced (see `Pipeline.announced`). */
+  announced(resource: string): (AnnouncedLimit & { at: number }) | undefined {
+    return this.#pipeline.announced.get(resource);
+  }
+
+  /** The validated configuration. */
+  get config(): EngineConfig {
+    return this.#pipeline.config;
+  }
+
+  /**
+   * How many flights of the client or scope with key prefix `prefix`, and
+   * of its scopes, are in progress (background revalidations included).
+   */
+  flights(prefix: string): number {
+    return this.#flights.table.count(`${prefix}:`);
   }
 
   /** The largest body the client buffers, in bytes. */

@@ -13,6 +13,7 @@ import { parseBody, validate } from "./_data.ts";
 import { Engine } from "./_engine.ts";
 import { dataOf, httpError } from "./_reply.ts";
 import { fromInit, fromRequest, helperParts } from "./_request.ts";
+import { clientStatus } from "./_status.ts";
 import { invalidateScopeTags } from "./_tags.ts";
 import { resolveOptions } from "./_validate_options.ts";
 import type {
@@ -20,6 +21,7 @@ import type {
   HttpRequestInit,
   RequestOptions,
 } from "./options.ts";
+import type { ClientStatus } from "./status.ts";
 
 // A private constructor argument that makes a scope of an existing client.
 const SCOPE: unique symbol = Symbol("sluice.scope");
@@ -219,6 +221,45 @@ export class HttpClient implements AsyncDisposable {
     return `${this.#scope.prefix}:ratelimit:${
       escapeKeyPart(this.#shared.options.resource(resolved))
     }`;
+  }
+
+  /**
+   * What the client or scope is doing now, for a dashboard or a health
+   * check: its GET and HEAD flights in progress (background revalidations
+   * included), and for each rate-limit resource it (or one of its scopes)
+   * asked admission on lately, the store's budget, its adaptive split when
+   * the store is adaptive, and the server's cooldown. It reads no URL,
+   * header or body.
+   *
+   * Each store call is bounded by `storeTimeoutMs`. A store that fails or
+   * does not answer in time gives that resource an `error` instead of a
+   * `status`: the promise never rejects, even on a closed client.
+   *
+   * @returns The name, key prefix, closed state, flights and resources.
+   *
+   * @example Rate-limit use per resource
+   * ```ts
+   * import { HttpClient, MemoryRateLimitStore } from "@sluice/http";
+   *
+   * const client = new HttpClient({
+   *   name: "github",
+   *   baseUrl: "https://api.github.com/",
+   *   rateLimit: {
+   *     store: new MemoryRateLimitStore({ defaultConfig: { limit: 60, windowMs: 3_600_000 } }),
+   *   },
+   * });
+   * await client.get("repos/denoland/deno");
+   * const { flights, resources } = await client.status();
+   * for (const { resource, status, cooldownMs, error } of resources) {
+   *   if (status === undefined) console.log(resource, "store failed:", error);
+   *   else console.log(resource, `${status.limit - status.remaining}/${status.limit}`, cooldownMs);
+   * }
+   * console.log(flights, "requests in flight");
+   * await client.close();
+   * ```
+   */
+  status(): Promise<ClientStatus> {
+    return clientStatus(this.#shared.engine, this.#scope);
   }
 
   /**

@@ -258,6 +258,21 @@ export class FlightTable {
   }
 
   /**
+   * How many flights whose key starts with `prefix` are in progress: those
+   * in the table whose job has not settled, aborted or not.
+   *
+   * @param prefix The start of the keys to count.
+   * @returns The count.
+   */
+  count(prefix: string): number {
+    let n = 0;
+    for (const [key, flight] of this.#flights) {
+      if (!flight.settled && key.startsWith(prefix)) n++;
+    }
+    return n;
+  }
+
+  /**
    * Returns the flight in progress for `key`, if any, joinable or not. A
    * flight that was aborted is dropped and never returned.
    *

@@ -39,6 +39,8 @@ const MIN_POLL_MS = 5;
 const MAX_POLL_MS = 1_000;
 /** What a failed store call returns when the limiter fails open. */
 const FAILED: unique symbol = Symbol("failed");
+/** How many resources a limiter remembers admissions on (see `recent`). */
+export const RECENT_RESOURCES = 64;
 
 /** How a {@linkcode RateLimiter} waits, refuses and fails. */
 export interface RateLimiterOptions {
@@ -125,6 +127,13 @@ export class RateLimiter {
   readonly #clock: Clock;
   /** Lines of waiting requests, by priority and resource. */
   readonly #lines = new Map<string, _Line>();
+  /**
+   * The resources admissions were asked on lately, least recent first,
+   * each with where its cooldowns are kept.
+   */
+  readonly #recent = new Map<string, string>();
+  /** The last key of `#recent`. */
+  #latest: string | undefined;
 
   /**
    * Creates a limiter. Options are expected to be validated by the caller.
@@ -171,6 +180,7 @@ export class RateLimiter {
     cooldownResource: string = resource,
   ): Promise<(() => void) | undefined> {
     const started = this.#clock.now();
+    this.#remember(resource, cooldownResource);
     const now = syncAdmit(this.#store);
     if (now === undefined || signal?.aborted) {
       return this.#admit(resource, priority, signal, hooks, cooldownResource, {
@@ -199,6 +209,34 @@ export class RateLimiter {
       started,
       first: isPromiseLike(first) ? Promise.resolve(first) : first,
     });
+  }
+
+  /** The store admissions are counted in. */
+  get store(): RateLimitStore | AdaptiveRateLimitStore {
+    return this.#store;
+  }
+
+  /**
+   * The resources admissions were asked on lately (at most
+   * {@linkcode RECENT_RESOURCES}), most recent first, each with where its
+   * cooldowns are kept.
+   *
+   * @returns `[resource, cooldownResource]` pairs.
+   */
+  recent(): [string, string][] {
+    return [...this.#recent].reverse();
+  }
+
+  // Moves `resource` to the most recent end of `#recent`. A client mostly
+  // admits on the resource it admitted on last: that costs a comparison.
+  #remember(resource: string, cooldownResource: string): void {
+    if (resource === this.#latest) return;
+    this.#latest = resource;
+    const recent = this.#recent;
+    if (!recent.delete(resource) && recent.size >= RECENT_RESOURCES) {
+      recent.delete(recent.keys().next().value!);
+    }
+    recent.set(resource, cooldownResource);
   }
 
   async #admit(
@@ -492,8 +530,12 @@ export class RateLimiter {
     signal: AbortSignal | undefined,
   ): Promise<typeof FAILED> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    hooks.onStoreError?.(error, this.#failOpen);
-    if (this.#failOpen) return Promise.resolve(FAILED);
+    if (this.#failOpen) {
+      hooks.onStoreError?.(error, true);
+      return Promise.resolve(FAILED);
+    }
+    // Failing closed, the call ends with the StoreError, and its own error
+    // event reports it: one failure, one event.
     if (error instanceof StoreError) return Promise.reject(error);
     return Promise.reject(
       new StoreError(

@@ -52,6 +52,51 @@ describe("server rate-limit signals at a real origin", () => {
     ]);
   });
 
+  it("shows in status() when the configured budget is above the server's", async () => {
+    origin.route("/github", {
+      body: "ok",
+      headers: { "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999" },
+    });
+    const store = new MemoryRateLimitStore({
+      defaultConfig: { limit: 100, windowMs: 3_600_000 },
+    });
+    const c = new HttpClient({
+      name: "compare",
+      baseUrl: origin.url,
+      rateLimit: { store },
+    });
+    clients.push(c);
+    await c.get("/quota");
+    const [above] = (await c.status()).resources;
+    assert.deepEqual(above?.configured, { limit: 100, windowMs: 3_600_000 });
+    assert.equal(above?.server?.limit, 60);
+    assert.equal(above?.server?.windowMs, 3_600_000);
+    assert.equal(above?.aboveServer, true, "100 an hour against 60 an hour");
+
+    const other = new HttpClient({
+      name: "compare2",
+      baseUrl: origin.url,
+      rateLimit: { store },
+    });
+    clients.push(other);
+    await other.get("/github");
+    const [below] = (await other.status()).resources;
+    assert.equal(below?.server?.limit, 5_000);
+    assert.equal(below?.server?.windowMs, undefined);
+    assert.equal(below?.aboveServer, false);
+
+    const silent = new HttpClient({
+      name: "compare3",
+      baseUrl: origin.url,
+      rateLimit: { store },
+    });
+    clients.push(silent);
+    await silent.fetch("/slow-down").then((r) => r.body?.cancel());
+    const [unknown] = (await silent.status()).resources;
+    assert.equal(unknown?.server, undefined);
+    assert.equal(unknown?.aboveServer, undefined);
+  });
+
   it("holds back the resource for an X-RateLimit-Retry-After", async () => {
     const clock = new ManualClock();
     const log = new EventLog();

@@ -112,6 +112,7 @@ const everything = (upstashUrl: string, token: string, libsqlUrl: string) => `
 import * as core from "@root/mod.ts";
 import * as upstash from "@root/adapters/upstash/mod.ts";
 import * as libsql from "@root/adapters/libsql/mod.ts";
+import * as dashboard from "@root/dashboard/mod.ts";
 
 const budget = { defaultConfig: { limit: 100, windowMs: 60_000 } };
 const remote = { url: ${JSON.stringify(upstashUrl)}, token: ${
@@ -154,15 +155,41 @@ const clients = sets.flatMap((set, i) => [
   ]),
 ]);
 const scoped = clients.map((client) => client.scope("tenant", "t1"));
+const metrics = core.createMetrics();
+const token = "edge-dashboard-token-0123456789";
+const board = dashboard.createDashboard({ clients: scoped, metrics, token });
 
 export default {
-  fetch: () => Response.json({
-    status: "ok",
-    data: {
-      exports: [core, upstash, libsql].map((entry) => Object.keys(entry).length),
-      clients: scoped.length,
-    },
-  }),
+  async fetch(request) {
+    if (new URL(request.url).pathname === "/dashboard") {
+      // The dashboard, answering inside the worker.
+      const page = await board(new Request("http://worker.test/ops/"));
+      const json = await board(
+        new Request("http://worker.test/ops/api/status", {
+          headers: { authorization: "Bearer " + token },
+        }),
+      );
+      const denied = await board(new Request("http://worker.test/ops/api/status"));
+      const body = await json.json();
+      return Response.json({
+        status: "ok",
+        data: {
+          page: page.status,
+          hashed: /script-src 'sha256-[^']+'/.test(page.headers.get("content-security-policy") ?? ""),
+          json: json.status,
+          denied: denied.status,
+          clients: body.clients.length,
+        },
+      });
+    }
+    return Response.json({
+      status: "ok",
+      data: {
+        exports: [core, upstash, libsql, dashboard].map((entry) => Object.keys(entry).length),
+        clients: scoped.length,
+      },
+    });
+  },
 };
 `;
 
@@ -239,8 +266,17 @@ describe("sluice on Cloudflare Workers (workerd)", () => {
       exports: number[];
       clients: number;
     };
+    assert.equal(exports.length, 4);
     assert.ok(exports.every((count) => count > 0));
     assert.equal(clients, 7);
+  });
+
+  it("serves the dashboard from a worker: the page, and the JSON with the token only", async () => {
+    const reply = await workerd.workers.everything!.call("/dashboard");
+    assert.deepEqual(reply, {
+      status: "ok",
+      data: { page: 200, hashed: true, json: 200, denied: 401, clients: 7 },
+    });
   });
 
   it("makes one origin call for identical requests that arrive in different incoming requests", async () => {

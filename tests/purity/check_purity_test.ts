@@ -208,4 +208,24 @@ export const pid = process.pid + Deno.pid;
     assert.deepEqual(check("src/cache/freshness_bench.ts", text), []);
     assert.deepEqual(check("tests/fixtures/origin.ts", text), []);
   });
+
+  it("keeps the dashboard Web-only, and the core free of it", () => {
+    const dashboard = `
+import { ConfigError } from "../src/errors.ts";
+import { pageHtml } from "./_page.ts";
+import type { IncomingMessage } from "node:http";
+import { serve } from "hono";
+export const port = Deno.env.get("PORT");
+`;
+    assert.deepEqual(check("dashboard/dashboard.ts", dashboard), [
+      '4: imports the Node built-in "node:http"',
+      '5: imports the package "hono": the dashboard imports nothing outside the project',
+      "6: uses the runtime global `Deno`",
+    ]);
+    const core = `import { createDashboard } from "../../dashboard/mod.ts";
+`;
+    assert.deepEqual(check("src/client/http_client.ts", core), [
+      '1: imports the dashboard file "../../dashboard/mod.ts": only dashboard/ may use it',
+    ]);
+  });
 });
