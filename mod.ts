@@ -64,7 +64,6 @@ export type * from "./src/stores/store_events.ts";
 export type * from "./src/stores/blob_backend.ts";
 export type { Payload, PayloadEncoding } from "./src/stores/_payload.ts";
 export * from "./src/stores/blob_cache_store.ts";
-export * from "./src/stores/cache_tags.ts";
 export type * from "./src/stores/lease.ts";
 export * from "./src/stores/lease_dedupe_store.ts";
 export type * from "./src/stores/rate_window.ts";

@@ -87,6 +87,15 @@ function operations(client: LibsqlClient): Record<string, () => Promise<void>> {
     "cache get (miss)": async () => void await cache.get("missing"),
     "cache set (1 KiB)": async () =>
       void await cache.set(`set:${key++ % 1_000}`, entry, 60),
+    "cache set with 2 tags (1 KiB)": async () =>
+      void await cache.set(`tagged:${key++ % 1_000}`, entry, 60, {
+        tags: ["bench:cache:a", `bench:cache:b${key % 10}`],
+      }),
+    "cache set + invalidateTags of its tag": async () => {
+      const n = key++;
+      await cache.set(`dropped:${n}`, entry, 60, { tags: [`drop:${n}`] });
+      await cache.invalidateTags!([`drop:${n}`]);
+    },
     "acquire": async () => void await limits.acquire("resource"),
     "acquire (adaptive, user)": async () =>
       void await adaptive.acquire("resource", "user"),

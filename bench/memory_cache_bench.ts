@@ -75,6 +75,22 @@ Deno.bench({
     await store.set(keys[over++ % N]!, body, 60);
   },
 });
+// What the client passes with every write to a store with tag support.
+Deno.bench({
+  group: "set (overwrite)",
+  name: "MemoryCacheStore.set, with ageMs",
+  async fn() {
+    await store.set(keys[over++ % N]!, body, 60, { ageMs: 12 });
+  },
+});
+const tags = ["bench:cache:all", "bench:cache:user%3A42"];
+Deno.bench({
+  group: "set (overwrite)",
+  name: "MemoryCacheStore.set, 2 tags",
+  async fn() {
+    await store.set(keys[over++ % N]!, body, 60, { tags, ageMs: 12 });
+  },
+});
 
 // New keys into a full store: every set evicts the least recently used
 // entry. The baseline deletes the oldest key it knows, as a FIFO would.

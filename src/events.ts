@@ -173,6 +173,12 @@ export interface CacheStoredEvent extends RequestScopedEvent {
   ttlSeconds: number;
   /** The stored body size, in bytes. */
   bytes: number;
+  /**
+   * How many cache tags the entry was stored with, when the request had
+   * any. The tags themselves are never in events: they are labels of your
+   * choosing, which may name users.
+   */
+  tagCount?: number;
 }
 
 /**

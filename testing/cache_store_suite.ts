@@ -16,7 +16,6 @@ import {
   throwsConfigError,
   uid,
 } from "./_harness.ts";
-import { supportsCacheTags } from "../src/stores/cache_tags.ts";
 
 /** What a {@linkcode CacheStoreFactory} receives to build a fresh store. */
 export interface CacheStoreFactoryContext {
@@ -96,11 +95,242 @@ function bytes(length: number, seed: number): Uint8Array {
   return out;
 }
 
+/** A store with tag support, and the statistics it may report. */
+type TaggedStore = CacheStore<unknown> & {
+  invalidateTags(tags: readonly string[]): Promise<number>;
+  getStats?: () => Promise<CacheStoreStats>;
+  cleanup?: () => Promise<number>;
+};
+
+/** The tag cases: declared for every store, skipped by one without tags. */
+function describeTags(
+  open: (h: Harness) => Promise<CacheStore<unknown>>,
+  time: "manual" | "real",
+): void {
+  const tagTest = (
+    name: string,
+    body: (store: TaggedStore, h: Harness, p: string) => Promise<void>,
+  ): void =>
+    storeTest(`tags: ${name}`, time, async (h) => {
+      const store = await open(h);
+      if (typeof store.invalidateTags !== "function") return;
+      await body(store as TaggedStore, h, `tg${uid()}:`);
+    });
+
+  tagTest(
+    "invalidateTags() removes every entry stored with one of the tags, and no other",
+    async (store, _h, p) => {
+      await store.set(`${p}a`, "a", 60, { tags: [`${p}x`] });
+      await store.set(`${p}b`, "b", 60, { tags: [`${p}y`] });
+      await store.set(`${p}c`, "c", 0, { tags: [`${p}y`, `${p}x`] });
+      await store.set(`${p}d`, "d", 60);
+      assert.equal(await store.invalidateTags([`${p}x`]), 2);
+      assert.equal(await store.get(`${p}a`), undefined);
+      assert.equal(await store.get(`${p}c`), undefined);
+      assert.equal(await store.get(`${p}b`), "b");
+      assert.equal(await store.get(`${p}d`), "d");
+      assert.equal(await store.invalidateTags([`${p}y`, `${p}x`]), 1);
+      assert.equal(await store.get(`${p}b`), undefined);
+      assert.equal(await store.get(`${p}d`), "d");
+      assert.equal(await store.invalidateTags([`${p}never`]), 0);
+      assert.equal(await store.invalidateTags([]), 0);
+    },
+  );
+
+  tagTest(
+    "a write of a live entry keeps its tags and adds its own, with or without tags",
+    async (store, _h, p) => {
+      await store.set(`${p}k`, 1, 60, { tags: [`${p}x`] });
+      await store.set(`${p}k`, 2, 60);
+      await store.set(`${p}k`, 3, 60, { tags: [`${p}y`, `${p}y`] });
+      assert.equal(await store.get(`${p}k`), 3);
+      assert.equal(await store.invalidateTags([`${p}x`]), 1);
+      assert.equal(await store.get(`${p}k`), undefined);
+      await store.set(`${p}k`, 4, 60, { tags: [`${p}z`] });
+      assert.equal(
+        await store.invalidateTags([`${p}y`]),
+        0,
+        "the invalidation took the key's tags with it",
+      );
+      assert.equal(await store.get(`${p}k`), 4);
+    },
+  );
+
+  tagTest(
+    "an entry written after its key's entry expired or was deleted carries none of the old tags",
+    async (store, h, p) => {
+      await store.set(`${p}expired`, "old", 0.2, { tags: [`${p}x`] });
+      await store.set(`${p}deleted`, "old", 60, { tags: [`${p}x`] });
+      await store.delete(`${p}deleted`);
+      await h.advancePast(300);
+      await store.set(`${p}expired`, "new", 60);
+      await store.set(`${p}deleted`, "new", 60);
+      assert.equal(await store.invalidateTags([`${p}x`]), 0);
+      assert.equal(await store.get(`${p}expired`), "new");
+      assert.equal(await store.get(`${p}deleted`), "new");
+    },
+  );
+
+  tagTest(
+    "a write of a value obtained before an invalidation of its tag or key is refused",
+    async (store, _h, p) => {
+      await store.set(`${p}k`, "v1", 60, { tags: [`${p}x`] });
+      assert.equal(await store.invalidateTags([`${p}x`]), 1);
+      const before = { ageMs: 60_000 };
+      assert.equal(
+        await store.set(`${p}k`, "late", 60, { ...before, tags: [`${p}x`] }),
+        false,
+      );
+      assert.equal(
+        await store.set(`${p}k`, "late, untagged", 60, before),
+        false,
+        "the removed key is marked",
+      );
+      assert.equal(
+        await store.set(`${p}other`, "late", 60, {
+          ...before,
+          tags: [`${p}x`],
+        }),
+        false,
+        "the tag is marked",
+      );
+      assert.equal(await store.get(`${p}k`), undefined);
+      assert.equal(await store.get(`${p}other`), undefined);
+      assert.notEqual(
+        await store.set(`${p}unrelated`, "late", 60, {
+          ...before,
+          tags: [`${p}y`],
+        }),
+        false,
+      );
+      assert.notEqual(
+        await store.set(`${p}k`, "v2", 60, { tags: [`${p}x`] }),
+        false,
+        "a value obtained after the invalidation is kept",
+      );
+      assert.equal(await store.get(`${p}k`), "v2");
+      assert.equal(await store.get(`${p}unrelated`), "late");
+    },
+  );
+
+  tagTest(
+    "a write racing invalidateTags() is never readable once both settled",
+    async (store, _h, p) => {
+      await store.set(`${p}seed`, 0, 60, { tags: [`${p}x`] });
+      for (let i = 0; i < 10; i++) {
+        const key = `${p}race${i}`;
+        await Promise.all([
+          store.set(key, i, 60, { tags: [`${p}x`], ageMs: 5_000 }),
+          store.invalidateTags([`${p}x`]),
+        ]);
+        assert.equal(await store.get(key), undefined, `race ${i}`);
+      }
+    },
+  );
+
+  tagTest(
+    "invalidateTags() removes every one of many entries of a tag",
+    async (store, _h, p) => {
+      const keys = Array.from({ length: 120 }, (_, i) => `${p}many${i}`);
+      await Promise.all(
+        keys.map((key) => store.set(key, key, 60, { tags: [`${p}bulk`] })),
+      );
+      assert.equal(await store.invalidateTags([`${p}bulk`]), keys.length);
+      for (const key of keys) assert.equal(await store.get(key), undefined);
+    },
+  );
+
+  tagTest(
+    "clear(prefix) forgets the tags under the prefix and keeps the others",
+    async (store, _h, p) => {
+      const a = `${p}a:`;
+      const b = `${p}b:`;
+      await store.set(`${a}k`, "a", 60, { tags: [`${a}t`] });
+      await store.set(`${b}k`, "b", 60, { tags: [`${b}t`] });
+      await store.clear(a);
+      assert.equal(await store.get(`${a}k`), undefined);
+      assert.equal(await store.invalidateTags([`${a}t`]), 0);
+      assert.equal(await store.invalidateTags([`${b}t`]), 1);
+      assert.equal(await store.get(`${b}k`), undefined);
+      if (typeof store.getStats === "function") {
+        await store.set(`${b}k2`, "b", 60, { tags: [`${b}t`] });
+        await store.clear();
+        assert.equal((await store.getStats()).tagIndexEntries ?? 0, 0);
+      }
+    },
+  );
+
+  tagTest(
+    "the tag index does not grow without bound while tagged entries expire",
+    async (store, h, p) => {
+      if (typeof store.getStats !== "function") return;
+      await store.clear();
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(
+          Array.from(
+            { length: 15 },
+            (_, i) =>
+              store.set(`${p}r${round}:${i}`, i, 0.2, {
+                tags: [`${p}shared`, `${p}r${round}:${i}`],
+              }),
+          ),
+        );
+        await h.advancePast(300);
+      }
+      await store.set(`${p}live`, "live", 60, {
+        tags: [`${p}shared`, `${p}own`],
+      });
+      await store.cleanup?.();
+      const stats = await store.getStats();
+      assert.equal(typeof stats.tagIndexEntries, "number");
+      assert.ok(
+        stats.tagIndexEntries! <= 2,
+        `the index holds ${stats.tagIndexEntries} pairs for one live entry with two tags`,
+      );
+      assert.equal(await store.invalidateTags([`${p}shared`]), 1);
+    },
+  );
+
+  tagTest(
+    "set() and invalidateTags() refuse malformed tags with a TypeError",
+    async (store, _h, p) => {
+      const bad: unknown[] = [
+        "not-an-array",
+        [""],
+        [42],
+        ["x".repeat(2_049)],
+        Array.from({ length: 65 }, (_, i) => `${p}${i}`),
+      ];
+      for (const tags of bad) {
+        await assert.rejects(
+          () =>
+            store.set(`${p}k`, "v", 60, { tags: tags as readonly string[] }),
+          TypeError,
+        );
+      }
+      await assert.rejects(
+        () => store.set(`${p}k`, "v", 60, { ageMs: -1 }),
+        TypeError,
+      );
+      await assert.rejects(
+        () => store.invalidateTags([""]),
+        TypeError,
+      );
+      await assert.rejects(
+        () => store.invalidateTags("x" as unknown as string[]),
+        TypeError,
+      );
+      assert.equal(await store.get(`${p}k`), undefined);
+    },
+  );
+}
+
 /**
  * Runs the {@linkcode CacheStore} conformance suite: TTL semantics, exact
  * round trips, overwrite, delete, prefix and full clear, close, and, for a
- * store whose `supportsTags` is `true`, tags (`set` with `tags`,
- * `invalidateTags`, tags forgotten by `clear(prefix)` and with expiry). Call it
+ * store with `invalidateTags`, tags: what an invalidation removes, tags
+ * kept across writes of a live entry and dropped with it, writes racing an
+ * invalidation refused, prefixes, a bounded index and malformed tags. Call it
  * from a `*_test.ts` file; it declares its tests with `node:test`, so it runs
  * under Deno, Bun and Node.
  *
@@ -445,97 +675,7 @@ export function testCacheStore(
       },
     );
 
-    storeTest(
-      "invalidateTags() removes every entry set with one of the tags, counts them, and keeps the rest",
-      time,
-      async (h) => {
-        const store = await open(h);
-        if (!supportsCacheTags(store)) return;
-        const id = uid();
-        // Characters that are wildcards in glob and SQL LIKE patterns, and
-        // the separators of key layouts, must stay literal.
-        const user = `p${id}:user:*[4]?_%2";`;
-        const other = `p${id}:user:*[5]?_%2";`;
-        await store.set(`${id}:a`, "a", 60, { tags: [user] });
-        await store.set(`${id}:b`, "b", 0, { tags: [other, user] });
-        await store.set(`${id}:c`, "c", 60, { tags: [other] });
-        await store.set(`${id}:d`, "d", 60);
-        assert.equal(await store.invalidateTags!([user]), 2);
-        assert.equal(await store.get(`${id}:a`), undefined);
-        assert.equal(await store.get(`${id}:b`), undefined);
-        assert.equal(await store.get(`${id}:c`), "c");
-        assert.equal(await store.get(`${id}:d`), "d");
-        assert.equal(await store.invalidateTags!([user]), 0, "already gone");
-        assert.equal(await store.invalidateTags!([`p${id}:none`]), 0);
-        assert.equal(await store.invalidateTags!([other, `p${id}:x`]), 1);
-        assert.equal(await store.get(`${id}:c`), undefined);
-        assert.equal(await store.get(`${id}:d`), "d");
-      },
-    );
-
-    storeTest(
-      "a key keeps its tags when set again and adds the new ones",
-      time,
-      async (h) => {
-        const store = await open(h);
-        if (!supportsCacheTags(store)) return;
-        const id = uid();
-        const key = `${id}:refreshed`;
-        await store.set(key, "v1", 60, { tags: [`${id}:first`] });
-        await store.set(key, "v2", 120, { tags: [`${id}:second`] });
-        await store.set(key, "v3", 120);
-        await h.advance(h.exact ? 90_000 : 100);
-        assert.equal(await store.get(key), "v3");
-        assert.equal(await store.invalidateTags!([`${id}:first`]), 1);
-        assert.equal(await store.get(key), undefined);
-        await store.set(key, "v4", 60, { tags: [`${id}:second`] });
-        assert.equal(await store.invalidateTags!([`${id}:second`]), 1);
-        assert.equal(await store.get(key), undefined);
-      },
-    );
-
-    storeTest(
-      "clear(prefix) forgets the tags under that prefix and keeps the others",
-      time,
-      async (h) => {
-        const store = await open(h);
-        if (!supportsCacheTags(store)) return;
-        const id = uid();
-        const a = `t${id}*[a]?_%25:cache:`;
-        const b = `t${id}*[a]?x%25:cache:`;
-        await store.set(`${a}1`, "a1", 0, { tags: [`${a}shared`] });
-        await store.set(`${b}1`, "b1", 0, { tags: [`${b}shared`] });
-        await store.clear(a);
-        assert.equal(await store.get(`${a}1`), undefined);
-        await store.set(`${a}1`, "a1 again", 0);
-        assert.equal(await store.invalidateTags!([`${a}shared`]), 0);
-        assert.equal(await store.get(`${a}1`), "a1 again");
-        assert.equal(await store.invalidateTags!([`${b}shared`]), 1);
-        assert.equal(await store.get(`${b}1`), undefined);
-      },
-    );
-
-    storeTest(
-      "a tag's index expires with the entries it points to",
-      time,
-      async (h) => {
-        const store = await open(h);
-        if (!supportsCacheTags(store)) return;
-        const id = uid();
-        const key = `${id}:expiring`;
-        await store.set(key, "v", 1, { tags: [`${id}:tag`] });
-        await h.advancePast(h.exact ? 1_000 : 1_000);
-        assert.equal(await store.get(key), undefined);
-        const withCleanup = store as { cleanup?: () => Promise<number> };
-        if (typeof withCleanup.cleanup === "function") {
-          await withCleanup.cleanup();
-        }
-        // The same key written later without the tag is not its target.
-        await store.set(key, "untagged", 0);
-        assert.equal(await store.invalidateTags!([`${id}:tag`]), 0);
-        assert.equal(await store.get(key), "untagged");
-      },
-    );
+    describeTags(open, time);
 
     storeTest("close() may be called twice", time, async (h) => {
       const store = await open(h);

@@ -58,28 +58,36 @@ export async function all(
  *
  * @throws {StoreError} When some are still unprocessed after every try.
  */
-export async function deleteAll(
+export function deleteAll(
   connection: _Connection,
   operation: string,
   keys: readonly _Key[],
 ): Promise<void> {
-  for (let i = 0; i < keys.length; i += BATCH_SIZE) {
-    let requests: unknown[] = keys.slice(i, i + BATCH_SIZE).map((key) => ({
+  return _batchWrite(
+    connection,
+    operation,
+    keys.map((key) => ({
       DeleteRequest: { Key: { pk: key.pk, sk: key.sk } },
-    }));
+    })),
+  );
+}
+
+async function _batchWrite(
+  connection: _Connection,
+  operation: string,
+  all: readonly unknown[],
+): Promise<void> {
+  for (let i = 0; i < all.length; i += BATCH_SIZE) {
+    let requests: unknown[] = all.slice(i, i + BATCH_SIZE);
     for (let attempt = 0; requests.length > 0; attempt++) {
       if (attempt === BATCH_TRIES) {
         throw new StoreError(
-          `Cannot ${operation} on ${connection.component}: DynamoDB left ${requests.length} deletes unprocessed after ${BATCH_TRIES} tries`,
+          `Cannot ${operation} on ${connection.component}: DynamoDB left ${requests.length} writes unprocessed after ${BATCH_TRIES} tries`,
           BACKEND,
           operation,
         );
       }
-      if (attempt > 0) {
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(1_000, 10 * 2 ** attempt))
-        );
-      }
+      if (attempt > 0) await _backoff(attempt);
       const reply = await connection.call(operation, "BatchWriteItem", {
         TableName: undefined,
         RequestItems: { [connection.table]: requests },
@@ -90,6 +98,74 @@ export async function deleteAll(
       requests = Array.isArray(left) ? left : [];
     }
   }
+}
+
+/**
+ * Puts items, 25 per `BatchWriteItem`, sending again what DynamoDB leaves
+ * unprocessed (with a short backoff) until all are written.
+ *
+ * @throws {StoreError} When some are still unprocessed after every try.
+ */
+export function putAll(
+  connection: _Connection,
+  operation: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  return _batchWrite(
+    connection,
+    operation,
+    items.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+/**
+ * Reads items by key with consistent reads, 100 per `BatchGetItem`, asking
+ * again for what DynamoDB leaves unprocessed.
+ *
+ * @throws {StoreError} When some are still unprocessed after every try.
+ */
+export async function getAll(
+  connection: _Connection,
+  operation: string,
+  keys: readonly _Key[],
+  projection: string,
+  names: Record<string, string>,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: unknown[] = keys.slice(i, i + 100);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === BATCH_TRIES) {
+        throw new StoreError(
+          `Cannot ${operation} on ${connection.component}: DynamoDB left ${pending.length} reads unprocessed after ${BATCH_TRIES} tries`,
+          BACKEND,
+          operation,
+        );
+      }
+      if (attempt > 0) await _backoff(attempt);
+      const reply = await connection.call(operation, "BatchGetItem", {
+        TableName: undefined,
+        RequestItems: {
+          [connection.table]: {
+            Keys: pending,
+            ConsistentRead: true,
+            ProjectionExpression: projection,
+            ExpressionAttributeNames: names,
+          },
+        },
+      });
+      const found = (reply.Responses as Record<string, unknown[]> | undefined)
+        ?.[connection.table];
+      if (Array.isArray(found)) {
+        out.push(...found as Record<string, unknown>[]);
+      }
+      const left = (reply.UnprocessedKeys as
+        | Record<string, { Keys?: unknown[] }>
+        | undefined)?.[connection.table]?.Keys;
+      pending = Array.isArray(left) ? left : [];
+    }
+  }
+  return out;
 }
 
 /**
@@ -133,4 +209,10 @@ export class _Deleter {
 /** The primary key of an item read back. */
 export function keyOf(item: Record<string, unknown>): _Key {
   return { pk: item.pk as { S: string }, sk: item.sk as { S: string } };
+}
+
+function _backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) =>
+    setTimeout(resolve, Math.min(1_000, 10 * 2 ** attempt))
+  );
 }

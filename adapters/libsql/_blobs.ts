@@ -10,11 +10,11 @@ import type { LibsqlCacheStats } from "./cache_store.ts";
  * absolute expiry in the store's clock. Expired rows are never read; a write
  * also removes them, at most once per `cleanupIntervalMs`.
  *
- * Tags are rows `(tag, key)` of `<prefix>cache_tags`. A tagged write and an
- * invalidation are each one write transaction, so they serialize: an entry
- * written before an invalidation commits is removed by it. A tag row lives
- * while its key has a row in `<prefix>cache`: the sweep of expired entries
- * also removes the tag rows left without an entry.
+ * Tags are rows of `<prefix>cache_tags` (tag, key), which triggers remove
+ * with their entry, and invalidations leave rows in `<prefix>cache_marks`
+ * (`t:<tag>` or `k:<key>`, when, until when). A write checks the marks and
+ * writes the entry and its tags in one transaction; an invalidation marks,
+ * deletes and counts in one transaction too.
  */
 export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
   readonly name = "libsql";
@@ -22,6 +22,7 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
   readonly #db: _Connection;
   readonly #table: string;
   readonly #tags: string;
+  readonly #marks: string;
   readonly #cleanupIntervalMs: number;
   #nextCleanupAt = Number.NEGATIVE_INFINITY;
 
@@ -29,6 +30,7 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
     this.#db = db;
     this.#table = db.tables.cache;
     this.#tags = db.tables.cacheTags;
+    this.#marks = db.tables.cacheMarks;
     this.#cleanupIntervalMs = nonNegativeInteger(
       db.component,
       "cleanupIntervalMs",
@@ -50,7 +52,7 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
     payload: Payload,
     ttlMs: number | null,
   ): Promise<void> {
-    await this.#write(key, payload, ttlMs, undefined);
+    await this.writeTagged(key, payload, ttlMs, [], 0);
   }
 
   async writeTagged(
@@ -58,73 +60,92 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
     payload: Payload,
     ttlMs: number | null,
     tags: readonly string[],
-  ): Promise<void> {
-    await this.#write(key, payload, ttlMs, tags);
-  }
-
-  async removeTagged(tags: readonly string[]): Promise<number> {
-    const now = this.#db.now();
-    const selected =
-      `SELECT key FROM ${this.#tags} WHERE tag IN (SELECT value FROM json_each(?1))`;
-    const json = JSON.stringify(tags);
-    const [counted] = await this.#db.batch(
-      "invalidateTags",
-      "invalidate cache tags",
-      [
-        {
-          sql:
-            `SELECT count(*) AS n FROM ${this.#table} WHERE key IN (${selected}) AND (expires_at IS NULL OR expires_at > ?2)`,
-          args: [json, now],
-        },
-        {
-          sql: `DELETE FROM ${this.#table} WHERE key IN (${selected})`,
-          args: [json],
-        },
-        {
-          sql:
-            `DELETE FROM ${this.#tags} WHERE tag IN (SELECT value FROM json_each(?1))`,
-          args: [json],
-        },
-      ],
-    );
-    return _int(counted?.rows[0]?.n) ?? 0;
-  }
-
-  async #write(
-    key: string,
-    payload: Payload,
-    ttlMs: number | null,
-    tags: readonly string[] | undefined,
-  ): Promise<void> {
+    ageMs: number,
+  ): Promise<boolean> {
     const now = this.#db.now();
     const bytes = payload as Uint8Array;
+    // ?1 key, ?2 now, ?3 obtained at, then one parameter per tag.
+    const marks = ["'k:' || ?1", ...tags.map((_, i) => `'t:' || ?${i + 4}`)];
+    const unmarked = `NOT EXISTS (SELECT 1 FROM ${this.#marks} WHERE name IN (${
+      marks.join(", ")
+    }) AND at > ?3 AND expires_at > ?2)`;
+    const common = [key, now, now - ageMs, ...tags];
+    const n = common.length;
     const statements: LibsqlStatement[] = [{
       sql:
-        `INSERT INTO ${this.#table} (key, value, size, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+        `INSERT INTO ${this.#table} (key, value, size, expires_at, created_at) SELECT ?1, ?${
+          n + 1
+        }, ?${n + 2}, ?${
+          n + 3
+        }, ?2 WHERE ${unmarked} ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size, expires_at = excluded.expires_at, created_at = excluded.created_at RETURNING 1 AS written`,
       args: [
-        key,
+        ...common,
         bytes,
         bytes.byteLength,
         ttlMs === null ? null : now + ttlMs,
-        now,
       ],
     }];
-    if (tags !== undefined) {
+    if (tags.length > 0) {
+      // Within the same transaction the marks are as the write saw them.
       statements.push({
         sql:
-          `INSERT OR IGNORE INTO ${this.#tags} (tag, key) SELECT value, ?1 FROM json_each(?2)`,
-        args: [key, JSON.stringify(tags)],
+          `INSERT OR IGNORE INTO ${this.#tags} (tag, key) SELECT column1, ?1 FROM (VALUES ${
+            tags.map((_, i) => `(?${i + 4})`).join(", ")
+          }) WHERE ${unmarked}`,
+        args: common,
       });
     }
     if (this.#cleanupIntervalMs > 0 && now >= this.#nextCleanupAt) {
       this.#nextCleanupAt = now + this.#cleanupIntervalMs;
       statements.push(...this.#cleanupStatements(now));
     }
-    if (statements.length === 1) {
-      await this.#db.execute("set", "write a cache entry", statements[0]!);
-    } else {
-      await this.#db.batch("set", "write a cache entry", statements);
-    }
+    // One statement runs on its own, without a transaction around it.
+    const [result] = statements.length === 1
+      ? [await this.#db.execute("set", "write a cache entry", statements[0]!)]
+      : await this.#db.batch("set", "write a cache entry", statements);
+    return (result?.rows.length ?? 0) > 0;
+  }
+
+  async dropTagged(tags: readonly string[], markMs: number): Promise<number> {
+    const now = this.#db.now();
+    // ?1 now, ?2 until, then one parameter per tag.
+    const list = tags.map((_, i) => `?${i + 3}`).join(", ");
+    const tagged = `SELECT key FROM ${this.#tags} WHERE tag IN (${list})`;
+    const args = [now, now + markMs, ...tags];
+    const upsertMark =
+      "ON CONFLICT (name) DO UPDATE SET at = excluded.at, expires_at = excluded.expires_at";
+    const results = await this.#db.batch(
+      "invalidateTags",
+      "invalidate cache tags",
+      [
+        {
+          sql:
+            `INSERT INTO ${this.#marks} (name, at, expires_at) SELECT 'k:' || key, ?1, ?2 FROM (${tagged}) WHERE true ${upsertMark}`,
+          args,
+        },
+        {
+          sql:
+            `DELETE FROM ${this.#table} WHERE key IN (${tagged}) AND (expires_at IS NULL OR expires_at > ?1)`,
+          args,
+        },
+        { sql: "SELECT changes() AS n", args: [] },
+        // Expired entries of those tags: nobody reads them, and their tag
+        // rows go with them.
+        { sql: `DELETE FROM ${this.#table} WHERE key IN (${tagged})`, args },
+        {
+          sql: `DELETE FROM ${this.#tags} WHERE tag IN (${list})`,
+          args,
+        },
+        {
+          sql:
+            `INSERT INTO ${this.#marks} (name, at, expires_at) SELECT 't:' || column1, ?1, ?2 FROM (VALUES ${
+              tags.map((_, i) => `(?${i + 3})`).join(", ")
+            }) WHERE true ${upsertMark}`,
+          args,
+        },
+      ],
+    );
+    return _int(results[2]?.rows[0]?.n) ?? 0;
   }
 
   async remove(key: string): Promise<void> {
@@ -146,31 +167,30 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
 
   async removePrefix(prefix: string): Promise<void> {
     if (prefix === "") {
-      await this.#db.batch("clear", "clear the cache", [
-        { sql: `DELETE FROM ${this.#table}`, args: [] },
-        { sql: `DELETE FROM ${this.#tags}`, args: [] },
-      ]);
+      await this.#db.batch(
+        "clear",
+        "clear the cache",
+        [this.#table, this.#tags, this.#marks].map((table) => ({
+          sql: `DELETE FROM ${table}`,
+          args: [],
+        })),
+      );
       return;
     }
-    // A key range uses the primary key's index; no LIKE, so `%` and `_` in
-    // a prefix are plain characters. The tags under the prefix go with the
-    // entries.
-    const upper = _prefixUpperBound(prefix);
-    const range = (column: string) =>
-      upper === undefined
-        ? `${column} >= ?1 AND substr(${column}, 1, length(?1)) = ?1`
-        : `${column} >= ?1 AND ${column} < ?2`;
-    const args = upper === undefined ? [prefix] : [prefix, upper];
+    // Key ranges use the primary keys' indexes; no LIKE, so `%` and `_` in
+    // a prefix are plain characters.
     await this.#db.batch("clear", "clear cache entries by prefix", [
-      { sql: `DELETE FROM ${this.#table} WHERE ${range("key")}`, args },
-      { sql: `DELETE FROM ${this.#tags} WHERE ${range("tag")}`, args },
+      _rangeDelete(this.#table, "key", prefix),
+      _rangeDelete(this.#tags, "tag", prefix),
+      _rangeDelete(this.#marks, "name", `t:${prefix}`),
+      _rangeDelete(this.#marks, "name", `k:${prefix}`),
     ]);
   }
 
   async stats(): Promise<LibsqlCacheStats> {
     const result = await this.#db.execute("getStats", "read cache statistics", {
       sql:
-        `SELECT count(*) AS total, coalesce(sum(expires_at IS NOT NULL AND expires_at <= ?1), 0) AS expired, coalesce(sum(size), 0) AS bytes, (SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()) AS db_bytes FROM ${this.#table}`,
+        `SELECT count(*) AS total, coalesce(sum(expires_at IS NOT NULL AND expires_at <= ?1), 0) AS expired, coalesce(sum(size), 0) AS bytes, (SELECT count(*) FROM ${this.#tags}) AS pairs, (SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()) AS db_bytes FROM ${this.#table}`,
       args: [this.#db.now()],
     });
     const row = result.rows[0] ?? {};
@@ -178,17 +198,17 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
       totalItems: _int(row.total) ?? 0,
       expiredItems: _int(row.expired) ?? 0,
       totalBytes: _int(row.bytes) ?? 0,
+      tagIndexEntries: _int(row.pairs) ?? 0,
       databaseSizeKB: Math.ceil((_int(row.db_bytes) ?? 0) / 1024),
     };
   }
 
   async cleanup(): Promise<number> {
+    const [entries, marks] = this.#cleanupStatements(this.#db.now());
     const [, count] = await this.#db.batch(
       "cleanup",
       "remove expired cache entries",
-      [
-        ...this.#cleanupStatements(this.#db.now()),
-      ],
+      [entries!, { sql: "SELECT changes() AS n", args: [] }, marks!],
     );
     return _int(count?.rows[0]?.n) ?? 0;
   }
@@ -197,24 +217,31 @@ export class _LibsqlBlobs implements BlobBackend<LibsqlCacheStats> {
     return this.#db.close();
   }
 
-  /**
-   * Removes the expired entries, then the tag rows left without an entry;
-   * the second statement reads the first's count.
-   */
+  // Expired entries (their tags go with them), then marks that ran out.
   #cleanupStatements(now: number): LibsqlStatement[] {
     return [
+      { sql: `DELETE FROM ${this.#table} WHERE expires_at <= ?1`, args: [now] },
       {
-        sql: `DELETE FROM ${this.#table} WHERE expires_at <= ?1`,
+        sql: `DELETE FROM ${this.#marks} WHERE expires_at <= ?1`,
         args: [now],
-      },
-      { sql: "SELECT changes() AS n", args: [] },
-      {
-        sql:
-          `DELETE FROM ${this.#tags} WHERE NOT EXISTS (SELECT 1 FROM ${this.#table} c WHERE c.key = ${this.#tags}.key)`,
-        args: [],
       },
     ];
   }
+}
+
+/** Deletes the rows of `table` whose `column` starts with `prefix`. */
+function _rangeDelete(
+  table: string,
+  column: string,
+  prefix: string,
+): LibsqlStatement {
+  const upper = _prefixUpperBound(prefix);
+  return {
+    sql: upper === undefined
+      ? `DELETE FROM ${table} WHERE ${column} >= ?1 AND substr(${column}, 1, length(?1)) = ?1`
+      : `DELETE FROM ${table} WHERE ${column} >= ?1 AND ${column} < ?2`,
+    args: upper === undefined ? [prefix] : [prefix, upper],
+  };
 }
 
 /**

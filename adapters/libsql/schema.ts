@@ -22,8 +22,10 @@ export interface LibsqlTableNames {
   meta: string;
   /** Cache entries. */
   cache: string;
-  /** The tags of cache entries: one row per tag and key. */
+  /** The tags of cache entries: one row per (tag, key). */
   cacheTags: string;
+  /** When a tag or an entry was last invalidated, for a while after. */
+  cacheMarks: string;
   /** Single-flight jobs. */
   dedupe: string;
   /** The log of rate-limit admissions. */
@@ -65,6 +67,7 @@ export function tableNames(
     meta: `${prefix}meta`,
     cache: `${prefix}cache`,
     cacheTags: `${prefix}cache_tags`,
+    cacheMarks: `${prefix}cache_marks`,
     dedupe: `${prefix}dedupe`,
     rateLimit: `${prefix}rate_limit`,
     activity: `${prefix}rate_activity`,
@@ -94,7 +97,17 @@ export function libsqlSchema(prefix: string = DEFAULT_TABLE_PREFIX): string[] {
     `CREATE TABLE IF NOT EXISTS ${t.meta} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
     `CREATE TABLE IF NOT EXISTS ${t.cache} (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, size INTEGER NOT NULL DEFAULT 0, expires_at INTEGER, created_at INTEGER NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS ${t.cache}_expires_at ON ${t.cache} (expires_at) WHERE expires_at IS NOT NULL`,
-    ...cacheTagsSchema(t),
+    // The tags of an entry live as long as it does: they go with its row,
+    // and when an expired row is written over, the new entry starts
+    // untagged. Triggers keep that true for every writer of the table.
+    `CREATE TABLE IF NOT EXISTS ${t.cacheTags} (tag TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tag, key)) WITHOUT ROWID`,
+    `CREATE INDEX IF NOT EXISTS ${t.cacheTags}_key ON ${t.cacheTags} (key)`,
+    `CREATE TRIGGER IF NOT EXISTS ${t.cache}_tags_deleted AFTER DELETE ON ${t.cache} BEGIN DELETE FROM ${t.cacheTags} WHERE key = OLD.key; END`,
+    `CREATE TRIGGER IF NOT EXISTS ${t.cache}_tags_renewed AFTER UPDATE ON ${t.cache} WHEN OLD.expires_at IS NOT NULL AND OLD.expires_at <= NEW.created_at BEGIN DELETE FROM ${t.cacheTags} WHERE key = NEW.key; END`,
+    // `name` is `t:<tag>` or `k:<key>`; a write of a value obtained before
+    // `at` is refused until `expires_at`.
+    `CREATE TABLE IF NOT EXISTS ${t.cacheMarks} (name TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID`,
+    `CREATE INDEX IF NOT EXISTS ${t.cacheMarks}_expires_at ON ${t.cacheMarks} (expires_at)`,
     // A job's row: `expires_at` is when its lease runs out while it is
     // pending, and when its outcome may be forgotten once it settled. The
     // `prev_` columns keep the outcome of the settled job a new claim
@@ -134,7 +147,8 @@ export const LIBSQL_SCHEMA: readonly string[] = Object.freeze(libsqlSchema());
  * Version 1 had neither the priority of admissions, the last user activity
  * of the adaptive split, nor the size of cache entries. Version 2 had no
  * lease end on dedupe jobs, and kept no outcome of a replaced job.
- * Version 3 had no cache tags.
+ * Version 3 had no cache tags (their tables and triggers are created by the
+ * schema statements that follow every upgrade).
  */
 const UPGRADES: Record<number, (t: LibsqlTableNames) => string[]> = {
   1: (t) => [
@@ -151,19 +165,8 @@ const UPGRADES: Record<number, (t: LibsqlTableNames) => string[]> = {
     // for a minute.
     `UPDATE ${t.dedupe} SET expires_at = CASE WHEN status = 'pending' THEN started_at + 300000 ELSE updated_at + 60000 END`,
   ],
-  3: (t) => cacheTagsSchema(t),
+  3: () => [],
 };
-
-/**
- * The tag index: a row per tag and key, found by tag for invalidation and
- * by key when swept with the entries it points to.
- */
-function cacheTagsSchema(t: LibsqlTableNames): string[] {
-  return [
-    `CREATE TABLE IF NOT EXISTS ${t.cacheTags} (tag TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tag, key)) WITHOUT ROWID`,
-    `CREATE INDEX IF NOT EXISTS ${t.cacheTags}_key ON ${t.cacheTags} (key)`,
-  ];
-}
 
 /** Options for {@linkcode migrate}. */
 export interface MigrateOptions {

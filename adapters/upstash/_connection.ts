@@ -28,7 +28,7 @@ export interface UpstashRedisLike {
   /** `SCAN cursor MATCH pattern COUNT n TYPE type`. */
   scan(
     cursor: string | number,
-    options: { match: string; count: number; type: string },
+    options: { match: string; count: number; type?: string },
   ): Promise<[string | number, string[]]>;
 }
 
@@ -103,6 +103,8 @@ export class _Connection {
   readonly component: string;
   /** Every key of this store starts with it: `keyPrefix`, the kind, `:`. */
   readonly keyPrefix: string;
+  /** The `keyPrefix` option: what every kind's keys start with. */
+  readonly basePrefix: string;
   readonly #redis: UpstashRedisLike;
   readonly #timeoutMs: number;
   #closed = false;
@@ -134,6 +136,7 @@ export class _Connection {
     // The kind keeps a cache entry, a flight and a rate window apart even
     // when callers give them the same key.
     this.keyPrefix = `${keyPrefix}${kind}:`;
+    this.basePrefix = keyPrefix;
     this.#timeoutMs = positiveInteger(component, "timeoutMs", timeoutMs);
     if (redis !== undefined) {
       if (!_isRedisLike(redis)) {
@@ -228,19 +231,42 @@ export class _Connection {
    * store when it is empty) and hold a `type`, with `SCAN`, a batch of about
    * `count` at a time; never `KEYS`.
    */
-  async scan(
+  scan(
     operation: string,
     prefix: string,
     type: string,
     count: number,
     each: (keys: string[]) => Promise<void>,
   ): Promise<void> {
-    const match = _escapeGlob(this.key(prefix)) + "*";
+    return this.scanMatch(
+      operation,
+      _escapeGlob(this.key(prefix)) + "*",
+      type,
+      count,
+      each,
+    );
+  }
+
+  /**
+   * Walks the keys that match a `MATCH` pattern (and hold a `type`, when
+   * given) with `SCAN`, a batch of about `count` at a time.
+   */
+  async scanMatch(
+    operation: string,
+    match: string,
+    type: string | undefined,
+    count: number,
+    each: (keys: string[]) => Promise<void>,
+  ): Promise<void> {
     let cursor: string | number = "0";
     do {
       const [next, keys] = await this.run(
         operation,
-        (redis) => redis.scan(cursor, { match, count, type }),
+        (redis) =>
+          redis.scan(
+            cursor,
+            type === undefined ? { match, count } : { match, count, type },
+          ),
       );
       if (keys.length > 0) await each(keys);
       cursor = String(next);
@@ -276,7 +302,7 @@ export class _Connection {
  * Escapes the glob metacharacters of Redis `MATCH` patterns, so that a key
  * prefix matches only itself.
  */
-function _escapeGlob(text: string): string {
+export function _escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, "\\$&");
 }
 

@@ -80,7 +80,7 @@ export class _UpstashRestClient implements UpstashRedisLike {
 
   async scan(
     cursor: string | number,
-    options: { match: string; count: number; type: string },
+    options: { match: string; count: number; type?: string },
   ): Promise<[string | number, string[]]> {
     const result = await this.command([
       "SCAN",
@@ -89,8 +89,7 @@ export class _UpstashRestClient implements UpstashRedisLike {
       options.match,
       "COUNT",
       options.count,
-      "TYPE",
-      options.type,
+      ...(options.type === undefined ? [] : ["TYPE", options.type]),
     ]);
     if (
       !Array.isArray(result) || result.length !== 2 ||

@@ -15,11 +15,12 @@ import { variantKey } from "../cache/vary.ts";
 import { storeCall } from "../_store_deadline.ts";
 import type { CacheSkipReason } from "../events.ts";
 import { keepsValues, markEntry } from "../stores/memory/_sync_get.ts";
-import type { CacheStore } from "../stores/types.ts";
+import type { CacheSetOptions, CacheStore } from "../stores/types.ts";
 import type { Call } from "./_call.ts";
 import { deleteEntry } from "./_cache_reader.ts";
 import { cacheKey, type CallKeys, variantCacheKey } from "./_key.ts";
 import { CHECKED, type Pipeline } from "./_pipeline.ts";
+import { supportsTags } from "./_tags.ts";
 
 /** How long a Vary index outlives the variant that wrote it, at least. */
 const VARY_INDEX_MIN_TTL_SECONDS = 86_400;
@@ -47,15 +48,21 @@ export function isVaryIndex(value: unknown): value is VaryIndex {
 export class CacheWriter {
   readonly #pipeline: Pipeline;
   readonly #store: CacheStore<unknown>;
+  /** Whether the store keeps tags, and so takes the age of what it keeps. */
+  readonly #tagged: boolean;
 
   constructor(pipeline: Pipeline, store: CacheStore<unknown>) {
     this.#pipeline = pipeline;
     this.#store = store;
+    this.#tagged = supportsTags(store);
   }
 
   /**
    * Stores an entry for as long as it may be served, with a Vary index
-   * when it varies. A refused variant gets no index.
+   * when it varies. A refused variant gets no index. On a store with tag
+   * support the entry carries the request's tags (the index none), and
+   * each write its age since the request was sent, so that the store
+   * refuses a response fetched before an invalidation of its tags or key.
    *
    * @returns Whether the store kept it.
    */
@@ -73,42 +80,48 @@ export class CacheWriter {
     let storeKey = keys.cache;
     const timeoutMs = config.storeTimeoutMs;
     let kept: void | boolean;
+    let entryOptions: CacheSetOptions | undefined;
+    let indexOptions: CacheSetOptions | undefined;
+    if (this.#tagged) {
+      const ageMs = Math.max(0, config.clock.now() - built.requestTime);
+      indexOptions = { ageMs };
+      entryOptions = call.tags === undefined
+        ? indexOptions
+        : { tags: call.tags, ageMs };
+    }
+    const set = (
+      key: string,
+      value: unknown,
+      ttl: number,
+      options: CacheSetOptions | undefined,
+    ) =>
+      storeCall(
+        "set",
+        () =>
+          options === undefined
+            ? store.set(key, value, ttl)
+            : store.set(key, value, ttl, options),
+        timeoutMs,
+        undefined,
+        config.clock,
+      );
     try {
       if (names.length === 0) {
-        kept = await storeCall(
-          "set",
-          () => tagged(store, storeKey, entry, ttlSeconds, call.tags),
-          timeoutMs,
-          undefined,
-          config.clock,
-        );
+        kept = await set(storeKey, entry, ttlSeconds, entryOptions);
       } else {
         storeKey = await variantCacheKey(
           this.#pipeline.hasher,
           call,
           variantKey(entry.varyHeaders),
         );
-        // The tags go with the variant; the index only names the fields.
-        kept = await storeCall(
-          "set",
-          () => tagged(store, storeKey, entry, ttlSeconds, call.tags),
-          timeoutMs,
-          undefined,
-          config.clock,
-        );
+        kept = await set(storeKey, entry, ttlSeconds, entryOptions);
         if (kept !== false) {
           const index: VaryIndex = { sluiceVary: 1, names };
-          kept = await storeCall(
-            "set",
-            () =>
-              store.set(
-                keys.cache,
-                index,
-                Math.max(ttlSeconds, VARY_INDEX_MIN_TTL_SECONDS),
-              ),
-            timeoutMs,
-            undefined,
-            config.clock,
+          kept = await set(
+            keys.cache,
+            index,
+            Math.max(ttlSeconds, VARY_INDEX_MIN_TTL_SECONDS),
+            indexOptions,
           );
         }
       }
@@ -134,6 +147,7 @@ export class CacheWriter {
         bytes: typeof built.body === "string"
           ? bodyBytes(built.body).byteLength
           : built.body.byteLength,
+        ...(call.tags === undefined ? {} : { tagCount: call.tags.length }),
       });
     }
     return true;
@@ -201,17 +215,4 @@ export class CacheWriter {
       }
     }
   }
-}
-
-/** Sets an entry, with the call's tags when it has any. */
-function tagged(
-  store: CacheStore<unknown>,
-  key: string,
-  entry: unknown,
-  ttlSeconds: number,
-  tags: readonly string[] | undefined,
-): Promise<void | boolean> {
-  return tags === undefined
-    ? store.set(key, entry, ttlSeconds)
-    : store.set(key, entry, ttlSeconds, { tags });
 }

@@ -90,8 +90,6 @@ export interface CallSpec {
   readonly totalMs: number | undefined;
   /** The retries of this call: the client's, or the request's over them. */
   readonly retry: ResolvedRetryOptions;
-  /** The store's names of the request's cache tags (prefixed), if any. */
-  readonly tags: readonly string[] | undefined;
   /** The cache policy its response is stored with (a request's `ttl` over the client's). */
   readonly cachePolicy: CachePolicyOptions | undefined;
   /** `performance.now()` at entry (0 when no event needs it). */
@@ -108,6 +106,8 @@ export interface CallSpec {
   readonly background: boolean;
   /** Hands work that outlives the response to the platform (the request's, else the client's). */
   readonly waitUntil: WaitUntil | undefined;
+  /** The request's cache tags in the store's form (see `scopedTags`), if any. */
+  readonly tags: readonly string[] | undefined;
 }
 
 /** What the pipeline learns about a call on the way. */

@@ -14,12 +14,11 @@ import {
 import {
   resolveRequestCache,
   resolveRequestRetry,
-  resolveRequestTags,
   resolveTimeouts,
   resolveWaitUntil,
 } from "./_request_options.ts";
+import { requestTags } from "./_tags.ts";
 import type { ResolvedOptions } from "./_validate_options.ts";
-import { storeTags } from "./_tags.ts";
 
 const URL_MEMO_LIMIT = 1_024;
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -101,11 +100,6 @@ export function buildCall(
     retry: parts.retry === undefined
       ? options.retry
       : resolveRequestRetry(parts.retry, options.retry),
-    tags: parts.tags === undefined ? undefined : storeTags(
-      options.cache?.store,
-      scope.prefix,
-      resolveRequestTags(parts.tags),
-    ),
     cachePolicy: ttlMs === undefined || options.cache === undefined
       ? options.cache?.policy
       : { ...options.cache.policy, defaultTtlMs: ttlMs },
@@ -115,6 +109,7 @@ export function buildCall(
     waitUntil: parts.waitUntil === undefined
       ? options.waitUntil
       : resolveWaitUntil(parts.waitUntil),
+    tags: requestTags(shared, scope, parts.tags),
     state: { priority: priorityOf(parts.priority), sending: false },
   };
 }

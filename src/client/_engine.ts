@@ -28,7 +28,12 @@ import {
   conditionalOutcome,
 } from "./_conditional.ts";
 import { Flights } from "./_flights.ts";
-import { type CallKeys, selectingFields, selectingKeys } from "./_key.ts";
+import {
+  type CallKeys,
+  selectingFields,
+  selectingKeys,
+  taggedKeys,
+} from "./_key.ts";
 import { Origin } from "./_origin.ts";
 import { parseRange, rangedOutcome } from "./_range.ts";
 import {
@@ -232,12 +237,13 @@ export class Engine {
   // a fresh hit then resolves without a wait.
   #safe(call: Call): Promise<Outcome> {
     const { hasher } = this.#pipeline;
-    const keys = hasher.keys(
+    let keys = hasher.keys(
       call.scope.prefix,
       call.method,
       call.url,
       call.credentials,
     );
+    if (call.tags !== undefined) keys = taggedKeys(hasher, call, keys);
     const reader = this.#reader;
     if (call.headers !== this.#headers) {
       // A call's headers are built for it or are the client's: none is
@@ -250,7 +256,11 @@ export class Engine {
       const conditions = reader !== undefined && call.mode === "default"
         ? cacheConditions(call.headers)
         : undefined;
-      const selected = selectingKeys(hasher, call, keys, selecting);
+      const selected = taggedKeys(
+        hasher,
+        call,
+        selectingKeys(hasher, call, keys, selecting),
+      );
       if (conditions !== undefined) {
         return this.#conditional(call, keys, selected, conditions);
       }

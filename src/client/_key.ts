@@ -225,6 +225,33 @@ export function selectingKeys(
   return { ...keys, dedupe: `${call.scope.prefix}:dedupe:${hash}` };
 }
 
+/**
+ * The keys of a request with cache tags: the cache entry of its URL, and a
+ * flight shared only by requests with the same tags, so that the response
+ * each stores carries its own tags.
+ */
+export function taggedKeys(
+  hasher: KeyHasher,
+  call: {
+    scope: { prefix: string };
+    method: string;
+    url: string;
+    credentials: string;
+    tags: readonly string[] | undefined;
+  },
+  keys: CallKeys,
+): CallKeys {
+  if (call.tags === undefined) return keys;
+  const material = [...call.tags].sort().join("\u0000");
+  const hash = _hashWith(
+    hasher,
+    call,
+    "tags",
+    `${keys.dedupe}\u0000${material}`,
+  );
+  return { ...keys, dedupe: `${call.scope.prefix}:dedupe:${hash}` };
+}
+
 /** The cache key of a request of `prefix` whose hash is `hash`. */
 export function cacheKey(prefix: string, hash: string): string {
   // A flat string (a template would make a rope of it): a store that keeps

@@ -179,38 +179,6 @@ export function resolveRequestCache(
   return { mode, directives, ttlMs: ttl * 1000 };
 }
 
-/** The most tags one request may carry. */
-export const MAX_TAGS = 64;
-/** The longest tag, in UTF-16 units. */
-export const MAX_TAG_LENGTH = 256;
-
-/**
- * The cache tags of one request, without duplicates; `undefined` for none.
- *
- * @throws {ConfigError} When `value` is not an array of at most 64
- * non-empty strings of at most 256 UTF-16 units.
- */
-export function resolveRequestTags(
-  value: unknown,
-): readonly string[] | undefined {
-  if (value === undefined) return undefined;
-  const expected =
-    `an array of at most ${MAX_TAGS} non-empty strings of at most ${MAX_TAG_LENGTH} characters`;
-  if (!Array.isArray(value) || value.length > MAX_TAGS) {
-    throw new ConfigError("request", "tags", value, expected);
-  }
-  for (const tag of value) {
-    if (
-      typeof tag !== "string" || tag.length === 0 ||
-      tag.length > MAX_TAG_LENGTH
-    ) {
-      throw new ConfigError("request", "tags", value, expected);
-    }
-  }
-  if (value.length === 0) return undefined;
-  return [...new Set(value as string[])];
-}
-
 /** The longest `cache.ttl` whose milliseconds the cache policy accepts. */
 export const MAX_TTL_SECONDS: number = Math.floor(
   Number.MAX_SAFE_INTEGER / 2 / 1000,

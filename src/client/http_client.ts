@@ -14,7 +14,7 @@ import { Engine } from "./_engine.ts";
 import { dataOf, httpError } from "./_reply.ts";
 import { fromInit, fromRequest, helperParts } from "./_request.ts";
 import { clientStatus } from "./_status.ts";
-import { invalidateTags } from "./_tags.ts";
+import { invalidateScopeTags } from "./_tags.ts";
 import { resolveOptions } from "./_validate_options.ts";
 import type {
   HttpClientOptions,
@@ -264,7 +264,7 @@ export class HttpClient implements AsyncDisposable {
 
   /**
    * Removes this client's (or scope's) cached entries from the cache
-   * store, and nobody else's.
+   * store, and nobody else's. Their cache tags go with them.
    */
   async clearCache(): Promise<void> {
     await this.#shared.options.cache?.store.clear(
@@ -273,28 +273,31 @@ export class HttpClient implements AsyncDisposable {
   }
 
   /**
-   * Drops every entry this client (or scope) stored with one of `tags`
-   * (the request option `tags`), in every process that shares the cache
-   * store; other scopes' entries with the same tags stay.
+   * Drops every cached entry this client (or scope) stored with one of
+   * `tags` (see the request option `tags`), in every process that shares
+   * the cache store; the entries of other scopes stay. A response fetched
+   * before this call is not stored after it. Without a cache it resolves
+   * `0`.
    *
-   * @param tags Tags as requests give them: at most 64 non-empty strings of
-   * at most 256 UTF-16 units.
-   * @returns How many entries were dropped (see the store's
-   * `invalidateTags` for how exact that is).
-   * @throws {ConfigError} When a tag is invalid, the client has no cache, or
-   * its store does not support tags.
+   * @param tags Non-empty strings of at most 256 UTF-16 code units, at
+   * most 1 000.
+   * @returns How many entries the store removed, as far as it can tell.
+   * @throws {ConfigError} When `tags` is malformed, or the cache store has
+   * no tag support.
    * @throws {StoreError} When the store fails or does not answer within
    * `storeTimeoutMs`.
+   *
+   * @example Dropping a user's responses after a change
+   * ```ts
+   * import { HttpClient, MemoryCacheStore } from "@sluice/http";
+   *
+   * const client = new HttpClient({ name: "api", cache: { store: new MemoryCacheStore() } });
+   * // await client.get("users/42", { tags: ["user:42"] });
+   * console.log(await client.invalidateTags(["user:42"])); // 0: nothing was stored yet
+   * ```
    */
   invalidateTags(tags: readonly string[]): Promise<number> {
-    const { cache, storeTimeoutMs, clock } = this.#shared.options;
-    return invalidateTags(
-      cache?.store,
-      this.#scope.prefix,
-      tags,
-      storeTimeoutMs,
-      clock,
-    );
+    return invalidateScopeTags(this.#shared, this.#scope, tags);
   }
 
   /**

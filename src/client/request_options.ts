@@ -116,14 +116,16 @@ export interface HttpRequestInit
    */
   retry?: false | HttpClientRetryOptions;
   /**
-   * Cache tags for the entry this request's response is stored as (the
-   * variant entry, for a response with `Vary`), so that
-   * `client.invalidateTags([tag])` drops it later in every process that
-   * shares the store. Each tag is a non-empty string of at most 256 UTF-16
-   * units; at most 64 tags; duplicates are ignored. A refresh of the entry
-   * keeps its tags and adds these. Tags are namespaced by the client's or
-   * scope's key prefix. Needs a cache whose store supports tags (a
-   * `ConfigError` otherwise).
+   * Cache tags for the entry this request's response is stored as, so
+   * that {@linkcode HttpClient.invalidateTags} of any of them drops it, in
+   * every process sharing the cache store. Each a non-empty string of at
+   * most 256 UTF-16 code units, at most 64 (duplicates count once); they
+   * are this client's or scope's, as its cache keys are. A response with
+   * `Vary` tags the variant it is stored as. A refresh of the entry (a 304,
+   * a background revalidation) keeps its tags and adds this request's; a
+   * response served from the cache attaches nothing. Needs a cache store
+   * with tag support (every sluice store has it); with another store the
+   * request fails with a `ConfigError`. Without a cache they are ignored.
    *
    * @default {undefined}
    */
@@ -226,14 +228,16 @@ export interface RequestOptions<T = unknown> {
    */
   retry?: false | HttpClientRetryOptions;
   /**
-   * Cache tags for the entry this request's response is stored as (the
-   * variant entry, for a response with `Vary`), so that
-   * `client.invalidateTags([tag])` drops it later in every process that
-   * shares the store. Each tag is a non-empty string of at most 256 UTF-16
-   * units; at most 64 tags; duplicates are ignored. A refresh of the entry
-   * keeps its tags and adds these. Tags are namespaced by the client's or
-   * scope's key prefix. Needs a cache whose store supports tags (a
-   * `ConfigError` otherwise).
+   * Cache tags for the entry this request's response is stored as, so
+   * that {@linkcode HttpClient.invalidateTags} of any of them drops it, in
+   * every process sharing the cache store. Each a non-empty string of at
+   * most 256 UTF-16 code units, at most 64 (duplicates count once); they
+   * are this client's or scope's, as its cache keys are. A response with
+   * `Vary` tags the variant it is stored as. A refresh of the entry (a 304,
+   * a background revalidation) keeps its tags and adds this request's; a
+   * response served from the cache attaches nothing. Needs a cache store
+   * with tag support (every sluice store has it); with another store the
+   * request fails with a `ConfigError`. Without a cache they are ignored.
    *
    * @default {undefined}
    */

@@ -14,6 +14,12 @@ import {
   type Payload,
   ttlToMs,
 } from "./_payload.ts";
+import {
+  INVALIDATION_MARK_MS,
+  MAX_TAGS_PER_INVALIDATION,
+  setOptions,
+  storeTags,
+} from "./_tags.ts";
 import { positiveInteger } from "./_validate.ts";
 import type { BlobBackend } from "./blob_backend.ts";
 import { _emitStoreEvent, type StoreEventListener } from "./store_events.ts";
@@ -63,9 +69,9 @@ export interface BlobCacheStoreInit<S extends CacheStoreStats> {
  *   the backend's form (bytes or text).
  * - Corruption: a value that cannot be decoded is a miss, is reported, and
  *   is deleted unless another writer replaced it meanwhile.
- * - Tags: when the backend has `writeTagged` and `removeTagged`,
- *   `supportsTags` is `true`; otherwise `set` with tags and `invalidateTags`
- *   throw a `ConfigError` naming the store.
+ * - Tags, when the backend has a tag index (`writeTagged` and
+ *   `dropTagged`): the store then has `invalidateTags`; tags and ages are
+ *   validated here, and invalidations are remembered for five minutes.
  *
  * Store authors extend it with a backend; users construct the backend's
  * own class (`LibsqlCacheStore`, `UpstashCacheStore`).
@@ -96,6 +102,20 @@ export class BlobCacheStore<
   readonly #backend: BlobBackend<S>;
   readonly #maxEntrySizeBytes: number;
   readonly #onEvent: StoreEventListener | undefined;
+  readonly #tagged: boolean;
+  /**
+   * Removes every entry stored with one of `tags`, when the backend has a
+   * tag index; absent otherwise. A write of a value obtained before this
+   * call, of one of those tags or of a removed key, is refused for five
+   * minutes after it.
+   *
+   * @param tags Non-empty strings of at most 2 048 UTF-16 code units, at
+   * most 1 000 of them.
+   * @returns How many live entries were removed.
+   * @throws {TypeError} When `tags` is not such a list.
+   * @throws {StoreError} When the backend fails.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Validates the options and takes the backend.
@@ -122,6 +142,29 @@ export class BlobCacheStore<
     this.#component = component;
     this.#backend = backend;
     this.#onEvent = onEvent;
+    const { writeTagged, dropTagged } = backend;
+    this.#tagged = typeof writeTagged === "function" &&
+      typeof dropTagged === "function";
+    if (!this.#tagged && (writeTagged ?? dropTagged) !== undefined) {
+      throw new ConfigError(
+        component,
+        "backend",
+        backend.name,
+        "a backend with both writeTagged() and dropTagged(), or neither",
+      );
+    }
+    if (this.#tagged) {
+      this.invalidateTags = async (tags) => {
+        const list = storeTags(
+          component,
+          "invalidate tags",
+          tags,
+          MAX_TAGS_PER_INVALIDATION,
+        );
+        if (list.length === 0) return 0;
+        return await backend.dropTagged!(list, INVALIDATION_MARK_MS);
+      };
+    }
   }
 
   /**
@@ -161,8 +204,14 @@ export class BlobCacheStore<
    * @param value The value: JSON data that may hold `Uint8Array`s.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, with a tag index; ignored
+   * otherwise.
    * @returns `true` when the value was kept; `false` when the TTL or the
-   * size kept it out (any older value is removed then).
+   * size kept it out (any older value is removed then), or an
+   * invalidation since the value was obtained refused it (the key is left
+   * as it was).
+   * @throws {TypeError} When the backend has a tag index and `options` are
+   * invalid.
    * @throws {StoreError} When the value cannot be encoded or the backend
    * fails.
    */
@@ -172,9 +221,9 @@ export class BlobCacheStore<
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<boolean> {
-    const tags = options?.tags;
-    const tagged = tags !== undefined && tags.length > 0;
-    if (tagged && !this.supportsTags) throw this.#noTags("tags");
+    const tagging = this.#tagged
+      ? setOptions(this.#component, options)
+      : undefined;
     const ttlMs = ttlToMs(ttlSeconds);
     if (ttlMs === undefined) {
       await this.#backend.remove(hash);
@@ -204,41 +253,17 @@ export class BlobCacheStore<
       await this.#backend.remove(hash);
       return false;
     }
-    if (tagged) {
-      await this.#backend.writeTagged!(hash, payload, ttlMs, tags);
-    } else {
-      await this.#backend.write(hash, payload, ttlMs);
+    if (tagging !== undefined) {
+      return await this.#backend.writeTagged!(
+        hash,
+        payload,
+        ttlMs,
+        tagging.tags,
+        tagging.ageMs,
+      );
     }
+    await this.#backend.write(hash, payload, ttlMs);
     return true;
-  }
-
-  /** Whether the backend keeps tags: it has `writeTagged` and `removeTagged`. */
-  get supportsTags(): boolean {
-    return typeof this.#backend.writeTagged === "function" &&
-      typeof this.#backend.removeTagged === "function";
-  }
-
-  /**
-   * Removes every entry set with any of `tags`: one round trip.
-   *
-   * @param tags The tags.
-   * @returns How many entries were removed.
-   * @throws {ConfigError} When the backend has no tag support.
-   * @throws {StoreError} When the backend fails.
-   */
-  async invalidateTags(tags: readonly string[]): Promise<number> {
-    if (!this.supportsTags) throw this.#noTags("invalidateTags");
-    if (tags.length === 0) return 0;
-    return await this.#backend.removeTagged!(tags);
-  }
-
-  #noTags(option: string): ConfigError {
-    return new ConfigError(
-      this.#component,
-      option,
-      undefined,
-      `a backend with tag support ('${this.#backend.name}' has none)`,
-    );
   }
 
   /**
@@ -254,7 +279,8 @@ export class BlobCacheStore<
   /**
    * Removes every entry, or only those whose key starts with `prefix`.
    *
-   * @param prefix Clears only one client's or scope's keys.
+   * @param prefix Clears only one client's or scope's keys (and, with a
+   * tag index, forgets the tags that start with it).
    * @throws {StoreError} When the backend fails.
    */
   async clear(prefix?: string): Promise<void> {

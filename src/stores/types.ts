@@ -160,7 +160,43 @@ export interface DedupeStoreStats {
 export type DedupeStoreEvent = StoreEvent;
 
 /**
+ * Options for {@linkcode CacheStore.set}. A store without tag support
+ * (one that has no {@linkcode CacheStore.invalidateTags}) ignores them.
+ */
+export interface CacheSetOptions {
+  /**
+   * Tags to attach to the entry, so that
+   * {@linkcode CacheStore.invalidateTags} of any of them removes it. Tags
+   * are opaque to the store: non-empty strings of at most 2 048 UTF-16 code
+   * units, at most 64 of them (duplicates count once). They are the key's
+   * for as long as it holds an entry: a later write of the same key, with
+   * tags or without, keeps them and adds its own; once the entry expires,
+   * is deleted, evicted or invalidated, its key carries none.
+   *
+   * @default {[]}
+   */
+  tags?: readonly string[];
+  /**
+   * How long before this write the value was obtained, in milliseconds: for
+   * a cached response, the time since its request was sent. A store with
+   * tag support refuses the write (`set` resolves `false` and changes
+   * nothing) when, since that moment, `invalidateTags` removed this key or
+   * was called with one of `tags`, so that a response fetched before an
+   * invalidation never lands in the cache after it. Invalidations are
+   * remembered for this long for that purpose: five minutes.
+   *
+   * @default {0}
+   */
+  ageMs?: number;
+}
+
+/**
  * A key-value cache with per-entry time to live.
+ *
+ * Tag support is optional: a store that has
+ * {@linkcode CacheStore.invalidateTags} honours
+ * {@linkcode CacheSetOptions.tags} in `set`; a store without it is used
+ * untagged, and the client refuses tagged requests with a `ConfigError`.
  *
  * @typeParam T The type of the stored values.
  */
@@ -183,13 +219,14 @@ export interface CacheStore<T = unknown> {
    * @param ttlSeconds The time to live: `> 0` expires after that many
    * seconds, `0` never expires, `< 0` is already expired (nothing is
    * readable afterwards).
-   * @param options `tags` to file the entry under. Only a store whose
-   * {@linkcode CacheStore.supportsTags} is `true` keeps them; one that
-   * does not must not be given any.
    * @returns `false` when the store did not keep the value (it is too large
    * for the store, or the TTL is negative or not a number; any older value
    * under `hash` is then gone too), `true` when it did. A store that resolves
-   * to nothing is taken to have kept it.
+   * to nothing is taken to have kept it. A store with tag support also
+   * resolves `false`, and leaves the key as it was, for a write refused
+   * because of an invalidation (see {@linkcode CacheSetOptions.ageMs}).
+   * @param options Tags for the entry, and the value's age; ignored by a
+   * store without tag support.
    */
   set(
     hash: string,
@@ -215,40 +252,23 @@ export interface CacheStore<T = unknown> {
   clear(prefix?: string): Promise<void>;
 
   /**
-   * Whether the store keeps the `tags` of {@linkcode CacheStore.set} and
-   * implements {@linkcode CacheStore.invalidateTags}. A store without this
-   * member, or with `false`, has no tag support: the client then refuses
-   * requests with `tags` instead of storing them untagged.
-   */
-  readonly supportsTags?: boolean;
-
-  /**
-   * Removes every entry that was set with any of `tags`, in every process
-   * that shares the store. Tags are opaque strings to the store (the client
-   * namespaces them with its key prefix, so `clear(prefix)` also forgets the
-   * tags that start with `prefix`). A key keeps the tags it was set with
-   * until it is invalidated, cleared, or its index entries expire with it; a
-   * later `set` of the same key adds its own.
+   * Optional: removes every entry stored with one of `tags` (see
+   * {@linkcode CacheSetOptions.tags}), in every process that shares the
+   * store. A write of one of those tags, or of a removed key, whose value
+   * was obtained before this call is refused afterwards (see
+   * {@linkcode CacheSetOptions.ageMs}). `clear(prefix)` also forgets the
+   * index of the tags that start with `prefix`.
    *
-   * @param tags The tags, each a non-empty string.
-   * @returns How many entries were removed (entries that had already
-   * expired may or may not be counted).
+   * @param tags The tags: non-empty strings of at most 2 048 UTF-16 code
+   * units, at most 1 000 of them.
+   * @returns How many entries it removed, as far as the store can tell (an
+   * entry that expired but was not yet removed is not counted).
+   * @throws {TypeError} When `tags` is not such a list.
    */
   invalidateTags?(tags: readonly string[]): Promise<number>;
 
   /** Releases the store's resources. Calling it twice is safe. */
   close(): Promise<void>;
-}
-
-/** Options of one {@linkcode CacheStore.set}. */
-export interface CacheSetOptions {
-  /**
-   * Tags to file the entry under, for {@linkcode CacheStore.invalidateTags}.
-   * Non-empty strings, without duplicates.
-   *
-   * @default {undefined}
-   */
-  tags?: readonly string[];
 }
 
 /**
@@ -513,6 +533,12 @@ export interface CacheStoreStats {
   expiredItems: number;
   /** The summed size of the entries as the store keeps them, in bytes. */
   totalBytes: number;
+  /**
+   * On a store with tag support: how many (tag, key) pairs its tag index
+   * holds, including pairs of entries that expired and were not yet
+   * dropped. Absent on a store without tags.
+   */
+  tagIndexEntries?: number;
 }
 
 /** Counts a rate-limit store reports from `getStats()`, on every backend. */

@@ -3,7 +3,6 @@
 
 import { ConfigError } from "../../errors.ts";
 import { _emitStoreEvent, type StoreEventListener } from "../store_events.ts";
-import { supportsCacheTags } from "../cache_tags.ts";
 import type {
   CacheSetOptions,
   CacheStore,
@@ -117,50 +116,18 @@ export async function corruptMiss(
   return undefined;
 }
 
-/** The name of a wrapped store in errors: its class. */
-function _nameOf(store: unknown): string {
-  const name = (store as { constructor?: { name?: unknown } }).constructor
-    ?.name;
-  return typeof name === "string" && name !== "" ? name : "the wrapped store";
-}
-
-/** A ConfigError for tags given to a decorator over `store`, which has none. */
-export function noTagsError(
-  component: string,
-  option: string,
-  store: unknown,
-): ConfigError {
-  return new ConfigError(
-    component,
-    option,
-    undefined,
-    `over stores that support tags (${_nameOf(store)} does not)`,
-  );
-}
-
 /**
- * Throws a ConfigError when `options` carries tags and one of `stores` does
- * not support them, so that an entry is never stored untagged.
+ * Calls `store.set`, with `options` only when there are any: a store
+ * written before tags sees the call it always saw.
  */
-export function checkTags(
-  component: string,
-  stores: readonly CacheStore<unknown>[],
+export function setOn<T>(
+  store: CacheStore<T>,
+  hash: string,
+  value: T,
+  ttlSeconds: number,
   options: CacheSetOptions | undefined,
-): void {
-  if (options?.tags === undefined || options.tags.length === 0) return;
-  for (const store of stores) {
-    if (!supportsCacheTags(store)) throw noTagsError(component, "tags", store);
-  }
-}
-
-/** Forwards `invalidateTags` to a wrapped store that supports tags. */
-export async function invalidateInner(
-  component: string,
-  store: CacheStore<unknown>,
-  tags: readonly string[],
-): Promise<number> {
-  if (!supportsCacheTags(store)) {
-    throw noTagsError(component, "invalidateTags", store);
-  }
-  return await store.invalidateTags!(tags);
+): Promise<void | boolean> {
+  return options === undefined
+    ? store.set(hash, value, ttlSeconds)
+    : store.set(hash, value, ttlSeconds, options);
 }

@@ -100,6 +100,22 @@ export class _Keyring {
     return { idBytes: entry.idBytes, key: await this.#key(entry) };
   }
 
+  /**
+   * Every key of the ring that can encrypt, the current one first: raw
+   * keys, and CryptoKeys whose usages include `"encrypt"`.
+   */
+  async encrypting(): Promise<CryptoKey[]> {
+    const entries = [
+      this.#current,
+      ...[...this.#entries.values()].filter((entry) =>
+        entry !== this.#current &&
+        (entry.source instanceof Uint8Array ||
+          entry.source.usages.includes("encrypt"))
+      ),
+    ];
+    return await Promise.all(entries.map((entry) => this.#key(entry)));
+  }
+
   /** The key with `id`, or `undefined` when the ring has none. */
   async find(id: string): Promise<CryptoKey | undefined> {
     const entry = this.#entries.get(id);

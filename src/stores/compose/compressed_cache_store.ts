@@ -5,7 +5,6 @@
  * @module
  */
 
-import { supportsCacheTags } from "../cache_tags.ts";
 import { StoreError } from "../../errors.ts";
 import { CodecError, encodeBinary } from "../codec.ts";
 import { ttlToMs } from "../_payload.ts";
@@ -15,12 +14,11 @@ import { compressionPolicy } from "./_compression_policy.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
-  checkTags,
   corruptMiss,
-  invalidateInner,
   messageOf,
   optionalFunction,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 import {
   type _CompressionPolicy,
@@ -102,6 +100,11 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    * absent otherwise.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags`, when the wrapped store
+   * has tag support; absent otherwise. Tags pass through unchanged.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Wraps a store.
@@ -125,12 +128,15 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
       "onEvent",
       record.onEvent,
     );
-    const { getStats, cleanup } = this.#inner;
+    const { getStats, cleanup, invalidateTags } = this.#inner;
     if (typeof getStats === "function") {
       this.getStats = () => getStats.call(this.#inner);
     }
     if (typeof cleanup === "function") {
       this.cleanup = () => cleanup.call(this.#inner);
+    }
+    if (typeof invalidateTags === "function") {
+      this.invalidateTags = (tags) => invalidateTags.call(this.#inner, tags);
     }
   }
 
@@ -160,6 +166,7 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to the wrapped store.
    * @returns What the wrapped store answered.
    * @throws {StoreError} When the value cannot be encoded, or the wrapped
    * store fails.
@@ -170,10 +177,9 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<void | boolean> {
-    checkTags(COMPONENT, [this.#inner], options);
     // Nothing will be kept: the wrapped store removes the entry.
     if (ttlToMs(ttlSeconds) === undefined) {
-      return await this.#inner.set(hash, value, ttlSeconds, options);
+      return await setOn(this.#inner, hash, value, ttlSeconds, options);
     }
     let frame: Uint8Array;
     let compressed: Uint8Array | undefined;
@@ -193,7 +199,7 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
     // Bytes that would read as a compressed value are wrapped, so that
     // they read back as themselves.
     else if (isPacked(value)) stored = packStored(frame);
-    return await this.#inner.set(hash, stored as T, ttlSeconds, options);
+    return await setOn(this.#inner, hash, stored as T, ttlSeconds, options);
   }
 
   /**
@@ -203,22 +209,6 @@ export class CompressedCacheStore<T = unknown> implements CacheStore<T> {
    */
   async delete(hash: string): Promise<void> {
     await this.#inner.delete(hash);
-  }
-
-  /** Whether the wrapped store supports tags; tags pass through unchanged. */
-  get supportsTags(): boolean {
-    return supportsCacheTags(this.#inner);
-  }
-
-  /**
-   * Removes the entries set with any of `tags`, in the wrapped store.
-   *
-   * @param tags The tags.
-   * @returns What the wrapped store answered.
-   * @throws {ConfigError} When the wrapped store does not support tags.
-   */
-  invalidateTags(tags: readonly string[]): Promise<number> {
-    return invalidateInner(COMPONENT, this.#inner, tags);
   }
 
   /**

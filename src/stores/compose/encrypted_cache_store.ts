@@ -5,21 +5,21 @@
  * @module
  */
 
-import { supportsCacheTags } from "../cache_tags.ts";
 import { StoreError } from "../../errors.ts";
 import { CodecError } from "../codec.ts";
 import { ttlToMs } from "../_payload.ts";
+import { MAX_TAGS_PER_INVALIDATION, setOptions, storeTags } from "../_tags.ts";
 import type { StoreEventListener } from "../store_events.ts";
 import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
-  checkTags,
   corruptMiss,
-  invalidateInner,
   messageOf,
+  setOn,
 } from "./_inner.ts";
 import { type _Sealer, open, seal, sealerOptions } from "./_sealed.ts";
+import { _TagHasher } from "./_tag_hash.ts";
 import type { EncryptionOptions } from "./encryption_options.ts";
 
 const COMPONENT = "EncryptedCacheStore";
@@ -40,6 +40,16 @@ export type EncryptedCacheStoreOptions = EncryptionOptions;
  *   to find entries; the client's keys are hashes, with the client's name
  *   and scopes in the clear), each value's size, its TTL, and the id of
  *   the key that encrypted it.
+ * - **Tags.** When the wrapped store has tag support, so does this one. A
+ *   tag reaches it hashed: the part after its last `:` (for the client's
+ *   tags, the label you chose, such as `user:42` escaped) becomes an
+ *   HMAC-SHA-256 under a key derived from the current AES key; the part
+ *   before stays, so `clear(prefix)` still reaches one scope's tags, and
+ *   which entries share a tag stays visible. `invalidateTags` hashes with
+ *   every key of the ring that can encrypt (raw keys, or CryptoKeys with
+ *   `"encrypt"` among their usages), so that entries tagged before a
+ *   rotation are still reached: keep an old key able to encrypt until its
+ *   entries expired.
  * - **Bound to its key.** The store key is authenticated with each value,
  *   so a value copied under another key, or another tenant's key, does not
  *   decrypt. The client's keys hold its name and scopes; stores that are
@@ -112,6 +122,13 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
    * absent otherwise.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags` (hashed as described
+   * above) from the wrapped store, when it has tag support; absent
+   * otherwise.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
+  readonly #tags: _TagHasher;
 
   /**
    * Wraps a store.
@@ -129,12 +146,32 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
     const { sealer, onEvent } = sealerOptions(COMPONENT, "cache", options);
     this.#sealer = sealer;
     this.#onEvent = onEvent;
-    const { getStats, cleanup } = this.#inner;
+    this.#tags = new _TagHasher(sealer.keyring);
+    const { getStats, cleanup, invalidateTags } = this.#inner;
     if (typeof getStats === "function") {
       this.getStats = () => getStats.call(this.#inner);
     }
     if (typeof cleanup === "function") {
       this.cleanup = () => cleanup.call(this.#inner);
+    }
+    if (typeof invalidateTags === "function") {
+      this.invalidateTags = async (tags) => {
+        const given = storeTags(
+          COMPONENT,
+          "invalidate tags",
+          tags,
+          MAX_TAGS_PER_INVALIDATION,
+        );
+        const hashed = await this.#tags.every(given);
+        let removed = 0;
+        for (let i = 0; i < hashed.length; i += MAX_TAGS_PER_INVALIDATION) {
+          removed += await invalidateTags.call(
+            this.#inner,
+            hashed.slice(i, i + MAX_TAGS_PER_INVALIDATION),
+          );
+        }
+        return removed;
+      };
     }
   }
 
@@ -171,7 +208,10 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry (nothing is encrypted).
+   * @param options Tags (hashed before they reach the wrapped store) and
+   * the value's age, for a wrapped store with tag support.
    * @returns What the wrapped store answered; `false` for a negative TTL.
+   * @throws {TypeError} When `options` are invalid.
    * @throws {StoreError} When the value cannot be encoded, or the wrapped
    * store fails.
    */
@@ -181,7 +221,13 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<void | boolean> {
-    checkTags(COMPONENT, [this.#inner], options);
+    let passed = options;
+    if (options !== undefined && this.invalidateTags !== undefined) {
+      const { tags, ageMs } = setOptions(COMPONENT, options);
+      passed = tags.length === 0
+        ? { ageMs }
+        : { tags: await this.#tags.current(tags), ageMs };
+    }
     if (ttlToMs(ttlSeconds) === undefined) {
       await this.#inner.delete(hash);
       return false;
@@ -197,7 +243,7 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
         { cause: error },
       );
     }
-    return await this.#inner.set(hash, sealed as T, ttlSeconds, options);
+    return await setOn(this.#inner, hash, sealed as T, ttlSeconds, passed);
   }
 
   /**
@@ -207,22 +253,6 @@ export class EncryptedCacheStore<T = unknown> implements CacheStore<T> {
    */
   async delete(hash: string): Promise<void> {
     await this.#inner.delete(hash);
-  }
-
-  /** Whether the wrapped store supports tags; tags pass through unchanged. */
-  get supportsTags(): boolean {
-    return supportsCacheTags(this.#inner);
-  }
-
-  /**
-   * Removes the entries set with any of `tags`, in the wrapped store.
-   *
-   * @param tags The tags.
-   * @returns What the wrapped store answered.
-   * @throws {ConfigError} When the wrapped store does not support tags.
-   */
-  invalidateTags(tags: readonly string[]): Promise<number> {
-    return invalidateInner(COMPONENT, this.#inner, tags);
   }
 
   /**

@@ -6,16 +6,15 @@
  */
 
 import { ConfigError, isSluiceError, StoreError } from "../../errors.ts";
-import { supportsCacheTags } from "../cache_tags.ts";
+import { MAX_TAGS_PER_INVALIDATION, setOptions, storeTags } from "../_tags.ts";
 import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
-  checkTags,
   messageOf,
-  noTagsError,
   optionalFunction,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 
 const COMPONENT = "FallbackCacheStore";
@@ -60,6 +59,12 @@ type _Extended<T> = CacheStore<T> & _CacheStoreExtras;
  * this way: two stores would keep two budgets, or elect two owners, and
  * the origin would see up to twice the limit. A fallback is right for a
  * cache alone, where a second copy is only a second copy.
+ *
+ * **Tags.** When every store has tag support, so does the fallback:
+ * writes carry their tags to every store, and `invalidateTags` goes to
+ * every store like a delete, succeeding when one does and resolving the
+ * largest count any store answered. A store that was down during it may
+ * serve entries of those tags when it comes back, as for a delete.
  *
  * `getStats()` reports the counts of the first store that answers, and
  * `cleanup()` cleans every store, summing what they removed; each is
@@ -107,6 +112,13 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
    * @returns How many entries the stores removed.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags` from every store, when
+   * every store has tag support; absent otherwise.
+   *
+   * @returns The largest count a store answered.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Takes the stores, most preferred first.
@@ -154,6 +166,22 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
           return store.getStats();
         });
     }
+    if (checked.every((store) => typeof store.invalidateTags === "function")) {
+      this.invalidateTags = async (tags) => {
+        // A bad list is the caller's error, not every store failing.
+        const given = storeTags(
+          COMPONENT,
+          "invalidate tags",
+          tags,
+          MAX_TAGS_PER_INVALIDATION,
+        );
+        const removed = await this.#every(
+          "invalidateTags",
+          (store) => store.invalidateTags!(given),
+        );
+        return Math.max(0, ...removed);
+      };
+    }
     if (typeof checked[0]!.cleanup === "function") {
       this.cleanup = async () => {
         const removed = await this.#every(
@@ -187,6 +215,7 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to every store.
    * @returns `false` when a store that answered did not keep the value,
    * `true` otherwise.
    * @throws {StoreError} When every store fails.
@@ -197,39 +226,14 @@ export class FallbackCacheStore<T = unknown> implements CacheStore<T> {
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<boolean> {
-    checkTags(COMPONENT, this.#stores, options);
+    if (options !== undefined && this.invalidateTags !== undefined) {
+      setOptions(COMPONENT, options);
+    }
     const kept = await this.#every(
       "set",
-      (store) => store.set(hash, value, ttlSeconds, options),
+      (store) => setOn(store, hash, value, ttlSeconds, options),
     );
     return !kept.includes(false);
-  }
-
-  /** Whether every store supports tags; tags pass through unchanged. */
-  get supportsTags(): boolean {
-    return this.#stores.every(supportsCacheTags);
-  }
-
-  /**
-   * Removes the entries set with any of `tags` from every store. A store
-   * that fails keeps its entries (and `onError` hears of it).
-   *
-   * @param tags The tags.
-   * @returns The most entries one store removed.
-   * @throws {ConfigError} When a store does not support tags.
-   * @throws {StoreError} When every store fails.
-   */
-  async invalidateTags(tags: readonly string[]): Promise<number> {
-    for (const store of this.#stores) {
-      if (!supportsCacheTags(store)) {
-        throw noTagsError(COMPONENT, "invalidateTags", store);
-      }
-    }
-    const removed = await this.#every(
-      "invalidateTags",
-      (store) => store.invalidateTags!(tags),
-    );
-    return Math.max(0, ...removed);
   }
 
   /**

@@ -6,16 +6,14 @@
  */
 
 import type { Clock } from "../../clock.ts";
-import { supportsCacheTags } from "../cache_tags.ts";
 import { ConfigError } from "../../errors.ts";
 import { validClock } from "../_validate.ts";
 import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
-  checkTags,
-  invalidateInner,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 
 const COMPONENT = "MonitoredCacheStore";
@@ -26,9 +24,9 @@ export type CacheStoreOperation =
   | "set"
   | "delete"
   | "clear"
-  | "invalidateTags"
   | "getStats"
   | "cleanup"
+  | "invalidateTags"
   | "close";
 
 /**
@@ -139,6 +137,12 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    * absent otherwise.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags`, and reports it (`bytes`
+   * is `0`; tags are never reported), when the wrapped store has tag
+   * support; absent otherwise.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Wraps a store.
@@ -161,7 +165,7 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
     this.#listener = listener;
     const { clock = MONOTONIC } = optionsObject(COMPONENT, options);
     this.#clock = validClock(COMPONENT, clock);
-    const { getStats, cleanup } = this.#inner;
+    const { getStats, cleanup, invalidateTags } = this.#inner;
     if (typeof getStats === "function") {
       this.getStats = () =>
         this.#watch("getStats", () => getStats.call(this.#inner), _none);
@@ -169,6 +173,14 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
     if (typeof cleanup === "function") {
       this.cleanup = () =>
         this.#watch("cleanup", () => cleanup.call(this.#inner), _none);
+    }
+    if (typeof invalidateTags === "function") {
+      this.invalidateTags = (tags) =>
+        this.#watch(
+          "invalidateTags",
+          () => invalidateTags.call(this.#inner, tags),
+          _none,
+        );
     }
   }
 
@@ -190,6 +202,7 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to the wrapped store.
    * @returns What the wrapped store answered.
    * @throws What the wrapped store throws.
    */
@@ -199,10 +212,9 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<void | boolean> {
-    checkTags(COMPONENT, [this.#inner], options);
     return this.#watch(
       "set",
-      () => this.#inner.set(hash, value, ttlSeconds, options),
+      () => setOn(this.#inner, hash, value, ttlSeconds, options),
       () => _sizeOf(value),
     );
   }
@@ -215,26 +227,6 @@ export class MonitoredCacheStore<T = unknown> implements CacheStore<T> {
    */
   delete(hash: string): Promise<void> {
     return this.#watch("delete", () => this.#inner.delete(hash), _none);
-  }
-
-  /** Whether the wrapped store supports tags; tags pass through unchanged. */
-  get supportsTags(): boolean {
-    return supportsCacheTags(this.#inner);
-  }
-
-  /**
-   * Removes the entries set with any of `tags`, in the wrapped store.
-   *
-   * @param tags The tags.
-   * @returns What the wrapped store answered.
-   * @throws {ConfigError} When the wrapped store does not support tags.
-   */
-  invalidateTags(tags: readonly string[]): Promise<number> {
-    return this.#watch(
-      "invalidateTags",
-      () => invalidateInner(COMPONENT, this.#inner, tags),
-      _none,
-    );
   }
 
   /**

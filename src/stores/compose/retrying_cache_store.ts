@@ -5,7 +5,6 @@
  * @module
  */
 
-import { supportsCacheTags } from "../cache_tags.ts";
 import { sleepOn } from "../../_clock_sleep.ts";
 import { DEFAULT_STORE_TIMEOUT_MS } from "../../_store_deadline.ts";
 import { type Clock, systemClock } from "../../clock.ts";
@@ -19,10 +18,9 @@ import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
-  checkTags,
-  invalidateInner,
   optionalFunction,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 import { isTransientStoreError } from "./_transient.ts";
 
@@ -89,7 +87,11 @@ export interface RetryingCacheStoreOptions {
  *   later than the first; and should the first try have landed after all,
  *   the retry writes the same value again. Only a write of the same key
  *   by another process between the two tries can be overwritten by the
- *   retry, as by any write that arrives late.
+ *   retry, as by any write that arrives late. Its tags and age go with
+ *   every try, so an invalidation between two tries refuses the retry;
+ * - `invalidateTags` (when the wrapped store has it) removes the same
+ *   entries however often it runs; it resolves the count of the try that
+ *   answered, which misses what an earlier try that landed removed.
  *
  * A failure that is not transient (see
  * {@linkcode RetryingCacheStoreOptions.retryOn}) is thrown at once. A
@@ -138,6 +140,11 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    * absent otherwise.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags`, retrying a transient
+   * failure, when the wrapped store has tag support; absent otherwise.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Wraps a store.
@@ -183,12 +190,16 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
       "retryOn",
       retryOn,
     ) ?? isTransientStoreError;
-    const { getStats, cleanup } = this.#inner;
+    const { getStats, cleanup, invalidateTags } = this.#inner;
     if (typeof getStats === "function") {
       this.getStats = () => this.#run(() => getStats.call(this.#inner));
     }
     if (typeof cleanup === "function") {
       this.cleanup = () => this.#run(() => cleanup.call(this.#inner));
+    }
+    if (typeof invalidateTags === "function") {
+      this.invalidateTags = (tags) =>
+        this.#run(() => invalidateTags.call(this.#inner, tags));
     }
   }
 
@@ -210,6 +221,7 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never;
    * negative or NaN removes the entry.
+   * @param options Tags and the value's age, passed to the wrapped store.
    * @returns What the wrapped store answered.
    * @throws {StoreError} The last failure.
    */
@@ -219,8 +231,9 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<void | boolean> {
-    checkTags(COMPONENT, [this.#inner], options);
-    return this.#run(() => this.#inner.set(hash, value, ttlSeconds, options));
+    return this.#run(() =>
+      setOn(this.#inner, hash, value, ttlSeconds, options)
+    );
   }
 
   /**
@@ -231,22 +244,6 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
    */
   delete(hash: string): Promise<void> {
     return this.#run(() => this.#inner.delete(hash));
-  }
-
-  /** Whether the wrapped store supports tags; tags pass through unchanged. */
-  get supportsTags(): boolean {
-    return supportsCacheTags(this.#inner);
-  }
-
-  /**
-   * Removes the entries set with any of `tags`, in the wrapped store.
-   *
-   * @param tags The tags.
-   * @returns What the wrapped store answered.
-   * @throws {ConfigError} When the wrapped store does not support tags.
-   */
-  invalidateTags(tags: readonly string[]): Promise<number> {
-    return this.#run(() => invalidateInner(COMPONENT, this.#inner, tags));
   }
 
   /**

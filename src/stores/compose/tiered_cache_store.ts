@@ -7,17 +7,16 @@
 
 import { type Clock, systemClock } from "../../clock.ts";
 import { ConfigError, StoreError } from "../../errors.ts";
+import { MAX_TAGS_PER_INVALIDATION, storeTags, tagPrefix } from "../_tags.ts";
 import { validClock } from "../_validate.ts";
-import { supportsCacheTags } from "../cache_tags.ts";
 import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import { keptAtLeastUntil } from "./_entry_expiry.ts";
 import {
   type _CacheStoreExtras,
   cacheStoreOption,
-  checkTags,
-  invalidateInner,
   messageOf,
   optionsObject,
+  setOn,
 } from "./_inner.ts";
 
 const COMPONENT = "TieredCacheStore";
@@ -65,10 +64,18 @@ interface _Pending {
  *   `l1MaxTtlSeconds`. When L2 does not keep the value (too large, a
  *   negative TTL) or fails, L1 drops the key too.
  * - **Deletes and clears** go to both tiers.
+ * - **Tags**, when L2 has tag support: writes carry them to L2 (L1 holds
+ *   its copies untagged, and need not support tags). `invalidateTags`
+ *   removes the tagged entries from L2, then clears L1 under each tag's
+ *   prefix (the part up to its last `:`: for the client's tags, the
+ *   client's or scope's cache keys; all of L1 for a tag without one),
+ *   since L1 cannot tell which of its copies carry the tag, and voids
+ *   every read under way so that none refills L1 with what was removed.
+ *   It resolves L2's count.
  *
- * **Staleness.** Another process's write or delete reaches L2 only: this
- * process may go on serving what its L1 holds for up to `l1MaxTtlSeconds`
- * after it. Keep it short where a change must show at once everywhere.
+ * **Staleness.** Another process's write, delete or tag invalidation
+ * reaches L2 only: this process may go on serving what its L1 holds for up
+ * to `l1MaxTtlSeconds` after it. Keep it short where a change must show at once everywhere.
  * Within one process, a write or delete always wins over a read of the
  * same key that was under way (the read does not refill L1).
  *
@@ -118,6 +125,13 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
    * @returns How many entries both tiers removed.
    */
   readonly cleanup?: () => Promise<number>;
+  /**
+   * Removes the entries stored with one of `tags` from L2 and clears L1
+   * under the tags' prefixes, when L2 has tag support; absent otherwise.
+   *
+   * @returns How many entries L2 removed.
+   */
+  readonly invalidateTags?: (tags: readonly string[]) => Promise<number>;
 
   /**
    * Takes the two tiers.
@@ -158,6 +172,29 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
     if (typeof l2.getStats === "function") {
       const getStats = l2.getStats;
       this.getStats = () => getStats.call(l2);
+    }
+    if (typeof l2.invalidateTags === "function") {
+      const invalidateTags = l2.invalidateTags;
+      this.invalidateTags = async (tags) => {
+        const given = storeTags(
+          COMPONENT,
+          "invalidate tags",
+          tags,
+          MAX_TAGS_PER_INVALIDATION,
+        );
+        // Reads and writes under way, before and during the call, must not
+        // fill L1 with what it removes.
+        this.#voidAll();
+        const removed = await invalidateTags.call(l2, given);
+        this.#voidAll();
+        const prefixes = new Set(given.map(tagPrefix));
+        await Promise.all(
+          [...prefixes].map((prefix) =>
+            _settled(() => l1.clear(prefix === "" ? undefined : prefix))
+          ),
+        );
+        return removed;
+      };
     }
     if (typeof l2.cleanup === "function") {
       const cleanup = l2.cleanup;
@@ -211,6 +248,7 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value.
    * @param ttlSeconds `> 0` expires after that many seconds, `0` never (in
    * L2); negative or NaN removes the entry from both tiers.
+   * @param options Tags and the value's age, passed to L2.
    * @returns What L2 answered.
    * @throws {StoreError} When L2 fails (L1 then drops the key), or L1 can
    * neither keep the value nor drop the key.
@@ -221,12 +259,11 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<void | boolean> {
-    checkTags(COMPONENT, [this.#l2], options);
     this.#voidPending(hash);
     const pending = this.#begin(hash);
     let kept: void | boolean;
     try {
-      kept = await this.#l2.set(hash, value, ttlSeconds, options);
+      kept = await setOn(this.#l2, hash, value, ttlSeconds, options);
     } catch (error) {
       this.#end(hash, pending);
       await _settled(() => this.#l1.delete(hash));
@@ -275,36 +312,6 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
       () => this.#l1.delete(hash),
       () => this.#l2.delete(hash),
     );
-  }
-
-  /** Whether L2 supports tags: tags are kept there. */
-  get supportsTags(): boolean {
-    return supportsCacheTags(this.#l2);
-  }
-
-  /**
-   * Removes the entries set with any of `tags` from L2, then empties L1:
-   * entries L1 filled from L2 carry no tags, so this process serves none of
-   * them afterwards. The L1 of another process sharing L2 keeps its copies
-   * for at most `l1MaxTtlSeconds`.
-   *
-   * @param tags The tags.
-   * @returns How many entries L2 removed.
-   * @throws {ConfigError} When L2 does not support tags.
-   * @throws {StoreError} When L2 fails (L1 is still emptied), or L1 cannot
-   * be emptied.
-   */
-  async invalidateTags(tags: readonly string[]): Promise<number> {
-    for (const set of this.#pending.values()) {
-      for (const pending of set) pending.void = true;
-    }
-    let removed: number;
-    try {
-      removed = await invalidateInner(COMPONENT, this.#l2, tags);
-    } finally {
-      await this.#l1.clear();
-    }
-    return removed;
   }
 
   /**
@@ -364,6 +371,12 @@ export class TieredCacheStore<T = unknown> implements CacheStore<T> {
     if (set === undefined) return;
     set.delete(pending);
     if (set.size === 0) this.#pending.delete(hash);
+  }
+
+  #voidAll(): void {
+    for (const set of this.#pending.values()) {
+      for (const pending of set) pending.void = true;
+    }
   }
 
   #voidPending(hash: string): void {

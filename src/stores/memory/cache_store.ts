@@ -3,11 +3,18 @@
 // rejection.
 // deno-lint-ignore-file require-await
 import { type Clock, systemClock } from "../../clock.ts";
+import {
+  INVALIDATION_MARK_MS,
+  MAX_TAGS_PER_INVALIDATION,
+  setOptions,
+  storeTags,
+} from "../_tags.ts";
 import { positiveInteger } from "../_validate.ts";
 import type { CacheSetOptions, CacheStore, CacheStoreStats } from "../types.ts";
 import { closedError, validClock } from "./_options.ts";
 import { sizeOf } from "./_size_of.ts";
 import { registerSyncGet } from "./_sync_get.ts";
+import { _TagIndex } from "./_tag_index.ts";
 
 const COMPONENT = "MemoryCacheStore";
 
@@ -16,8 +23,6 @@ const COMPONENT = "MemoryCacheStore";
  * map's record of it and the key's header.
  */
 const ENTRY_OVERHEAD = 150;
-/** Bytes charged per tag of an entry, on top of the tag's own length. */
-const TAG_OVERHEAD = 50;
 
 /** Options for {@linkcode MemoryCacheStore}. */
 export interface MemoryCacheStoreOptions {
@@ -63,10 +68,12 @@ const INITIAL_SLOTS = 16;
  *
  * Values are kept as given, not copied: the client copies what it stores.
  *
- * Tags ({@linkcode MemoryCacheStore.invalidateTags}) are indexed per entry
- * and forgotten with it (on invalidation, deletion, eviction or expiry), so
- * the index never outgrows the entries; their size counts towards
- * `maxBytes`. Invalidation is exact and atomic within the process.
+ * Tags are supported and exact: `invalidateTags` removes, in one
+ * synchronous step, every entry stored with one of its tags, and a write of
+ * a value obtained before it is refused afterwards (see
+ * {@linkcode CacheSetOptions.ageMs}). The index holds no entry that was
+ * removed, evicted or found expired; it costs a few dozen bytes per (tag,
+ * key) pair, not counted in `maxBytes`.
  *
  * @typeParam T The type of the stored values.
  *
@@ -92,10 +99,6 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   // through a free list threaded through `#next`.
   #keys: string[] = [];
   #values: (T | undefined)[] = [];
-  /** The tags of each slot's entry, when it has any. */
-  #tags: (string[] | undefined)[] = [];
-  /** The keys filed under each tag. */
-  readonly #tagged = new Map<string, Set<string>>();
   #expiresAt = new Float64Array(INITIAL_SLOTS);
   #sizes = new Float64Array(INITIAL_SLOTS);
   /** 1 for a value marked through `markEntry`, until it is overwritten. */
@@ -110,6 +113,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   #free = NONE;
   #bytes = 0;
   #closed = false;
+  readonly #index = new _TagIndex();
 
   /**
    * Creates an empty cache.
@@ -180,8 +184,12 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
    * @param value The value, kept as given.
    * @param ttlSeconds `> 0` expires after that many (possibly fractional)
    * seconds, `0` never expires, `< 0` is already expired.
+   * @param options Tags to add to the key's, and the value's age.
    * @returns `false` when the value was not kept (too large, or a negative
-   * or NaN TTL), `true` when it was.
+   * or NaN TTL; any older value is then removed) or was refused because
+   * of an invalidation since the value was obtained (the key is then left
+   * as it was), `true` when it was kept.
+   * @throws {TypeError} When `options` are invalid.
    */
   async set(
     hash: string,
@@ -190,22 +198,28 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     options?: CacheSetOptions,
   ): Promise<boolean> {
     if (this.#closed) throw closedError(COMPONENT, "set");
-    let existing = this.#slots.get(hash);
-    if (
-      existing !== undefined && this.#tags[existing] !== undefined &&
-      this.#expiresAt[existing]! <= this.#clock.now()
-    ) {
-      // An expired entry's tags are not the new one's.
-      this.#remove(existing);
-      existing = undefined;
+    const index = this.#index;
+    let tags: readonly string[] | undefined;
+    if (options !== undefined) {
+      const parsed = setOptions(COMPONENT, options);
+      if (index.marked) {
+        const now = this.#clock.now();
+        if (
+          index.refused(
+            hash,
+            parsed.tags,
+            now - parsed.ageMs,
+            now,
+            INVALIDATION_MARK_MS,
+          )
+        ) {
+          return false;
+        }
+      }
+      if (parsed.tags.length > 0) tags = parsed.tags;
     }
-    // A key keeps the tags it had and adds the new ones.
-    const held = existing === undefined ? undefined : this.#tags[existing];
-    const tags = mergeTags(held, options?.tags);
-    let size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
-    if (tags !== undefined) {
-      for (const tag of tags) size += TAG_OVERHEAD + tag.length;
-    }
+    const existing = this.#slots.get(hash);
+    const size = ENTRY_OVERHEAD + hash.length + sizeOf(value);
     // NaN and negative TTLs store nothing, like an entry that already
     // expired; an oversized value is not stored either.
     if (!(ttlSeconds >= 0) || size > this.#maxBytes) {
@@ -216,13 +230,20 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       ? Infinity
       : this.#clock.now() + ttlSeconds * 1000;
     if (existing !== undefined) {
+      // The tags of an entry that expired are not the new entry's.
+      const oldExpiry = this.#expiresAt[existing]!;
+      if (
+        oldExpiry !== Infinity && index.has(hash) &&
+        oldExpiry <= this.#clock.now()
+      ) {
+        index.forget(hash);
+      }
       // Overwrite in place: no map churn, just a move to the front.
       this.#bytes += size - this.#sizes[existing]!;
       this.#values[existing] = value;
       this.#expiresAt[existing] = expiresAt;
       this.#sizes[existing] = size;
       this.#marks[existing] = 0;
-      if (tags !== held) this.#file(existing, hash, tags!);
       if (existing !== this.#head) {
         this.#unlink(existing);
         this.#pushFront(existing);
@@ -235,8 +256,8 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#slots.set(hash, slot);
       this.#pushFront(slot);
       this.#bytes += size;
-      if (tags !== undefined) this.#file(slot, hash, tags);
     }
+    if (tags !== undefined) index.add(hash, tags);
     while (
       this.#slots.size > this.#maxEntries || this.#bytes > this.#maxBytes
     ) {
@@ -256,34 +277,6 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     if (slot !== undefined) this.#remove(slot);
   }
 
-  /** `true`: {@linkcode MemoryCacheStore.set} keeps tags. */
-  get supportsTags(): boolean {
-    return true;
-  }
-
-  /**
-   * Removes every entry set with any of `tags`.
-   *
-   * @param tags The tags.
-   * @returns How many unexpired entries were removed.
-   */
-  async invalidateTags(tags: readonly string[]): Promise<number> {
-    if (this.#closed) throw closedError(COMPONENT, "invalidateTags");
-    const now = this.#clock.now();
-    let removed = 0;
-    for (const tag of tags) {
-      const keys = this.#tagged.get(tag);
-      if (keys === undefined) continue;
-      for (const key of [...keys]) {
-        const slot = this.#slots.get(key);
-        if (slot === undefined) continue;
-        if (this.#expiresAt[slot]! > now) removed++;
-        this.#remove(slot);
-      }
-    }
-    return removed;
-  }
-
   /**
    * Removes every entry, or only those whose key starts with `prefix`. With
    * a prefix this visits every entry once.
@@ -299,9 +292,48 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     for (const [key, slot] of this.#slots) {
       if (key.startsWith(prefix)) this.#remove(slot);
     }
-    for (const tag of [...this.#tagged.keys()]) {
-      if (tag.startsWith(prefix)) this.#tagged.delete(tag);
+    this.#index.forgetPrefix(prefix);
+  }
+
+  /**
+   * Removes every entry stored with one of `tags`, at once, and refuses
+   * for five minutes a write of one of those tags or of a removed key
+   * whose value was obtained before this call.
+   *
+   * @param tags Non-empty strings of at most 2 048 UTF-16 code units, at
+   * most 1 000 of them.
+   * @returns How many entries were removed (expired ones not counted).
+   * @throws {TypeError} When `tags` is not such a list.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    if (this.#closed) throw closedError(COMPONENT, "invalidateTags");
+    const list = storeTags(
+      COMPONENT,
+      "invalidate tags",
+      tags,
+      MAX_TAGS_PER_INVALIDATION,
+    );
+    const index = this.#index;
+    const now = this.#clock.now();
+    index.prune(now, INVALIDATION_MARK_MS);
+    let removed = 0;
+    for (const tag of list) {
+      index.markTag(tag, now);
+      const keys = index.keysOf(tag);
+      if (keys === undefined) continue;
+      for (const key of [...keys]) {
+        const slot = this.#slots.get(key);
+        index.markKey(key, now);
+        if (slot === undefined) {
+          index.forget(key);
+          continue;
+        }
+        const expiresAt = this.#expiresAt[slot]!;
+        if (expiresAt === Infinity || expiresAt > now) removed++;
+        this.#remove(slot);
+      }
     }
+    return removed;
   }
 
   /**
@@ -321,6 +353,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       totalItems: this.#slots.size,
       expiredItems,
       totalBytes: this.#bytes,
+      tagIndexEntries: this.#index.pairs,
     };
   }
 
@@ -333,6 +366,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
   async cleanup(): Promise<number> {
     if (this.#closed) throw closedError(COMPONENT, "cleanup");
     const now = this.#clock.now();
+    this.#index.prune(now, INVALIDATION_MARK_MS);
     let removed = 0;
     for (const slot of [...this.#slots.values()]) {
       if (this.#expiresAt[slot]! <= now) {
@@ -358,8 +392,6 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#slots.clear();
     this.#keys = [];
     this.#values = [];
-    this.#tags = [];
-    this.#tagged.clear();
     this.#expiresAt = new Float64Array(INITIAL_SLOTS);
     this.#sizes = new Float64Array(INITIAL_SLOTS);
     this.#marks = new Uint8Array(INITIAL_SLOTS);
@@ -369,6 +401,7 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     this.#tail = NONE;
     this.#free = NONE;
     this.#bytes = 0;
+    this.#index.clear();
   }
 
   /** A slot holding `key` and `value`: a free one, or a new one. */
@@ -378,14 +411,12 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
       this.#free = this.#next[slot]!;
       this.#keys[slot] = key;
       this.#values[slot] = value;
-      this.#tags[slot] = undefined;
       return slot;
     }
     const added = this.#keys.length;
     if (added === this.#next.length) this.#grow(added * 2);
     this.#keys.push(key);
     this.#values.push(value);
-    this.#tags.push(undefined);
     return added;
   }
 
@@ -421,28 +452,9 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     return this.#marks[slot] === 1;
   }
 
-  /** Files `key`, held in `slot`, under each of `tags`. */
-  #file(slot: number, key: string, tags: string[]): void {
-    this.#tags[slot] = tags;
-    for (const tag of tags) {
-      let keys = this.#tagged.get(tag);
-      if (keys === undefined) this.#tagged.set(tag, keys = new Set());
-      keys.add(key);
-    }
-  }
-
   #remove(slot: number): void {
     const key = this.#keys[slot]!;
-    const tags = this.#tags[slot];
-    if (tags !== undefined) {
-      for (const tag of tags) {
-        const keys = this.#tagged.get(tag);
-        if (keys === undefined) continue;
-        keys.delete(key);
-        if (keys.size === 0) this.#tagged.delete(tag);
-      }
-      this.#tags[slot] = undefined;
-    }
+    if (this.#index.pairs > 0) this.#index.forget(key);
     this.#slots.delete(key);
     this.#unlink(slot);
     this.#bytes -= this.#sizes[slot]!;
@@ -470,19 +482,4 @@ export class MemoryCacheStore<T = unknown> implements CacheStore<T> {
     if (next !== NONE) this.#prev[next] = prev;
     else this.#tail = prev;
   }
-}
-
-/**
- * The tags a key holds after a write: those it had and the new ones, or
- * `held` itself when nothing is added.
- */
-function mergeTags(
-  held: string[] | undefined,
-  added: readonly string[] | undefined,
-): string[] | undefined {
-  if (added === undefined || added.length === 0) return held;
-  if (held === undefined) return [...new Set(added)];
-  const merged = new Set(held);
-  for (const tag of added) merged.add(tag);
-  return merged.size === held.length ? held : [...merged];
 }

@@ -29,7 +29,7 @@ describe("DynamoDB cache store and table", () => {
     await env.close();
   });
 
-  it("clear(prefix) queries the sixteen shards of the index, never scans, and keeps other scopes", async () => {
+  it("clear(prefix) queries the sixteen shards of the entries and of the tags in the index, never scans, and keeps other scopes", async () => {
     const cache = new DynamoDBCacheStore(env.connect("fetch", proxy.url));
     for (let i = 0; i < 60; i++) {
       await cache.set(`api:tenant=a:cache:${i}`, i, 60);
@@ -38,7 +38,7 @@ describe("DynamoDB cache store and table", () => {
     proxy.resetCounts();
     await cache.clear("api:tenant=a:");
     const operations = proxy.log();
-    assert.equal(operations.filter((o) => o === "Query").length, 16);
+    assert.equal(operations.filter((o) => o === "Query").length, 32);
     assert.ok(!operations.includes("Scan"));
     assert.equal(
       operations.filter((o) => o === "BatchWriteItem").length,
@@ -98,6 +98,7 @@ describe("DynamoDB cache store and table", () => {
       totalItems: 2,
       expiredItems: 1,
       totalBytes: (await cache.getStats()).totalBytes,
+      tagIndexEntries: 0,
     });
     assert.equal(await cache.cleanup(), 1);
     const left = await env.sdk().send(

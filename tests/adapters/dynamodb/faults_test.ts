@@ -108,7 +108,7 @@ describe("DynamoDB stores under faults", () => {
           limits.acquire("r"),
           isDynamoError("acquire", /throttled/),
         );
-        assert.deepEqual(proxy.log(), ["PutItem", "UpdateItem"]);
+        assert.deepEqual(proxy.log(), ["UpdateItem", "UpdateItem"]);
       } finally {
         proxy.throttle(undefined);
       }

@@ -56,13 +56,38 @@ describe("DynamoDB requests per operation", () => {
         const { cache } = stores;
         assert.deepEqual(
           await counted(() => cache.set("k", { v: 1 }, 60)),
-          ["PutItem"],
+          ["UpdateItem"],
+        );
+        assert.deepEqual(
+          await counted(() => cache.set("k", { v: 2 }, 60)),
+          ["UpdateItem"],
+          "over a live untagged entry",
         );
         assert.deepEqual(await counted(() => cache.get("k")), ["GetItem"]);
         assert.deepEqual(await counted(() => cache.get("nope")), ["GetItem"]);
         assert.deepEqual(await counted(() => cache.delete("k")), [
           "DeleteItem",
         ]);
+      });
+
+      it("a tagged set costs three requests, a write over a tagged entry four, an invalidation three per tag and one per entry", async () => {
+        const { cache } = stores;
+        const tagged = { tags: ["t:x"] };
+        assert.deepEqual(
+          await counted(() => cache.set("tk", 1, 60, tagged)),
+          ["BatchWriteItem", "UpdateItem", "BatchGetItem"],
+        );
+        // A write over an entry with tags reads them (not its value), and
+        // moves their index items to the new expiry.
+        assert.deepEqual(
+          await counted(() => cache.set("tk", 2, 60)),
+          ["UpdateItem", "GetItem", "UpdateItem", "BatchWriteItem"],
+        );
+        assert.deepEqual(
+          await counted(() => cache.invalidateTags!(["t:x"])),
+          ["BatchWriteItem", "Query", "UpdateItem", "BatchWriteItem"],
+        );
+        assert.equal(await cache.get("tk"), undefined);
       });
 
       it("registerOrJoin costs one request for the owner; complete two; a waiter's check one", async () => {

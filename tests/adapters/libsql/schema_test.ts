@@ -152,6 +152,46 @@ describe("libSQL schema", () => {
     client.close();
   });
 
+  it("migrate() upgrades a version 3 database: its cached entries stay, and gain tag support", async () => {
+    const client = fileClient(files.path("v3.db"));
+    await client.batch([...LIBSQL_SCHEMA], "write");
+    // Version 3 had no tag tables and no triggers.
+    await client.batch([
+      "DROP TABLE sluice_cache_tags",
+      "DROP TABLE sluice_cache_marks",
+      "DROP TRIGGER sluice_cache_tags_deleted",
+      "DROP TRIGGER sluice_cache_tags_renewed",
+      "UPDATE sluice_meta SET value = '3' WHERE key = 'schema_version'",
+    ], "write");
+    const clock = new ManualClock(1_000);
+    const before = new LibsqlCacheStore({ client, ensure: false, clock });
+    await assert.rejects(before.set("k", "old", 60), isStoreError("set"));
+    await client.execute({
+      sql:
+        "INSERT INTO sluice_cache (key, value, size, expires_at, created_at) VALUES ('old', ?, 3, NULL, 0)",
+      args: [
+        new Uint8Array([0x53, 1, 0, 0, 0, 5, 0x22, 0x6f, 0x6c, 0x64, 0x22]),
+      ],
+    });
+    await before.close();
+    assert.deepEqual(await migrate(client), {
+      from: 3,
+      to: LIBSQL_SCHEMA_VERSION,
+    });
+    const cache = new LibsqlCacheStore({ client, clock });
+    assert.equal(await cache.get("old"), "old");
+    await cache.set("old", "tagged", 60, { tags: ["t"] });
+    assert.equal(await cache.invalidateTags!(["t"]), 1);
+    assert.equal(await cache.get("old"), undefined);
+    // A writer that knows nothing of tags (an older release) deleting a
+    // row takes its tags with it, by the trigger.
+    await cache.set("k", "v", 60, { tags: ["t"] });
+    await client.execute("DELETE FROM sluice_cache WHERE key = 'k'");
+    assert.equal((await cache.getStats()).tagIndexEntries, 0);
+    await cache.close();
+    client.close();
+  });
+
   it("concurrent first use from several clients creates the schema once", async () => {
     const path = files.path("race.db");
     const clients = Array.from({ length: 5 }, () => fileClient(path));

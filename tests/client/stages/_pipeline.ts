@@ -72,7 +72,6 @@ export function testCall(
     body: null,
     retryableBody: true,
     retry: TEST_RETRY,
-    tags: undefined,
     cachePolicy: {},
     init: undefined,
     signal: undefined,
@@ -84,6 +83,7 @@ export function testCall(
     buffered: false,
     background: false,
     waitUntil: undefined,
+    tags: undefined,
     ...overrides,
     state: { priority: "user", sending: false },
   };

@@ -244,6 +244,35 @@ describe("MemoryCacheStore", () => {
           "Cannot create MemoryCacheStore as 'maxEntries' must be a positive integer: received 0",
     );
   });
+
+  it("an entry evicted for room takes its tags out of the index at once", async () => {
+    const cache = new MemoryCacheStore({ maxEntries: 2 });
+    for (let i = 0; i < 10; i++) {
+      await cache.set(`k${i}`, i, 0, { tags: ["all", `own${i}`] });
+    }
+    assert.equal((await cache.getStats()).tagIndexEntries, 4);
+    assert.equal(await cache.invalidateTags(["all"]), 2);
+    assert.equal((await cache.getStats()).tagIndexEntries, 0);
+    await cache.close();
+  });
+
+  it("remembers an invalidation for five minutes: older values are refused until then, and no longer", async () => {
+    const clock = new ManualClock();
+    const cache = new MemoryCacheStore({ clock });
+    await cache.invalidateTags(["t"]);
+    clock.advance(299_999);
+    assert.equal(
+      await cache.set("k", "v", 60, { tags: ["t"], ageMs: 300_000 }),
+      false,
+    );
+    clock.advance(1);
+    assert.equal(
+      await cache.set("k", "v", 60, { tags: ["t"], ageMs: 400_000 }),
+      true,
+      "the mark is gone",
+    );
+    await cache.close();
+  });
 });
 
 describe("memory stores", () => {
