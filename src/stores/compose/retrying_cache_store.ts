@@ -87,8 +87,9 @@ export interface RetryingCacheStoreOptions {
  *   later than the first; and should the first try have landed after all,
  *   the retry writes the same value again. Only a write of the same key
  *   by another process between the two tries can be overwritten by the
- *   retry, as by any write that arrives late. Its tags and age go with
- *   every try, so an invalidation between two tries refuses the retry;
+ *   retry, as by any write that arrives late. Its tags go with every try,
+ *   and its age grows with the wait, so an invalidation made after the
+ *   value was obtained refuses the retry as it would the first try;
  * - `invalidateTags` (when the wrapped store has it) removes the same
  *   entries however often it runs; it resolves the count of the try that
  *   answered, which misses what an earlier try that landed removed.
@@ -231,8 +232,20 @@ export class RetryingCacheStore<T = unknown> implements CacheStore<T> {
     ttlSeconds: number,
     options?: CacheSetOptions,
   ): Promise<void | boolean> {
+    const ageMs = options?.ageMs;
+    if (typeof ageMs !== "number" || !(ageMs >= 0) || ageMs === Infinity) {
+      return this.#run(() =>
+        setOn(this.#inner, hash, value, ttlSeconds, options)
+      );
+    }
+    // Each try gives the value's age at that try, so a retry that lands
+    // later still dates the value from when it was obtained.
+    const obtainedAt = this.#clock.now() - ageMs;
     return this.#run(() =>
-      setOn(this.#inner, hash, value, ttlSeconds, options)
+      setOn(this.#inner, hash, value, ttlSeconds, {
+        ...options,
+        ageMs: Math.max(0, this.#clock.now() - obtainedAt),
+      })
     );
   }
 

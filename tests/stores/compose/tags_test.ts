@@ -215,3 +215,46 @@ describe("Cache tags through the store decorators", () => {
     await assert.rejects(store.invalidateTags!(["t"]), StoreError);
   });
 });
+
+describe("RetryingCacheStore and the age of a retried write", () => {
+  it("dates a retried write from when the value was obtained, so an invalidation during the wait refuses it", async () => {
+    const clock = new ManualClock();
+    const inner = new MemoryCacheStore({ clock });
+    let tries = 0;
+    const flaky: CacheStore<unknown> = {
+      get: (hash) => inner.get(hash),
+      set: (hash, value, ttl, options?: CacheSetOptions) => {
+        tries++;
+        if (tries > 1) return inner.set(hash, value, ttl, options);
+        // The first try fails; meanwhile another caller invalidates the tag.
+        return inner.invalidateTags(["api:cache:t"]).then(() => {
+          throw new StoreError(
+            "the store did not answer within 5000 ms",
+            "memory",
+            "set",
+          );
+        });
+      },
+      delete: (hash) => inner.delete(hash),
+      clear: (prefix) => inner.clear(prefix),
+      invalidateTags: (tags) => inner.invalidateTags(tags),
+      close: () => inner.close(),
+    };
+    const store = new RetryingCacheStore(flaky, { clock, delayMs: 25 });
+    // Obtained 10 ms ago, before the invalidation the first try meets.
+    const writing = store.set("a", "stale", 60, {
+      tags: ["api:cache:t"],
+      ageMs: 10,
+    });
+    await clock.advanceAsync(25);
+    assert.equal(await writing, false, "the retry is refused");
+    assert.equal(tries, 2);
+    assert.equal(await store.get("a"), undefined);
+    // A value obtained after the invalidation is kept.
+    assert.equal(
+      await store.set("a", "fresh", 60, { tags: ["api:cache:t"] }),
+      true,
+    );
+    assert.equal(await store.get("a"), "fresh");
+  });
+});
