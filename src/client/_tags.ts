@@ -6,6 +6,7 @@
 import { storeCall } from "../_store_deadline.ts";
 import { ConfigError, StoreError } from "../errors.ts";
 import { escapeKeyPart } from "../stores/keys.ts";
+import { MAX_STORE_TAG_LENGTH } from "../stores/_tags.ts";
 import type { CacheStore } from "../stores/types.ts";
 import type { Scope } from "./_call.ts";
 import type { Shared } from "./_call_spec.ts";
@@ -54,12 +55,29 @@ export function userTags(
   return [...distinct];
 }
 
-/** The store's form of a scope's tags: `<prefix>:cache:<escaped tag>`. */
+/**
+ * The store's form of a scope's tags: `<prefix>:cache:<escaped tag>`.
+ *
+ * @throws {ConfigError} When one is longer than a store keeps
+ * ({@linkcode MAX_STORE_TAG_LENGTH}), as under a long scope id.
+ */
 export function scopedTags(
+  component: string,
   scope: Scope,
   tags: readonly string[],
 ): string[] {
-  return tags.map((tag) => `${scope.prefix}:cache:${escapeKeyPart(tag)}`);
+  return tags.map((tag) => {
+    const stored = `${scope.prefix}:cache:${escapeKeyPart(tag)}`;
+    if (stored.length > MAX_STORE_TAG_LENGTH) {
+      throw new ConfigError(
+        component,
+        "tags",
+        tag,
+        `a tag whose stored form ('<client or scope key prefix>:cache:<escaped tag>') has at most ${MAX_STORE_TAG_LENGTH} UTF-16 code units, ${stored.length} here: use a shorter tag or scope id`,
+      );
+    }
+    return stored;
+  });
 }
 
 /** Whether a cache store keeps tags. */
@@ -97,9 +115,11 @@ export function requestTags(
 ): readonly string[] | undefined {
   if (value === undefined) return undefined;
   const tags = userTags("request", value, MAX_REQUEST_TAGS);
+  // No tags ask nothing of the store, whatever it supports.
+  if (tags.length === 0) return undefined;
   const store = shared.options.cache?.store;
   if (store !== undefined && !supportsTags(store)) throw noTagSupport(store);
-  return tags.length === 0 ? undefined : scopedTags(scope, tags);
+  return scopedTags("request", scope, tags);
 }
 
 /**
@@ -120,11 +140,12 @@ export async function invalidateScopeTags(
   const store = shared.options.cache?.store;
   if (store === undefined || given.length === 0) return 0;
   if (!supportsTags(store)) throw noTagSupport(store);
+  const stored = scopedTags("invalidateTags", scope, given);
   const { storeTimeoutMs, clock } = shared.options;
   try {
     const removed = await storeCall(
       "invalidateTags",
-      () => store.invalidateTags!(scopedTags(scope, given)),
+      () => store.invalidateTags!(stored),
       storeTimeoutMs,
       undefined,
       clock,

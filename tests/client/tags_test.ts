@@ -312,6 +312,31 @@ describe("HttpClient cache tags", () => {
     await c.get("/users/42");
     await c.get("/users/42");
     assert.equal(origin.calls(), 1, "untagged requests are cached as before");
+    // No tags ask nothing of the store.
+    await c.get("/users/42", { tags: [] });
+    await c.fetch("/users/42", { tags: [] });
+    assert.equal(origin.calls(), 1);
+    assert.equal(await c.invalidateTags([]), 0);
+  });
+
+  it("a tag whose stored form is too long for a store (under a long scope id) is a ConfigError, before anything is sent", async () => {
+    const root = client();
+    const scoped = root.scope("tenant", "t".repeat(2_040));
+    const isTooLong = (error: unknown) =>
+      error instanceof ConfigError && error.option === "tags" &&
+      /shorter tag or scope id/.test(error.message);
+    await assert.rejects(
+      scoped.get("/users/42", { tags: ["user:42"] }),
+      isTooLong,
+    );
+    await assert.rejects(scoped.invalidateTags(["user:42"]), isTooLong);
+    assert.equal(origin.calls(), 0);
+    // The same scope without tags works, and so does a short one with them.
+    await scoped.get("/users/42");
+    const short = root.scope("tenant", "t");
+    await short.get("/users/42", { tags: ["user:42"] });
+    assert.equal(await short.invalidateTags(["user:42"]), 1);
+    assert.equal(origin.calls(), 2);
   });
 
   it("without a cache, tags are accepted and invalidateTags() resolves 0", async () => {
