@@ -2,8 +2,7 @@ import type { Payload } from "../../src/stores/_payload.ts";
 import type { BlobBackend } from "../../src/stores/blob_backend.ts";
 import type { CacheStoreStats } from "../../src/stores/types.ts";
 import { _ConditionFailed, type _Connection, BACKEND } from "./_connection.ts";
-import { _Deleter, keyOf, pages } from "./_requests.ts";
-import { INDEX_NAME } from "./_table.ts";
+import { _Deleter, conditionHeld, keyOf, queryShards } from "./_requests.ts";
 import { _DynamoTagIndex } from "./_tag_index.ts";
 import { type _Item, B, bytes, N, names, num, S, ttlAt } from "./_values.ts";
 
@@ -85,7 +84,7 @@ export class _DynamoBlobs implements BlobBackend {
     // Indexed before the entry is written: an invalidation that reads the
     // index too early to see it has marked the tag already, which the
     // check after the write sees.
-    await this.#tags.add("set", key, tags, exp);
+    await this.#tags.add("set", key, tags, exp, now);
     const carried = await this.#writeEntry(
       key,
       payload as Uint8Array,
@@ -97,18 +96,14 @@ export class _DynamoBlobs implements BlobBackend {
     );
     if (carried === undefined) return false;
     // The tags the entry kept now last as long as it does.
-    await this.#tags.add("set", key, carried, exp);
+    await this.#tags.add("set", key, carried, exp, now);
     if (await this.#tags.marked(tags, since, now)) {
-      try {
-        await this.#db.call("set", "DeleteItem", {
-          Key: this.#key(key),
-          ConditionExpression: "#wid = :wid",
-          ExpressionAttributeNames: names("#wid"),
-          ExpressionAttributeValues: { ":wid": S(wid) },
-        });
-      } catch (error) {
-        if (!(error instanceof _ConditionFailed)) throw error;
-      }
+      await conditionHeld(this.#db.call("set", "DeleteItem", {
+        Key: this.#key(key),
+        ConditionExpression: "#wid = :wid",
+        ExpressionAttributeNames: names("#wid"),
+        ExpressionAttributeValues: { ":wid": S(wid) },
+      }));
       return false;
     }
     return true;
@@ -129,7 +124,7 @@ export class _DynamoBlobs implements BlobBackend {
         );
         removed += done.filter(Boolean).length;
       }
-      await this.#tags.forget(tag, keys);
+      await this.#tags.forget(tag, keys, now);
     }
     return removed;
   }
@@ -143,16 +138,12 @@ export class _DynamoBlobs implements BlobBackend {
       await this.#removeUnmarked("get", key);
       return;
     }
-    try {
-      await this.#db.call("get", "DeleteItem", {
-        Key: this.#key(key),
-        ConditionExpression: "#v = :v",
-        ExpressionAttributeNames: names("#v"),
-        ExpressionAttributeValues: { ":v": B(stored) },
-      });
-    } catch (error) {
-      if (!(error instanceof _ConditionFailed)) throw error;
-    }
+    await conditionHeld(this.#db.call("get", "DeleteItem", {
+      Key: this.#key(key),
+      ConditionExpression: "#v = :v",
+      ExpressionAttributeNames: names("#v"),
+      ExpressionAttributeValues: { ":v": B(stored) },
+    }));
   }
 
   async removePrefix(prefix: string): Promise<void> {
@@ -228,11 +219,10 @@ export class _DynamoBlobs implements BlobBackend {
     now: number,
     since: number,
   ): Promise<string[] | undefined> {
-    try {
-      await this.#update(key, value, exp, tags, wid, now, "#tg");
+    if (
+      await conditionHeld(this.#update(key, value, exp, tags, wid, now, "#tg"))
+    ) {
       return [];
-    } catch (error) {
-      if (!(error instanceof _ConditionFailed)) throw error;
     }
     for (let attempt = 1;; attempt++) {
       const reply = await this.#db.call("set", "GetItem", {
@@ -346,7 +336,7 @@ export class _DynamoBlobs implements BlobBackend {
    *
    * @returns Whether it did.
    */
-  async #markEntry(
+  #markEntry(
     key: string,
     tag: string,
     now: number,
@@ -355,71 +345,46 @@ export class _DynamoBlobs implements BlobBackend {
     const update =
       "SET #inv = :now, #exp = :until, #ttl = :ttl, #gpk = :gpk, #gsk = :gsk REMOVE #v, #sz, #tg, #wid";
     const condition = `contains(#tg, :tag) AND ${LIVE}`;
-    try {
-      await this.#db.call("invalidateTags", "UpdateItem", {
-        Key: this.#key(key),
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names(update, condition),
-        ExpressionAttributeValues: {
-          ":now": N(now),
-          ":until": N(until),
-          ":ttl": ttlAt(until),
-          ":gpk": S(this.#tags.shard(key)),
-          ":gsk": S(`=${key}`),
-          ":tag": S(tag),
-        },
-      });
-      return true;
-    } catch (error) {
-      if (error instanceof _ConditionFailed) return false;
-      throw error;
-    }
+    return conditionHeld(this.#db.call("invalidateTags", "UpdateItem", {
+      Key: this.#key(key),
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names(update, condition),
+      ExpressionAttributeValues: {
+        ":now": N(now),
+        ":until": N(until),
+        ":ttl": ttlAt(until),
+        ":gpk": S(this.#tags.shard(key)),
+        ":gsk": S(`=${key}`),
+        ":tag": S(tag),
+      },
+    }));
   }
 
   /** Deletes an entry, but not the mark an invalidation left on its key. */
   async #removeUnmarked(operation: string, key: string): Promise<void> {
-    try {
-      await this.#db.call(operation, "DeleteItem", {
-        Key: this.#key(key),
-        ConditionExpression: "attribute_not_exists(#inv)",
-        ExpressionAttributeNames: names("#inv"),
-      });
-    } catch (error) {
-      if (!(error instanceof _ConditionFailed)) throw error;
-    }
+    await conditionHeld(this.#db.call(operation, "DeleteItem", {
+      Key: this.#key(key),
+      ConditionExpression: "attribute_not_exists(#inv)",
+      ExpressionAttributeNames: names("#inv"),
+    }));
   }
 
   /** Queries every shard of the index for keys starting with `prefix`. */
-  async #eachShard(
+  #eachShard(
     operation: string,
     prefix: string,
     projection: string,
     expiredBy: number | undefined,
     each: (page: Record<string, unknown>[]) => void | Promise<void>,
   ): Promise<void> {
-    const condition = prefix === ""
-      ? "#gpk = :g"
-      : "#gpk = :g AND begins_with(#gsk, :p)";
-    const filter = expiredBy === undefined ? "" : "#exp <= :now";
-    await Promise.all(
-      Array.from(
-        { length: SHARDS },
-        (_, shard) =>
-          pages(this.#db, operation, "Query", {
-            IndexName: INDEX_NAME,
-            KeyConditionExpression: condition,
-            ...(filter === "" ? {} : { FilterExpression: filter }),
-            ProjectionExpression: projection,
-            ExpressionAttributeNames: names(condition, filter, projection),
-            ExpressionAttributeValues: {
-              ":g": S(`${this.#db.keyPrefix}cache#${shard}`),
-              ...(prefix === "" ? {} : { ":p": S(`=${prefix}`) }),
-              ...(expiredBy === undefined ? {} : { ":now": N(expiredBy) }),
-            },
-          }, each),
-      ),
-    );
+    return queryShards(this.#db, operation, {
+      group: (n) => `${this.#db.keyPrefix}cache#${n}`,
+      shards: SHARDS,
+      prefix,
+      projection,
+      expiredBy,
+    }, each);
   }
 
   #key(key: string): _Item {

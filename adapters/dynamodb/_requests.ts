@@ -1,8 +1,9 @@
 // Requests that take more than one call: paginated queries and scans, and
 // batch deletes that retry what DynamoDB left unprocessed.
 import { StoreError } from "../../src/errors.ts";
-import { type _Connection, BACKEND } from "./_connection.ts";
-import { items } from "./_values.ts";
+import { _ConditionFailed, type _Connection, BACKEND } from "./_connection.ts";
+import { INDEX_NAME } from "./_table.ts";
+import { items, N, names, S } from "./_values.ts";
 
 /** A primary key. */
 export interface _Key {
@@ -36,6 +37,66 @@ export async function pages(
     await each(items(reply));
     start = reply.LastEvaluatedKey;
   } while (start !== undefined && start !== null);
+}
+
+/** A query of every shard of the index `gsi1`. */
+export interface ShardQuery {
+  /** The index partition of shard `n`. */
+  group: (n: number) => string;
+  /** How many shards there are. */
+  shards: number;
+  /** Only items whose `gsk` starts with `=<prefix>`; all when empty. */
+  prefix: string;
+  /** The attributes to read. */
+  projection: string;
+  /** Only items whose `exp` is at or before it, when given. */
+  expiredBy: number | undefined;
+}
+
+/** Queries every shard of the index at once, each to its last page. */
+export async function queryShards(
+  connection: _Connection,
+  operation: string,
+  query: ShardQuery,
+  each: (page: Record<string, unknown>[]) => void | Promise<void>,
+): Promise<void> {
+  const { prefix, projection, expiredBy } = query;
+  const condition = prefix === ""
+    ? "#gpk = :g"
+    : "#gpk = :g AND begins_with(#gsk, :p)";
+  const filter = expiredBy === undefined ? "" : "#exp <= :now";
+  await Promise.all(
+    Array.from(
+      { length: query.shards },
+      (_, shard) =>
+        pages(connection, operation, "Query", {
+          IndexName: INDEX_NAME,
+          KeyConditionExpression: condition,
+          ...(filter === "" ? {} : { FilterExpression: filter }),
+          ProjectionExpression: projection,
+          ExpressionAttributeNames: names(condition, filter, projection),
+          ExpressionAttributeValues: {
+            ":g": S(query.group(shard)),
+            ...(prefix === "" ? {} : { ":p": S(`=${prefix}`) }),
+            ...(expiredBy === undefined ? {} : { ":now": N(expiredBy) }),
+          },
+        }, each),
+    ),
+  );
+}
+
+/**
+ * Whether a conditional write held: `false` when DynamoDB refused it for
+ * its condition, any other failure thrown.
+ */
+export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (error instanceof _ConditionFailed) return false;
+    throw error;
+  }
 }
 
 /** Every item of a `Query` or `Scan`, all pages. */

@@ -1,7 +1,8 @@
 // The tag index of the DynamoDB cache store, as items of the shared table:
 //
-//   pk `<keyPrefix>cachetag:<tag>`, sk `=<key>`   a key carrying the tag,
-//       `exp`/`ttl` when its entry expires (refreshed with the entry);
+//   pk `<keyPrefix>cachetag:<tag>`, sk `=<key>`   a key carrying the tag:
+//       `at` when its writer recorded it, `exp`/`ttl` when its entry
+//       expires (refreshed with the entry);
 //   pk `<keyPrefix>cachetag:<tag>`, sk `!`        the tag's last
 //       invalidation: `at`, and `exp`/`ttl` when it may be forgotten.
 //
@@ -12,13 +13,22 @@
 // tags (`tg`), so an index item whose entry is gone or no longer carries
 // the tag never counts.
 import type { _Connection } from "./_connection.ts";
-import { _Deleter, getAll, keyOf, pages, putAll } from "./_requests.ts";
-import { INDEX_NAME } from "./_table.ts";
+import {
+  _Deleter,
+  conditionHeld,
+  getAll,
+  keyOf,
+  pages,
+  putAll,
+  queryShards,
+} from "./_requests.ts";
 import { type _Item, N, names, num, S, str, ttlAt } from "./_values.ts";
 
 /** How many index partitions the tag items are spread over. */
 export const TAG_SHARDS = 16;
 const MARK_SORT = "!";
+/** Conditional deletes of index items in flight at once. */
+const FORGET_CONCURRENCY = 16;
 
 /** The tag items of one store. */
 export class _DynamoTagIndex {
@@ -30,18 +40,21 @@ export class _DynamoTagIndex {
     this.#hash = hash;
   }
 
-  /** Records that `key` carries `tags` until `exp` (none: never). */
+  /**
+   * Records, at `now`, that `key` carries `tags` until `exp` (none: never).
+   */
   async add(
     operation: string,
     key: string,
     tags: readonly string[],
     exp: number | undefined,
+    now: number,
   ): Promise<void> {
     if (tags.length === 0) return;
     await putAll(
       this.#db,
       operation,
-      tags.map((tag) => this.#item(tag, `=${key}`, exp)),
+      tags.map((tag) => ({ ...this.#item(tag, `=${key}`, exp), at: N(now) })),
     );
   }
 
@@ -92,13 +105,29 @@ export class _DynamoTagIndex {
     return out;
   }
 
-  /** Forgets that `keys` carry `tag`. */
-  async forget(tag: string, keys: readonly string[]): Promise<void> {
-    const deleter = new _Deleter(this.#db, "invalidateTags");
-    await deleter.add(
-      keys.map((key) => ({ pk: S(this.#pk(tag)), sk: S(`=${key}`) })),
-    );
-    await deleter.flush();
+  /**
+   * Forgets that `keys` carry `tag`, as recorded before `before`: a write
+   * that recorded the tag again since (one an invalidation made at
+   * `before` keeps) stays indexed for the next one.
+   */
+  async forget(
+    tag: string,
+    keys: readonly string[],
+    before: number,
+  ): Promise<void> {
+    const condition = "attribute_not_exists(#at) OR #at < :before";
+    for (let i = 0; i < keys.length; i += FORGET_CONCURRENCY) {
+      await Promise.all(
+        keys.slice(i, i + FORGET_CONCURRENCY).map((key) =>
+          conditionHeld(this.#db.call("invalidateTags", "DeleteItem", {
+            Key: { pk: S(this.#pk(tag)), sk: S(`=${key}`) },
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names(condition),
+            ExpressionAttributeValues: { ":before": N(before) },
+          }))
+        ),
+      );
+    }
   }
 
   /**
@@ -155,34 +184,19 @@ export class _DynamoTagIndex {
     return item;
   }
 
-  async #eachShard(
+  #eachShard(
     operation: string,
     prefix: string,
     projection: string,
     expiredBy: number | undefined,
     each: (page: Record<string, unknown>[]) => void | Promise<void>,
   ): Promise<void> {
-    const condition = prefix === ""
-      ? "#gpk = :g"
-      : "#gpk = :g AND begins_with(#gsk, :p)";
-    const filter = expiredBy === undefined ? "" : "#exp <= :now";
-    await Promise.all(
-      Array.from(
-        { length: TAG_SHARDS },
-        (_, shard) =>
-          pages(this.#db, operation, "Query", {
-            IndexName: INDEX_NAME,
-            KeyConditionExpression: condition,
-            ...(filter === "" ? {} : { FilterExpression: filter }),
-            ProjectionExpression: projection,
-            ExpressionAttributeNames: names(condition, filter, projection),
-            ExpressionAttributeValues: {
-              ":g": S(`${this.#db.keyPrefix}cachetag#${shard}`),
-              ...(prefix === "" ? {} : { ":p": S(`=${prefix}`) }),
-              ...(expiredBy === undefined ? {} : { ":now": N(expiredBy) }),
-            },
-          }, each),
-      ),
-    );
+    return queryShards(this.#db, operation, {
+      group: (n) => `${this.#db.keyPrefix}cachetag#${n}`,
+      shards: TAG_SHARDS,
+      prefix,
+      projection,
+      expiredBy,
+    }, each);
   }
 }

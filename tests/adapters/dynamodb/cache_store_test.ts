@@ -1,7 +1,8 @@
 // The DynamoDB cache store beyond the conformance suite: prefix clears
 // that query the index and never scan, batch deletes that send again what
-// DynamoDB left unprocessed, expiry that does not wait for DynamoDB's TTL,
-// the table's schema, and dedupe results near the item size limit.
+// DynamoDB left unprocessed, a tag index that keeps what an invalidation
+// kept, expiry that does not wait for DynamoDB's TTL, the table's schema,
+// and dedupe results near the item size limit.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DescribeTableCommand, GetItemCommand } from "@aws-sdk/client-dynamodb";
@@ -14,6 +15,7 @@ import {
 } from "../../../adapters/dynamodb/mod.ts";
 import { ManualClock } from "../../../testing/mod.ts";
 import { type DynamoProxy, startDynamoProxy } from "../../fixtures/dynalite.ts";
+import { until } from "../../client/_helpers.ts";
 import { type DynamoEnv, startDynamoEnv } from "./_env.ts";
 
 let env: DynamoEnv;
@@ -73,6 +75,50 @@ describe("DynamoDB cache store and table", () => {
       assert.equal(await cache.get(`k${i}`), undefined);
     }
     await cache.close();
+  });
+
+  it("a write an invalidation keeps, landing while it runs, stays indexed for the next invalidation", async () => {
+    const clock = new ManualClock();
+    const keyPrefix = env.prefix();
+    const invalidator = new DynamoDBCacheStore({
+      ...env.connect("fetch", proxy.url, keyPrefix),
+      clock,
+    });
+    const writer = new DynamoDBCacheStore({
+      ...env.connect("fetch", env.server.url, keyPrefix),
+      clock,
+    });
+    assert.equal(await writer.set("k", "old", 60, { tags: ["t"] }), true);
+    // Hold the invalidation where it forgets the tag's index items.
+    const gate = _gate();
+    let held = 0;
+    proxy.beforeForward((target, body) => {
+      const text = JSON.stringify(body);
+      const forgetting = text.includes("cachetag:") &&
+        (target === "DeleteItem" ||
+          (target === "BatchWriteItem" && text.includes("DeleteRequest")));
+      if (!forgetting) return undefined;
+      held++;
+      return gate.promise;
+    });
+    try {
+      const invalidating = invalidator.invalidateTags!(["t"]);
+      await until(() => held > 0, 10_000);
+      // A value obtained after the invalidation began: it keeps it.
+      clock.advance(1);
+      assert.equal(await writer.set("k", "new", 60, { tags: ["t"] }), true);
+      gate.open();
+      assert.equal(await invalidating, 1);
+    } finally {
+      proxy.beforeForward(undefined);
+      gate.open();
+    }
+    assert.equal(await writer.get("k"), "new");
+    clock.advance(1);
+    assert.equal(await invalidator.invalidateTags!(["t"]), 1);
+    assert.equal(await writer.get("k"), undefined, "the second one reached it");
+    await invalidator.close();
+    await writer.close();
   });
 
   it("an expired entry is a miss at once, though DynamoDB's TTL has not removed it, and cleanup() removes it", async () => {
@@ -147,3 +193,12 @@ describe("DynamoDB cache store and table", () => {
     await dedupe.close();
   });
 });
+
+/** A promise opened by hand. */
+function _gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
