@@ -68,15 +68,37 @@ export class _FetchTransport implements _Transport {
       service: "dynamodb",
       date: new Date(),
     });
-    const response = await fetch(this.#url, {
-      method: "POST",
-      headers,
-      body,
-      signal,
-    });
-    return { status: response.status, body: _parse(await response.text()) };
+    const exchange = async (): Promise<_Reply> => {
+      const response = await fetch(this.#url, {
+        method: "POST",
+        headers,
+        body,
+        signal,
+      });
+      return { status: response.status, body: _parse(await response.text()) };
+    };
+    try {
+      return await exchange();
+    } catch (error) {
+      // Every request is a POST, which Bun's and Node's `fetch` do not send
+      // again when a pooled keep-alive connection turns out to have been
+      // closed by the server. A read is sent once more; a write may have
+      // been applied, so it fails at once.
+      if (signal.aborted || !READS.has(target)) throw error;
+      return await exchange();
+    }
   }
 }
+
+/** The operations that change nothing, and so may be sent twice. */
+const READS: ReadonlySet<string> = new Set([
+  "GetItem",
+  "BatchGetItem",
+  "Query",
+  "Scan",
+  "DescribeTable",
+  "DescribeTimeToLive",
+]);
 
 /**
  * The command an injected client's `send` receives. An AWS SDK v3 client

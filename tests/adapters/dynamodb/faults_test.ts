@@ -140,6 +140,35 @@ describe("DynamoDB stores under faults", () => {
     });
   }
 
+  it("a read whose connection drops before an answer is sent again, once; a write is not (fetch)", async () => {
+    const cache = new DynamoDBCacheStore(env.connect("fetch", proxy.url));
+    await cache.set("k", "kept", 60);
+    let reads = 0;
+    // The proxy closes a connection without answering, as a server closing
+    // a pooled connection does: the first read, and every write.
+    proxy.beforeForward((target) =>
+      (target === "GetItem" && reads++ === 0) || target === "UpdateItem"
+        ? Promise.reject(new Error("dropped"))
+        : undefined
+    );
+    try {
+      proxy.resetCounts();
+      const read = await within(cache.get("k").catch(String), 3_000);
+      assert.equal(read, "kept");
+      assert.deepEqual(proxy.log(), ["GetItem", "GetItem"]);
+      // (Deno's own fetch may send a POST again on a reused connection;
+      // sluice adds nothing to that.)
+      await within(
+        assert.rejects(cache.set("k", "lost", 60), isDynamoError("set")),
+        3_000,
+      );
+    } finally {
+      proxy.beforeForward(undefined);
+    }
+    assert.equal(await cache.get("k"), "kept", "no dropped write was applied");
+    await cache.close();
+  });
+
   it("an injected SDK client's own retries are not multiplied: one request per operation, even with maxAttempts 5", async () => {
     const client = new DynamoDBClient({
       region: TEST_REGION,
