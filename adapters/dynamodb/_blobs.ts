@@ -118,13 +118,16 @@ export class _DynamoBlobs implements BlobBackend {
       const keys = await this.#tags.keys(tag);
       for (let i = 0; i < keys.length; i += DROP_CONCURRENCY) {
         const done = await Promise.all(
-          keys.slice(i, i + DROP_CONCURRENCY).map((key) =>
-            this.#markEntry(key, tag, now, until)
-          ),
+          keys.slice(i, i + DROP_CONCURRENCY).map(async (key) => {
+            const marked = await this.#markEntry(key, tag, now, until);
+            // Only once its entry is marked: a key forgotten first would
+            // escape the next invalidation if this one stopped here.
+            await this.#tags.forget(tag, key, now);
+            return marked;
+          }),
         );
         removed += done.filter(Boolean).length;
       }
-      await this.#tags.forget(tag, keys, now);
     }
     return removed;
   }

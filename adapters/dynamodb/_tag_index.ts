@@ -27,8 +27,6 @@ import { type _Item, N, names, num, S, str, ttlAt } from "./_values.ts";
 /** How many index partitions the tag items are spread over. */
 export const TAG_SHARDS = 16;
 const MARK_SORT = "!";
-/** Conditional deletes of index items in flight at once. */
-const FORGET_CONCURRENCY = 16;
 
 /** The tag items of one store. */
 export class _DynamoTagIndex {
@@ -106,28 +104,18 @@ export class _DynamoTagIndex {
   }
 
   /**
-   * Forgets that `keys` carry `tag`, as recorded before `before`: a write
+   * Forgets that `key` carries `tag`, as recorded before `before`: a write
    * that recorded the tag again since (one an invalidation made at
    * `before` keeps) stays indexed for the next one.
    */
-  async forget(
-    tag: string,
-    keys: readonly string[],
-    before: number,
-  ): Promise<void> {
+  async forget(tag: string, key: string, before: number): Promise<void> {
     const condition = "attribute_not_exists(#at) OR #at < :before";
-    for (let i = 0; i < keys.length; i += FORGET_CONCURRENCY) {
-      await Promise.all(
-        keys.slice(i, i + FORGET_CONCURRENCY).map((key) =>
-          conditionHeld(this.#db.call("invalidateTags", "DeleteItem", {
-            Key: { pk: S(this.#pk(tag)), sk: S(`=${key}`) },
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names(condition),
-            ExpressionAttributeValues: { ":before": N(before) },
-          }))
-        ),
-      );
-    }
+    await conditionHeld(this.#db.call("invalidateTags", "DeleteItem", {
+      Key: { pk: S(this.#pk(tag)), sk: S(`=${key}`) },
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names(condition),
+      ExpressionAttributeValues: { ":before": N(before) },
+    }));
   }
 
   /**
